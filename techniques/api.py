@@ -1,0 +1,44 @@
+"""Read-only API of the registry: techniques, owner groups, maintainers."""
+
+import django_filters
+from rest_framework import viewsets
+
+from techniques.models import Maintainer, OwnerGroup, Technique
+from techniques.serializers import MaintainerSerializer, OwnerGroupSerializer, TechniqueSerializer
+
+
+class TechniqueFilter(django_filters.FilterSet):
+    label = django_filters.CharFilter(method="filter_label", label="GitHub label")
+    owner_group = django_filters.CharFilter(field_name="owner_group__slug")
+
+    class Meta:
+        model = Technique
+        fields = ["tos_level", "stage", "category", "owner_group", "label"]
+
+    def filter_label(self, queryset, name, value):
+        # JSON containment is not portable to SQLite; labels are few, match in Python.
+        ids = [t.pk for t in queryset.only("pk", "github_labels") if value in t.github_labels]
+        return queryset.filter(pk__in=ids)
+
+
+class TechniqueViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Technique.objects.select_related("owner_group").order_by("slug")
+    serializer_class = TechniqueSerializer
+    lookup_field = "slug"
+    filterset_class = TechniqueFilter
+    search_fields = ["name", "slug", "public_api"]
+    ordering_fields = ["slug", "name", "launch_date", "stage"]
+
+
+class OwnerGroupViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = OwnerGroup.objects.prefetch_related("maintainers").order_by("name")
+    serializer_class = OwnerGroupSerializer
+    lookup_field = "slug"
+    search_fields = ["name"]
+
+
+class MaintainerViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Maintainer.objects.select_related("group").order_by("github_login", "group__name")
+    serializer_class = MaintainerSerializer
+    filterset_fields = ["status", "is_direct_assignee"]
+    search_fields = ["github_login", "name"]

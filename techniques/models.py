@@ -1,0 +1,356 @@
+"""The technique registry: owner groups, maintainers, techniques and their history.
+
+Policy: docs/policy/ownership-rfc.md ("A group name is required", "The group of
+maintainers must also be 2+", "Each technique has its own Github label").
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Count, Prefetch, Q
+from django.urls import reverse
+from django.utils import timezone
+
+# GitHub logins: 1-39 characters, alphanumeric or single hyphens, not starting or
+# ending with a hyphen.
+github_login_validator = RegexValidator(
+    r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$",
+    "A GitHub login has 1 to 39 letters, digits or single hyphens, and cannot start "
+    "or end with a hyphen.",
+)
+# Labels as GitHub allows them: up to 50 characters, no commas (they separate lists).
+label_validator = RegexValidator(
+    r"^[^,]{1,50}$", "A GitHub label has 1 to 50 characters and no comma."
+)
+
+
+class TOSLevel(models.TextChoices):
+    PRODUCTION = "production", "Production"
+    RESEARCH = "research", "Research"
+
+
+class Stage(models.TextChoices):
+    PROPOSED = "proposed", "Proposed"
+    IN_DEVELOPMENT = "in_development", "In development"
+    LAUNCHED = "launched", "Launched"
+    DEPRECATING = "deprecating", "Deprecating"
+    DEPRECATED = "deprecated", "Deprecated"
+
+
+# What an end user can expect, word for word from the ownership RFC.
+TOS_PROMISES = {
+    TOSLevel.PRODUCTION: (
+        "An end user can frequently create new models and recreate those models using "
+        "stable APIs from stable releases, except after infrequent major releases. "
+        "Requests that affect a significant portion of the user base will be addressed "
+        "in some manner, considering general usability and project goals and constraints."
+    ),
+    TOSLevel.RESEARCH: (
+        "An end user can expect to create useful models for deployment, though "
+        "recreating those models or similar models may be difficult in the next minor "
+        "release. New features are not expected, but within the constraints of what is "
+        "stated as supported, bugs will be fixed. There is clear documentation on how "
+        "the technique itself works for research understanding purposes."
+    ),
+}
+
+
+class OwnerGroup(models.Model):
+    class ContactPolicy(models.TextChoices):
+        DOCS_ONLY = "docs_only", "Contact only when the OWNERS or docs say so"
+        OPEN = "open", "Contact directly for technique questions"
+
+    name = models.CharField(
+        max_length=120,
+        unique=True,
+        help_text="Required by the policy: a group with vested interest maintains a technique.",
+        error_messages={"unique": "Another owner group already has this name."},
+    )
+    slug = models.SlugField(max_length=120, unique=True)
+    mailing_list = models.EmailField(blank=True)
+    github_team = models.CharField(
+        max_length=100, blank=True, help_text="org/team-slug, e.g. tensorflow/tf-mot"
+    )
+    contact_policy = models.CharField(
+        max_length=20, choices=ContactPolicy.choices, default=ContactPolicy.DOCS_ONLY
+    )
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        if not (self.name or "").strip():
+            raise ValidationError({"name": "A group name is required."})
+        self.name = self.name.strip()
+        if self.github_team and "/" not in self.github_team:
+            raise ValidationError({"github_team": "Write the team as org/team-slug."})
+
+    def get_absolute_url(self) -> str:
+        return reverse("techniques:owners") + f"#group-{self.slug}"
+
+    @property
+    def active_maintainers(self) -> list[Maintainer]:
+        """Active maintainers; uses the prefetch of ``Technique.objects.for_pages()``."""
+        return [m for m in self.maintainers.all() if m.is_active]
+
+
+class MaintainerQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status=Maintainer.Status.ACTIVE)
+
+    def for_user(self, user):
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(github_login__iexact=user.get_username())
+
+
+class Maintainer(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        EMERITUS = "emeritus", "Emeritus"
+
+    group = models.ForeignKey(OwnerGroup, on_delete=models.CASCADE, related_name="maintainers")
+    github_login = models.CharField(max_length=39, validators=[github_login_validator])
+    name = models.CharField(max_length=120, blank=True)
+    email = models.EmailField(blank=True)
+    is_direct_assignee = models.BooleanField(
+        default=False,
+        help_text="The star in the OWNERS table: assign everything directly to this person.",
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    # Filled by the GitHub sync: the last comment, review, issue or PR on the repository.
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MaintainerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-is_direct_assignee", "github_login"]
+        constraints = [
+            models.UniqueConstraint(
+                models.functions.Lower("github_login"),
+                "group",
+                name="unique_maintainer_login_per_group",
+                violation_error_message="This GitHub login is already a maintainer of the group.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        star = "*" if self.is_direct_assignee else ""
+        return f"@{self.github_login}{star}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    @property
+    def github_url(self) -> str:
+        return f"https://github.com/{self.github_login}"
+
+
+class TechniqueQuerySet(models.QuerySet):
+    def for_pages(self):
+        """Everything the public pages show, in a fixed number of queries."""
+        return self.select_related("owner_group").prefetch_related(
+            Prefetch(
+                "owner_group__maintainers",
+                queryset=Maintainer.objects.order_by("-is_direct_assignee", "github_login"),
+            )
+        )
+
+    def public(self):
+        """Techniques the public sees (all but withdrawn proposals)."""
+        return self.all()
+
+    def owned_by(self, user):
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(
+            owner_group__maintainers__github_login__iexact=user.get_username(),
+            owner_group__maintainers__status=Maintainer.Status.ACTIVE,
+        ).distinct()
+
+    def with_active_maintainer_count(self):
+        return self.annotate(
+            active_maintainer_count=Count(
+                "owner_group__maintainers",
+                filter=Q(owner_group__maintainers__status=Maintainer.Status.ACTIVE),
+            )
+        )
+
+
+class Technique(models.Model):
+    slug = models.SlugField(
+        max_length=80,
+        unique=True,
+        error_messages={"unique": "Another technique already uses this slug."},
+    )
+    name = models.CharField(max_length=160)
+    category = models.CharField(max_length=60, help_text="e.g. sparsity, quantization")
+    summary = models.TextField(blank=True, help_text="One paragraph for the public page.")
+    public_api = models.CharField(
+        max_length=200, help_text="The public API module, e.g. tfmot.sparsity.keras"
+    )
+    module_path = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Python module that holds the implementation and its docstring.",
+    )
+    github_labels = models.JSONField(
+        default=list, blank=True, help_text="The technique's GitHub labels; the first is its own."
+    )
+    path_globs = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Repository paths the technique owns (CODEOWNERS patterns).",
+    )
+    tos_level = models.CharField(max_length=12, choices=TOSLevel.choices)
+    tos_rationale = models.CharField(
+        max_length=300, blank=True, help_text="Why this TOS level was chosen."
+    )
+    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.PROPOSED)
+    launch_date = models.DateField(null=True, blank=True)
+    launch_release = models.CharField(max_length=20, blank=True)
+    overview_url = models.URLField(blank=True)
+    support_scope = models.TextField(
+        blank=True,
+        help_text="What the OWNERS claim support for (research TOS: bugs are fixed on it).",
+    )
+    # Research-TOS opt-ins the overview page may grant ("unless the technique says
+    # otherwise on its overview page").
+    accepts_feature_requests = models.BooleanField(default=False)
+    accepts_prs = models.BooleanField(default=False)
+    provides_release_notes = models.BooleanField(default=False)
+    # Production TOS: "comprehensive public API testing ... within 3 months of launch".
+    api_tests_confirmed_on = models.DateField(null=True, blank=True)
+    owner_group = models.ForeignKey(
+        OwnerGroup, null=True, blank=True, on_delete=models.PROTECT, related_name="techniques"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TechniqueQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["tos_level", "stage"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("techniques:detail", args=[self.slug])
+
+    def clean(self):
+        errors = {}
+        labels = [str(label).strip() for label in (self.github_labels or [])]
+        labels = [label for label in labels if label]
+        if not labels:
+            errors["github_labels"] = (
+                "A technique needs its own GitHub label (policy: 'Each technique has its "
+                "own Github label')."
+            )
+        for label in labels:
+            try:
+                label_validator(label)
+            except ValidationError:
+                errors["github_labels"] = f"'{label[:60]}' is not a valid GitHub label."
+        self.github_labels = list(dict.fromkeys(labels))
+        self.path_globs = [str(g).strip() for g in (self.path_globs or []) if str(g).strip()]
+        for glob in self.path_globs:
+            if " " in glob or glob.startswith("#"):
+                errors["path_globs"] = f"'{glob[:60]}' is not a CODEOWNERS path pattern."
+        if self.stage in {Stage.LAUNCHED, Stage.DEPRECATING} and not self.launch_date:
+            errors["launch_date"] = "A launched technique needs its launch date."
+        if errors:
+            raise ValidationError(errors)
+
+    # --- per-object rules -------------------------------------------------------------
+    @property
+    def label(self) -> str:
+        return self.github_labels[0] if self.github_labels else ""
+
+    @property
+    def is_production(self) -> bool:
+        return self.tos_level == TOSLevel.PRODUCTION
+
+    @property
+    def tos_promise(self) -> str:
+        return TOS_PROMISES[TOSLevel(self.tos_level)]
+
+    def research_opt_ins(self) -> list[str]:
+        opted = []
+        if self.accepts_feature_requests:
+            opted.append("feature requests")
+        if self.accepts_prs:
+            opted.append("pull requests")
+        if self.provides_release_notes:
+            opted.append("release notes")
+        return opted
+
+    def tos_header(self) -> str:
+        """The TOS header for the overview page and the API module's docstring."""
+        group = self.owner_group.name if self.owner_group_id else "(no owner group)"
+        level = self.get_tos_level_display()
+        lines = [
+            f"{self.name} ({self.public_api})",
+            f"Owned by {group}. Terms of service: {level}.",
+            "",
+            self.tos_promise,
+        ]
+        if not self.is_production:
+            opted = self.research_opt_ins()
+            if opted:
+                lines += ["", "This technique also accepts: " + ", ".join(opted) + "."]
+            else:
+                lines += [
+                    "",
+                    "Feature requests, pull requests and release notes are not part of "
+                    "the research terms of service for this technique.",
+                ]
+            if self.support_scope:
+                lines += ["", "Supported (bugs are fixed on): " + self.support_scope]
+        return "\n".join(lines)
+
+    def docstring_header(self) -> str:
+        return '"""' + self.tos_header() + '\n"""'
+
+    def is_owned_by(self, user) -> bool:
+        if not user.is_authenticated or not self.owner_group_id:
+            return False
+        return any(
+            m.is_active and m.github_login.lower() == user.get_username().lower()
+            for m in self.owner_group.maintainers.all()
+        )
+
+    def months_since_launch(self, today=None) -> int | None:
+        if not self.launch_date:
+            return None
+        today = today or timezone.localdate()
+        return (today.year - self.launch_date.year) * 12 + today.month - self.launch_date.month
+
+
+class TechniqueChange(models.Model):
+    """History of ownership and TOS changes (and other registry edits)."""
+
+    technique = models.ForeignKey(Technique, on_delete=models.CASCADE, related_name="changes")
+    field = models.CharField(max_length=40)
+    before = models.TextField(blank=True)
+    after = models.TextField(blank=True)
+    note = models.CharField(max_length=300, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    changed_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.technique.slug}: {self.field} {self.before!r} → {self.after!r}"

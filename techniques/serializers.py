@@ -1,0 +1,62 @@
+from rest_framework import serializers
+
+from techniques.models import Maintainer, OwnerGroup, Technique
+
+
+class MaintainerSerializer(serializers.ModelSerializer):
+    group = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Maintainer
+        fields = ["id", "github_login", "name", "group", "is_direct_assignee", "status"]
+
+
+class OwnerGroupSerializer(serializers.ModelSerializer):
+    maintainers = serializers.SerializerMethodField()
+
+    class Meta:
+        model = OwnerGroup
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "mailing_list",
+            "github_team",
+            "contact_policy",
+            "maintainers",
+        ]
+
+    def get_maintainers(self, group) -> list[str]:
+        return [str(m) for m in group.maintainers.all() if m.is_active]
+
+
+class TechniqueSerializer(serializers.ModelSerializer):
+    owner_group = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    owned_by = serializers.CharField(source="owner_group.name", default=None, read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Technique
+        fields = [
+            "id",
+            "slug",
+            "name",
+            "category",
+            "public_api",
+            "github_labels",
+            "path_globs",
+            "tos_level",
+            "stage",
+            "launch_date",
+            "overview_url",
+            "support_scope",
+            "accepts_feature_requests",
+            "accepts_prs",
+            "provides_release_notes",
+            "owner_group",
+            "owned_by",
+            "url",
+        ]
+
+    def get_url(self, technique) -> str:
+        return self.context["request"].build_absolute_uri(technique.get_absolute_url())

@@ -1,0 +1,60 @@
+"""Public pages of the registry (anonymous read-only) and "My techniques"."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from techniques.duties import duties_for, duties_not_applicable
+from techniques.models import Technique, TOSLevel
+from techniques.panels import technique_panels
+from techniques.services import codeowners_text, owners_markdown, owners_rows
+
+
+def home(request):
+    techniques = list(Technique.objects.for_pages().order_by("name"))
+    groups = [(level, [t for t in techniques if t.tos_level == level]) for level in TOSLevel]
+    return render(request, "techniques/home.html", {"tos_groups": groups})
+
+
+def technique_detail(request, slug):
+    technique = get_object_or_404(Technique.objects.for_pages(), slug=slug)
+    context = {
+        "technique": technique,
+        "duties": duties_for(technique),
+        "duties_not_applicable": duties_not_applicable(technique),
+        "changes": technique.changes.select_related("changed_by")[:20],
+        "is_owner": technique.is_owned_by(request.user),
+        "panels": technique_panels(request, technique),
+    }
+    return render(request, "techniques/detail.html", context)
+
+
+def technique_docstring(request, slug):
+    technique = get_object_or_404(Technique.objects.select_related("owner_group"), slug=slug)
+    return HttpResponse(
+        technique.docstring_header() + "\n", content_type="text/plain; charset=utf-8"
+    )
+
+
+def owners(request):
+    return render(request, "techniques/owners.html", {"rows": owners_rows()})
+
+
+def owners_md(request):
+    response = HttpResponse(
+        owners_markdown(owners_rows()), content_type="text/markdown; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="OWNERS.md"'
+    return response
+
+
+def codeowners(request):
+    response = HttpResponse(codeowners_text(), content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="CODEOWNERS"'
+    return response
+
+
+@login_required
+def my_techniques(request):
+    techniques = Technique.objects.owned_by(request.user).for_pages().order_by("name")
+    return render(request, "techniques/mine.html", {"techniques": techniques})

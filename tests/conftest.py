@@ -1,0 +1,86 @@
+import os
+
+import pytest
+
+from tests.factories import MaintainerFactory, OwnerGroupFactory, TechniqueFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _no_login_lockout(settings):
+    # Login rate limiting has its own tests; elsewhere it would only couple tests.
+    settings.AXES_ENABLED = False
+
+
+@pytest.fixture
+def alice(db):
+    return UserFactory(username="alice")
+
+
+@pytest.fixture
+def bob(db):
+    return UserFactory(username="bob")
+
+
+@pytest.fixture
+def carol(db):
+    return UserFactory(username="carol", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def pruning(db):
+    """A production technique owned by alice's group (alice*, dave)."""
+    group = OwnerGroupFactory(name="TensorFlow Model Optimization", slug="tf-mot")
+    MaintainerFactory(group=group, github_login="alice", is_direct_assignee=True)
+    MaintainerFactory(group=group, github_login="dave")
+    return TechniqueFactory(
+        slug="pruning",
+        name="Weight pruning",
+        owner_group=group,
+        public_api="tfmot.sparsity.keras",
+        github_labels=["technique:pruning"],
+    )
+
+
+@pytest.fixture
+def clustering(db):
+    """A research technique owned by bob's group (bob*, erin)."""
+    group = OwnerGroupFactory(name="Arm ML Tooling", slug="arm")
+    MaintainerFactory(group=group, github_login="bob", is_direct_assignee=True)
+    MaintainerFactory(group=group, github_login="erin")
+    return TechniqueFactory(
+        slug="clustering",
+        name="Weight clustering",
+        owner_group=group,
+        tos_level="research",
+        public_api="tfmot.clustering.keras",
+        github_labels=["technique:clustering"],
+    )
+
+
+@pytest.fixture
+def alice_client(client, alice):
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def bob_client(client, bob):
+    client.force_login(bob)
+    return client
+
+
+@pytest.fixture
+def carol_client(client, carol):
+    client.force_login(carol)
+    return client
+
+
+@pytest.fixture
+def redis_url():
+    """Redis for tests that need the real thing; under CI its absence is a failure."""
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("REDIS_URL is not set under CI=true")
+        pytest.skip("Redis not available (set REDIS_URL or run `make test`)")
+    return url
