@@ -1,0 +1,147 @@
+"""The rule engine: rules are small pure functions of a technique and preloaded facts.
+
+Every app that owns data registers
+- fact loaders: ``@register_facts("name")`` on ``loader(techniques, now) -> dict[technique_id, value]``,
+  which load what the rules need for *all* techniques in a fixed number of queries;
+- rules: ``@register_rule(id=..., applies_to=..., ...)`` on ``check(technique, facts) -> Result``,
+  where ``facts`` is a ``Facts`` giving ``facts["name"]`` for that technique and ``facts.now``.
+
+Apps register in ``<app>/rules.py``, imported by ``AppConfig.ready()``. Whether a rule
+applies under a technique's TOS level is decided here, once, so a rule never reports
+a pass where the policy does not ask for anything ("N/A by TOS" is its own status).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from django.utils import timezone
+
+PRODUCTION = ("production",)
+RESEARCH = ("research",)
+BOTH = ("production", "research")
+
+
+class Status(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    NA = "na"  # not applicable by TOS, stage or opt-in
+
+
+class Severity(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+@dataclass
+class Result:
+    status: Status
+    summary: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    links: list[dict[str, str]] = field(default_factory=list)  # [{"title", "url"}]
+
+    @classmethod
+    def passed(cls, summary: str, **evidence) -> Result:
+        return cls(Status.PASS, summary, evidence)
+
+    @classmethod
+    def failed(cls, summary: str, links: list | None = None, **evidence) -> Result:
+        return cls(Status.FAIL, summary, evidence, links or [])
+
+    @classmethod
+    def not_applicable(cls, summary: str) -> Result:
+        return cls(Status.NA, summary)
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    check: Callable[[Any, Facts], Result]
+    applies_to: tuple[str, ...] = BOTH
+    # Stages in which the rule applies; empty = every stage.
+    stages: tuple[str, ...] = ()
+    severity: Severity = Severity.MEDIUM
+    source: str = ""  # the policy sentence
+    # Research TOS: the rule applies where the technique opted in (Technique field name).
+    research_opt_in: str = ""
+
+    def applicability(self, technique) -> Result | None:
+        """None when the rule applies, else the N/A result saying why."""
+        level = technique.tos_level
+        opted_in = (
+            level == "research"
+            and self.research_opt_in
+            and getattr(technique, self.research_opt_in)
+        )
+        if level not in self.applies_to and not opted_in:
+            return Result.not_applicable(f"Not part of the {level} terms of service.")
+        if self.stages and technique.stage not in self.stages:
+            return Result.not_applicable(
+                f"Applies in stage {', '.join(self.stages)}; the technique is {technique.stage}."
+            )
+        return None
+
+
+class Facts:
+    """The facts loaded for one technique, plus the evaluation time."""
+
+    def __init__(self, by_name: dict[str, dict[int, Any]], technique_id: int, now: datetime):
+        self._by_name = by_name
+        self._technique_id = technique_id
+        self.now = now
+
+    def __getitem__(self, name: str) -> Any:
+        return self._by_name[name].get(self._technique_id)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        value = self._by_name.get(name, {}).get(self._technique_id)
+        return default if value is None else value
+
+
+RULES: dict[str, Rule] = {}
+FACT_LOADERS: dict[str, Callable[[list, datetime], dict[int, Any]]] = {}
+
+
+def register_rule(**options) -> Callable:
+    def decorator(check: Callable) -> Callable:
+        rule = Rule(check=check, **options)
+        RULES[rule.id] = rule
+        return check
+
+    return decorator
+
+
+def register_facts(name: str) -> Callable:
+    def decorator(loader: Callable) -> Callable:
+        FACT_LOADERS[name] = loader
+        return loader
+
+    return decorator
+
+
+def load_facts(techniques: list, now: datetime) -> dict[str, dict[int, Any]]:
+    return {name: loader(techniques, now) for name, loader in FACT_LOADERS.items()}
+
+
+def evaluate(
+    techniques: Iterable, now: datetime | None = None, rule_ids: Iterable[str] | None = None
+) -> dict[tuple[int, str], Result]:
+    """Evaluate rules for techniques: a fixed number of queries, whatever their count."""
+    now = now or timezone.now()
+    techniques = list(techniques)
+    by_name = load_facts(techniques, now)
+    rules = [RULES[r] for r in rule_ids] if rule_ids else list(RULES.values())
+    results = {}
+    for technique in techniques:
+        facts = Facts(by_name, technique.pk, now)
+        for rule in rules:
+            results[(technique.pk, rule.id)] = rule.applicability(technique) or rule.check(
+                technique, facts
+            )
+    return results
