@@ -16,6 +16,7 @@ from dataclasses import dataclass
 class Panel:
     template: str
     context: dict
+    banner: bool = False
 
 
 PanelFunction = Callable[..., Panel | None]
@@ -29,10 +30,16 @@ def register_panel(function: PanelFunction, order: int = 50) -> PanelFunction:
     return function
 
 
+# Panels registered with an order below this are banners shown above the TOS header
+# (e.g. a deprecation notice); the others follow the owners section.
+BANNER_ORDER = 10
+
+
 def technique_panels(request, technique) -> list[Panel]:
     panels = []
-    for _, function in _PANELS:
+    for order, function in _PANELS:
         panel = function(request, technique)
         if panel is not None:
+            panel.banner = order < BANNER_ORDER
             panels.append(panel)
     return panels

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "convergence",
     "reviews",
     "adherence",
+    "lifecycle",
 ]
 
 MIDDLEWARE = [
