@@ -1,3 +1,4 @@
+# Parallel engineers: read docs/TEAM.md (shared-tree rules, TEST_DB_SUFFIX for test runs).
 import os
 
 import pytest
