@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from techniques.forms import TechniqueAdminForm
 from techniques.models import Maintainer, OwnerGroup, Technique, TechniqueChange
 from techniques.services import maintainers_record_change, technique_save
 
@@ -58,6 +59,7 @@ class TechniqueChangeInline(admin.TabularInline):
 
 @admin.register(Technique)
 class TechniqueAdmin(admin.ModelAdmin):
+    form = TechniqueAdminForm
     list_display = ["name", "slug", "tos_level", "stage", "owner_group", "launch_date"]
     list_filter = ["tos_level", "stage", "category", "owner_group"]
     search_fields = ["name", "slug", "public_api"]

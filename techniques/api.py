@@ -17,7 +17,8 @@ class TechniqueFilter(django_filters.FilterSet):
 
     def filter_label(self, queryset, name, value):
         # JSON containment is not portable to SQLite; labels are few, match in Python.
-        ids = [t.pk for t in queryset.only("pk", "github_labels") if value in t.github_labels]
+        rows = queryset.select_related(None).values_list("pk", "github_labels")
+        ids = [pk for pk, labels in rows if value in labels]
         return queryset.filter(pk__in=ids)
 
 

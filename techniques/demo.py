@@ -17,7 +17,7 @@ from django.db import transaction
 
 from techniques.models import Maintainer, OwnerGroup, Stage, Technique, TOSLevel
 
-DEMO_PASSWORD = "demo-password"  # documented in the README; demo accounts only
+DEMO_PASSWORD = "demo-password"  # noqa: S105 - demo accounts only, documented in the README
 DATA = settings.BASE_DIR / "demo_data"
 REPO_PREFIX = "tensorflow_model_optimization/"
 
@@ -189,7 +189,7 @@ def load(stdout=None) -> dict:
 
     User = get_user_model()
     logins = [login for spec in GROUPS.values() for login, _, _ in spec["maintainers"]]
-    for login in logins + ["carol", "mallory"]:
+    for login in [*logins, "carol", "mallory"]:
         user, created = User.objects.get_or_create(
             username=login, defaults={"email": f"{login}@example.org"}
         )

@@ -85,15 +85,15 @@ class OwnerGroup(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def get_absolute_url(self) -> str:
+        return reverse("techniques:owners") + f"#group-{self.slug}"
+
     def clean(self):
         if not (self.name or "").strip():
             raise ValidationError({"name": "A group name is required."})
         self.name = self.name.strip()
         if self.github_team and "/" not in self.github_team:
             raise ValidationError({"github_team": "Write the team as org/team-slug."})
-
-    def get_absolute_url(self) -> str:
-        return reverse("techniques:owners") + f"#group-{self.slug}"
 
     @property
     def active_maintainers(self) -> list[Maintainer]:

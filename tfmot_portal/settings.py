@@ -44,7 +44,7 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
-FAKE_SECRET_KEY = "insecure-development-key-do-not-use-in-production"
+FAKE_SECRET_KEY = "insecure-development-key-do-not-use-in-production"  # noqa: S105
 
 DJANGO_ENV = env_str("DJANGO_ENV", "development")
 if DJANGO_ENV not in {"development", "production"}:

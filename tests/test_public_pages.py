@@ -1,0 +1,141 @@
+import re
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import MaintainerFactory, TechniqueFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def text(response) -> str:
+    return re.sub(r"\s+", " ", response.content.decode())
+
+
+def main_of(response) -> str:
+    return text(response).split('<main id="main"')[1].split("</main>")[0]
+
+
+def test_home_groups_techniques_by_tos_level_in_the_navigation(client, pruning, clustering):
+    page = text(client.get("/"))
+    nav = page.split('aria-label="Techniques by terms of service"')[1].split("</nav>")[0]
+    production, research = nav.split("Research TOS")
+    assert "Weight pruning" in production and "Weight clustering" not in production
+    assert "Weight clustering" in research
+
+
+def test_home_shows_owner_and_flags_a_group_below_two_maintainers(client, pruning):
+    lonely = MaintainerFactory(github_login="frank").group
+    TechniqueFactory(name="Weight compression", owner_group=lonely)
+    page = text(client.get("/"))
+    assert "TensorFlow Model Optimization" in page
+    assert "(needs 2+)" in page
+
+
+def test_technique_page_shows_owned_by_under_the_title_and_the_tos_header(client, clustering):
+    page = text(client.get("/techniques/clustering/"))
+    title_block = page.split("<h1>Weight clustering</h1>")[1][:400]
+    assert "<small>Owned by" in title_block and "Arm ML Tooling" in title_block
+    assert "What to expect: Research terms of service" in page
+    assert "New features are not expected" in page
+    assert "@bob" in page and 'aria-label="direct assignee"' in page
+
+
+def test_contacts_follow_the_group_contact_policy(client, pruning, clustering):
+    clustering.owner_group.contact_policy = "open"
+    clustering.owner_group.save()
+    open_page = text(client.get("/techniques/clustering/"))
+    docs_only = text(client.get("/techniques/pruning/"))
+    assert f"mailto:{clustering.owner_group.mailing_list}" in open_page
+    assert "mailto:" not in docs_only
+    assert "Contact the owners directly only when the docs say so" in docs_only
+
+
+def test_technique_page_lists_the_duties_of_its_tos_and_the_docstring(client, pruning):
+    page = text(client.get("/techniques/pruning/"))
+    assert "Provide release notes" in page
+    assert "Owned by TensorFlow Model Optimization. Terms of service: Production." in page
+    plain = client.get(reverse("techniques:docstring", args=["pruning"]))
+    assert plain["Content-Type"].startswith("text/plain")
+    assert plain.content.decode().startswith('"""Weight pruning (tfmot.sparsity.keras)')
+
+
+def test_unknown_slug_is_a_helpful_404(client, pruning):
+    response = client.get("/techniques/does-not-exist/")
+    assert response.status_code == 404
+    assert "All techniques" in text(response)
+
+
+def test_owners_table_has_the_rfc_columns_and_stars(client, pruning):
+    page = text(client.get("/owners/"))
+    assert '<th scope="col">Subpackage</th>' in page
+    assert '<th scope="col">Contact Information</th>' in page
+    assert "@alice*" in page and "@dave," not in page.split("@alice*")[0]
+
+
+def test_owners_markdown_download(client, pruning):
+    response = client.get("/owners/OWNERS.md")
+    body = response.content.decode()
+    assert response["Content-Type"].startswith("text/markdown")
+    assert "attachment" in response["Content-Disposition"]
+    assert "| Subpackage | Owners | Contact Information |" in body
+    assert (
+        "| tfmot.sparsity.keras | TensorFlow Model Optimization | "
+        "@tf-mot@example.org, @alice*, @dave |"
+    ) in body
+
+
+def test_codeowners_is_built_from_path_globs_with_active_owners(client, pruning):
+    pruning.owner_group.github_team = "tensorflow/tf-mot"
+    pruning.owner_group.save()
+    MaintainerFactory(group=pruning.owner_group, github_login="olduser", status="emeritus")
+    body = client.get("/owners/CODEOWNERS").content.decode()
+    assert "/tensorflow_model_optimization/pruning/ @alice @dave @tensorflow/tf-mot" in body
+    assert "olduser" not in body
+
+
+def test_my_techniques_needs_sign_in_and_lists_what_i_own(client, alice, bob, pruning, clustering):
+    assert client.get("/me/techniques/").status_code == 302
+    client.force_login(alice)
+    page = main_of(client.get("/me/techniques/"))
+    assert "Weight pruning" in page and "Weight clustering" not in page
+    client.force_login(bob)
+    assert "Weight clustering" in main_of(client.get("/me/techniques/"))
+
+
+def test_signed_out_users_see_no_team_sections(client, pruning):
+    page = text(client.get("/"))
+    assert ">Sign in<" in page
+    assert ">Admin<" not in page and ">My techniques<" not in page
+
+
+def test_staff_see_the_admin_link(carol_client, pruning):
+    assert ">Admin<" in text(carol_client.get("/"))
+
+
+def add_techniques(count: int) -> None:
+    for _ in range(count):
+        technique = TechniqueFactory()
+        MaintainerFactory.create_batch(2, group=technique.owner_group)
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/techniques/pruning/", "/owners/", "/owners/OWNERS.md", "/owners/CODEOWNERS"]
+)
+def test_public_pages_run_a_bounded_number_of_queries_whatever_the_size(
+    client, pruning, django_assert_max_num_queries, path
+):
+    # The same ceiling holds with 4 and with 40 techniques: no query per technique.
+    for count in (3, 36):
+        add_techniques(count)
+        with django_assert_max_num_queries(6):
+            assert client.get(path).status_code == 200
+
+
+def test_anonymous_users_cannot_write_through_the_api(client, pruning):
+    for method in ("post", "put", "patch", "delete"):
+        response = getattr(client, method)(
+            "/api/techniques/pruning/", {}, content_type="application/json"
+        )
+        assert response.status_code in (403, 405)
+    assert client.post("/api/techniques/", {"slug": "x"}).status_code in (403, 405)
