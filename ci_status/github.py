@@ -1,0 +1,595 @@
+"""The one GitHub client of the portal, on ``requests``: workers, the demo, the
+management command and the tests all use it, against api.github.com, a GitHub
+Enterprise server (``GITHUB_API_URL``) or the project's GitHub-shaped server.
+
+What it promises (DESIGN.md section 5):
+
+- pagination only by following the ``Link`` header's ``rel="next"`` exactly as given
+  (its host and path may differ from the first request's); ``per_page=100``;
+- conditional requests: the ETag of each URL is kept in an ``etags`` store
+  (``get(url)``/``set(url, etag)``) and sent as ``If-None-Match``; a 304 means
+  "unchanged" and costs no rate limit;
+- rate limits: ``x-ratelimit-*`` is read on every answer and kept in ``client.stats``;
+  403/429 with ``retry-after`` waits that long, with ``x-ratelimit-remaining: 0`` waits
+  until ``x-ratelimit-reset``, secondary limits back off; a wait longer than
+  ``max_wait`` raises :class:`RateLimited` (with ``reset_at``) instead of sleeping;
+- a timeout on every call; retries with exponential backoff on 5xx, timeouts and
+  broken connections; every other failure is a :class:`GitHubError` subclass with a
+  message a person can read.
+
+Methods other apps use (signatures are stable):
+
+- ``compare(base, head) -> Comparison`` — commits between two SHAs (oldest first) and
+  the merged PRs that brought them (``Comparison.pull_requests``);
+- ``run_artifacts(run_id) -> list[dict]`` — a workflow run's artifacts
+  (``id``, ``name``, ``size_in_bytes``, ``archive_download_url``, ``expired``);
+- ``download_artifact(artifact_id) -> bytes`` — the artifact's zip;
+- ``collaborator_permission(login) -> str | None`` — "admin", "maintain", "write",
+  "triage", "read" or "none"; None when the login is not a collaborator (404);
+- ``file_contents(path, ref=None) -> str | None`` — a file of the repository, base64
+  decoded (UTF-8); None when it does not exist (404).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import urlencode, urlsplit
+
+import requests
+
+logger = logging.getLogger(__name__)
+
+PER_PAGE = 100
+USER_AGENT = "tfmot-portal (+https://github.com/tensorflow/model-optimization)"
+ACCEPT = "application/vnd.github+json"
+API_VERSION = "2022-11-28"
+_LINK_RE = re.compile(r'<([^>]*)>\s*;\s*rel="?([^";]+)"?')
+
+
+# --- errors --------------------------------------------------------------------------
+class GitHubError(Exception):
+    """Anything the client could not turn into data; ``str()`` is for people."""
+
+    transient = False
+
+    def __init__(self, message: str, *, status: int | None = None, url: str = ""):
+        super().__init__(message)
+        self.status = status
+        self.url = url
+
+
+class NotFound(GitHubError):
+    """404: the repository, user or file does not exist (or the token cannot see it)."""
+
+
+class AuthenticationFailed(GitHubError):
+    """401: the token is missing, wrong or expired."""
+
+
+class Forbidden(GitHubError):
+    """403 that is not a rate limit: the token lacks a permission."""
+
+
+class RateLimited(GitHubError):
+    """The rate limit is spent and its reset is further away than the client may wait."""
+
+    transient = True
+
+    def __init__(self, message: str, *, reset_at: datetime | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.reset_at = reset_at
+
+
+class Unavailable(GitHubError):
+    """5xx, timeouts or broken connections, still failing after the retries."""
+
+    transient = True
+
+
+class BadResponse(GitHubError):
+    """An answer that is not what GitHub sends: garbage JSON, a pagination loop."""
+
+
+# --- small value types ---------------------------------------------------------------
+@dataclass
+class RateLimit:
+    limit: int | None = None
+    remaining: int | None = None
+    used: int | None = None
+    reset: int | None = None  # epoch seconds
+    resource: str = ""
+
+    @property
+    def reset_at(self) -> datetime | None:
+        return datetime.fromtimestamp(self.reset, tz=UTC) if self.reset else None
+
+
+@dataclass
+class Stats:
+    """What the client did; the sync copies it onto its SyncRun."""
+
+    requests: int = 0  # HTTP requests sent, retries included
+    not_modified: int = 0  # 304 answers (free of rate limit)
+    retries: int = 0
+    rate_limit_waits: int = 0
+    waited_seconds: float = 0.0
+    rate_limit: RateLimit = field(default_factory=RateLimit)
+
+
+@dataclass
+class Page:
+    """One page of a listing. ``not_modified`` pages carry no items."""
+
+    url: str
+    items: list
+    etag: str = ""
+    not_modified: bool = False
+    next_url: str | None = None
+
+
+@dataclass
+class Comparison:
+    base: str
+    head: str
+    status: str  # "ahead", "behind", "diverged", "identical"
+    commits: list[dict]  # GitHub commit objects, oldest first
+    pull_requests: dict[str, list[dict]]  # commit SHA -> merged PRs that contain it
+    total_commits: int = 0
+
+    @property
+    def merged_pull_requests(self) -> list[dict]:
+        """Distinct merged PRs of the range, in commit order."""
+        seen, result = set(), []
+        for commit in self.commits:
+            for pr in self.pull_requests.get(commit["sha"], []):
+                if pr["number"] not in seen:
+                    seen.add(pr["number"])
+                    result.append(pr)
+        return result
+
+
+class DictETagStore(dict):
+    """The default ETag store: in memory, per client. The sync passes a DB-backed one."""
+
+    def set(self, url: str, etag: str) -> None:
+        self[url] = etag
+
+
+def parse_link_header(value: str) -> dict[str, str]:
+    """``<url>; rel="next", <url>; rel="last"`` -> {"next": url, "last": url}."""
+    links = {}
+    for url, rels in _LINK_RE.findall(value or ""):
+        for rel in rels.split():
+            links[rel] = url
+    return links
+
+
+def parse_timestamp(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# --- the client ----------------------------------------------------------------------
+class GitHubClient:
+    """A client for one repository (``owner/name``).
+
+    ``base_url``/``token``/``timeout`` default to the settings ``GITHUB_API_URL``,
+    ``GITHUB_TOKEN`` and ``GITHUB_TIMEOUT_SECONDS``. ``etags`` is any object with
+    ``get(url)`` and ``set(url, etag)``. ``sleep`` is injectable so tests never wait.
+    """
+
+    def __init__(
+        self,
+        repo: str | None = None,
+        *,
+        base_url: str | None = None,
+        token: str | None = None,
+        timeout: float | None = None,
+        etags=None,
+        max_retries: int = 3,
+        backoff: float = 1.0,
+        max_wait: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+        session: requests.Session | None = None,
+    ):
+        from django.conf import settings
+
+        self.repo = repo or settings.GITHUB_REPOSITORY
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", self.repo):
+            raise ValueError(f"Repository must be written owner/name, got {self.repo!r}")
+        self.base_url = (base_url or settings.GITHUB_API_URL).rstrip("/")
+        self.token = settings.GITHUB_TOKEN if token is None else token
+        self.timeout = timeout or settings.GITHUB_TIMEOUT_SECONDS
+        self.etags = DictETagStore() if etags is None else etags
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.max_wait = max_wait
+        self.sleep = sleep
+        self.stats = Stats()
+        self.session = session or requests.Session()
+        self.session.headers.update(
+            {"Accept": ACCEPT, "User-Agent": USER_AGENT, "X-GitHub-Api-Version": API_VERSION}
+        )
+        self._api_host = urlsplit(self.base_url).netloc
+
+    # -- URLs ---------------------------------------------------------------------------
+    def url(self, path: str, params: dict | None = None) -> str:
+        """An API URL from a path ("/repos/{repo}/issues" has {repo} filled in)."""
+        if path.startswith(("http://", "https://")):
+            url = path
+        else:
+            url = self.base_url + "/" + path.lstrip("/").replace("{repo}", self.repo)
+        if params:
+            query = urlencode({k: v for k, v in params.items() if v is not None})
+            url += ("&" if "?" in url else "?") + query
+        return url
+
+    def _headers_for(self, url: str, etag: str | None) -> dict:
+        headers = {}
+        # The token goes only to the API host: a Link to another host must not leak it
+        # (requests does the same on redirects).
+        if self.token and urlsplit(url).netloc == self._api_host:
+            headers["Authorization"] = f"Bearer {self.token}"
+        if etag:
+            headers["If-None-Match"] = etag
+        return headers
+
+    # -- one request, with retries and rate limits ----------------------------------------
+    def request(
+        self, url: str, *, etag: str | None = None, accept: str | None = None
+    ) -> requests.Response:
+        """GET ``url``; returns a 2xx or 304 response, else raises a GitHubError."""
+        attempt = 0
+        while True:
+            self._wait_if_spent(url)
+            headers = self._headers_for(url, etag)
+            if accept:
+                headers["Accept"] = accept
+            self.stats.requests += 1
+            try:
+                response = self.session.get(url, headers=headers, timeout=self.timeout)
+                # Read the body here so that a truncated body counts as a broken
+                # connection (retried), not as garbage later.
+                response.content  # noqa: B018
+            except requests.RequestException as error:
+                attempt += 1
+                if attempt > self.max_retries:
+                    raise Unavailable(
+                        f"GitHub did not answer at {url}: {type(error).__name__} after "
+                        f"{attempt} attempts",
+                        url=url,
+                    ) from error
+                self._backoff(attempt, f"{type(error).__name__} on {url}")
+                continue
+            self._record_rate_limit(response)
+            status = response.status_code
+            if status == 304:
+                self.stats.not_modified += 1
+                return response
+            if status < 300:
+                return response
+            if status in (403, 429) and self._is_rate_limited(response):
+                attempt += 1
+                self._wait_for_rate_limit(response, url, attempt)
+                continue
+            if status >= 500:
+                attempt += 1
+                if attempt > self.max_retries:
+                    raise Unavailable(
+                        f"GitHub answered {status} at {url}, {attempt} times",
+                        status=status,
+                        url=url,
+                    )
+                self._backoff(attempt, f"{status} on {url}")
+                continue
+            raise self._error_for(response, url)
+
+    def _error_for(self, response: requests.Response, url: str) -> GitHubError:
+        status = response.status_code
+        message = _message_of(response)
+        if status == 401:
+            return AuthenticationFailed(
+                f"GitHub refused the token (401: {message}). Is GITHUB_TOKEN expired?",
+                status=status,
+                url=url,
+            )
+        if status == 403:
+            return Forbidden(f"GitHub refused access (403: {message})", status=status, url=url)
+        if status == 404:
+            return NotFound(f"Not found on GitHub (404): {url}", status=status, url=url)
+        return GitHubError(f"GitHub answered {status} at {url}: {message}", status=status, url=url)
+
+    def _record_rate_limit(self, response: requests.Response) -> None:
+        h = response.headers
+        if "x-ratelimit-remaining" not in h:
+            return
+        rl = self.stats.rate_limit
+        rl.limit = _int(h.get("x-ratelimit-limit"))
+        rl.remaining = _int(h.get("x-ratelimit-remaining"))
+        rl.used = _int(h.get("x-ratelimit-used"))
+        rl.reset = _int(h.get("x-ratelimit-reset"))
+        rl.resource = h.get("x-ratelimit-resource", "")
+
+    @staticmethod
+    def _is_rate_limited(response: requests.Response) -> bool:
+        h = response.headers
+        if response.status_code == 429 or "retry-after" in h:
+            return True
+        if h.get("x-ratelimit-remaining") == "0":
+            return True
+        return "rate limit" in _message_of(response).lower()
+
+    def _wait_for_rate_limit(self, response, url: str, attempt: int) -> None:
+        h = response.headers
+        retry_after = _int(h.get("retry-after"))
+        reset = _int(h.get("x-ratelimit-reset"))
+        if retry_after is not None:
+            wait = max(retry_after, 0)
+        elif h.get("x-ratelimit-remaining") == "0" and reset:
+            wait = max(reset - time.time(), 0) + 1
+        else:
+            # A secondary limit without a hint: GitHub asks for at least a minute.
+            wait = max(60.0, self.backoff * 2**attempt)
+        reset_at = datetime.fromtimestamp(time.time() + wait, tz=UTC)
+        if wait > self.max_wait or attempt > self.max_retries + 2:
+            raise RateLimited(
+                f"GitHub rate limit reached ({response.status_code}: {_message_of(response)}); "
+                f"it resets at {reset_at:%Y-%m-%d %H:%M:%S} UTC",
+                reset_at=reset_at,
+                status=response.status_code,
+                url=url,
+            )
+        logger.warning("GitHub rate limit on %s: waiting %.0f s", url, wait)
+        self.stats.rate_limit_waits += 1
+        self._sleep(wait)
+
+    def _wait_if_spent(self, url: str) -> None:
+        """Do not send a request that would only be refused: wait for the reset first."""
+        rl = self.stats.rate_limit
+        if rl.remaining != 0 or not rl.reset:
+            return
+        wait = rl.reset - time.time() + 1
+        if wait <= 0:
+            return
+        if wait > self.max_wait:
+            raise RateLimited(
+                f"GitHub rate limit spent; it resets at {rl.reset_at:%Y-%m-%d %H:%M:%S} UTC",
+                reset_at=rl.reset_at,
+                url=url,
+            )
+        self.stats.rate_limit_waits += 1
+        self._sleep(wait)
+        rl.remaining = None
+
+    def _backoff(self, attempt: int, reason: str) -> None:
+        self.stats.retries += 1
+        wait = self.backoff * 2 ** (attempt - 1) * (1 + random.random() / 4)
+        logger.info("GitHub retry %s in %.2f s: %s", attempt, wait, reason)
+        self._sleep(wait)
+
+    def _sleep(self, seconds: float) -> None:
+        self.stats.waited_seconds += seconds
+        self.sleep(seconds)
+
+    # -- JSON and pagination ----------------------------------------------------------
+    def get_json(self, path: str, params: dict | None = None, *, conditional: bool = False):
+        """One JSON document. With ``conditional``, returns None when unchanged (304)."""
+        url = self.url(path, params)
+        etag = self.etags.get(url) if conditional else None
+        response = self.request(url, etag=etag)
+        if response.status_code == 304:
+            return None
+        data = _json_of(response, url)
+        if conditional and response.headers.get("ETag"):
+            self.etags.set(url, response.headers["ETag"])
+        return data
+
+    def pages(
+        self, path: str, params: dict | None = None, *, item_key: str | None = None
+    ) -> Iterator[Page]:
+        """Every page of a listing, one at a time (never all in memory).
+
+        The first request is conditional: when it answers 304 the whole listing is
+        unchanged and a single not-modified page is yielded. Later pages are followed
+        from ``Link: rel="next"`` as given. ``item_key`` names the list inside an
+        object answer (e.g. "workflow_runs").
+        """
+        params = {"per_page": PER_PAGE, **(params or {})}
+        url = self.url(path, params)
+        first_url = url
+        seen: set[str] = set()
+        first = True
+        while url:
+            if url in seen:
+                raise BadResponse(f"GitHub pagination loops back to {url}", url=url)
+            seen.add(url)
+            etag = self.etags.get(first_url) if first else None
+            response = self.request(url, etag=etag)
+            if response.status_code == 304:
+                yield Page(url=url, items=[], etag=etag or "", not_modified=True)
+                return
+            data = _json_of(response, url)
+            items = data.get(item_key) if item_key and isinstance(data, dict) else data
+            if not isinstance(items, list):
+                raise BadResponse(
+                    f"Expected a list from {url}, got {type(items).__name__}", url=url
+                )
+            next_url = parse_link_header(response.headers.get("Link", "")).get("next")
+            new_etag = response.headers.get("ETag", "")
+            yield Page(url=url, items=items, etag=new_etag, next_url=next_url)
+            if first and new_etag:
+                # Stored after the caller handled the first page, so that a crash before
+                # it was written does not turn the next sync into a 304.
+                self.etags.set(first_url, new_etag)
+            first = False
+            url = next_url
+
+    def items(self, path: str, params: dict | None = None, *, item_key: str | None = None):
+        for page in self.pages(path, params, item_key=item_key):
+            yield from page.items
+
+    # -- resources used by the sync -----------------------------------------------------
+    def issues(self, since: datetime | None = None) -> Iterator[Page]:
+        """Issues and PRs (PRs carry ``pull_request``), oldest update first."""
+        params = {"state": "all", "sort": "updated", "direction": "asc"}
+        if since:
+            params["since"] = _iso(since)
+        return self.pages("/repos/{repo}/issues", params)
+
+    def issue_comments(self, since: datetime | None = None) -> Iterator[Page]:
+        params = {"sort": "updated", "direction": "asc"}
+        if since:
+            params["since"] = _iso(since)
+        return self.pages("/repos/{repo}/issues/comments", params)
+
+    def labels(self) -> Iterator[Page]:
+        return self.pages("/repos/{repo}/labels")
+
+    def releases(self) -> Iterator[Page]:
+        return self.pages("/repos/{repo}/releases")
+
+    def workflow_runs(
+        self, created_since: datetime | None = None, branch: str | None = None
+    ) -> Iterator[Page]:
+        params = {}
+        if created_since:
+            params["created"] = ">=" + _iso(created_since)
+        if branch:
+            params["branch"] = branch
+        return self.pages("/repos/{repo}/actions/runs", params, item_key="workflow_runs")
+
+    def repository(self) -> dict:
+        return self.get_json("/repos/{repo}")
+
+    def pull_reviews(self, number: int) -> list[dict]:
+        return list(self.items(f"/repos/{{repo}}/pulls/{int(number)}/reviews"))
+
+    def pull_files(self, number: int) -> list[dict]:
+        return list(self.items(f"/repos/{{repo}}/pulls/{int(number)}/files"))
+
+    # -- for the other apps -------------------------------------------------------------
+    def compare(self, base: str, head: str) -> Comparison:
+        """Commits between ``base`` and ``head`` (oldest first) and their merged PRs.
+
+        GET /repos/{o}/{r}/compare/{base}...{head} (its commit pages followed by Link),
+        then GET /repos/{o}/{r}/commits/{sha}/pulls per commit, keeping merged PRs.
+        """
+        _check_ref(base)
+        _check_ref(head)
+        commits, status, total = [], "", 0
+        url = self.url(f"/repos/{{repo}}/compare/{base}...{head}", {"per_page": PER_PAGE})
+        seen = set()
+        while url:
+            if url in seen:
+                raise BadResponse(f"GitHub pagination loops back to {url}", url=url)
+            seen.add(url)
+            response = self.request(url)
+            data = _json_of(response, url)
+            if not isinstance(data, dict) or not isinstance(data.get("commits"), list):
+                raise BadResponse(f"Unexpected compare answer from {url}", url=url)
+            commits.extend(data["commits"])
+            status = data.get("status", status)
+            total = data.get("total_commits", total)
+            url = parse_link_header(response.headers.get("Link", "")).get("next")
+        return self._compare_result(base, head, commits, status, total)
+
+    def _compare_result(self, base, head, commits, status, total) -> Comparison:
+        prs: dict[str, list[dict]] = {}
+        for commit in commits:
+            pulls = self.get_json(f"/repos/{{repo}}/commits/{commit['sha']}/pulls") or []
+            prs[commit["sha"]] = [p for p in pulls if p.get("merged_at")]
+        return Comparison(
+            base=base,
+            head=head,
+            status=status or ("identical" if not commits else "ahead"),
+            commits=commits,
+            pull_requests=prs,
+            total_commits=total or len(commits),
+        )
+
+    def run_artifacts(self, run_id: int) -> list[dict]:
+        """GET /repos/{o}/{r}/actions/runs/{run_id}/artifacts, every page."""
+        return list(
+            self.items(
+                f"/repos/{{repo}}/actions/runs/{int(run_id)}/artifacts", item_key="artifacts"
+            )
+        )
+
+    def download_artifact(self, artifact_id: int) -> bytes:
+        """GET /repos/{o}/{r}/actions/artifacts/{id}/zip: the zip file's bytes."""
+        url = self.url(f"/repos/{{repo}}/actions/artifacts/{int(artifact_id)}/zip")
+        return self.request(url).content
+
+    def collaborator_permission(self, login: str) -> str | None:
+        """GET /repos/{o}/{r}/collaborators/{login}/permission -> "admin", "maintain",
+        "write", "triage", "read" or "none"; None when the login is no collaborator."""
+        if not re.fullmatch(r"[A-Za-z0-9-]{1,39}", login or ""):
+            raise ValueError(f"Not a GitHub login: {login!r}")
+        try:
+            data = self.get_json(f"/repos/{{repo}}/collaborators/{login}/permission")
+        except NotFound:
+            return None
+        return data.get("role_name") or data.get("permission")
+
+    def file_contents(self, path: str, ref: str | None = None) -> str | None:
+        """GET /repos/{o}/{r}/contents/{path}[?ref=] decoded from base64 (UTF-8);
+        None when the file does not exist."""
+        path = path.lstrip("/")
+        if ".." in path.split("/"):
+            raise ValueError(f"Not a repository path: {path!r}")
+        try:
+            data = self.get_json(f"/repos/{{repo}}/contents/{path}", {"ref": ref} if ref else None)
+        except NotFound:
+            return None
+        if not isinstance(data, dict) or data.get("type") != "file":
+            raise BadResponse(f"{path} is not a file", url=self.url(path))
+        try:
+            return base64.b64decode(data.get("content", "")).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError) as error:
+            raise BadResponse(f"{path}: content is not base64 UTF-8 text") from error
+
+
+def _check_ref(ref: str) -> None:
+    if not re.fullmatch(r"[A-Za-z0-9._/-]{1,200}", ref or "") or ".." in ref:
+        raise ValueError(f"Not a git ref or SHA: {ref!r}")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _json_of(response: requests.Response, url: str):
+    try:
+        return json.loads(response.content)
+    except (ValueError, UnicodeDecodeError) as error:
+        snippet = response.content[:80].decode("utf-8", "replace")
+        raise BadResponse(
+            f"GitHub sent a body that is not JSON at {url} (starts {snippet!r})",
+            status=response.status_code,
+            url=url,
+        ) from error
+
+
+def _message_of(response: requests.Response) -> str:
+    try:
+        data = json.loads(response.content)
+        return str(data.get("message", ""))[:200] if isinstance(data, dict) else ""
+    except (ValueError, UnicodeDecodeError):
+        return response.content[:200].decode("utf-8", "replace")
