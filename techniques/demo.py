@@ -109,6 +109,16 @@ SUPPORT_SCOPE = {
 }
 
 
+def _summary(entry: dict) -> str:
+    released = (
+        f" First released in TFMOT {entry['introduced_version']} ({entry['introduced_date']})."
+        if entry["introduced_version"]
+        else " Not yet in a release."
+    )
+    api = entry["public_api"] or entry["module_path"] or ""
+    return f"{entry['name']}. Public API: {api}.{released}"
+
+
 def _short_api(public_api: str) -> str:
     return public_api.split(" (")[0].split("(")[0].strip()
 
@@ -127,7 +137,7 @@ def _technique_values(entry: dict) -> dict:
     return {
         "name": entry["name"],
         "category": entry["category"],
-        "summary": (entry.get("notes") or "")[:600],
+        "summary": _summary(entry),
         "public_api": _short_api(entry["public_api"] or entry["module_path"] or entry["slug"]),
         "module_path": (entry["module_path"] or "").split(" (")[0],
         "github_labels": labels,
