@@ -1,2 +1,284 @@
+"""What the outside world says: GitHub issues, PRs, comments, labels, releases, CI runs,
+and what each sync did. Rows are upserted on natural keys, so a re-run never duplicates
+and a sync that dies half-way keeps every page it wrote."""
 
-# Create your models here.
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class RepositoryQuerySet(models.QuerySet):
+    def primary(self):
+        """The repository the techniques live in (settings.GITHUB_REPOSITORY)."""
+        return self.filter(full_name__iexact=settings.GITHUB_REPOSITORY)
+
+
+class Repository(models.Model):
+    full_name = models.CharField(max_length=140, unique=True, help_text="owner/name")
+    default_branch = models.CharField(max_length=100, default="master")
+    html_url = models.URLField(blank=True)
+    api_url = models.URLField(blank=True, help_text="The API base the last sync used.")
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    # The DB-row sync lock (used when the broker is not Redis): who holds it, until when.
+    lock_owner = models.CharField(max_length=100, blank=True)
+    lock_until = models.DateTimeField(null=True, blank=True)
+
+    objects = RepositoryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["full_name"]
+        verbose_name_plural = "repositories"
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def owner(self) -> str:
+        return self.full_name.split("/")[0]
+
+
+class SyncCursor(models.Model):
+    """Where the last sync of one resource stopped: ETag of its first page, ``since``."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="cursors")
+    resource = models.CharField(max_length=40)
+    url = models.CharField(max_length=500, blank=True, help_text="First page's URL")
+    etag = models.CharField(max_length=200, blank=True)
+    since = models.DateTimeField(null=True, blank=True)
+    last_status = models.CharField(max_length=40, blank=True)
+    requests = models.PositiveIntegerField(default=0, help_text="Requests spent, in total")
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "resource"], name="unique_cursor")
+        ]
+        ordering = ["repository", "resource"]
+
+    def __str__(self) -> str:
+        return f"{self.repository} {self.resource}"
+
+
+class Label(models.Model):
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="labels")
+    name = models.CharField(max_length=100)
+    color = models.CharField(max_length=10, blank=True)
+    description = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["repository", "name"], name="unique_label")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Issue(models.Model):
+    """An issue or a pull request (GitHub numbers them in one sequence)."""
+
+    class Kind(models.TextChoices):
+        ISSUE = "issue", "Issue"
+        PR = "pr", "Pull request"
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="issues")
+    number = models.PositiveIntegerField()
+    github_id = models.BigIntegerField(null=True, blank=True)
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    title = models.CharField(max_length=500)
+    body_excerpt = models.TextField(blank=True, help_text="First 2,000 characters")
+    state = models.CharField(max_length=10)  # open | closed
+    labels = models.JSONField(default=list, blank=True)
+    author = models.CharField(max_length=60, blank=True)
+    author_is_bot = models.BooleanField(default=False)
+    author_association = models.CharField(max_length=30, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    merged_at = models.DateTimeField(null=True, blank=True)
+    draft = models.BooleanField(default=False)
+    html_url = models.URLField(max_length=300, blank=True)
+    # Filled from comments and reviews (any registry maintainer or repo member, bots
+    # excluded); per-technique figures are computed from the Comment rows.
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    first_response_by = models.CharField(max_length=60, blank=True)
+    review_given = models.BooleanField(default=False)
+    approved_by = models.JSONField(default=list, blank=True)
+    files = models.JSONField(null=True, blank=True, help_text="Paths a PR touches (synced)")
+    # The issue's updated_at when its reviews and files were last fetched.
+    details_synced_for = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "number"], name="unique_issue_number")
+        ]
+        indexes = [
+            models.Index(fields=["repository", "state", "kind"]),
+            models.Index(fields=["repository", "updated_at"]),
+            models.Index(fields=["repository", "merged_at"]),
+        ]
+        ordering = ["-number"]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.title}"
+
+    @property
+    def is_pr(self) -> bool:
+        return self.kind == self.Kind.PR
+
+
+class Comment(models.Model):
+    """A comment or a review on an issue/PR: what "first response" is computed from."""
+
+    class Kind(models.TextChoices):
+        COMMENT = "comment", "Comment"
+        REVIEW = "review", "Review"
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="comments")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    github_id = models.BigIntegerField()
+    issue_number = models.PositiveIntegerField()
+    author = models.CharField(max_length=60, blank=True)
+    author_is_bot = models.BooleanField(default=False)
+    author_association = models.CharField(max_length=30, blank=True)
+    state = models.CharField(max_length=30, blank=True, help_text="Reviews: APPROVED, ...")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField(null=True, blank=True)
+    html_url = models.URLField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["repository", "kind", "github_id"], name="unique_comment"
+            )
+        ]
+        indexes = [models.Index(fields=["repository", "issue_number", "created_at"])]
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} by {self.author} on #{self.issue_number}"
+
+
+class Release(models.Model):
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="releases")
+    github_id = models.BigIntegerField(null=True, blank=True)
+    tag = models.CharField(max_length=100)
+    name = models.CharField(max_length=200, blank=True)
+    notes = models.TextField(blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    prerelease = models.BooleanField(default=False)
+    draft = models.BooleanField(default=False)
+    target_commitish = models.CharField(max_length=100, blank=True)
+    html_url = models.URLField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "tag"], name="unique_release_tag")
+        ]
+        ordering = ["-published_at"]
+
+    def __str__(self) -> str:
+        return self.tag
+
+
+class CIRun(models.Model):
+    """One attempt of a CI run (GitHub Actions workflow run, or another provider's)."""
+
+    repository = models.ForeignKey(
+        Repository, null=True, blank=True, on_delete=models.CASCADE, related_name="ci_runs"
+    )
+    provider = models.CharField(max_length=30, default="github-actions")
+    run_id = models.BigIntegerField()
+    attempt = models.PositiveIntegerField(default=1)
+    workflow = models.CharField(max_length=200)
+    workflow_path = models.CharField(max_length=300, blank=True)
+    branch = models.CharField(max_length=200, blank=True)
+    event = models.CharField(max_length=40, blank=True)
+    head_sha = models.CharField(max_length=40, blank=True)
+    status = models.CharField(max_length=20)  # queued | in_progress | completed
+    conclusion = models.CharField(max_length=20, blank=True)  # success | failure | ...
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(null=True, blank=True)
+    html_url = models.URLField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "run_id", "attempt"], name="unique_ci_run_attempt"
+            )
+        ]
+        indexes = [models.Index(fields=["repository", "branch", "created_at"])]
+        ordering = ["-created_at", "-run_id"]
+        verbose_name = "CI run"
+
+    def __str__(self) -> str:
+        return f"{self.workflow} #{self.run_id}.{self.attempt} {self.conclusion or self.status}"
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "completed" and self.conclusion in {"failure", "timed_out"}
+
+
+class SyncRun(models.Model):
+    """What one sync did, for the sync status page."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        OK = "ok", "Succeeded"
+        FAILED = "failed", "Failed"
+        INTERRUPTED = "interrupted", "Interrupted (worker stopped)"
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="sync_runs")
+    resource = models.CharField(max_length=40, default="all")
+    trigger = models.CharField(max_length=20, default="schedule")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    task_id = models.CharField(max_length=60, blank=True)
+    queued_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    requests = models.PositiveIntegerField(default=0)
+    not_modified = models.PositiveIntegerField(default=0)
+    rows_written = models.PositiveIntegerField(default=0)
+    rate_limit_remaining = models.IntegerField(null=True, blank=True)
+    rate_limit_reset = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    # {"resource": "issues", "pages": 12, "items": 1200, "done": ["labels", ...]}
+    progress = models.JSONField(default=dict, blank=True)
+    per_resource = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+        indexes = [models.Index(fields=["repository", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.repository} {self.resource} {self.status}"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if not self.started_at:
+            return None
+        end = self.finished_at or timezone.now()
+        return round((end - self.started_at).total_seconds(), 2)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in {self.Status.QUEUED, self.Status.RUNNING}
+
+
+class WebhookDelivery(models.Model):
+    """Delivery ids already handled: a replayed delivery is ignored."""
+
+    delivery_id = models.CharField(max_length=100, unique=True)
+    event = models.CharField(max_length=40)
+    action = models.CharField(max_length=40, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    rows_written = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.delivery_id}"

@@ -1,0 +1,32 @@
+"""python -m ci_status.fake_github --port 8765 [--host 127.0.0.1] [--issues N] [--token T]"""
+
+import argparse
+import signal
+import sys
+
+from ci_status.fake_github import FakeGitHub, bulk_dataset, demo_dataset
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Serve a GitHub-shaped API on loopback.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--issues", type=int, default=0, help="serve N synthetic issues/PRs")
+    parser.add_argument("--token", default=None, help="require this token")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds per request")
+    args = parser.parse_args(argv)
+    dataset = bulk_dataset(args.issues) if args.issues else demo_dataset()
+    server = FakeGitHub(dataset, host=args.host, port=args.port, token=args.token, delay=args.delay)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    print(f"GitHub-shaped API on {server.url} serving {dataset.full_name}", flush=True)
+    try:
+        server.httpd.serve_forever()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.httpd.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,292 @@
+"""``demo_dataset()``: the toolkit's repository as the demo shows it.
+
+Labels and releases come from demo_data/ (the real repository's); issues, PRs,
+comments, commits and CI runs are made up, deterministically for a given ``now``, to
+show every figure and rule: answered and unanswered questions, PRs waiting for review,
+unlabeled items that belong to a technique, API changes with and without TFMOT approval,
+a release whose notes forget a technique, a CI workflow that was red for a while, a
+maintainer with read access only, and a CODEOWNERS file that drifted from the registry.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+
+from ci_status.fake_github.dataset import Dataset
+
+DEMO_DATA = Path(__file__).resolve().parents[2] / "demo_data"
+PREFIX = "tensorflow_model_optimization/python/core/"
+
+# label -> (maintainers, implementation paths, public API path, words for titles)
+AREAS = {
+    "technique:pruning": (
+        ["alice", "dave"],
+        ["sparsity/keras/prune.py", "sparsity/keras/pruning_wrapper.py"],
+        "api/sparsity/keras/__init__.py",
+        "prune_low_magnitude",
+    ),
+    "technique:qat": (
+        ["alice", "dave"],
+        ["quantization/keras/quantize.py", "quantization/keras/quantize_wrapper.py"],
+        "api/quantization/keras/__init__.py",
+        "quantize_model",
+    ),
+    "technique:clustering": (
+        ["bob", "erin"],
+        ["clustering/keras/cluster.py", "clustering/keras/cluster_wrapper.py"],
+        "api/clustering/keras/__init__.py",
+        "cluster_weights",
+    ),
+    "comp:weight compression": (
+        ["frank"],
+        ["common/keras/compression/algorithm.py"],
+        "",
+        "WeightCompressor",
+    ),
+}
+BOTS = ["google-ml-butler[bot]", "github-actions[bot]"]
+OUTSIDERS = ["kmlee", "priya-ml", "jdoe42", "tflite-fan", "rohan-s", "mchen"]
+PERMISSIONS = {
+    "alice": "admin",
+    "carol": "admin",
+    "dave": "maintain",
+    "bob": "triage",
+    "erin": "write",
+    "frank": "read",  # the demo's missing-triage-access gap
+}
+CODEOWNERS = """\
+# Ownership of the toolkit's subpackages (maintained by hand; drifted from the portal).
+/tensorflow_model_optimization/python/core/sparsity/ @alice @dave
+/tensorflow_model_optimization/python/core/quantization/keras/ @alice @dave
+/tensorflow_model_optimization/python/core/clustering/ @bob @oldowner
+/tensorflow_model_optimization/python/core/internal/tensor_encoding/ @alice
+"""
+RELEASE_EXTRA = {
+    "v0.8.1": "\n\n## Pruning\n- prune_low_magnitude keeps sparsity masks with numpy v2.\n\n"
+    "## Clustering\n- Weight clustering works with Keras 2.15 layers.",
+}
+
+
+def _at(now: datetime, days: float, hour: int = 9) -> datetime:
+    return (now - timedelta(days=days)).replace(hour=hour, minute=17, second=0)
+
+
+def demo_dataset(now: datetime | None = None) -> Dataset:
+    """The demo repository; the same ``now`` (default: today 00:00 UTC) gives the same
+    data, ids and ETags."""
+    now = now or datetime.combine(datetime.now(UTC).date(), time(), tzinfo=UTC)
+    rng = random.Random(20190507)  # the first release's date: any fixed seed will do
+    ds = Dataset(owner="tensorflow", name="model-optimization", default_branch="master")
+    for login, role in PERMISSIONS.items():
+        ds.set_permission(login, role)
+    _labels(ds)
+    _releases(ds)
+    for label, (maintainers, paths, _api_path, word) in AREAS.items():
+        _area_items(ds, now, rng, label, maintainers, paths, word)
+    _unlabeled(ds, now)
+    _merged_history(ds, now, rng)
+    _ci_runs(ds, now)
+    ds.set_file(".github/CODEOWNERS", CODEOWNERS)
+    ds.set_file("README.md", "# TensorFlow Model Optimization Toolkit\n")
+    return ds
+
+
+def _labels(ds: Dataset) -> None:
+    colors = ["0e8a16", "1d76db", "5319e7", "fbca04", "d93f0b", "006b75", "b60205"]
+    for index, label in enumerate(json.loads((DEMO_DATA / "labels.json").read_text())):
+        ds.add_label(
+            label["name"], colors[index % len(colors)], label.get("description_seen") or ""
+        )
+
+
+def _releases(ds: Dataset) -> None:
+    for entry in json.loads((DEMO_DATA / "releases.json").read_text()):
+        published = datetime.fromisoformat(entry["tag_commit_date"]).replace(hour=18, tzinfo=UTC)
+        notes = f"TensorFlow Model Optimization {entry['version']}\n\n{entry['summary']}"
+        notes += RELEASE_EXTRA.get(entry["tag"], "")
+        ds.add_release(
+            entry["tag"],
+            published,
+            notes,
+            name=f"TensorFlow Model Optimization {entry['version']}",
+            prerelease="-rc" in entry["version"],
+        )
+
+
+def _area_items(ds, now, rng, label, maintainers, paths, word) -> None:
+    """Issues and PRs of one technique label, with the demo's gaps for some labels."""
+    first, second = maintainers[0], maintainers[-1]
+    outsider = OUTSIDERS[len(label) % len(OUTSIDERS)]
+    # 1. A question answered the same day, then closed.
+    issue = ds.add_issue(
+        f"How do I use {word} with a subclassed model?",
+        outsider,
+        _at(now, 60),
+        labels=[label, "question"],
+        body=f"I call {word} on my model and get a ValueError.",
+    )
+    ds.add_comment(issue.number, BOTS[0], _at(now, 60, 10), "Thanks for the report.")
+    ds.add_comment(issue.number, first, _at(now, 60, 15), "Wrap the inner layers instead.")
+    ds.update_issue(issue.number, _at(now, 58), state="closed", closed_at=_at(now, 58))
+    # 2. A bug answered after three days, still open.
+    issue = ds.add_issue(
+        f"{word} produces NaN loss with mixed precision",
+        OUTSIDERS[(len(label) + 1) % len(OUTSIDERS)],
+        _at(now, 40),
+        labels=[label, "bug"],
+        body="Reproducible in a Colab; TF 2.15.",
+    )
+    ds.add_comment(issue.number, outsider, _at(now, 39), "Same here.")
+    ds.add_comment(issue.number, second, _at(now, 37), "Confirmed, a fix is in review.")
+    # 3. A feature request answered by a maintainer.
+    issue = ds.add_issue(
+        f"Support Conv3D in {word}",
+        "mchen",
+        _at(now, 50),
+        labels=[label, "feature request"],
+        body="Conv3D layers are skipped today.",
+    )
+    ds.add_comment(issue.number, first, _at(now, 48), "Contributions welcome.")
+    # 4. A recent question not answered yet (within the 14 days).
+    ds.add_issue(
+        f"Is {word} compatible with TF 2.16?",
+        "rohan-s",
+        _at(now, 4),
+        labels=[label, "question"],
+        body="Asking before upgrading.",
+    )
+    # 5. A reviewed PR, open.
+    pr = ds.add_pull(
+        f"Fix {word} docstring example",
+        "priya-ml",
+        _at(now, 6),
+        labels=[label],
+        files=[PREFIX + paths[0]],
+        body="Docs only.",
+    )
+    ds.add_review(pr.number, second, "COMMENTED", _at(now, 5), "One nit.")
+    # The demo's gaps.
+    if label in {"technique:pruning", "comp:weight compression"}:
+        issue = ds.add_issue(
+            f"{word} crashes on a model with shared layers",
+            "jdoe42",
+            _at(now, 21 if label == "technique:pruning" else 45),
+            labels=[label, "bug"],
+            body="Traceback attached.",
+        )
+        # Only a bot and another user answered: still waiting for a maintainer.
+        ds.add_comment(issue.number, BOTS[0], _at(now, 20), "Assigning to the owners.")
+        ds.add_comment(issue.number, "tflite-fan", _at(now, 19), "+1")
+    if label in {"technique:qat", "technique:clustering"}:
+        ds.add_pull(
+            f"Add per-channel option to {word}",
+            "kmlee",
+            _at(now, 20 if label == "technique:qat" else 17),
+            labels=[label],
+            files=[PREFIX + paths[-1]],
+            body="Adds an option and tests.",
+        )
+    if label == "technique:clustering":
+        pr = ds.add_pull(
+            f"Draft: experiment with {word} on RNNs",
+            "erin",
+            _at(now, 30),
+            labels=[label],
+            draft=True,
+            files=[PREFIX + paths[0]],
+        )
+
+
+def _unlabeled(ds, now) -> None:
+    """Items nobody labeled: the triage queue suggests the label they probably need."""
+    ds.add_issue(
+        "prune_low_magnitude fails on Conv1DTranspose",
+        "kmlee",
+        _at(now, 10),
+        body="Using tfmot.sparsity.keras with TF 2.15 raises a KeyError.",
+    )
+    ds.add_pull(
+        "Speed up the cluster centroid update",
+        "tflite-fan",
+        _at(now, 9),
+        files=[PREFIX + "clustering/keras/cluster_wrapper.py"],
+        body="Vectorises the centroid update.",
+    )
+    ds.add_issue(
+        "Quantization aware training loses accuracy on MobileNetV3",
+        "priya-ml",
+        _at(now, 2),
+        body="quantize_model drops 5 points of top-1.",
+    )
+    ds.add_issue("pip install fails on Windows ARM", "jdoe42", _at(now, 12), body="No wheel.")
+
+
+def _merged_history(ds, now, rng) -> None:
+    """A year of commits on master, half of them merges of labeled, reviewed PRs."""
+    labels = list(AREAS)
+    for index in range(240):
+        date = now - timedelta(days=365) + timedelta(hours=36 * index + 3)
+        if index % 2:
+            ds.add_commit(f"Internal change {index}", "tensorflower-gardener", date)
+            continue
+        label = labels[(index // 2) % len(labels)]
+        maintainers, paths, api_path, word = AREAS[label]
+        files = [PREFIX + paths[index % len(paths)]]
+        pr_labels = [label]
+        reviewer = maintainers[0]
+        touches_api = api_path and index % 12 == 0
+        if touches_api:
+            files.append(PREFIX + api_path)
+            if label != "technique:clustering" or index < 200:
+                pr_labels.append("api-review")
+        author = rng.choice(OUTSIDERS + maintainers)
+        created = date - timedelta(days=3)
+        pr = ds.add_pull(
+            f"{word}: change {index}",
+            author,
+            created,
+            labels=pr_labels,
+            files=files,
+            state="closed",
+            closed_at=date,
+            merged_at=date,
+            body=f"Improves {word}.",
+        )
+        if reviewer != author:
+            ds.add_review(pr.number, reviewer, "APPROVED", date - timedelta(hours=5), "LGTM")
+        ds.add_commit(f"{pr.title} (#{pr.number})", author, date, pr_number=pr.number)
+    # The frank gap: his last activity is over a year ago.
+    old = ds.add_issue(
+        "WeightCompressor: document the algorithm interface",
+        "frank",
+        now - timedelta(days=400),
+        labels=["comp:weight compression"],
+        state="closed",
+        closed_at=now - timedelta(days=399),
+    )
+    del old
+
+
+def _ci_runs(ds, now) -> None:
+    """CI on master every 12 hours for 20 days, red for two days a week ago."""
+    for step in range(40):
+        created = now - timedelta(days=20) + timedelta(hours=12 * step)
+        red = 20 <= step < 24
+        ds.add_workflow_run(
+            "CI",
+            "failure" if red else "success",
+            created_at=created,
+            head_sha=ds.commits[-1 - (40 - step) % len(ds.commits)].sha,
+            workflow_path=".github/workflows/ci.yml",
+        )
+    ds.add_workflow_run(
+        "CI",
+        "success",
+        created_at=now - timedelta(days=2),
+        event="pull_request",
+        branch="kmlee/per-channel",
+        workflow_path=".github/workflows/ci.yml",
+    )
