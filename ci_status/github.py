@@ -134,6 +134,7 @@ class Page:
     etag: str = ""
     not_modified: bool = False
     next_url: str | None = None
+    last_page: int | None = None  # from rel="last", for progress bars only
 
 
 @dataclass
@@ -431,9 +432,16 @@ class GitHubClient:
                 raise BadResponse(
                     f"Expected a list from {url}, got {type(items).__name__}", url=url
                 )
-            next_url = parse_link_header(response.headers.get("Link", "")).get("next")
+            links = parse_link_header(response.headers.get("Link", ""))
+            next_url = links.get("next")
             new_etag = response.headers.get("ETag", "")
-            yield Page(url=url, items=items, etag=new_etag, next_url=next_url)
+            yield Page(
+                url=url,
+                items=items,
+                etag=new_etag,
+                next_url=next_url,
+                last_page=_page_number(links.get("last")),
+            )
             if first and new_etag:
                 # Stored after the caller handled the first page, so that a crash before
                 # it was written does not turn the next sync into a 304.
@@ -447,14 +455,15 @@ class GitHubClient:
 
     # -- resources used by the sync -----------------------------------------------------
     def issues(self, since: datetime | None = None) -> Iterator[Page]:
-        """Issues and PRs (PRs carry ``pull_request``), oldest update first."""
-        params = {"state": "all", "sort": "updated", "direction": "asc"}
+        """Issues and PRs (PRs carry ``pull_request``), latest update first, so that
+        the first page changes whenever anything changed (its ETag then tells)."""
+        params = {"state": "all", "sort": "updated", "direction": "desc"}
         if since:
             params["since"] = _iso(since)
         return self.pages("/repos/{repo}/issues", params)
 
     def issue_comments(self, since: datetime | None = None) -> Iterator[Page]:
-        params = {"sort": "updated", "direction": "asc"}
+        params = {"sort": "updated", "direction": "desc"}
         if since:
             params["since"] = _iso(since)
         return self.pages("/repos/{repo}/issues/comments", params)
@@ -564,6 +573,11 @@ class GitHubClient:
             return base64.b64decode(data.get("content", "")).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError) as error:
             raise BadResponse(f"{path}: content is not base64 UTF-8 text") from error
+
+
+def _page_number(url: str | None) -> int | None:
+    match = re.search(r"[?&]page=(\d+)", url or "")
+    return int(match.group(1)) if match else None
 
 
 def _check_ref(ref: str) -> None:

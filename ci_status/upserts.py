@@ -1,0 +1,329 @@
+"""GitHub JSON -> rows, upserted in bulk on natural keys. The sync and the webhooks both
+come through here, so a webhook and the next sync write the same row the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db.models import Max
+from django.db.models.functions import Lower
+
+from ci_status.github import parse_timestamp
+from ci_status.models import CIRun, Comment, Issue, Label, Release, Repository
+from techniques.models import Maintainer
+
+RESPONDER_ASSOCIATIONS = {"OWNER", "MEMBER", "COLLABORATOR"}
+ISSUE_UPDATE_FIELDS = [
+    "github_id",
+    "kind",
+    "title",
+    "body_excerpt",
+    "state",
+    "labels",
+    "author",
+    "author_is_bot",
+    "author_association",
+    "created_at",
+    "updated_at",
+    "closed_at",
+    "merged_at",
+    "draft",
+    "html_url",
+]
+
+
+def is_bot(user: dict | None) -> bool:
+    if not user:
+        return False
+    return user.get("type") == "Bot" or str(user.get("login", "")).endswith("[bot]")
+
+
+def _login(user: dict | None) -> str:
+    return str((user or {}).get("login") or "")[:60]
+
+
+def issue_from_json(repository: Repository, data: dict, *, kind: str | None = None) -> Issue:
+    """An Issue from an issue (list or webhook) or a pull request object."""
+    if not isinstance(data, dict) or "number" not in data:
+        raise ValueError("not an issue object")
+    pull = data.get("pull_request")
+    if kind is None:
+        kind = Issue.Kind.PR if pull is not None else Issue.Kind.ISSUE
+    merged_at = data.get("merged_at") or (pull or {}).get("merged_at")
+    return Issue(
+        repository=repository,
+        number=int(data["number"]),
+        github_id=data.get("id"),
+        kind=kind,
+        title=str(data.get("title") or "")[:500],
+        body_excerpt=str(data.get("body") or "")[:2000],
+        state=str(data.get("state") or "open")[:10],
+        labels=[str(label.get("name", ""))[:100] for label in data.get("labels") or []],
+        author=_login(data.get("user")),
+        author_is_bot=is_bot(data.get("user")),
+        author_association=str(data.get("author_association") or "")[:30],
+        created_at=parse_timestamp(data["created_at"]),
+        updated_at=parse_timestamp(data.get("updated_at") or data["created_at"]),
+        closed_at=parse_timestamp(data.get("closed_at")),
+        merged_at=parse_timestamp(merged_at),
+        draft=bool(data.get("draft")),
+        html_url=str(data.get("html_url") or "")[:300],
+    )
+
+
+def upsert_issues(repository: Repository, items: Iterable[dict], *, kind: str | None = None) -> int:
+    rows = {}
+    for data in items:
+        issue = issue_from_json(repository, data, kind=kind)
+        rows[issue.number] = issue  # a page may repeat an item that moved
+    Issue.objects.bulk_create(
+        rows.values(),
+        update_conflicts=True,
+        unique_fields=["repository", "number"],
+        update_fields=ISSUE_UPDATE_FIELDS,
+    )
+    return len(rows)
+
+
+def _number_from_url(url: str) -> int:
+    return int(str(url).rstrip("/").rsplit("/", 1)[-1])
+
+
+def comment_from_json(repository: Repository, data: dict, issue_number: int | None = None):
+    number = issue_number or _number_from_url(data["issue_url"])
+    return Comment(
+        repository=repository,
+        kind=Comment.Kind.COMMENT,
+        github_id=int(data["id"]),
+        issue_number=number,
+        author=_login(data.get("user")),
+        author_is_bot=is_bot(data.get("user")),
+        author_association=str(data.get("author_association") or "")[:30],
+        created_at=parse_timestamp(data["created_at"]),
+        updated_at=parse_timestamp(data.get("updated_at")),
+        html_url=str(data.get("html_url") or "")[:300],
+    )
+
+
+def review_from_json(repository: Repository, number: int, data: dict) -> Comment | None:
+    if not data.get("submitted_at"):  # a pending review is not a response yet
+        return None
+    return Comment(
+        repository=repository,
+        kind=Comment.Kind.REVIEW,
+        github_id=int(data["id"]),
+        issue_number=number,
+        author=_login(data.get("user")),
+        author_is_bot=is_bot(data.get("user")),
+        author_association=str(data.get("author_association") or "")[:30],
+        state=str(data.get("state") or "")[:30],
+        created_at=parse_timestamp(data["submitted_at"]),
+        updated_at=parse_timestamp(data["submitted_at"]),
+        html_url=str(data.get("html_url") or "")[:300],
+    )
+
+
+def upsert_comments(repository: Repository, rows: Iterable[Comment]) -> set[int]:
+    """Upsert comments/reviews; returns the issue numbers they belong to."""
+    rows = {(c.kind, c.github_id): c for c in rows if c is not None}
+    Comment.objects.bulk_create(
+        rows.values(),
+        update_conflicts=True,
+        unique_fields=["repository", "kind", "github_id"],
+        update_fields=[
+            "issue_number",
+            "author",
+            "author_is_bot",
+            "author_association",
+            "state",
+            "created_at",
+            "updated_at",
+            "html_url",
+        ],
+    )
+    return {c.issue_number for c in rows.values()}
+
+
+def maintainer_logins() -> set[str]:
+    return {login.lower() for login in Maintainer.objects.values_list("github_login", flat=True)}
+
+
+def refresh_responses(repository: Repository, numbers: set[int]) -> int:
+    """Recompute first response, review given and approvals of these issues.
+
+    A responder is any registry maintainer or repo member (OWNER/MEMBER/COLLABORATOR),
+    never a bot and never the author; per-technique figures narrow this further.
+    """
+    if not numbers:
+        return 0
+    maintainers = maintainer_logins()
+    numbers = list(numbers)
+    issues = {
+        i.number: i
+        for i in Issue.objects.filter(repository=repository, number__in=numbers).only(
+            "id", "number", "author", "first_response_at", "first_response_by"
+        )
+    }
+    events: dict[int, list[Comment]] = {}
+    for comment in Comment.objects.filter(repository=repository, issue_number__in=numbers).order_by(
+        "created_at", "id"
+    ):
+        events.setdefault(comment.issue_number, []).append(comment)
+    changed = []
+    for number, issue in issues.items():
+        first = None
+        reviewed, approved = False, []
+        for event in events.get(number, []):
+            author = event.author.lower()
+            if event.author_is_bot or author == issue.author.lower():
+                continue
+            if event.kind == Comment.Kind.REVIEW:
+                reviewed = True
+                if event.state == "APPROVED" and event.author not in approved:
+                    approved.append(event.author)
+            if first is None and (
+                author in maintainers or event.author_association in RESPONDER_ASSOCIATIONS
+            ):
+                first = event
+        issue.first_response_at = first.created_at if first else None
+        issue.first_response_by = first.author if first else ""
+        issue.review_given = reviewed
+        issue.approved_by = approved
+        changed.append(issue)
+    Issue.objects.bulk_update(
+        changed, ["first_response_at", "first_response_by", "review_given", "approved_by"]
+    )
+    return len(changed)
+
+
+def upsert_labels(repository: Repository, items: Iterable[dict], *, complete: bool) -> int:
+    """Labels; with ``complete`` (a full listing), labels no longer on GitHub go."""
+    rows = {
+        str(d["name"])[:100]: Label(
+            repository=repository,
+            name=str(d["name"])[:100],
+            color=str(d.get("color") or "")[:10],
+            description=str(d.get("description") or "")[:300],
+        )
+        for d in items
+    }
+    Label.objects.bulk_create(
+        rows.values(),
+        update_conflicts=True,
+        unique_fields=["repository", "name"],
+        update_fields=["color", "description"],
+    )
+    if complete:
+        Label.objects.filter(repository=repository).exclude(name__in=list(rows)).delete()
+    return len(rows)
+
+
+def upsert_releases(repository: Repository, items: Iterable[dict]) -> int:
+    rows = {}
+    for d in items:
+        if d.get("draft"):
+            continue
+        rows[d["tag_name"]] = Release(
+            repository=repository,
+            github_id=d.get("id"),
+            tag=str(d["tag_name"])[:100],
+            name=str(d.get("name") or "")[:200],
+            notes=str(d.get("body") or ""),
+            published_at=parse_timestamp(d.get("published_at") or d.get("created_at")),
+            prerelease=bool(d.get("prerelease")),
+            draft=False,
+            target_commitish=str(d.get("target_commitish") or "")[:100],
+            html_url=str(d.get("html_url") or "")[:300],
+        )
+    Release.objects.bulk_create(
+        rows.values(),
+        update_conflicts=True,
+        unique_fields=["repository", "tag"],
+        update_fields=[
+            "github_id",
+            "name",
+            "notes",
+            "published_at",
+            "prerelease",
+            "draft",
+            "target_commitish",
+            "html_url",
+        ],
+    )
+    return len(rows)
+
+
+def run_from_json(repository: Repository, d: dict) -> CIRun:
+    status = str(d.get("status") or "")[:20]
+    return CIRun(
+        repository=repository,
+        provider="github-actions",
+        run_id=int(d["id"]),
+        attempt=int(d.get("run_attempt") or 1),
+        workflow=str(d.get("name") or "")[:200],
+        workflow_path=str(d.get("path") or "")[:300],
+        branch=str(d.get("head_branch") or "")[:200],
+        event=str(d.get("event") or "")[:40],
+        head_sha=str(d.get("head_sha") or "")[:40],
+        status=status,
+        conclusion=str(d.get("conclusion") or "")[:20],
+        started_at=parse_timestamp(d.get("run_started_at") or d.get("created_at")),
+        finished_at=parse_timestamp(d.get("updated_at")) if status == "completed" else None,
+        created_at=parse_timestamp(d.get("created_at")),
+        html_url=str(d.get("html_url") or "")[:300],
+    )
+
+
+def upsert_runs(repository: Repository, items: Iterable[dict]) -> int:
+    rows = {}
+    for d in items:
+        run = run_from_json(repository, d)
+        rows[(run.run_id, run.attempt)] = run
+    CIRun.objects.bulk_create(
+        rows.values(),
+        update_conflicts=True,
+        unique_fields=["provider", "run_id", "attempt"],
+        update_fields=[
+            "repository",
+            "workflow",
+            "workflow_path",
+            "branch",
+            "event",
+            "head_sha",
+            "status",
+            "conclusion",
+            "started_at",
+            "finished_at",
+            "created_at",
+            "html_url",
+        ],
+    )
+    return len(rows)
+
+
+def record_maintainer_activity(repository: Repository) -> int:
+    """Maintainer.last_activity_at = their latest issue, PR, comment or review here."""
+    logins = maintainer_logins()
+    if not logins:
+        return 0
+    latest: dict[str, datetime] = {}
+    for model, field in ((Issue, "created_at"), (Comment, "created_at")):
+        rows = (
+            model.objects.filter(repository=repository)
+            .annotate(login=Lower("author"))
+            .filter(login__in=logins)
+            .values("login")
+            .annotate(last=Max(field))
+        )
+        for row in rows:
+            if row["last"] and (row["login"] not in latest or row["last"] > latest[row["login"]]):
+                latest[row["login"]] = row["last"]
+    updated = 0
+    for maintainer in Maintainer.objects.all():
+        last = latest.get(maintainer.github_login.lower())
+        if last and (maintainer.last_activity_at is None or last > maintainer.last_activity_at):
+            maintainer.last_activity_at = last
+            maintainer.save(update_fields=["last_activity_at"])
+            updated += 1
+    return updated
