@@ -1,7 +1,10 @@
 """Read-only API of the registry: techniques, owner groups, maintainers."""
 
 import django_filters
+from django.utils.decorators import method_decorator
 from rest_framework import viewsets
+
+from techniques.cache import public_page
 
 from techniques.models import Maintainer, OwnerGroup, Technique
 from techniques.serializers import MaintainerSerializer, OwnerGroupSerializer, TechniqueSerializer
@@ -22,6 +25,7 @@ class TechniqueFilter(django_filters.FilterSet):
         return queryset.filter(pk__in=ids)
 
 
+@method_decorator(public_page, name="dispatch")
 class TechniqueViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Technique.objects.select_related("owner_group").order_by("slug")
     serializer_class = TechniqueSerializer
@@ -31,6 +35,7 @@ class TechniqueViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["slug", "name", "launch_date", "stage"]
 
 
+@method_decorator(public_page, name="dispatch")
 class OwnerGroupViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = OwnerGroup.objects.prefetch_related("maintainers").order_by("name")
     serializer_class = OwnerGroupSerializer
@@ -38,6 +43,7 @@ class OwnerGroupViewSet(viewsets.ReadOnlyModelViewSet):
     search_fields = ["name"]
 
 
+@method_decorator(public_page, name="dispatch")
 class MaintainerViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Maintainer.objects.select_related("group").order_by("github_login", "group__name")
     serializer_class = MaintainerSerializer

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class TechniquesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "techniques"
+    verbose_name = "Technique registry"
+
+    def ready(self):
+        # Connects the signals that invalidate the public page cache.
+        from techniques import cache  # noqa: F401

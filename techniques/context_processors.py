@@ -2,6 +2,7 @@
 
 from django.urls import NoReverseMatch, reverse
 
+from techniques.cache import cached
 from techniques.models import Technique, TOSLevel
 
 # (label, URL name, who sees it: "public", "user" or "staff"). A section whose URL does
@@ -39,11 +40,15 @@ def navigation(request):
         except NoReverseMatch:
             continue
         sections.append({"label": label, "url": url, "active": request.path == url})
+    return {
+        "nav_sections": sections,
+        "nav_tos_groups": cached("nav-techniques", request, _techniques_by_level),
+    }
+
+
+def _techniques_by_level() -> list[tuple[str, list[dict]]]:
     rows = Technique.objects.order_by("name").values_list("slug", "name", "tos_level")
     by_level = {level: [] for level in TOSLevel}
     for slug, name, level in rows:
         by_level[TOSLevel(level)].append({"slug": slug, "name": name})
-    return {
-        "nav_sections": sections,
-        "nav_tos_groups": [(level.label, items) for level, items in by_level.items()],
-    }
+    return [(level.label, items) for level, items in by_level.items()]

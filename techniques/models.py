@@ -354,3 +354,16 @@ class TechniqueChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.technique.slug}: {self.field} {self.before!r} → {self.after!r}"
+
+
+class DataVersion(models.Model):
+    """A counter bumped by every write that can change a public page (see cache.py).
+
+    Kept in the database, not in the cache, so that every web process sees a change at
+    once even with a per-process cache: a cached page is never served after an edit.
+    """
+
+    value = models.BigIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -4,18 +4,21 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from techniques.cache import public_page
 from techniques.duties import duties_for, duties_not_applicable
 from techniques.models import Technique, TOSLevel
 from techniques.panels import technique_panels
 from techniques.services import codeowners_text, owners_markdown, owners_rows
 
 
+@public_page
 def home(request):
     techniques = list(Technique.objects.for_pages().order_by("name"))
     groups = [(level, [t for t in techniques if t.tos_level == level]) for level in TOSLevel]
     return render(request, "techniques/home.html", {"tos_groups": groups})
 
 
+@public_page
 def technique_detail(request, slug):
     technique = get_object_or_404(Technique.objects.for_pages(), slug=slug)
     context = {
@@ -29,6 +32,7 @@ def technique_detail(request, slug):
     return render(request, "techniques/detail.html", context)
 
 
+@public_page
 def technique_docstring(request, slug):
     technique = get_object_or_404(Technique.objects.select_related("owner_group"), slug=slug)
     return HttpResponse(
@@ -36,10 +40,12 @@ def technique_docstring(request, slug):
     )
 
 
+@public_page
 def owners(request):
     return render(request, "techniques/owners.html", {"rows": owners_rows()})
 
 
+@public_page
 def owners_md(request):
     response = HttpResponse(
         owners_markdown(owners_rows()), content_type="text/markdown; charset=utf-8"
@@ -48,6 +54,7 @@ def owners_md(request):
     return response
 
 
+@public_page
 def codeowners(request):
     response = HttpResponse(codeowners_text(), content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="CODEOWNERS"'

@@ -12,6 +12,13 @@ def _no_login_lockout(settings):
     settings.AXES_ENABLED = False
 
 
+@pytest.fixture(autouse=True)
+def _no_page_cache(settings):
+    # The public page cache is invalidated when a transaction commits, and most tests
+    # never commit: they run without a cache. tests/test_page_cache.py turns it on.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+
+
 @pytest.fixture
 def alice(db):
     return UserFactory(username="alice")

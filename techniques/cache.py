@@ -1,0 +1,92 @@
+"""Per-view cache of the public pages, invalidated by any change to the data behind them.
+
+Anonymous GET requests of the public pages are served from the cache under a key that
+includes the data version (``DataVersion``): one cheap query per request instead of the
+page's queries and rendering. Every ORM save or delete in the portal's apps bumps the
+version (signals below); code that writes with bulk operations or ``update()`` (the
+GitHub sync, rule evaluation, run ingestion) calls ``bump_data_version()`` when it
+commits. Signed-in users always get a fresh page (their pages differ per person).
+"""
+
+from __future__ import annotations
+
+import functools
+
+from django.apps import apps
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F
+from django.db.models.signals import post_delete, post_save
+
+PROJECT_APPS = {"techniques", "ci_status", "convergence", "reviews", "adherence", "lifecycle"}
+TIMEOUT_SECONDS = 600
+
+
+def data_version(request=None) -> int:
+    """The current version; read once per request when the request is given."""
+    if request is not None and hasattr(request, "_data_version"):
+        return request._data_version
+    DataVersion = apps.get_model("techniques", "DataVersion")
+    value = DataVersion.objects.filter(pk=1).values_list("value", flat=True).first() or 0
+    if request is not None:
+        request._data_version = value
+    return value
+
+
+def cached(key: str, request, compute, timeout: int = TIMEOUT_SECONDS):
+    """``compute()`` cached under ``key`` for the current data version."""
+    full_key = f"{key}:{data_version(request)}"
+    value = cache.get(full_key)
+    if value is None:
+        value = compute()
+        cache.set(full_key, value, timeout)
+    return value
+
+
+def bump_data_version() -> None:
+    """Make every cached public page stale (after the current transaction commits)."""
+    DataVersion = apps.get_model("techniques", "DataVersion")
+
+    def bump():
+        if not DataVersion.objects.filter(pk=1).update(value=F("value") + 1):
+            DataVersion.objects.get_or_create(pk=1, defaults={"value": 2})
+
+    transaction.on_commit(bump)
+
+
+def _on_change(sender, **kwargs):
+    if sender._meta.app_label in PROJECT_APPS and sender._meta.model_name != "dataversion":
+        bump_data_version()
+
+
+post_save.connect(_on_change, dispatch_uid="techniques.cache.save")
+post_delete.connect(_on_change, dispatch_uid="techniques.cache.delete")
+
+
+def _cacheable(request) -> bool:
+    # No session cookie: no messages, no sign-in state, nothing personal on the page.
+    return (
+        request.method == "GET"
+        and not request.user.is_authenticated
+        and "sessionid" not in request.COOKIES
+    )
+
+
+def public_page(view):
+    """Cache a public view's response for anonymous visitors, keyed on the data version."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not _cacheable(request):
+            return view(request, *args, **kwargs)
+        key = f"page:{data_version(request)}:{request.get_full_path()}"
+        response = cache.get(key)
+        if response is None:
+            response = view(request, *args, **kwargs)
+            if response.status_code == 200 and not response.streaming:
+                if hasattr(response, "render"):
+                    response.render()
+                cache.set(key, response, TIMEOUT_SECONDS)
+        return response
+
+    return wrapper

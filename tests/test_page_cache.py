@@ -1,0 +1,51 @@
+"""The public page cache never shows stale ownership."""
+
+import pytest
+from django.core.cache import cache
+
+from techniques.cache import bump_data_version
+from techniques.models import Technique
+from tests.factories import OwnerGroupFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache(settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_anonymous_pages_are_served_from_cache_with_one_query(
+    client, pruning, django_assert_num_queries
+):
+    client.get("/techniques/pruning/")
+    with django_assert_num_queries(1):  # the data version only
+        assert b"TensorFlow Model Optimization" in client.get("/techniques/pruning/").content
+
+
+def test_an_ownership_change_shows_at_once(client, pruning):
+    assert b"TensorFlow Model Optimization" in client.get("/techniques/pruning/").content
+    assert b"TensorFlow Model Optimization" in client.get("/owners/").content
+    pruning.owner_group = OwnerGroupFactory(name="New Owners")
+    pruning.save()
+    assert b"Owned by <a" in client.get("/techniques/pruning/").content
+    assert b"New Owners" in client.get("/techniques/pruning/").content
+    assert b"New Owners" in client.get("/owners/").content
+    assert b"New Owners" in client.get("/api/techniques/pruning/").content
+
+
+def test_bulk_writes_invalidate_through_an_explicit_bump(client, pruning):
+    client.get("/")
+    Technique.objects.filter(pk=pruning.pk).update(name="Renamed by a bulk write")
+    assert b"Renamed by a bulk write" not in client.get("/").content  # signals do not fire
+    bump_data_version()
+    assert b"Renamed by a bulk write" in client.get("/").content
+
+
+def test_signed_in_users_never_get_the_anonymous_copy(client, alice, pruning):
+    client.get("/")
+    client.force_login(alice)
+    assert b"Signed in as" in client.get("/").content
