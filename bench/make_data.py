@@ -80,7 +80,7 @@ def main() -> int:
     started = time.perf_counter()
     call_command("migrate", verbosity=0)
     call_command("flush", interactive=False, verbosity=0)
-    rng = random.Random(42)  # noqa: S311 - reproducible data, not security
+    rng = random.Random(42)
     for app, generate in GENERATORS:
         if apps.is_installed(app):
             step = time.perf_counter()

@@ -59,6 +59,9 @@ def child(scale: float, requests: int) -> None:
     from bench.common import setup_django
 
     setup_django(scale)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client

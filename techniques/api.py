@@ -5,7 +5,6 @@ from django.utils.decorators import method_decorator
 from rest_framework import viewsets
 
 from techniques.cache import public_page
-
 from techniques.models import Maintainer, OwnerGroup, Technique
 from techniques.serializers import MaintainerSerializer, OwnerGroupSerializer, TechniqueSerializer
 
