@@ -267,6 +267,10 @@ class SyncRun(models.Model):
     def is_active(self) -> bool:
         return self.status in {self.Status.QUEUED, self.Status.RUNNING}
 
+    @property
+    def css_status(self) -> str:
+        return {"ok": "ok", "failed": "fail", "interrupted": "warn"}.get(self.status, "unknown")
+
 
 class WebhookDelivery(models.Model):
     """Delivery ids already handled: a replayed delivery is ignored."""

@@ -470,6 +470,8 @@ class QueueUnavailable(Exception):
 def sync_queue(repository: Repository, trigger: str = "manual") -> SyncRun:
     """Queue a sync (the "sync now" button); raises QueueUnavailable when the broker
     does not answer within a few seconds."""
+    from celery import current_app
+
     from ci_status.tasks import sync_repository
 
     active = (
@@ -481,11 +483,15 @@ def sync_queue(repository: Repository, trigger: str = "manual") -> SyncRun:
         return active
     run = SyncRun.objects.create(repository=repository, trigger=trigger)
     try:
-        result = sync_repository.apply_async(
-            args=[repository.pk],
-            kwargs={"sync_run_id": run.pk},
-            retry=False,
-        )
+        # A fresh connection with a short timeout: a page must not hang on a dead broker.
+        with current_app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, interval_start=0.2, timeout=3)
+            result = sync_repository.apply_async(
+                args=[repository.pk],
+                kwargs={"sync_run_id": run.pk},
+                connection=connection,
+                retry=False,
+            )
     except Exception as exc:
         run.status = SyncRun.Status.FAILED
         run.error = f"The task queue is unavailable: {type(exc).__name__}"

@@ -9,6 +9,14 @@ from celery.schedules import crontab
 BEAT_SCHEDULE: dict[str, dict] = {
     # Entries are added by the features that own the tasks, e.g.:
     # "sync-github": {"task": "ci_status.tasks.sync_all_repositories", "schedule": 900},
+    # ci_status: the full GitHub sync every 15 minutes (re-syncs with no change are 304s,
+    # free of rate limit); CI runs more often, for the ci-green rule.
+    "sync-github": {"task": "ci_status.tasks.sync_all_repositories", "schedule": 900},
+    "sync-github-runs": {
+        "task": "ci_status.tasks.sync_all_repositories",
+        "schedule": 300,
+        "kwargs": {"resources": ["runs"]},
+    },
 }
 
 __all__ = ["BEAT_SCHEDULE", "crontab"]

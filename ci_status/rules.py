@@ -1,0 +1,401 @@
+"""Adherence rules and fact loaders backed by the GitHub sync (DESIGN.md section 3).
+
+Fact loaders (every technique at once, a fixed number of queries):
+- "community": ``community.Figures`` per technique;
+- "repo_labels": the set of label names on the synced repository, None if never synced;
+- "maintainer_activity": {login: last_activity_at} of the technique's maintainers;
+- "ci_default_branch": the CI state of the default branch (repository-wide);
+- "release_facts": the latest release, its notes and the labeled PRs it shipped;
+- "api_changes": merged PRs touching the technique's public API paths, with their
+  ``api-review`` label and approvals.
+
+With no GitHub data yet, every rule here answers N/A "no GitHub data yet", never a pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Q
+
+from adherence.engine import BOTH, PRODUCTION, Result, Severity, register_facts, register_rule
+from ci_status.community import community_figures, name_terms, path_matches, primary_repository
+from ci_status.models import CIRun, Issue, Label, Release
+from techniques.models import Maintainer
+
+NO_DATA = "No GitHub data yet: the repository has not been synced."
+API_REVIEW_LABEL = "api-review"
+TFMOT_GROUP = "tf-mot"
+API_REVIEW_DAYS = 180
+CI_LOOKBACK_DAYS = 30
+API_ROOT = "tensorflow_model_optimization/python/core/api/"
+
+
+def _same(techniques, value):
+    return {t.pk: value for t in techniques}
+
+
+# --- fact loaders --------------------------------------------------------------------
+@register_facts("community")
+def load_community(techniques, now):
+    return community_figures(techniques, now)
+
+
+@register_facts("repo_labels")
+def load_repo_labels(techniques, now):
+    repository = primary_repository()
+    if not repository or not repository.last_synced_at:
+        return _same(techniques, None)
+    names = set(Label.objects.filter(repository=repository).values_list("name", flat=True))
+    return _same(techniques, names)
+
+
+@register_facts("maintainer_activity")
+def load_maintainer_activity(techniques, now):
+    by_group: dict[int, dict] = {}
+    group_ids = {t.owner_group_id for t in techniques if t.owner_group_id}
+    for group_id, login, last in Maintainer.objects.filter(
+        group_id__in=group_ids, status=Maintainer.Status.ACTIVE
+    ).values_list("group_id", "github_login", "last_activity_at"):
+        by_group.setdefault(group_id, {})[login] = last
+    return {t.pk: dict(by_group.get(t.owner_group_id, {})) for t in techniques}
+
+
+@dataclass
+class CIState:
+    synced: bool
+    branch: str = ""
+    red: list[dict] = field(default_factory=list)  # {"workflow", "since", "url"}
+    workflows: int = 0
+
+
+@register_facts("ci_default_branch")
+def load_ci(techniques, now):
+    repository = primary_repository()
+    if not repository or not repository.last_synced_at:
+        return _same(techniques, CIState(synced=False))
+    state = CIState(synced=True, branch=repository.default_branch)
+    runs = (
+        CIRun.objects.filter(
+            repository=repository,
+            provider="github-actions",
+            branch=repository.default_branch,
+            status="completed",
+            event__in=["push", "schedule", "workflow_dispatch"],
+            created_at__gte=now - timedelta(days=CI_LOOKBACK_DAYS),
+        )
+        .exclude(conclusion__in=["cancelled", "skipped", "neutral"])
+        .order_by("workflow", "-created_at", "-attempt")
+        .values("workflow", "conclusion", "created_at", "html_url", "run_id")
+    )
+    by_workflow: dict[str, list[dict]] = {}
+    seen_runs = set()
+    for run in runs:
+        if (run["workflow"], run["run_id"]) in seen_runs:
+            continue  # an older attempt of a run already counted
+        seen_runs.add((run["workflow"], run["run_id"]))
+        by_workflow.setdefault(run["workflow"], []).append(run)
+    state.workflows = len(by_workflow)
+    for workflow, history in by_workflow.items():
+        streak = []
+        for run in history:  # newest first
+            if run["conclusion"] in {"failure", "timed_out", "startup_failure"}:
+                streak.append(run)
+            else:
+                break
+        if streak:
+            state.red.append(
+                {
+                    "workflow": workflow,
+                    "since": streak[-1]["created_at"],
+                    "url": streak[0]["html_url"],
+                }
+            )
+    return _same(techniques, state)
+
+
+@dataclass
+class ReleaseFacts:
+    synced: bool
+    release: dict | None = None  # {"tag", "notes", "published_at", "url"}
+    previous_at: datetime | None = None
+    merged: list[dict] = field(default_factory=list)  # merged PRs in the release
+
+
+@register_facts("release_facts")
+def load_release_facts(techniques, now):
+    repository = primary_repository()
+    if not repository or not repository.last_synced_at:
+        return _same(techniques, ReleaseFacts(synced=False))
+    releases = list(
+        Release.objects.filter(repository=repository, prerelease=False, published_at__isnull=False)
+        .order_by("-published_at")
+        .values("tag", "notes", "published_at", "html_url")[:2]
+    )
+    if not releases:
+        return _same(techniques, ReleaseFacts(synced=True))
+    latest = releases[0]
+    previous_at = releases[1]["published_at"] if len(releases) > 1 else None
+    merged = Issue.objects.filter(
+        repository=repository, kind=Issue.Kind.PR, merged_at__lte=latest["published_at"]
+    )
+    if previous_at:
+        merged = merged.filter(merged_at__gt=previous_at)
+    merged = list(merged.values("number", "title", "labels", "html_url", "merged_at"))
+    facts = {}
+    for t in techniques:
+        labels = set(t.github_labels or [])
+        facts[t.pk] = ReleaseFacts(
+            synced=True,
+            release=latest,
+            previous_at=previous_at,
+            merged=[pr for pr in merged if labels & set(pr["labels"])],
+        )
+    return facts
+
+
+def api_paths(technique) -> list[str]:
+    """The technique's public API paths: its /api/ globs, and the module of public_api."""
+    paths = [g for g in technique.path_globs or [] if "/api/" in g]
+    module = (technique.public_api or "").strip()
+    if module.startswith("tfmot."):
+        paths.append(API_ROOT + module[len("tfmot.") :].replace(".", "/") + "/")
+    return paths
+
+
+@dataclass
+class APIChanges:
+    synced: bool
+    unapproved: list[dict] = field(default_factory=list)
+    approved: int = 0
+    window_days: int = API_REVIEW_DAYS
+
+
+@register_facts("api_changes")
+def load_api_changes(techniques, now):
+    repository = primary_repository()
+    if not repository or not repository.last_synced_at:
+        return _same(techniques, APIChanges(synced=False))
+    tfmot = {
+        login.lower()
+        for login in Maintainer.objects.filter(
+            Q(group__slug=TFMOT_GROUP) | Q(group__github_team__iendswith="/" + TFMOT_GROUP),
+            status=Maintainer.Status.ACTIVE,
+        ).values_list("github_login", flat=True)
+    }
+    prs = list(
+        Issue.objects.filter(
+            repository=repository,
+            kind=Issue.Kind.PR,
+            merged_at__gte=now - timedelta(days=API_REVIEW_DAYS),
+            files__isnull=False,
+        ).values("number", "title", "labels", "html_url", "files", "approved_by", "merged_at")
+    )
+    facts = {}
+    for t in techniques:
+        paths = api_paths(t)
+        changes = APIChanges(synced=True)
+        for pr in prs:
+            if not any(path_matches(f, p) for f in pr["files"] for p in paths):
+                continue
+            approved = API_REVIEW_LABEL in pr["labels"] or any(
+                login.lower() in tfmot for login in pr["approved_by"] or []
+            )
+            if approved:
+                changes.approved += 1
+            else:
+                changes.unapproved.append(pr)
+        facts[t.pk] = changes
+    return facts
+
+
+# --- rules ---------------------------------------------------------------------------
+def _links(items, limit=10):
+    return [{"title": f"#{i.number} {i.title}", "url": i.url} for i in items[:limit]]
+
+
+def _days(value) -> str:
+    return "—" if value is None else f"{value:.1f} days"
+
+
+@register_rule(
+    id="questions-answered",
+    title="Questions in issues are answered",
+    applies_to=BOTH,
+    severity=Severity.MEDIUM,
+    source="Answer questions in issues",
+)
+def questions_answered(technique, facts):
+    f = facts["community"]
+    if f is None or not f.synced:
+        return Result.not_applicable(NO_DATA)
+    overdue = f.unanswered_overdue
+    if overdue:
+        return Result.failed(
+            f"{len(overdue)} issue(s) labeled {technique.label} waited more than "
+            f"{f.response_days} days for a maintainer's first response.",
+            links=_links(overdue),
+            issues=[i.as_dict() for i in overdue],
+            threshold_days=f.response_days,
+        )
+    return Result.passed(
+        f"No issue waits more than {f.response_days} days; median first response "
+        f"{_days(f.median_response_days)}, p90 {_days(f.p90_response_days)}.",
+        median_hours=f.median_response_hours,
+        p90_hours=f.p90_response_hours,
+        unanswered=len(f.unanswered),
+    )
+
+
+@register_rule(
+    id="prs-reviewed",
+    title="Pull requests are reviewed",
+    applies_to=PRODUCTION,
+    research_opt_in="accepts_prs",
+    severity=Severity.MEDIUM,
+    source="review pull requests (PRs) and issues",
+)
+def prs_reviewed(technique, facts):
+    f = facts["community"]
+    if f is None or not f.synced:
+        return Result.not_applicable(NO_DATA)
+    overdue = f.prs_waiting_overdue
+    if overdue:
+        return Result.failed(
+            f"{len(overdue)} PR(s) labeled {technique.label} waited more than "
+            f"{f.review_days} days for a review.",
+            links=_links(overdue),
+            pulls=[i.as_dict() for i in overdue],
+            threshold_days=f.review_days,
+        )
+    return Result.passed(
+        f"No PR waits more than {f.review_days} days for review "
+        f"({len(f.prs_waiting)} waiting within the limit).",
+        waiting=len(f.prs_waiting),
+    )
+
+
+@register_rule(
+    id="unlabeled-triage",
+    title="Unlabeled issues and PRs are triaged",
+    applies_to=PRODUCTION,
+    severity=Severity.LOW,
+    source="Watch out for unlabeled PRs and issues",
+)
+def unlabeled_triage(technique, facts):
+    f = facts["community"]
+    if f is None or not f.synced:
+        return Result.not_applicable(NO_DATA)
+    overdue = f.unlabeled_overdue
+    if overdue:
+        return Result.failed(
+            f"{len(overdue)} unlabeled item(s) older than {f.unlabeled_days} days touch "
+            f"the technique's paths or name it; they probably need {technique.label}.",
+            links=_links(overdue),
+            items=[i.as_dict() for i in overdue],
+            threshold_days=f.unlabeled_days,
+        )
+    return Result.passed(
+        f"No unlabeled item older than {f.unlabeled_days} days belongs to this technique.",
+        recent=len(f.unlabeled),
+    )
+
+
+@register_rule(
+    id="release-notes",
+    title="Release notes cover the technique",
+    applies_to=PRODUCTION,
+    research_opt_in="provides_release_notes",
+    severity=Severity.LOW,
+    source="Provide release notes",
+)
+def release_notes(technique, facts):
+    f = facts["release_facts"]
+    if f is None or not f.synced:
+        return Result.not_applicable(NO_DATA)
+    if not f.release:
+        return Result.not_applicable("No release has been published yet.")
+    tag = f.release["tag"]
+    if not f.merged:
+        return Result.passed(f"{tag} shipped no PR labeled {technique.label}.")
+    notes = (f.release["notes"] or "").lower()
+    terms = name_terms(technique) + [label.lower() for label in technique.github_labels or []]
+    if any(term in notes for term in terms):
+        return Result.passed(f"{tag}'s notes mention the technique.", release=tag)
+    return Result.failed(
+        f"{tag} shipped {len(f.merged)} PR(s) labeled {technique.label} but its notes do "
+        f"not mention the technique.",
+        links=[{"title": f"Release {tag}", "url": f.release["html_url"]}]
+        + [
+            {"title": f"#{pr['number']} {pr['title']}", "url": pr["html_url"]}
+            for pr in f.merged[:5]
+        ],
+        release=tag,
+        pulls=[pr["number"] for pr in f.merged],
+    )
+
+
+@register_rule(
+    id="api-review",
+    title="Public API changes are approved by TFMOT",
+    applies_to=PRODUCTION,
+    severity=Severity.HIGH,
+    source="All public API changes must be approved by TFMOT",
+)
+def api_review(technique, facts):
+    f = facts["api_changes"]
+    if f is None or not f.synced:
+        return Result.not_applicable(NO_DATA)
+    if f.unapproved:
+        return Result.failed(
+            f"{len(f.unapproved)} merged PR(s) in the last {f.window_days} days changed the "
+            f"public API without the {API_REVIEW_LABEL} label or a TFMOT approval.",
+            links=[
+                {"title": f"#{pr['number']} {pr['title']}", "url": pr["html_url"]}
+                for pr in f.unapproved[:10]
+            ],
+            pulls=[pr["number"] for pr in f.unapproved],
+        )
+    return Result.passed(
+        f"Every public API change in the last {f.window_days} days was approved "
+        f"({f.approved} change(s)).",
+        approved=f.approved,
+    )
+
+
+@register_rule(
+    id="ci-green",
+    title="Open-source CI is green on the default branch",
+    applies_to=BOTH,
+    severity=Severity.HIGH,
+    source="Open source failures: ... OWNERS fix them",
+)
+def ci_green(technique, facts):
+    state = facts["ci_default_branch"]
+    if state is None or not state.synced:
+        return Result.not_applicable(NO_DATA)
+    if not state.workflows:
+        return Result.not_applicable(
+            f"No CI run on {state.branch} in the last {CI_LOOKBACK_DAYS} days."
+        )
+    limit = timedelta(hours=settings.ADHERENCE["CI_RED_HOURS"])
+    too_long = [red for red in state.red if facts.now - red["since"] > limit]
+    if too_long:
+        return Result.failed(
+            "CI has been failing on "
+            + state.branch
+            + " for more than "
+            + f"{settings.ADHERENCE['CI_RED_HOURS']} hours: "
+            + ", ".join(f"{r['workflow']} since {r['since']:%Y-%m-%d %H:%M} UTC" for r in too_long),
+            links=[{"title": r["workflow"], "url": r["url"]} for r in too_long],
+            red=[{"workflow": r["workflow"], "since": r["since"].isoformat()} for r in too_long],
+        )
+    if state.red:
+        return Result.passed(
+            f"CI on {state.branch} is red for less than "
+            f"{settings.ADHERENCE['CI_RED_HOURS']} hours.",
+            red=[r["workflow"] for r in state.red],
+        )
+    return Result.passed(f"CI is green on {state.branch}.")
