@@ -360,6 +360,8 @@ class GitHubClient:
         logger.warning("GitHub rate limit on %s: waiting %.0f s", url, wait)
         self.stats.rate_limit_waits += 1
         self._sleep(wait)
+        # Waited as GitHub asked: the next answer tells what is left.
+        self.stats.rate_limit.remaining = None
 
     def _wait_if_spent(self, url: str) -> None:
         """Do not send a request that would only be refused: wait for the reset first."""

@@ -92,3 +92,30 @@ def redis_url():
             pytest.fail("REDIS_URL is not set under CI=true")
         pytest.skip("Redis not available (set REDIS_URL or run `make test`)")
     return url
+
+
+# --- ci_status (syncer): the project's GitHub-shaped server and a client for it -------
+@pytest.fixture
+def fake_github():
+    """The GitHub-shaped server with the demo dataset, on a free loopback port."""
+    from ci_status.fake_github import FakeGitHub, demo_dataset
+
+    with FakeGitHub(demo_dataset()) as server:
+        yield server
+
+
+@pytest.fixture
+def github_client(fake_github):
+    """A real client for ``fake_github`` that never really sleeps (waits are recorded)."""
+    from ci_status.github import GitHubClient
+
+    client = GitHubClient(
+        fake_github.dataset.full_name,
+        base_url=fake_github.url,
+        token="",
+        timeout=2,
+        backoff=0.01,
+        sleep=lambda seconds: client.slept.append(seconds),
+    )
+    client.slept = []
+    return client
