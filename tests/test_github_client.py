@@ -74,7 +74,7 @@ def test_link_to_another_host_and_path_is_followed_and_the_token_stays_home():
 def test_a_second_request_for_an_unchanged_listing_is_a_304():
     with FakeGitHub(small_dataset(30)) as server:
         client = client_for(server)
-        assert len(list(client.issues())[0].items) == 30
+        assert len(next(iter(client.issues())).items) == 30
         [page] = list(client.issues())
         assert page.not_modified and page.items == []
         assert client.stats.not_modified == 1
@@ -217,7 +217,9 @@ def test_expired_token_says_so():
 
 
 def test_403_without_rate_limit_is_forbidden(fake_github, github_client):
-    fake_github.add_fault("status", path="/labels", count=1, status=403, message="Resource not accessible")
+    fake_github.add_fault(
+        "status", path="/labels", count=1, status=403, message="Resource not accessible"
+    )
     with pytest.raises(Forbidden, match="not accessible"):
         list(github_client.labels())
 

@@ -166,12 +166,11 @@ def test_maintainer_activity_is_recorded(fake_github, github_client, repository)
 
 def test_one_sync_per_repository_at_a_time(repository, settings):
     settings.CELERY_BROKER_URL = "filesystem://"
-    with services.sync_lock(repository):
-        with pytest.raises(services.SyncLocked):
-            sync(
-                repository,
-                GitHubClient(repository.full_name, base_url="http://127.0.0.1:9", token=""),
-            )
+    with services.sync_lock(repository), pytest.raises(services.SyncLocked):
+        sync(
+            repository,
+            GitHubClient(repository.full_name, base_url="http://127.0.0.1:9", token=""),
+        )
     # Released: the lock can be taken again.
     with services.sync_lock(repository):
         pass
@@ -191,10 +190,9 @@ def test_an_expired_row_lock_can_be_taken_over(repository, settings):
 @pytest.mark.redis
 def test_redis_lock_when_the_broker_is_redis(repository, settings, redis_url):
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/1"
-    with services.sync_lock(repository, ttl=5):
-        with pytest.raises(services.SyncLocked):
-            with services.sync_lock(repository, ttl=5):
-                pass
+    held = services.sync_lock(repository, ttl=5)
+    with held, pytest.raises(services.SyncLocked), services.sync_lock(repository, ttl=5):
+        pass
     with services.sync_lock(repository, ttl=5):
         pass
 
