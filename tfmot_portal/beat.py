@@ -17,6 +17,15 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 300,
         "kwargs": {"resources": ["runs"]},
     },
+    # adherence: nightly re-evaluation (also after every sync) and the team's weekly digest.
+    "evaluate-adherence": {
+        "task": "adherence.tasks.evaluate_adherence",
+        "schedule": crontab(hour=2, minute=30),
+    },
+    "adherence-weekly-digest": {
+        "task": "adherence.tasks.send_weekly_digest",
+        "schedule": crontab(day_of_week="mon", hour=7, minute=0),
+    },
 }
 
 __all__ = ["BEAT_SCHEDULE", "crontab"]
