@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class AdherenceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "adherence"
+
+    def ready(self):
+        from adherence import panels, rules  # noqa: F401 - registers rules and the panel

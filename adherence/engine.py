@@ -27,7 +27,7 @@ BOTH = ("production", "research")
 
 
 class Status(StrEnum):
-    PASS = "pass"
+    PASS = "pass"  # noqa: S105 - a status, not a password
     FAIL = "fail"
     NA = "na"  # not applicable by TOS, stage or opt-in
 

@@ -1,2 +1,132 @@
+"""Latest rule results and gaps with their history."""
 
-# Create your models here.
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from techniques.models import Technique
+
+
+class RuleResult(models.Model):
+    """The latest result of one rule for one technique: pages read it, never evaluate."""
+
+    technique = models.ForeignKey(Technique, on_delete=models.CASCADE, related_name="rule_results")
+    rule_id = models.CharField(max_length=40)
+    status = models.CharField(max_length=4)  # pass | fail | na
+    summary = models.CharField(max_length=500)
+    evidence = models.JSONField(default=dict, blank=True)
+    links = models.JSONField(default=list, blank=True)
+    evaluated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["technique", "rule_id"], name="one_result_per_rule")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.technique_id}/{self.rule_id}: {self.status}"
+
+
+class GapQuerySet(models.QuerySet):
+    def unresolved(self):
+        return self.exclude(state=Gap.State.RESOLVED)
+
+    def open(self):
+        """Gaps that count against a technique (waived ones do not)."""
+        return self.filter(state__in=[Gap.State.OPEN, Gap.State.ACKNOWLEDGED])
+
+
+class Gap(models.Model):
+    """One record per (technique, rule) while the rule fails; reopening makes a new one."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        WAIVED = "waived", "Waived"
+        RESOLVED = "resolved", "Resolved"
+
+    technique = models.ForeignKey(Technique, on_delete=models.CASCADE, related_name="gaps")
+    rule_id = models.CharField(max_length=40)
+    severity = models.CharField(max_length=10)
+    state = models.CharField(max_length=14, choices=State.choices, default=State.OPEN)
+    summary = models.CharField(max_length=500)
+    evidence = models.JSONField(default=dict, blank=True)
+    links = models.JSONField(default=list, blank=True)
+    opened_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledge_note = models.TextField(blank=True)
+    waived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    waived_at = models.DateTimeField(null=True, blank=True)
+    waiver_reason = models.TextField(blank=True)
+    waived_until = models.DateField(null=True, blank=True)
+
+    objects = GapQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["technique", "rule_id"],
+                condition=~Q(state="resolved"),
+                name="one_unresolved_gap_per_rule",
+            )
+        ]
+        indexes = [models.Index(fields=["state", "opened_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.technique} — {self.rule_id} ({self.state})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("adherence:gap", args=[self.pk])
+
+    def days_open(self, now=None) -> int:
+        end = self.resolved_at or now or timezone.now()
+        return (end - self.opened_at).days
+
+
+class GapEvent(models.Model):
+    class Kind(models.TextChoices):
+        OPENED = "opened", "Opened"
+        EVIDENCE = "evidence", "Evidence changed"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        WAIVED = "waived", "Waived"
+        WAIVER_EXPIRED = "waiver_expired", "Waiver expired"
+        RESOLVED = "resolved", "Resolved"
+
+    gap = models.ForeignKey(Gap, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    at = models.DateTimeField(db_index=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(blank=True)  # internal: never shown to the public
+    summary = models.CharField(max_length=500, blank=True)
+    evidence = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.gap_id} {self.kind} at {self.at:%Y-%m-%d}"
+
+
+class Notification(models.Model):
+    """What was sent, so that nothing is sent twice (unique on the event key)."""
+
+    key = models.CharField(max_length=200, unique=True)
+    sent_at = models.DateTimeField(default=timezone.now)
+    recipients = models.TextField(blank=True)
+    webhook_status = models.CharField(max_length=60, blank=True)
+
+    def __str__(self) -> str:
+        return self.key

@@ -2,9 +2,12 @@
 
 from rest_framework.routers import DefaultRouter
 
+from adherence.api import GapViewSet, RuleResultViewSet
 from techniques.api import MaintainerViewSet, OwnerGroupViewSet, TechniqueViewSet
 
 router = DefaultRouter()
 router.register("techniques", TechniqueViewSet, basename="technique")
 router.register("groups", OwnerGroupViewSet, basename="ownergroup")
 router.register("maintainers", MaintainerViewSet, basename="maintainer")
+router.register("gaps", GapViewSet, basename="gap")
+router.register("rule-results", RuleResultViewSet, basename="ruleresult")

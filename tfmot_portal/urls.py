@@ -21,5 +21,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include(router.urls)),
     path("", include("ci_status.urls")),
+    path("", include("adherence.urls")),
     path("", include("techniques.urls")),
 ]

@@ -1,0 +1,85 @@
+"""Read-only API of rule results and gaps: public fields for everyone, internals for staff."""
+
+import django_filters
+from rest_framework import serializers, viewsets
+
+from adherence.models import Gap, RuleResult
+
+
+class PublicRuleResultSerializer(serializers.ModelSerializer):
+    technique = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = RuleResult
+        fields = ["technique", "rule_id", "status", "evaluated_at"]
+
+
+class StaffRuleResultSerializer(PublicRuleResultSerializer):
+    class Meta(PublicRuleResultSerializer.Meta):
+        fields = [*PublicRuleResultSerializer.Meta.fields, "summary", "evidence", "links"]
+
+
+class PublicGapSerializer(serializers.ModelSerializer):
+    technique = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Gap
+        fields = [
+            "id",
+            "technique",
+            "rule_id",
+            "severity",
+            "state",
+            "opened_at",
+            "resolved_at",
+            "waived_until",
+        ]
+
+
+class StaffGapSerializer(PublicGapSerializer):
+    acknowledged_by = serializers.StringRelatedField()
+    waived_by = serializers.StringRelatedField()
+
+    class Meta(PublicGapSerializer.Meta):
+        fields = [
+            *PublicGapSerializer.Meta.fields,
+            "summary",
+            "evidence",
+            "links",
+            "acknowledged_by",
+            "acknowledged_at",
+            "acknowledge_note",
+            "waived_by",
+            "waived_at",
+            "waiver_reason",
+        ]
+
+
+class GapFilter(django_filters.FilterSet):
+    technique = django_filters.CharFilter(field_name="technique__slug")
+
+    class Meta:
+        model = Gap
+        fields = ["technique", "rule_id", "state", "severity"]
+
+
+class ByAudienceMixin:
+    public_serializer = staff_serializer = None
+
+    def get_serializer_class(self):
+        return self.staff_serializer if self.request.user.is_staff else self.public_serializer
+
+
+class GapViewSet(ByAudienceMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = Gap.objects.select_related("technique", "acknowledged_by", "waived_by").order_by(
+        "-opened_at", "-id"
+    )
+    public_serializer, staff_serializer = PublicGapSerializer, StaffGapSerializer
+    filterset_class = GapFilter
+    ordering_fields = ["opened_at", "resolved_at", "severity"]
+
+
+class RuleResultViewSet(ByAudienceMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = RuleResult.objects.select_related("technique").order_by("technique__slug", "rule_id")
+    public_serializer, staff_serializer = PublicRuleResultSerializer, StaffRuleResultSerializer
+    filterset_fields = ["rule_id", "status"]

@@ -1,0 +1,33 @@
+from django import forms
+
+
+class AcknowledgeForm(forms.Form):
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        help_text="What you will do about it, or why it is not a problem.",
+    )
+
+
+class WaiveForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+    until = forms.DateField(
+        label="Waived until",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="The gap returns when this date has passed.",
+    )
+
+
+class MatrixFilterForm(forms.Form):
+    SORTS = [("name", "Name"), ("most", "Most gaps"), ("oldest", "Oldest gap")]
+    tos_level = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any TOS"), ("production", "Production"), ("research", "Research")],
+    )
+    owner_group = forms.CharField(required=False)
+    stage = forms.CharField(required=False)
+    severity = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any severity"), ("high", "High"), ("medium", "Medium"), ("low", "Low")],
+    )
+    sort = forms.ChoiceField(required=False, choices=SORTS)
