@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import reset_queries, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -203,6 +203,8 @@ class _Sync:
                 "per_resource",
             ]
         )
+        # A long sync under DEBUG must not keep every query's SQL in memory.
+        reset_queries()
         if self.lock:
             self.lock.extend()
         if self.on_progress:
@@ -307,9 +309,14 @@ class _Sync:
         )
 
     def sync_runs(self):
+        cursor = self.cursor("runs")
+        if cursor.since is None:
+            # The first sync looks back RUNS_DAYS; kept, so that the URL (and its ETag)
+            # stays the same until a run shows up.
+            cursor.since = timezone.now().replace(microsecond=0) - timedelta(days=RUNS_DAYS)
+            cursor.save(update_fields=["since"])
+
         def fetch(since):
-            if since is None:
-                since = timezone.now() - timedelta(days=RUNS_DAYS)
             return self.client.workflow_runs(created_since=since)
 
         def handle(items):

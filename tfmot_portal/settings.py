@@ -269,9 +269,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     for folder in ("queue", "processed", "control"):
         (CELERY_BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
 else:
-    # A message a killed worker held is delivered again after this many seconds.
+    # A message a killed worker held is delivered again after this many seconds; the
+    # sweep for such messages runs often enough to honour a short timeout.
+    _visibility = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
+        "visibility_timeout": _visibility,
+        "unacked_restore_interval": max(1, min(10, _visibility // 3)),
+        "unacked_restore_throttle": 1 if _visibility < 300 else 10,
     }
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_ACKS_LATE = True
