@@ -456,8 +456,9 @@ def adherence_matrix(
                 cell = Cell(
                     rule_id,
                     "waived",
-                    f"~ waived to {gap.waived_until:%Y-%m-%d}",
-                    result.summary if result else "",
+                    "~ waived",
+                    f"Waived until {gap.waived_until:%Y-%m-%d}. "
+                    + (result.summary if result else ""),
                     gap,
                 )
             elif gap:

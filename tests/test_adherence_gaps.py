@@ -1,0 +1,195 @@
+"""Gap lifecycle, actions and their permissions, notifications, pages, API."""
+
+from datetime import datetime, timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from adherence.models import Gap, Notification
+from adherence.services import gap_acknowledge, gap_waive, gaps_evaluate, gaps_notify
+from techniques.models import Maintainer
+from tests.factories import MaintainerFactory, TechniqueFactory
+
+pytestmark = pytest.mark.django_db
+T0 = datetime(2026, 3, 2, 9, tzinfo=timezone.get_fixed_timezone(0))
+
+
+@pytest.fixture
+def lonely(pruning):
+    """pruning with one active maintainer: the two-maintainers rule fails."""
+    Maintainer.objects.filter(github_login="dave").update(status="emeritus")
+    return pruning
+
+
+def gap_of(technique, rule_id="two-maintainers"):
+    return Gap.objects.unresolved().get(technique=technique, rule_id=rule_id)
+
+
+def test_lifecycle_open_acknowledge_waive_expire_resolve_reopen(lonely, alice, carol):
+    with time_machine.travel(T0, tick=False):
+        gaps_evaluate()
+        gap = gap_of(lonely)
+        assert gap.state == "open" and gap.opened_at == T0
+        gaps_evaluate()  # running twice changes nothing
+        assert Gap.objects.filter(technique=lonely, rule_id="two-maintainers").count() == 1
+
+    with time_machine.travel(T0 + timedelta(days=2), tick=False):
+        gap_acknowledge(gap, alice, "Recruiting a second maintainer.")
+        assert gap_of(lonely).state == "acknowledged"
+
+    with time_machine.travel(T0 + timedelta(days=3), tick=False):
+        gap_waive(gap, carol, "Agreed grace period.", (T0 + timedelta(days=10)).date())
+        gaps_evaluate()
+        assert gap_of(lonely).state == "waived"
+
+    with time_machine.travel(T0 + timedelta(days=11), tick=False):
+        gaps_evaluate()
+        gap.refresh_from_db()
+        assert gap.state == "open"  # the waiver expired: the gap returns
+        assert list(gap.events.values_list("kind", flat=True)) == [
+            "opened",
+            "acknowledged",
+            "waived",
+            "waiver_expired",
+        ]
+
+    with time_machine.travel(T0 + timedelta(days=20), tick=False):
+        Maintainer.objects.filter(github_login="dave").update(status="active")
+        gaps_evaluate()
+        gap.refresh_from_db()
+        assert gap.state == "resolved" and gap.resolved_at == T0 + timedelta(days=20)
+        assert gap.days_open() == 20
+
+    with time_machine.travel(T0 + timedelta(days=30), tick=False):
+        Maintainer.objects.filter(github_login="dave").update(status="emeritus")
+        gaps_evaluate()
+        reopened = gap_of(lonely)
+        assert reopened.pk != gap.pk and reopened.opened_at == T0 + timedelta(days=30)
+        assert Gap.objects.get(pk=gap.pk).state == "resolved"  # history kept
+
+
+def test_acknowledge_needs_owner_or_staff_and_a_note(lonely, alice, bob, carol):
+    gaps_evaluate()
+    gap = gap_of(lonely)
+    with pytest.raises(PermissionDenied):
+        gap_acknowledge(gap, bob, "not mine")
+    with pytest.raises(ValidationError, match="note is required"):
+        gap_acknowledge(gap, alice, "   ")
+    gap_acknowledge(gap, carol, "Team is on it.")
+
+
+def test_waive_is_staff_only_with_reason_and_future_end_date(lonely, alice, carol):
+    gaps_evaluate()
+    gap = gap_of(lonely)
+    with pytest.raises(PermissionDenied):
+        gap_waive(gap, alice, "mine", timezone.now().date() + timedelta(days=5))
+    with pytest.raises(ValidationError) as info:
+        gap_waive(gap, carol, "", timezone.now().date())
+    assert set(info.value.message_dict) == {"reason", "until"}
+    assert gap_of(lonely).state == "open"
+
+
+def test_owners_are_emailed_once_when_a_gap_opens(lonely, settings):
+    settings.GAP_WEBHOOK_URL = ""
+    summary = gaps_evaluate()
+    opened = [g for g in summary.opened if g.rule_id == "two-maintainers"]
+    gaps_notify(opened, [])
+    gaps_notify(opened, [])
+    messages = [m for m in mail.outbox if "2+ active maintainers" in m.subject]
+    assert len(messages) == 1
+    assert "alice" in " ".join(messages[0].to) or "tf-mot@example.org" in messages[0].to
+    assert Notification.objects.filter(key__startswith=f"gap-{opened[0].pk}-opened").count() == 1
+
+
+def test_dashboard_needs_sign_in_and_shows_cells_as_text(client, alice, lonely):
+    gaps_evaluate()
+    assert client.get("/adherence/").status_code == 302
+    client.force_login(alice)
+    page = client.get("/adherence/").content.decode()
+    assert "✗ 0d" in page and "✓" in page and "N/A" in page
+
+
+def test_dashboard_query_count_does_not_grow(alice_client, pruning, django_assert_max_num_queries):
+    for size in (3, 25):
+        for _ in range(size):
+            MaintainerFactory(group=TechniqueFactory().owner_group)
+        gaps_evaluate()
+        with django_assert_max_num_queries(9):
+            assert alice_client.get("/adherence/?sort=most").status_code == 200
+
+
+def test_gap_page_actions_respect_permissions(client, lonely, alice, bob, carol):
+    gaps_evaluate()
+    gap = gap_of(lonely)
+    client.force_login(bob)
+    assert client.post(f"/adherence/gaps/{gap.pk}/acknowledge", {"note": "x"}).status_code == 403
+    assert (
+        client.post(
+            f"/adherence/gaps/{gap.pk}/waive", {"reason": "x", "until": "2099-01-01"}
+        ).status_code
+        == 403
+    )
+    client.force_login(alice)
+    page = client.get(f"/adherence/gaps/{gap.pk}/").content.decode()
+    assert "Acknowledge gap" in page and "Waive gap" not in page
+    response = client.post(f"/adherence/gaps/{gap.pk}/acknowledge", {"note": ""}, follow=True)
+    assert "This field is required" in response.content.decode()
+    assert gap_of(lonely).state == "open"
+    client.post(f"/adherence/gaps/{gap.pk}/acknowledge", {"note": "<script>alert(1)</script>"})
+    assert gap_of(lonely).state == "acknowledged"
+    assert (
+        "<script>alert(1)</script>" not in client.get(f"/adherence/gaps/{gap.pk}/").content.decode()
+    )
+    client.force_login(carol)
+    response = client.post(
+        f"/adherence/gaps/{gap.pk}/waive", {"reason": "ok", "until": "2000-01-01"}, follow=True
+    )
+    assert "must be in the future" in response.content.decode()
+    client.post(f"/adherence/gaps/{gap.pk}/waive", {"reason": "ok", "until": "2099-01-01"})
+    assert gap_of(lonely).state == "waived"
+
+
+def test_public_summary_on_the_technique_page_hides_internal_notes(client, lonely, alice):
+    gaps_evaluate()
+    gap_acknowledge(gap_of(lonely), alice, "secret internal plan")
+    page = client.get("/techniques/pruning/").content.decode()
+    assert "checked duties met" in page
+    assert "Owned by a named group of 2+ maintainers" in page
+    assert "secret internal plan" not in page
+
+
+def test_badge_is_svg_with_health_and_cache_headers(client, lonely):
+    gaps_evaluate()
+    response = client.get("/badges/pruning.svg")
+    assert response["Content-Type"] == "image/svg+xml"
+    assert "max-age=300" in response["Cache-Control"]
+    body = response.content.decode()
+    assert "production TOS" in body and "open gap" in body
+    assert client.get("/badges/pruning.svg", HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
+    assert client.get("/badges/nope.svg").status_code == 404
+
+
+def test_feed_and_api_hide_internals_from_the_public(client, lonely, alice, carol):
+    gaps_evaluate()
+    gap_acknowledge(gap_of(lonely), alice, "secret internal plan")
+    feed = client.get("/adherence/feed.atom")
+    assert feed["Content-Type"].startswith("application/atom+xml")
+    assert "secret internal plan" not in feed.content.decode()
+    public = client.get("/api/gaps/?technique=pruning").json()["results"][0]
+    assert "acknowledge_note" not in public and "evidence" not in public
+    client.force_login(carol)
+    staff = client.get("/api/gaps/?technique=pruning&rule_id=two-maintainers").json()["results"][0]
+    assert staff["acknowledge_note"] == "secret internal plan"
+    assert client.post("/api/gaps/", {}).status_code == 405
+
+
+def test_trend_counts_open_gaps_and_median_time_to_close(alice_client, lonely):
+    with time_machine.travel(timezone.now() - timedelta(days=14), tick=False):
+        gaps_evaluate()
+    Maintainer.objects.filter(github_login="dave").update(status="active")
+    gaps_evaluate()
+    page = alice_client.get("/adherence/trend/").content.decode()
+    assert "Median time to close a gap" in page and "14.0 days" in page
