@@ -74,7 +74,9 @@ def test_link_to_another_host_and_path_is_followed_and_the_token_stays_home():
 def test_a_second_request_for_an_unchanged_listing_is_a_304():
     with FakeGitHub(small_dataset(30)) as server:
         client = client_for(server)
-        assert len(next(iter(client.issues())).items) == 30
+        # The ETag is kept once the caller has taken the page: read the whole listing.
+        [first] = list(client.issues())
+        assert len(first.items) == 30
         [page] = list(client.issues())
         assert page.not_modified and page.items == []
         assert client.stats.not_modified == 1
