@@ -7,13 +7,16 @@ from django.shortcuts import get_object_or_404, render
 from techniques.cache import public_page
 from techniques.duties import duties_for, duties_not_applicable
 from techniques.models import Technique, TOSLevel
-from techniques.panels import technique_panels
+from techniques.panels import technique_panels, techniques_health
 from techniques.services import codeowners_text, owners_markdown, owners_rows
 
 
 @public_page
 def home(request):
     techniques = list(Technique.objects.for_pages().order_by("name"))
+    health = techniques_health(techniques)
+    for technique in techniques:
+        technique.health = health.get(technique.pk)
     groups = [(level, [t for t in techniques if t.tos_level == level]) for level in TOSLevel]
     return render(request, "techniques/home.html", {"tos_groups": groups})
 
