@@ -12,7 +12,7 @@
   function show(data) {
     section.querySelectorAll("[data-field]").forEach(function (el) {
       var key = el.getAttribute("data-field");
-      if (key in data && data[key] !== null) el.textContent = String(data[key]);
+      if (key in data && data[key] !== null && data[key] !== "") el.textContent = String(data[key]);
     });
     var status = section.querySelector("[data-field=status_display]");
     if (status) status.className = "status " + (statusClasses[data.status] || "status-unknown");
