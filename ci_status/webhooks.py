@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from ci_status import upserts
-from ci_status.models import Comment, Repository, WebhookDelivery
+from ci_status.models import Comment, Issue, Repository, WebhookDelivery
 from ci_status.services import repository_get_or_create
 
 EVENTS = {"issues", "issue_comment", "pull_request", "pull_request_review", "workflow_run", "ping"}
@@ -69,6 +69,11 @@ def webhook_handle(event: str, delivery_id: str, payload: dict) -> tuple[str, in
 def _apply(repository: Repository, event: str, payload: dict) -> int:
     action = payload.get("action")
     if event == "issues":
+        if action in {"deleted", "transferred"}:  # gone from this repository
+            number = int(payload["issue"]["number"])
+            Issue.objects.filter(repository=repository, number=number).delete()
+            Comment.objects.filter(repository=repository, issue_number=number).delete()
+            return 0
         return upserts.upsert_issues(repository, [payload["issue"]])
     if event == "pull_request":
         return upserts.upsert_issues(repository, [payload["pull_request"]], kind="pr")

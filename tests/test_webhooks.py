@@ -212,3 +212,11 @@ def test_workflow_run_event_then_the_sync_write_one_row(client):
     row = CIRun.objects.get()
     assert (row.run_id, row.attempt, row.conclusion) == (4242, 1, "failure")
     assert row.finished_at is not None
+
+
+def test_deleted_issue_goes(client):
+    post(client, "issues", issue_payload(), delivery="a")
+    payload = issue_payload()
+    payload["action"] = "deleted"
+    assert post(client, "issues", payload, delivery="b").status_code == 200
+    assert not Issue.objects.exists()
