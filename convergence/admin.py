@@ -1,2 +1,92 @@
+from django.contrib import admin, messages
+from django.utils import timezone
 
-# Register your models here.
+from convergence.models import BenefitTarget, CIToken, ConvergenceRun, ConvergenceTest, CulpritRange
+
+
+class BenefitTargetInline(admin.TabularInline):
+    model = BenefitTarget
+    extra = 0
+    fields = [
+        "metric",
+        "comparator",
+        "documented_value",
+        "tolerance",
+        "unit",
+        "doc_url",
+        "latest_value",
+        "regressed",
+    ]
+    readonly_fields = ["latest_value", "regressed"]
+
+
+@admin.register(ConvergenceTest)
+class ConvergenceTestAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "kind", "model_family", "task", "location", "cadence_hours", "state"]
+    list_filter = ["state", "kind", "location", "technique"]
+    search_fields = ["name", "technique__slug", "model_family", "task"]
+    readonly_fields = [
+        "state",
+        "state_since",
+        "alert_open",
+        "flip_rate",
+        "benefit_regressed",
+        "last_run",
+        "last_good_run",
+        "first_bad_run",
+    ]
+    exclude = ["recent"]
+    inlines = [BenefitTargetInline]
+
+
+@admin.register(ConvergenceRun)
+class ConvergenceRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "test",
+        "started_at",
+        "outcome",
+        "tfmot_sha",
+        "tf_version",
+        "source",
+        "internal",
+    ]
+    list_filter = ["outcome", "source", "internal"]
+    search_fields = ["tfmot_sha", "test__name", "test__technique__slug"]
+    list_select_related = ["test__technique"]
+    date_hierarchy = "started_at"
+
+
+@admin.register(CulpritRange)
+class CulpritRangeAdmin(admin.ModelAdmin):
+    list_display = ["test", "base_sha", "head_sha", "fetched_at", "error"]
+
+
+@admin.register(CIToken)
+class CITokenAdmin(admin.ModelAdmin):
+    """Tokens are created here; the clear token is shown once, then only its hash is kept."""
+
+    list_display = [
+        "name",
+        "prefix",
+        "may_upload_internal",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    fields = ["name", "may_upload_internal"]
+    actions = ["revoke"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None  # the add form only: a token is revoked, never edited
+
+    def save_model(self, request, obj, form, change):
+        token, clear = CIToken.issue(obj.name, request.user, internal=obj.may_upload_internal)
+        obj.pk, obj.prefix, obj.token_hash = token.pk, token.prefix, token.token_hash
+        obj._state.adding = False
+        messages.warning(request, f"Copy the token now, it will not be shown again: {clear}")
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        messages.success(request, f"{count} token(s) revoked.")

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class ConvergenceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "convergence"
+
+    def ready(self):
+        from convergence import panels, rules  # noqa: F401 - registers the panel and rules

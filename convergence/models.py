@@ -1,2 +1,285 @@
+"""Convergence tests on TF Model Garden tasks, their runs, benefit targets and CI tokens.
 
-# Create your models here.
+Policy: docs official-models.md ("excluding trivial models and tasks such as MNIST";
+"ensuring the test continues to pass with tf-nightly at TFMOT head"; "For any TFMOT
+release, all these tests must pass").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from functools import cache
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from techniques.models import Technique
+
+TRIVIAL_TASKS = ("mnist", "fashion-mnist", "fashion_mnist", "cifar10", "toy")
+
+
+@cache
+def model_garden_families() -> dict[str, dict]:
+    """Model Garden families from demo_data/official_models.json (MNIST is not in it)."""
+    path = settings.BASE_DIR / "demo_data" / "official_models.json"
+    return {entry["family"]: entry for entry in json.loads(path.read_text())}
+
+
+class State(models.TextChoices):
+    PASSING = "passing", "Passing"
+    FAILING = "failing", "Failing"
+    FLAKY = "flaky", "Flaky"
+    STALE = "stale", "Stale"
+    NO_RUNS = "no_runs", "No runs yet"
+
+
+class ConvergenceTest(models.Model):
+    class Kind(models.TextChoices):
+        CONVERGENCE = "convergence", "Convergence"
+        TRAINING_SPEED = "training_speed", "Training speed"
+
+    class Location(models.TextChoices):
+        OFFICIAL_MODELS = "official_models", "TF Official Models"
+        FORK = "fork", "Fork of Official Models"
+
+    technique = models.ForeignKey(
+        Technique, on_delete=models.CASCADE, related_name="convergence_tests"
+    )
+    name = models.SlugField(max_length=120, help_text="Unique per technique; results name it.")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.CONVERGENCE)
+    model_family = models.CharField(max_length=120, help_text="A TF Model Garden family.")
+    task = models.CharField(max_length=200)
+    location = models.CharField(
+        max_length=20, choices=Location.choices, default=Location.OFFICIAL_MODELS
+    )
+    config_path = models.CharField(max_length=300, blank=True)
+    cadence_hours = models.PositiveIntegerField(default=24, help_text="24 = nightly.")
+    # Precomputed state (services.test_state_update), so pages never scan run history.
+    state = models.CharField(max_length=10, choices=State.choices, default=State.NO_RUNS)
+    state_since = models.DateTimeField(null=True, blank=True)
+    alert_open = models.BooleanField(default=False)
+    flip_rate = models.FloatField(default=0)
+    benefit_regressed = models.BooleanField(default=False)
+    last_run = models.ForeignKey(
+        "ConvergenceRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_good_run = models.ForeignKey(
+        "ConvergenceRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    first_bad_run = models.ForeignKey(
+        "ConvergenceRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recent = models.JSONField(
+        default=list, blank=True, help_text="Last 30 runs, newest last (for the grid)."
+    )
+
+    class Meta:
+        ordering = ["technique__name", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["technique", "name"], name="unique_test_name_per_technique"
+            )
+        ]
+        indexes = [models.Index(fields=["state"])]
+
+    def __str__(self) -> str:
+        return f"{self.technique.slug}/{self.name}"
+
+    def clean(self):
+        text = f"{self.model_family} {self.task}".lower()
+        if any(word in text for word in TRIVIAL_TASKS):
+            raise ValidationError(
+                {
+                    "task": "Trivial tasks such as MNIST are excluded by the policy: pick a real TF Model Garden task."
+                }
+            )
+        if self.model_family not in model_garden_families():
+            known = ", ".join(sorted(model_garden_families()))
+            raise ValidationError(
+                {"model_family": f"Not a TF Model Garden family. Known families: {known}."}
+            )
+
+    @property
+    def cadence_label(self) -> str:
+        return {24: "nightly", 168: "weekly"}.get(
+            self.cadence_hours, f"every {self.cadence_hours} h"
+        )
+
+    def is_stale(self, now=None) -> bool:
+        now = now or timezone.now()
+        if not self.last_run_id or not self.last_run:
+            return True
+        return (now - self.last_run.started_at).total_seconds() > 2 * self.cadence_hours * 3600
+
+
+class BenefitTarget(models.Model):
+    class Comparator(models.TextChoices):
+        AT_LEAST = ">=", "at least"
+        AT_MOST = "<=", "at most"
+
+    test = models.ForeignKey(ConvergenceTest, on_delete=models.CASCADE, related_name="targets")
+    metric = models.CharField(max_length=80, help_text="e.g. top1_accuracy, package_size_mb")
+    comparator = models.CharField(
+        max_length=2, choices=Comparator.choices, default=Comparator.AT_LEAST
+    )
+    documented_value = models.FloatField()
+    tolerance = models.FloatField(
+        default=0, help_text="How far below (or above) the documented value is still fine."
+    )
+    unit = models.CharField(max_length=20, blank=True)
+    doc_url = models.URLField(blank=True, help_text="The page that claims this benefit.")
+    doc_source = models.CharField(max_length=300, blank=True)
+    # Precomputed on ingestion: the latest value and whether it misses the target.
+    latest_value = models.FloatField(null=True, blank=True)
+    regressed = models.BooleanField(default=False)
+    trend = models.JSONField(default=list, blank=True, help_text="Last 30 values, oldest first.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["test", "metric"], name="one_target_per_metric")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.comparator} {self.documented_value}{self.unit}"
+
+    def clean(self):
+        if self.tolerance < 0:
+            raise ValidationError({"tolerance": "The tolerance cannot be negative."})
+
+    def margin(self, value: float) -> float:
+        """How far the value is on the good side of the documented value (negative: worse)."""
+        return (
+            value - self.documented_value
+            if self.comparator == ">="
+            else self.documented_value - value
+        )
+
+    def misses(self, value: float) -> bool:
+        return self.margin(value) < -self.tolerance - 1e-9
+
+
+class ConvergenceRun(models.Model):
+    class Outcome(models.TextChoices):
+        PASSED = "passed", "Passed"
+        FAILED = "failed", "Failed"
+        ERROR = "error", "Error"
+        SKIPPED = "skipped", "Skipped"
+
+    class Source(models.TextChoices):
+        ACTIONS = "actions", "GitHub Actions"
+        UPLOAD = "upload", "Upload API"
+        COMMAND = "command", "Management command"
+        DEMO = "demo", "Demo data"
+
+    test = models.ForeignKey(ConvergenceTest, on_delete=models.CASCADE, related_name="runs")
+    started_at = models.DateTimeField()
+    tfmot_sha = models.CharField(max_length=40, blank=True)
+    tf_version = models.CharField(
+        max_length=60, blank=True, help_text="e.g. tf-nightly 2.21.0.dev20261122"
+    )
+    python_version = models.CharField(max_length=20, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    metrics = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    external_id = models.CharField(max_length=200, help_text="Idempotency key from the source.")
+    log_url = models.URLField(max_length=500, blank=True)
+    internal = models.BooleanField(
+        default=False, help_text="From Google-internal CI: not shown to the public."
+    )
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["test", "source", "external_id"], name="run_once_per_source"
+            )
+        ]
+        indexes = [models.Index(fields=["test", "-started_at"]), models.Index(fields=["tfmot_sha"])]
+
+    def __str__(self) -> str:
+        return f"{self.test} {self.outcome} at {self.started_at:%Y-%m-%d}"
+
+    @property
+    def is_green(self) -> bool:
+        return self.outcome == self.Outcome.PASSED
+
+    @property
+    def is_red(self) -> bool:
+        return self.outcome in (self.Outcome.FAILED, self.Outcome.ERROR)
+
+
+class CulpritRange(models.Model):
+    """Commits between the alert's last good and first bad run (GitHub compare API)."""
+
+    test = models.ForeignKey(
+        ConvergenceTest, on_delete=models.CASCADE, related_name="culprit_ranges"
+    )
+    base_sha = models.CharField(max_length=40)
+    head_sha = models.CharField(max_length=40)
+    commits = models.JSONField(default=list, blank=True)  # [{sha, message, author, url}]
+    pull_requests = models.JSONField(default=list, blank=True)  # [{number, title, url, merged_at}]
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["test", "base_sha", "head_sha"], name="one_range_per_alert"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.base_sha[:7]}..{self.head_sha[:7]}"
+
+    @property
+    def likely_culprit(self) -> dict | None:
+        """The last merged PR before the first bad run: most often the one to revert."""
+        return self.pull_requests[-1] if self.pull_requests else None
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class CIToken(models.Model):
+    """A per-CI-system token for the upload API: shown once, stored hashed, revocable."""
+
+    name = models.CharField(max_length=100, help_text="Which CI system uses it.")
+    prefix = models.CharField(max_length=12, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    may_upload_internal = models.BooleanField(
+        default=False, help_text="Google-internal CI: its results are internal."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @classmethod
+    def issue(cls, name: str, user=None, internal: bool = False) -> tuple[CIToken, str]:
+        """Create a token; the clear text is returned once and never stored."""
+        clear = "tfmot_" + secrets.token_urlsafe(32)
+        token = cls.objects.create(
+            name=name,
+            prefix=clear[:12],
+            token_hash=_hash(clear),
+            created_by=user,
+            may_upload_internal=internal,
+        )
+        return token, clear
+
+    @classmethod
+    def authenticate(cls, clear: str) -> CIToken | None:
+        token = cls.objects.filter(token_hash=_hash(clear or ""), revoked_at__isnull=True).first()
+        if token:
+            cls.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        return token

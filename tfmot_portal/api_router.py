@@ -3,6 +3,7 @@
 from rest_framework.routers import DefaultRouter
 
 from adherence.api import GapViewSet, RuleResultViewSet
+from convergence.api import ConvergenceRunViewSet, ConvergenceTestViewSet
 from techniques.api import MaintainerViewSet, OwnerGroupViewSet, TechniqueViewSet
 
 router = DefaultRouter()
@@ -11,3 +12,5 @@ router.register("groups", OwnerGroupViewSet, basename="ownergroup")
 router.register("maintainers", MaintainerViewSet, basename="maintainer")
 router.register("gaps", GapViewSet, basename="gap")
 router.register("rule-results", RuleResultViewSet, basename="ruleresult")
+router.register("convergence/tests", ConvergenceTestViewSet, basename="convergencetest")
+router.register("convergence/runs", ConvergenceRunViewSet, basename="convergencerun")

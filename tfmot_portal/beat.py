@@ -26,6 +26,12 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "adherence.tasks.send_weekly_digest",
         "schedule": crontab(day_of_week="mon", hour=7, minute=0),
     },
+    # convergence: staleness moves with the clock; results from Actions artifacts.
+    "convergence-refresh-states": {"task": "convergence.tasks.refresh_states", "schedule": 3600},
+    "convergence-ingest-actions": {
+        "task": "convergence.tasks.ingest_actions_results",
+        "schedule": 900,
+    },
 }
 
 __all__ = ["BEAT_SCHEDULE", "crontab"]

@@ -1,0 +1,195 @@
+"""Demo convergence tests with run histories that show every state.
+
+Targets come from the TF Model Garden figures in demo_data/official_models.json
+(official/projects/pruning and official/projects/qat). Run SHAs are commits of the demo
+GitHub repository (ci_status.fake_github), so the failing test's culprit range is real
+compare data: with `make run` the "Refresh culprit range" button asks the same server.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from convergence.models import BenefitTarget, ConvergenceRun, ConvergenceTest
+from convergence.services import culprit_range_fetch, test_state_update
+from techniques.models import Technique
+
+GARDEN = "https://github.com/tensorflow/models/tree/master/official/projects"
+# slug, name, kind, family, task, config, cadence h, targets [(metric, value, tolerance)], pattern
+TESTS = [
+    (
+        "pruning",
+        "resnet50-imagenet-sparsity50",
+        "convergence",
+        "ResNet",
+        "image classification (ImageNet)",
+        "official/projects/pruning/configs/experiments/image_classification/imagenet_resnet50_pruning_gpu.yaml",
+        24,
+        [("top1_accuracy", 76.61, 0.3)],
+        "passing",
+    ),
+    (
+        "pruning",
+        "mobilenetv2-imagenet-sparsity50",
+        "convergence",
+        "MobileNet (V1/V2/V3/V3.5/V4)",
+        "image classification (ImageNet)",
+        "official/projects/pruning/configs/experiments/image_classification/imagenet_mobilenetv2_pruning_gpu.yaml",
+        24,
+        [("top1_accuracy", 71.334, 0.3)],
+        "flaky",
+    ),
+    (
+        "pruning",
+        "resnet50-training-speed",
+        "training_speed",
+        "ResNet",
+        "image classification (ImageNet)",
+        "official/projects/pruning/configs/experiments/image_classification/imagenet_resnet50_pruning_gpu.yaml",
+        24,
+        [],
+        "passing",
+    ),
+    (
+        "qat",
+        "mobilenetv2-imagenet-qat-int8",
+        "convergence",
+        "MobileNet (V1/V2/V3/V3.5/V4)",
+        "image classification (ImageNet)",
+        "official/projects/qat/vision/configs/experiments/image_classification/imagenet_mobilenetv2_qat_gpu.yaml",
+        24,
+        [("top1_accuracy", 72.792, 0.3)],
+        "failing",
+    ),
+    (
+        "qat",
+        "resnet50-imagenet-qat-int8",
+        "convergence",
+        "ResNet",
+        "image classification (ImageNet)",
+        "official/projects/qat/vision/configs/experiments/image_classification/imagenet_resnet50_qat_gpu.yaml",
+        24,
+        [("top1_accuracy", 77.2, 0.3)],
+        "regressed",
+    ),
+    (
+        "weight-clustering",
+        "mobilenetv2-imagenet-clustering",
+        "convergence",
+        "MobileNet (V1/V2/V3/V3.5/V4)",
+        "image classification (ImageNet)",
+        "",
+        24,
+        [],
+        "stale",
+    ),
+]
+PYTHONS = ["3.10", "3.11", "3.12"]
+
+
+def _outcomes(pattern: str, count: int, rng: random.Random) -> list[str]:
+    if pattern == "failing":  # broke four nights ago
+        return ["passed"] * (count - 4) + ["failed"] * 4
+    if pattern == "flaky":
+        return [("failed" if rng.random() < 0.3 else "passed") for _ in range(count - 1)] + [
+            "failed"
+        ]
+    return ["passed"] * count
+
+
+@transaction.atomic
+def load(stdout=None) -> dict:
+    from ci_status.fake_github.demo import demo_dataset
+
+    dataset = demo_dataset()
+    commits = dataset.commits
+    rng = random.Random(7)
+    now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    techniques = {t.slug: t for t in Technique.objects.filter(slug__in={row[0] for row in TESTS})}
+    created = 0
+    for slug, name, kind, family, task, config, cadence, targets, pattern in TESTS:
+        if slug not in techniques:
+            continue
+        test, _ = ConvergenceTest.objects.update_or_create(
+            technique=techniques[slug],
+            name=name,
+            defaults={
+                "kind": kind,
+                "model_family": family,
+                "task": task,
+                "config_path": config,
+                "cadence_hours": cadence,
+            },
+        )
+        test.full_clean()
+        for metric, value, tolerance in targets:
+            BenefitTarget.objects.update_or_create(
+                test=test,
+                metric=metric,
+                defaults={
+                    "documented_value": value,
+                    "tolerance": tolerance,
+                    "unit": "%",
+                    "doc_url": f"{GARDEN}/{config.split('/')[2]}",
+                    "doc_source": config,
+                },
+            )
+        count = 30
+        outcomes = _outcomes(pattern, count, rng)
+        end = now - timedelta(days=5) if pattern == "stale" else now - timedelta(hours=2)
+        runs = []
+        for i, outcome in enumerate(outcomes):
+            started = end - timedelta(days=count - 1 - i)
+            commit = (
+                commits[min(len(commits) - 1, int((i + 1) / count * len(commits)) - 1)]
+                if commits
+                else None
+            )
+            metrics = {}
+            for metric, value, _tolerance in targets:
+                drift = -0.9 if (pattern == "regressed" and i >= count - 3) else 0
+                noise = rng.uniform(-0.15, 0.2)
+                metrics[metric] = round(
+                    value + noise + drift - (0.6 if outcome == "failed" else 0), 3
+                )
+            if kind == "training_speed":
+                metrics["steps_per_second"] = round(rng.uniform(9.5, 10.5), 2)
+            runs.append(
+                ConvergenceRun(
+                    test=test,
+                    started_at=started,
+                    outcome=outcome,
+                    metrics=metrics,
+                    tfmot_sha=commit.sha if commit else "",
+                    source=ConvergenceRun.Source.DEMO,
+                    external_id=f"demo-{name}-{i}",
+                    tf_version=f"tf-nightly 2.21.0.dev{started:%Y%m%d}",
+                    python_version=PYTHONS[i % 3],
+                    log_url=f"https://github.com/tensorflow/model-optimization/actions/runs/{9000000 + i}",
+                )
+            )
+        before = ConvergenceRun.objects.filter(test=test).count()
+        ConvergenceRun.objects.bulk_create(runs, ignore_conflicts=True)
+        created += ConvergenceRun.objects.filter(test=test).count() - before
+        test_state_update(test)
+    failing = ConvergenceTest.objects.filter(alert_open=True).select_related(
+        "last_good_run", "first_bad_run"
+    )
+    ranges = 0
+    if failing:
+        from ci_status.fake_github.server import FakeGitHub
+        from ci_status.github import GitHubClient
+
+        with FakeGitHub(dataset) as server:
+            client = GitHubClient(dataset.full_name, base_url=server.url, token="", backoff=0.05)
+            for test in failing:
+                culprit = culprit_range_fetch(test, client=client)
+                ranges += bool(culprit and not culprit.error)
+    counts = {"tests": len(TESTS), "runs created": created, "culprit ranges": ranges}
+    if stdout:
+        stdout.write(f"convergence: {counts}")
+    return counts

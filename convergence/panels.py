@@ -1,0 +1,40 @@
+"""The technique page's convergence panel: status strip and a chart per benefit metric."""
+
+from convergence.models import ConvergenceTest
+from convergence.permissions import can_see_internal
+from convergence.presenters import sparkline, visible_strip
+from techniques.panels import Panel, register_panel
+
+
+def convergence_panel(request, technique):
+    tests = list(
+        ConvergenceTest.objects.filter(technique=technique)
+        .select_related("last_good_run", "first_bad_run")
+        .prefetch_related("targets", "culprit_ranges")
+    )
+    show_internal = can_see_internal(request.user, technique)
+    rows = []
+    for test in tests:
+        cells, internal_failure = visible_strip(test, show_internal)
+        targets = [
+            {
+                "target": target,
+                "chart": sparkline(target.trend, target=target.documented_value),
+                "margin": target.margin(target.latest_value)
+                if target.latest_value is not None
+                else None,
+                "fraction": (
+                    target.margin(target.latest_value) / target.tolerance
+                    if target.latest_value is not None and target.tolerance
+                    else None
+                ),
+            }
+            for target in test.targets.all()
+        ]
+        rows.append(
+            {"test": test, "cells": cells, "internal_failure": internal_failure, "targets": targets}
+        )
+    return Panel("convergence/_panel.html", {"rows": rows, "technique": technique})
+
+
+register_panel(convergence_panel, order=30)

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from convergence import views
+
+app_name = "convergence"
+
+urlpatterns = [
+    path("ci/", views.grid, name="grid"),
+    path("ci/tests/<int:pk>/culprit", views.culprit_refresh, name="culprit_refresh"),
+    path("releases/", views.releases, name="releases"),
+    path("releases/readiness.json", views.readiness_json, name="readiness_json"),
+]
