@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from convergence.models import BenefitTarget, ConvergenceRun, ConvergenceTest
-from convergence.services import culprit_range_fetch, test_state_update
+from convergence.services import convergence_state_update, culprit_range_fetch
 from techniques.models import Technique
 
 GARDEN = "https://github.com/tensorflow/models/tree/master/official/projects"
@@ -175,7 +175,7 @@ def load(stdout=None) -> dict:
         before = ConvergenceRun.objects.filter(test=test).count()
         ConvergenceRun.objects.bulk_create(runs, ignore_conflicts=True)
         created += ConvergenceRun.objects.filter(test=test).count() - before
-        test_state_update(test)
+        convergence_state_update(test)
     failing = ConvergenceTest.objects.filter(alert_open=True).select_related(
         "last_good_run", "first_bad_run"
     )

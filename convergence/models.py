@@ -58,7 +58,7 @@ class ConvergenceTest(models.Model):
     )
     config_path = models.CharField(max_length=300, blank=True)
     cadence_hours = models.PositiveIntegerField(default=24, help_text="24 = nightly.")
-    # Precomputed state (services.test_state_update), so pages never scan run history.
+    # Precomputed state (services.convergence_state_update), so pages never scan run history.
     state = models.CharField(max_length=10, choices=State.choices, default=State.NO_RUNS)
     state_since = models.DateTimeField(null=True, blank=True)
     alert_open = models.BooleanField(default=False)

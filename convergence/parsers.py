@@ -152,12 +152,14 @@ def parse_junit(data: bytes) -> list[RunRecord]:
 
     def walk(suite, inherited: dict[str, str]):
         props = {**inherited, **_properties(suite)}
+        if suite.get("timestamp") and "started_at" not in _properties(suite):
+            props["started_at"] = suite.get("timestamp")  # inner suites inherit it
         for case in suite.findall("testcase"):
-            walk_case(case, props, suite.get("timestamp"))
+            walk_case(case, props)
         for child in suite.findall("testsuite"):
             walk(child, props)
 
-    def walk_case(case, inherited: dict[str, str], timestamp):
+    def walk_case(case, inherited: dict[str, str]):
         name = case.get("name", "").strip()
         if not name:
             raise ResultsError("A <testcase> has no name.")

@@ -54,7 +54,7 @@ def _flip_rate(outcomes: list[bool]) -> float:
     return flips / (len(kept) - 1)
 
 
-def test_state_compute(runs: list, cadence_hours: int, now: datetime) -> TestState:
+def convergence_state_compute(runs: list, cadence_hours: int, now: datetime) -> TestState:
     """State of a test from its runs, oldest first (skipped runs do not count).
 
     FAILING: 2 consecutive failures open an alert, 2 consecutive passes close it; the
@@ -97,11 +97,11 @@ def test_state_compute(runs: list, cadence_hours: int, now: datetime) -> TestSta
     )
 
 
-def test_state_update(test: ConvergenceTest, now: datetime | None = None) -> ConvergenceTest:
+def convergence_state_update(test: ConvergenceTest, now: datetime | None = None) -> ConvergenceTest:
     """Recompute and store a test's state, recent strip and benefit margins."""
     now = now or timezone.now()
     runs = list(reversed(test.runs.order_by("-started_at", "-id")[: max(RECENT, FLAKY_WINDOW) * 4]))
-    computed = test_state_compute(runs, test.cadence_hours, now)
+    computed = convergence_state_compute(runs, test.cadence_hours, now)
     previous = test.state
     test.state, test.alert_open, test.flip_rate = (
         computed.state,
@@ -136,11 +136,11 @@ def test_state_update(test: ConvergenceTest, now: datetime | None = None) -> Con
     return test
 
 
-def tests_refresh_states(now: datetime | None = None) -> int:
+def convergence_states_refresh(now: datetime | None = None) -> int:
     """Recompute every test's state (staleness moves with the clock)."""
     count = 0
     for test in ConvergenceTest.objects.prefetch_related("targets"):
-        test_state_update(test, now)
+        convergence_state_update(test, now)
         count += 1
     bump_data_version()
     return count
@@ -223,7 +223,7 @@ def results_ingest(
         created = ConvergenceRun.objects.count() - before
         touched = {t.pk: t for t in tests.values()}.values()
         for test in touched:
-            test_state_update(test, now)
+            convergence_state_update(test, now)
         bump_data_version()
     return IngestResult(created, len(runs) - created, sorted(str(t) for t in touched))
 

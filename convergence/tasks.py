@@ -10,7 +10,7 @@ from celery import shared_task
 
 from convergence.models import ConvergenceRun
 from convergence.parsers import ResultsError, parse_results
-from convergence.services import results_ingest, tests_refresh_states
+from convergence.services import convergence_states_refresh, results_ingest
 
 logger = logging.getLogger(__name__)
 WORKFLOW_NAMES = ("convergence", "Convergence tests", "convergence-tests")
@@ -20,7 +20,7 @@ ARTIFACT_PREFIX = "convergence"
 @shared_task(name="convergence.tasks.refresh_states", acks_late=True)
 def refresh_states() -> int:
     """Staleness moves with the clock: recompute every test's state."""
-    return tests_refresh_states()
+    return convergence_states_refresh()
 
 
 @shared_task(

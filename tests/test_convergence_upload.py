@@ -1,0 +1,194 @@
+"""Upload API (token auth, all-or-nothing), internal results, release gate, culprit range."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from ci_status.fake_github.demo import demo_dataset
+from ci_status.fake_github.server import FakeGitHub
+from ci_status.github import GitHubClient
+from convergence.models import CIToken, ConvergenceRun, ConvergenceTest
+from convergence.services import culprit_range_fetch, release_readiness
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def test_resnet(pruning):
+    return ConvergenceTest.objects.create(
+        technique=pruning,
+        name="resnet50",
+        model_family="ResNet",
+        task="image classification (ImageNet)",
+    )
+
+
+@pytest.fixture
+def token():
+    return CIToken.issue("Kokoro")[1]
+
+
+def upload(client, token, runs, internal=False, content_type="application/json", body=None):
+    body = body if body is not None else json.dumps({"runs": runs})
+    return client.post(
+        "/api/convergence/upload/" + ("?internal=1" if internal else ""),
+        data=body,
+        content_type=content_type,
+        HTTP_AUTHORIZATION=f"Bearer {token}" if token else "",
+    )
+
+
+def run(outcome="passed", sha="abc1234", days_ago=0, test="pruning/resnet50", **extra):
+    at = (timezone.now() - timedelta(days=days_ago)).isoformat()
+    return {"test": test, "outcome": outcome, "tfmot_sha": sha, "started_at": at, **extra}
+
+
+def test_token_is_stored_hashed_and_shown_once():
+    token, clear = CIToken.issue("GitLab")
+    assert (
+        clear.startswith("tfmot_") and clear not in token.token_hash and len(token.token_hash) == 64
+    )
+    assert CIToken.authenticate(clear) == token
+
+
+@pytest.mark.parametrize("header", ["", "Bearer nope", "Token x", "Bearer "])
+def test_missing_wrong_or_malformed_tokens_are_401(client, test_resnet, header):
+    response = client.post(
+        "/api/convergence/upload/",
+        data="{}",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=header,
+    )
+    assert response.status_code == 401
+    assert ConvergenceRun.objects.count() == 0
+
+
+def test_revoked_token_is_refused(client, test_resnet):
+    token, clear = CIToken.issue("old")
+    token.revoked_at = timezone.now()
+    token.save()
+    assert upload(client, clear, [run()]).status_code == 401
+
+
+def test_upload_stores_runs_once_and_updates_state(client, test_resnet, token):
+    first = upload(
+        client, token, [run("failed", days_ago=1, external_id="1"), run("failed", external_id="2")]
+    )
+    assert first.status_code == 201 and first.json()["created"] == 2
+    again = upload(
+        client, token, [run("failed", days_ago=1, external_id="1"), run("failed", external_id="2")]
+    )
+    assert again.status_code == 200 and again.json()["duplicates"] == 2
+    test_resnet.refresh_from_db()
+    assert test_resnet.state == "failing" and test_resnet.alert_open
+
+
+def test_a_file_with_one_unknown_test_is_rejected_whole(client, test_resnet, token):
+    response = upload(client, token, [run(), run(test="pruning/nope")])
+    assert response.status_code == 400
+    assert "Unknown convergence test" in response.json()["error"]
+    assert ConvergenceRun.objects.count() == 0
+
+
+def test_junit_upload_and_hostile_xml(client, test_resnet, token):
+    junit = b'<testsuite><testcase classname="pruning" name="resnet50"><properties><property name="top1_accuracy" value="76.7"/></properties></testcase></testsuite>'
+    assert (
+        upload(client, token, None, content_type="application/xml", body=junit).status_code == 201
+    )
+    xxe = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><testsuite><testcase name="&x;"/></testsuite>'
+    response = upload(client, token, None, content_type="application/xml", body=xxe)
+    assert response.status_code == 400 and "DTD" in response.json()["error"]
+
+
+def test_internal_results_need_an_internal_token_and_are_hidden_from_the_public(
+    client, alice, bob, test_resnet, token
+):
+    assert upload(client, token, [run("failed")], internal=True).status_code == 403
+    internal = CIToken.issue("Google internal", internal=True)[1]
+    upload(
+        client,
+        internal,
+        [run("failed", days_ago=1, external_id="a"), run("failed", external_id="b")],
+        internal=True,
+    )
+    public = client.get("/techniques/pruning/").content.decode()
+    assert "An internal (Google-only) failure is open" in public and "abc1234" not in public
+    assert client.get("/api/convergence/runs/").json()["count"] == 0
+    client.force_login(bob)
+    assert client.get("/api/convergence/runs/").json()["count"] == 0
+    client.force_login(alice)
+    assert client.get("/api/convergence/runs/").json()["count"] == 2
+    assert "abc1234" in client.get("/techniques/pruning/").content.decode()
+
+
+def test_trivial_tasks_are_refused(pruning):
+    from django.core.exceptions import ValidationError
+
+    test = ConvergenceTest(
+        technique=pruning, name="mnist", model_family="ResNet", task="MNIST digits"
+    )
+    with pytest.raises(ValidationError, match="Trivial tasks such as MNIST"):
+        test.full_clean()
+    test = ConvergenceTest(technique=pruning, name="x", model_family="LeNet", task="digits")
+    with pytest.raises(ValidationError, match="Not a TF Model Garden family"):
+        test.full_clean()
+
+
+def test_release_gate_both_ways(client, test_resnet, token):
+    upload(
+        client,
+        token,
+        [
+            run("passed", sha="aaaaaaa1", external_id="1"),
+            run("failed", sha="bbbbbbb2", external_id="2"),
+        ],
+    )
+    assert release_readiness("aaaaaaa1").ready
+    blocked = release_readiness("bbbbbbb2")
+    assert not blocked.ready and blocked.blockers[0]["reason"] == "failed at this commit"
+    assert not release_readiness("ccccccc3").ready
+    body = client.get("/releases/readiness.json?sha=aaaaaaa1").json()
+    assert body["ready"] is True
+    assert client.get("/releases/readiness.json?sha=zz").status_code == 400
+
+
+def test_culprit_range_from_the_compare_api_over_loopback(client, test_resnet, token):
+    dataset = demo_dataset()
+    good, bad = dataset.commits[-10].sha, dataset.commits[-4].sha
+    upload(
+        client,
+        token,
+        [
+            run("passed", sha=good, days_ago=3, external_id="1"),
+            run("failed", sha=bad, days_ago=2, external_id="2"),
+            run("failed", sha=bad, days_ago=1, external_id="3"),
+        ],
+    )
+    test_resnet.refresh_from_db()
+    with FakeGitHub(dataset) as server:
+        culprit = culprit_range_fetch(
+            test_resnet, client=GitHubClient(dataset.full_name, base_url=server.url, token="")
+        )
+    assert culprit.error == ""
+    assert [c["sha"] for c in culprit.commits] == [c.sha for c in dataset.commits[-9:-3]]
+    assert culprit.likely_culprit is None or culprit.likely_culprit["number"] in {
+        p["number"] for p in culprit.pull_requests
+    }
+
+
+def test_ci_grid_query_count_does_not_grow(alice_client, pruning, django_assert_max_num_queries):
+    from tests.factories import TechniqueFactory
+
+    counts = []
+    for size in (2, 20):
+        for i in range(size):
+            technique = TechniqueFactory()
+            ConvergenceTest.objects.create(
+                technique=technique, name=f"t{i}", model_family="ResNet", task="ImageNet"
+            )
+        with django_assert_max_num_queries(12) as captured:
+            assert alice_client.get("/ci/").status_code == 200
+        counts.append(len(captured))
+    assert counts[0] == counts[1]
