@@ -192,7 +192,7 @@ def parse_junit(data: bytes) -> list[RunRecord]:
                 outcome=outcome,
                 metrics=metrics,
                 started_at=_when(
-                    props.get("started_at") or timestamp, f"testcase {test} timestamp"
+                    props.get("started_at"), f"testcase {test} timestamp"
                 ),
                 tfmot_sha=_sha(props.get("tfmot_sha"), f"testcase {test} tfmot_sha"),
                 tf_version=props.get("tf_version", "")[:60],
