@@ -87,6 +87,8 @@ def load_ci(techniques, now):
             created_at__gte=now - timedelta(days=CI_LOOKBACK_DAYS),
         )
         .exclude(conclusion__in=["cancelled", "skipped", "neutral"])
+        # Convergence workflows have their own rules (convergence-green, -fresh).
+        .exclude(workflow__icontains="convergence")
         .order_by("workflow", "-created_at", "-attempt")
         .values("workflow", "conclusion", "created_at", "html_url", "run_id")
     )

@@ -294,6 +294,14 @@ def test_ci_green(repo, pruning, clustering):
     assert result(pruning, "ci-green", NOW + timedelta(minutes=1)).status == Status.PASS
 
 
+def test_ci_green_leaves_convergence_workflows_to_their_own_rules(repo, pruning):
+    ci_run(repo, 50, "success", 1)
+    red = ci_run(repo, 40, "failure", 2)
+    red.workflow = "Convergence tests"
+    red.save()
+    assert result(pruning, "ci-green").status == Status.PASS
+
+
 def test_ci_green_without_data(pruning):
     assert result(pruning, "ci-green").status == Status.NA
 
