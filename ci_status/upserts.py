@@ -302,9 +302,12 @@ def upsert_runs(repository: Repository, items: Iterable[dict]) -> int:
     return len(rows)
 
 
-def record_maintainer_activity(repository: Repository) -> int:
-    """Maintainer.last_activity_at = their latest issue, PR, comment or review here."""
+def record_maintainer_activity(repository: Repository, only: set[str] | None = None) -> int:
+    """Maintainer.last_activity_at = their latest issue, PR, comment or review here
+    (``only``: just these logins, e.g. the people of one webhook delivery)."""
     logins = maintainer_logins()
+    if only is not None:
+        logins &= {login.lower() for login in only if login}
     if not logins:
         return 0
     latest: dict[str, datetime] = {}
@@ -320,7 +323,9 @@ def record_maintainer_activity(repository: Repository) -> int:
             if row["last"] and (row["login"] not in latest or row["last"] > latest[row["login"]]):
                 latest[row["login"]] = row["last"]
     updated = 0
-    for maintainer in Maintainer.objects.all():
+    for maintainer in Maintainer.objects.annotate(login=Lower("github_login")).filter(
+        login__in=list(latest)
+    ):
         last = latest.get(maintainer.github_login.lower())
         if last and (maintainer.last_activity_at is None or last > maintainer.last_activity_at):
             maintainer.last_activity_at = last

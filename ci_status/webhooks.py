@@ -62,8 +62,17 @@ def webhook_handle(event: str, delivery_id: str, payload: dict) -> tuple[str, in
         rows = _apply(repository, event, payload)
         delivery.rows_written = rows
         delivery.save(update_fields=["rows_written"])
-        upserts.record_maintainer_activity(repository)
+        upserts.record_maintainer_activity(repository, only=_people(payload))
     return "applied", rows
+
+
+def _people(payload: dict) -> set[str]:
+    people = set()
+    for key in ("issue", "pull_request", "comment", "review", "sender"):
+        user = (payload.get(key) or {}).get("user") if key != "sender" else payload.get(key)
+        if isinstance(user, dict) and user.get("login"):
+            people.add(str(user["login"]))
+    return people
 
 
 def _apply(repository: Repository, event: str, payload: dict) -> int:

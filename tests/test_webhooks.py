@@ -130,6 +130,8 @@ def test_issue_comment_sets_the_first_response(client, pruning):
     issue = Issue.objects.get(number=7)
     assert issue.first_response_by == "alice"
     assert Comment.objects.get().github_id == 555
+    alice = pruning.owner_group.maintainers.get(github_login="alice")
+    assert alice.last_activity_at.isoformat() == "2026-11-02T09:00:00+00:00"
     # Deleted: the comment goes, and with it the response.
     payload["action"] = "deleted"
     post(client, "issue_comment", payload, delivery="d-2")
