@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 
 from adherence.api import GapViewSet, RuleResultViewSet
 from convergence.api import ConvergenceRunViewSet, ConvergenceTestViewSet
+from reviews.api import ReviewViewSet
 from techniques.api import MaintainerViewSet, OwnerGroupViewSet, TechniqueViewSet
 
 router = DefaultRouter()
@@ -14,3 +15,4 @@ router.register("gaps", GapViewSet, basename="gap")
 router.register("rule-results", RuleResultViewSet, basename="ruleresult")
 router.register("convergence/tests", ConvergenceTestViewSet, basename="convergencetest")
 router.register("convergence/runs", ConvergenceRunViewSet, basename="convergencerun")
+router.register("reviews", ReviewViewSet, basename="review")

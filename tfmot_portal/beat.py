@@ -32,6 +32,8 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "convergence.tasks.ingest_actions_results",
         "schedule": 900,
     },
+    # reviews: the current cycle exists, and owners get "due on ..." reminders once each.
+    "reviews-daily": {"task": "reviews.tasks.daily", "schedule": crontab(hour=6, minute=0)},
 }
 
 __all__ = ["BEAT_SCHEDULE", "crontab"]

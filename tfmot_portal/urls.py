@@ -25,5 +25,6 @@ urlpatterns = [
     path("", include("ci_status.urls")),
     path("", include("adherence.urls")),
     path("", include("convergence.urls")),
+    path("", include("reviews.urls")),
     path("", include("techniques.urls")),
 ]

@@ -1,0 +1,70 @@
+"""Read-only review API with the pages' permissions: the public sees accepted reviews'
+public parts; owners and staff see their reviews in full. Writes go through the pages
+(autosave, submit, decide), which share the same services and permission checks."""
+
+from django.db.models import Q
+from rest_framework import serializers, viewsets
+
+from reviews.models import Review
+from techniques.models import Technique
+
+
+class PublicReviewSerializer(serializers.ModelSerializer):
+    technique = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    cycle = serializers.StringRelatedField()
+
+    class Meta:
+        model = Review
+        fields = [
+            "id",
+            "technique",
+            "cycle",
+            "status",
+            "benefits_usage",
+            "major_updates",
+            "decided_at",
+        ]
+
+
+class FullReviewSerializer(PublicReviewSerializer):
+    class Meta(PublicReviewSerializer.Meta):
+        fields = [
+            *PublicReviewSerializer.Meta.fields,
+            "self_assessment",
+            "proposal_tos",
+            "proposal_maintainers",
+            "proposal_deprecate",
+            "proposal_notes",
+            "evidence",
+            "reviewer_comments",
+            "version",
+            "submitted_at",
+        ]
+
+
+class ReviewViewSet(viewsets.ReadOnlyModelViewSet):
+    filterset_fields = ["status"]
+
+    def get_queryset(self):
+        reviews = Review.objects.select_related("technique", "cycle").order_by(
+            "-cycle__year", "-cycle__half", "technique__slug"
+        )
+        user = self.request.user
+        if user.is_staff:
+            return reviews
+        visible = Q(status=Review.Status.ACCEPTED)
+        if user.is_authenticated:
+            visible |= Q(technique__in=Technique.objects.owned_by(user).values("pk"))
+        return reviews.filter(visible)
+
+    def get_serializer_class(self):
+        user = self.request.user
+        if user.is_staff:
+            return FullReviewSerializer
+        if (
+            user.is_authenticated
+            and self.action == "retrieve"
+            and self.get_object().technique.is_owned_by(user)
+        ):
+            return FullReviewSerializer
+        return PublicReviewSerializer
