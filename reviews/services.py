@@ -276,7 +276,7 @@ def submission_problems(review: Review) -> dict:
 @transaction.atomic
 def review_submit(review: Review, user, now: datetime | None = None) -> Review:
     review = (
-        Review.objects.select_for_update()
+        Review.objects.select_for_update(of=("self",))
         .select_related("technique__owner_group", "cycle")
         .get(pk=review.pk)
     )
@@ -303,7 +303,7 @@ def review_decide(
     review: Review, user, accept: bool, comments: dict[str, str] | None = None, now=None
 ) -> Review:
     review = (
-        Review.objects.select_for_update()
+        Review.objects.select_for_update(of=("self",))
         .select_related("technique__owner_group")
         .get(pk=review.pk)
     )
