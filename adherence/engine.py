@@ -95,6 +95,13 @@ class Facts:
         self._by_name = by_name
         self._technique_id = technique_id
         self.now = now
+        # When the duties of the technique's current TOS level started (set per rule by
+        # evaluate() for rules of one level only): evidence from before does not count.
+        self.duty_start: datetime | None = None
+
+    def counts_from(self, since: datetime) -> datetime:
+        """The moment a wait starts counting for this rule: never before its duty began."""
+        return max(since, self.duty_start) if self.duty_start else since
 
     def __getitem__(self, name: str) -> Any:
         return self._by_name[name].get(self._technique_id)
@@ -138,9 +145,12 @@ def evaluate(
     by_name = load_facts(techniques, now)
     rules = [RULES[r] for r in rule_ids] if rule_ids else list(RULES.values())
     results = {}
+    tos_since = by_name.get("tos_since", {})
     for technique in techniques:
         facts = Facts(by_name, technique.pk, now)
         for rule in rules:
+            # A rule of one TOS level only starts counting when the technique took it.
+            facts.duty_start = tos_since.get(technique.pk) if len(rule.applies_to) == 1 else None
             results[(technique.pk, rule.id)] = rule.applicability(technique) or rule.check(
                 technique, facts
             )

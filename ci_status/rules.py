@@ -263,7 +263,12 @@ def prs_reviewed(technique, facts):
     f = facts["community"]
     if f is None or not f.synced:
         return Result.not_applicable(NO_DATA)
-    overdue = f.prs_waiting_overdue
+    # After a switch to the production TOS, a wait counts from the switch (lifecycle).
+    overdue = [
+        i
+        for i in f.prs_waiting_overdue
+        if facts.now - facts.counts_from(i.created_at) > timedelta(days=f.review_days)
+    ]
     if overdue:
         return Result.failed(
             f"{len(overdue)} PR(s) labeled {technique.label} waited more than "
@@ -290,7 +295,11 @@ def unlabeled_triage(technique, facts):
     f = facts["community"]
     if f is None or not f.synced:
         return Result.not_applicable(NO_DATA)
-    overdue = f.unlabeled_overdue
+    overdue = [
+        i
+        for i in f.unlabeled_overdue
+        if facts.now - facts.counts_from(i.created_at) > timedelta(days=f.unlabeled_days)
+    ]
     if overdue:
         return Result.failed(
             f"{len(overdue)} unlabeled item(s) older than {f.unlabeled_days} days touch "

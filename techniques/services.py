@@ -32,13 +32,34 @@ def technique_changes(before: Technique | None, after: Technique) -> list[tuple[
     return changes
 
 
+# Checks other apps add to every save (e.g. lifecycle's launch guard):
+# guard(before, after, user, override) raises ValidationError to refuse the save.
+SAVE_GUARDS: list = []
+
+
+def register_save_guard(guard):
+    if guard not in SAVE_GUARDS:
+        SAVE_GUARDS.append(guard)
+    return guard
+
+
 @transaction.atomic
-def technique_save(technique: Technique, *, user=None, note: str = "") -> list[TechniqueChange]:
-    """Validate and save a technique, recording ownership/TOS changes in its history."""
+def technique_save(
+    technique: Technique, *, user=None, note: str = "", override: str = ""
+) -> list[TechniqueChange]:
+    """Validate and save a technique, recording ownership/TOS changes in its history.
+
+    ``override`` is a staff member's recorded reason to pass a guard (e.g. launching
+    with contribution steps still open); it is kept as the history note.
+    """
     before = None
     if technique.pk:
         before = Technique.objects.select_related("owner_group").filter(pk=technique.pk).first()
     technique.full_clean()
+    for guard in SAVE_GUARDS:
+        guard(before, technique, user, override)
+    if override:
+        note = f"{note} Override: {override}".strip()
     technique.save()
     return TechniqueChange.objects.bulk_create(
         TechniqueChange(

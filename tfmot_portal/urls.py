@@ -26,5 +26,6 @@ urlpatterns = [
     path("", include("adherence.urls")),
     path("", include("convergence.urls")),
     path("", include("reviews.urls")),
+    path("", include("lifecycle.urls")),
     path("", include("techniques.urls")),
 ]

@@ -1,0 +1,27 @@
+"""The deprecation banner (above the TOS header) with the call for owners."""
+
+from lifecycle.models import Deprecation, OwnerInterest
+from techniques.panels import Panel, register_panel
+
+
+def deprecation_banner(request, technique):
+    deprecation = (
+        Deprecation.objects.filter(technique=technique).select_related("replacement").first()
+        if technique.stage in ("deprecating", "deprecated")
+        else None
+    )
+    if deprecation is None:
+        return None
+    listed = list(
+        deprecation.interests.filter(status=OwnerInterest.Status.APPROVED).select_related("user")
+    )
+    offered = (
+        request.user.is_authenticated and deprecation.interests.filter(user=request.user).exists()
+    )
+    return Panel(
+        "lifecycle/_banner.html",
+        {"deprecation": deprecation, "listed": listed, "offered": offered, "technique": technique},
+    )
+
+
+register_panel(deprecation_banner, order=5)

@@ -1,0 +1,121 @@
+"""Lifecycle rules: triage access, CODEOWNERS drift, owners sought before deprecating.
+Also the "tos_since" fact: when each technique's current TOS level took effect."""
+
+from __future__ import annotations
+
+from django.db.models import Max
+
+from adherence.engine import BOTH, PRODUCTION, Result, Severity, register_facts, register_rule
+from lifecycle.models import Deprecation, OwnershipCheck
+from lifecycle.services import TRIAGE_OR_MORE
+from techniques.models import Stage, TechniqueChange
+
+NO_CHECK = "No GitHub ownership check has run yet."
+
+
+@register_facts("tos_since")
+def load_tos_since(techniques, now):
+    """The last recorded TOS change per technique (None: the level it always had)."""
+    return dict(
+        TechniqueChange.objects.filter(technique__in=[t.pk for t in techniques], field="tos_level")
+        .values("technique_id")
+        .annotate(at=Max("changed_at"))
+        .values_list("technique_id", "at")
+    )
+
+
+@register_facts("ownership_check")
+def load_checks(techniques, now):
+    checks = {
+        c.technique_id: c
+        for c in OwnershipCheck.objects.filter(technique__in=[t.pk for t in techniques])
+    }
+    return {t.pk: checks.get(t.pk) for t in techniques}
+
+
+@register_facts("deprecation")
+def load_deprecations(techniques, now):
+    found = {
+        d.technique_id: d
+        for d in Deprecation.objects.filter(
+            technique__in=[t.pk for t in techniques]
+        ).prefetch_related("interests")
+    }
+    return {t.pk: found.get(t.pk) for t in techniques}
+
+
+@register_rule(
+    id="maintainers-triage",
+    title="Maintainers hold triage access",
+    applies_to=BOTH,
+    severity=Severity.MEDIUM,
+    source="TFMOT enables OWNERS to handle PRs and issues by granting Github Triage access",
+)
+def maintainers_triage(technique, facts):
+    check = facts.get("ownership_check")
+    if check is None or (check.error and not check.permissions):
+        return Result.not_applicable(check.error if check else NO_CHECK)
+    lacking = sorted(
+        login for login, permission in check.permissions.items() if permission not in TRIAGE_OR_MORE
+    )
+    if lacking:
+        return Result.failed(
+            "Without triage access: "
+            + ", ".join(
+                f"@{login} ({check.permissions[login] or 'not a collaborator'})"
+                for login in lacking
+            ),
+            permissions=check.permissions,
+        )
+    return Result.passed(f"{len(check.permissions)} maintainers hold triage access or more.")
+
+
+@register_rule(
+    id="codeowners-drift",
+    title="CODEOWNERS agrees with the registry",
+    applies_to=BOTH,
+    severity=Severity.LOW,
+    source="Attribution occurs on Github on a per-subpackage basis",
+)
+def codeowners_drift_rule(technique, facts):
+    check = facts.get("ownership_check")
+    if check is None or check.error.startswith("CODEOWNERS"):
+        return Result.not_applicable(check.error if check else NO_CHECK)
+    if not technique.path_globs:
+        return Result.not_applicable("The technique lists no paths.")
+    if check.missing_in_codeowners or check.extra_in_codeowners:
+        parts = [
+            f"missing {', '.join(e['owners'])} on {e['pattern']}"
+            for e in check.missing_in_codeowners
+        ]
+        parts += [
+            f"not in the registry: {', '.join(e['owners'])} on {e['pattern']}"
+            for e in check.extra_in_codeowners
+        ]
+        return Result.failed(
+            "CODEOWNERS drifts: " + "; ".join(parts),
+            links=[{"title": "Corrected CODEOWNERS", "url": "/owners/CODEOWNERS"}],
+            missing=check.missing_in_codeowners,
+            extra=check.extra_in_codeowners,
+        )
+    return Result.passed("CODEOWNERS names the technique's paths with its owners.")
+
+
+@register_rule(
+    id="deprecation-owners",
+    title="Replacement owners sought before deprecating for lack of people",
+    applies_to=PRODUCTION,
+    stages=(Stage.DEPRECATING,),
+    severity=Severity.MEDIUM,
+    source="find suitable OWNERS to help or replace current OWNERS, with the help of TFMOT",
+)
+def deprecation_owners(technique, facts):
+    deprecation = facts.get("deprecation")
+    if deprecation is None:
+        return Result.failed("Deprecating without a recorded deprecation (reason, date).")
+    if deprecation.reason != Deprecation.Reason.LACK_OF_PEOPLE:
+        return Result.passed(f"Deprecated because: {deprecation.get_reason_display().lower()}.")
+    if not deprecation.call_for_owners:
+        return Result.failed("Deprecating for lack of people, and no call for owners is open.")
+    listed = sum(1 for i in deprecation.interests.all() if i.status == "approved")
+    return Result.passed(f"A call for owners is open ({listed} offer(s) listed).")

@@ -1,0 +1,303 @@
+"""Lifecycle workflows: contribution steps and the launch guard, deprecation with a call
+for owners, TOS changes approved by staff, and ownership checks against GitHub."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from lifecycle.models import (
+    REQUIRED_STEPS,
+    STEP_TITLES,
+    STEPS,
+    ContributionStep,
+    Deprecation,
+    OwnerInterest,
+    OwnershipCheck,
+    TOSChangeRequest,
+)
+from techniques.models import Stage, Technique
+from techniques.services import codeowners_entries, register_save_guard, technique_save
+
+TRIAGE_OR_MORE = {"triage", "write", "maintain", "admin"}
+
+
+# --- contribution process and the launch guard ---------------------------------------
+
+
+def steps_ensure(technique: Technique) -> list[ContributionStep]:
+    ContributionStep.objects.bulk_create(
+        [ContributionStep(technique=technique, step=key) for key, _, _ in STEPS],
+        ignore_conflicts=True,
+    )
+    return sorted(technique.contribution_steps.all(), key=lambda s: s.order)
+
+
+def open_required_steps(technique: Technique) -> list[str]:
+    closed = set(
+        ContributionStep.objects.filter(
+            technique=technique,
+            state__in=[ContributionStep.State.DONE, ContributionStep.State.NOT_APPLICABLE],
+        ).values_list("step", flat=True)
+    )
+    return [STEP_TITLES[key] for key in REQUIRED_STEPS if key not in closed]
+
+
+def launch_guard(before, after, user, override: str) -> None:
+    """A technique tracked in the pipeline cannot become launched with a required step
+    open, unless a staff member overrides with a reason (kept in the history)."""
+    becoming_launched = after.stage == Stage.LAUNCHED and (
+        before is None or before.stage != Stage.LAUNCHED
+    )
+    if not becoming_launched or not after.pk or not after.contribution_steps.exists():
+        return
+    missing = open_required_steps(after)
+    if not missing:
+        return
+    if override.strip():
+        if not (user and user.is_staff):
+            raise PermissionDenied("Only the TFMOT team can override the launch checklist.")
+        return
+    raise ValidationError(
+        {
+            "stage": "Cannot launch while required contribution steps are open: "
+            + "; ".join(missing)
+            + "."
+        }
+    )
+
+
+register_save_guard(launch_guard)
+
+
+@transaction.atomic
+def step_update(
+    step: ContributionStep,
+    user,
+    state: str,
+    link: str = "",
+    done_on: date | None = None,
+    note: str = "",
+) -> ContributionStep:
+    if not user.is_staff and not step.technique.is_owned_by(user):
+        raise PermissionDenied(
+            "Only the TFMOT team or the technique's owners update its contribution steps."
+        )
+    if state not in ContributionStep.State.values:
+        raise ValidationError({"state": "Choose open, in progress, done or not applicable."})
+    if state == ContributionStep.State.NOT_APPLICABLE and step.required:
+        raise ValidationError({"state": "This step is required by the contribution process."})
+    step.state, step.link, step.note = state, link, note
+    step.done_on = done_on or (
+        timezone.localdate() if state == ContributionStep.State.DONE else None
+    )
+    step.confirmed_by = user if state == ContributionStep.State.DONE else None
+    step.full_clean()
+    step.save()
+    return step
+
+
+# --- deprecation ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def deprecation_start(
+    technique: Technique,
+    user,
+    reason: str,
+    planned_on: date | None,
+    replacement=None,
+    explanation: str = "",
+    call_for_owners: bool = False,
+) -> Deprecation:
+    if not user.is_staff:
+        raise PermissionDenied("Only the TFMOT team starts a deprecation.")
+    errors = {}
+    if reason not in Deprecation.Reason.values:
+        errors["reason"] = "Choose a reason."
+    if planned_on is None:
+        errors["planned_on"] = "Give the planned deprecation date."
+    if replacement is not None and replacement.pk == technique.pk:
+        errors["replacement"] = "A technique cannot replace itself."
+    if hasattr(technique, "deprecation"):
+        errors["technique"] = "This technique is already being deprecated."
+    if errors:
+        raise ValidationError(errors)
+    deprecation = Deprecation.objects.create(
+        technique=technique,
+        reason=reason,
+        planned_on=planned_on,
+        replacement=replacement,
+        explanation=explanation,
+        call_for_owners=call_for_owners,
+        started_by=user,
+    )
+    technique.stage = Stage.DEPRECATING
+    technique_save(
+        technique,
+        user=user,
+        note=f"Deprecation started: {deprecation.get_reason_display().lower()}",
+    )
+    return deprecation
+
+
+def interest_submit(deprecation: Deprecation, user, message: str) -> OwnerInterest:
+    if not user.is_authenticated:
+        raise PermissionDenied("Sign in to offer help.")
+    message = (message or "").strip()
+    if not message:
+        raise ValidationError({"message": "Say how you can help (experience, time you can give)."})
+    if len(message) > 2000:
+        raise ValidationError({"message": "Keep it under 2000 characters."})
+    try:
+        with transaction.atomic():
+            return OwnerInterest.objects.create(deprecation=deprecation, user=user, message=message)
+    except IntegrityError:
+        raise ValidationError("You have already offered to help with this technique.") from None
+
+
+def interest_moderate(interest: OwnerInterest, user, approve: bool) -> OwnerInterest:
+    if not user.is_staff:
+        raise PermissionDenied("Only the TFMOT team moderates offers.")
+    interest.status = OwnerInterest.Status.APPROVED if approve else OwnerInterest.Status.REJECTED
+    interest.moderated_by = user
+    interest.save(update_fields=["status", "moderated_by"])
+    return interest
+
+
+# --- TOS changes ---------------------------------------------------------------------
+
+
+def tos_change_request(
+    technique: Technique, user, to_level: str, justification: str
+) -> TOSChangeRequest:
+    if not (user.is_staff or technique.is_owned_by(user)):
+        raise PermissionDenied(
+            "Only the technique's owners or the TFMOT team can ask for a TOS change."
+        )
+    if to_level == technique.tos_level or to_level not in ("production", "research"):
+        raise ValidationError(
+            {"to_level": f"The technique already has the {technique.tos_level} TOS."}
+        )
+    if not (justification or "").strip():
+        raise ValidationError({"justification": "Explain why the terms of service should change."})
+    if technique.tos_requests.filter(status=TOSChangeRequest.Status.PENDING).exists():
+        raise ValidationError("A TOS change request is already pending for this technique.")
+    return TOSChangeRequest.objects.create(
+        technique=technique,
+        to_level=to_level,
+        justification=justification.strip()[:5000],
+        requested_by=user,
+    )
+
+
+@transaction.atomic
+def tos_change_decide(
+    request: TOSChangeRequest, user, approve: bool, note: str = "", now: datetime | None = None
+) -> TOSChangeRequest:
+    """Approval switches the TOS now; the history records when, so the new level's
+    duties count from this moment (fact "tos_since")."""
+    if not user.is_staff:
+        raise PermissionDenied("Only the TFMOT team approves TOS changes.")
+    if request.status != TOSChangeRequest.Status.PENDING:
+        raise ValidationError("This request was already decided.")
+    now = now or timezone.now()
+    request.status = (
+        TOSChangeRequest.Status.APPROVED if approve else TOSChangeRequest.Status.REJECTED
+    )
+    request.decided_by, request.decided_at, request.decision_note = user, now, note[:500]
+    request.save()
+    if approve:
+        technique = request.technique
+        technique.tos_level = request.to_level
+        for change in technique_save(
+            technique, user=user, note=f"TOS change approved: {request.justification[:200]}"
+        ):
+            change.changed_at = now
+            change.save(update_fields=["changed_at"])
+    return request
+
+
+# --- ownership on GitHub -----------------------------------------------------------------
+
+
+def parse_codeowners(text: str) -> dict[str, list[str]]:
+    entries = {}
+    for line in (text or "").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        pattern, *owners = line.split()
+        entries[pattern if pattern.startswith("/") else "/" + pattern] = owners
+    return entries
+
+
+def codeowners_drift(
+    registry: dict[str, list[str]], repository: dict[str, list[str]], patterns: list[str]
+) -> tuple[list, list]:
+    """(missing, extra) for the given patterns: owners the registry names that the file
+    lacks, and owners the file names that the registry does not."""
+    missing, extra = [], []
+    for pattern in patterns:
+        wanted = [o.lower() for o in registry.get(pattern, [])]
+        present = [o.lower() for o in repository.get(pattern, [])]
+        lacking = [o for o in wanted if o not in present]
+        surplus = [o for o in present if o not in wanted]
+        if lacking:
+            missing.append({"pattern": pattern, "owners": lacking})
+        if surplus:
+            extra.append({"pattern": pattern, "owners": surplus})
+    return missing, extra
+
+
+def ownership_check(client=None, now: datetime | None = None) -> int:
+    """Check triage access and CODEOWNERS for every technique; store the results."""
+    from ci_status.github import GitHubClient, GitHubError
+
+    now = now or timezone.now()
+    client = client or GitHubClient()
+    techniques = list(Technique.objects.for_pages())
+    registry = codeowners_entries(techniques)
+    try:
+        repository = parse_codeowners(client.file_contents(".github/CODEOWNERS") or "")
+        error = ""
+    except GitHubError as failure:
+        repository, error = {}, f"CODEOWNERS: {failure}"
+    permissions: dict[str, str | None] = {}
+    for login in {
+        m.github_login
+        for t in techniques
+        if t.owner_group
+        for m in t.owner_group.active_maintainers
+    }:
+        try:
+            permissions[login] = client.collaborator_permission(login)
+        except GitHubError as failure:
+            error = error or f"Permissions: {failure}"
+            permissions[login] = None
+    for technique in techniques:
+        logins = (
+            [m.github_login for m in technique.owner_group.active_maintainers]
+            if technique.owner_group
+            else []
+        )
+        patterns = [g if g.startswith("/") else "/" + g for g in technique.path_globs]
+        missing, extra = (
+            codeowners_drift(registry, repository, patterns)
+            if not error.startswith("CODEOWNERS")
+            else ([], [])
+        )
+        OwnershipCheck.objects.update_or_create(
+            technique=technique,
+            defaults={
+                "checked_at": now,
+                "permissions": {login: permissions.get(login) for login in logins},
+                "missing_in_codeowners": missing,
+                "extra_in_codeowners": extra,
+                "error": error[:500],
+            },
+        )
+    return len(techniques)
