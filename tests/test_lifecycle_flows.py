@@ -1,0 +1,197 @@
+"""Lifecycle: launch guard and override, deprecation and call for owners, TOS switch,
+GitHub ownership checks against the project's server."""
+
+from datetime import date, datetime, timedelta
+
+import pytest
+import time_machine
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from adherence import engine
+from adherence.engine import Status
+from ci_status.fake_github.demo import demo_dataset
+from ci_status.fake_github.server import FakeGitHub
+from ci_status.github import GitHubClient
+from lifecycle.models import ContributionStep, OwnerInterest, OwnershipCheck
+from lifecycle.services import (
+    codeowners_drift,
+    deprecation_start,
+    interest_moderate,
+    interest_submit,
+    ownership_check,
+    parse_codeowners,
+    steps_ensure,
+    tos_change_decide,
+    tos_change_request,
+)
+from techniques.models import Technique
+from techniques.services import technique_save
+from tests.factories import TechniqueFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def proposal(pruning):
+    technique = TechniqueFactory(
+        slug="proposal", stage="proposed", launch_date=None, owner_group=pruning.owner_group
+    )
+    steps_ensure(technique)
+    return technique
+
+
+def test_launch_is_refused_while_required_steps_are_open(proposal, carol):
+    proposal.stage, proposal.launch_date = "launched", date(2026, 11, 1)
+    with pytest.raises(ValidationError) as info:
+        technique_save(proposal, user=carol)
+    assert "Proposal RFC with deployment metrics" in str(info.value)
+    assert Technique.objects.get(pk=proposal.pk).stage == "proposed"
+
+
+def test_launch_passes_when_required_steps_are_done_blog_post_optional(proposal, carol):
+    ContributionStep.objects.filter(technique=proposal).exclude(step="blog_post").update(
+        state="done"
+    )
+    proposal.stage, proposal.launch_date = "launched", date(2026, 11, 1)
+    technique_save(proposal, user=carol)
+    assert Technique.objects.get(pk=proposal.pk).stage == "launched"
+
+
+def test_staff_override_is_recorded_and_owners_cannot_override(proposal, alice, carol):
+    proposal.stage, proposal.launch_date = "launched", date(2026, 11, 1)
+    with pytest.raises(PermissionDenied):
+        technique_save(proposal, user=alice, override="we are ready")
+    technique_save(proposal, user=carol, override="Blog and guide follow next week")
+    change = proposal.changes.get(field="stage")
+    assert change.after == "launched" and "Override: Blog and guide follow next week" in change.note
+
+
+def test_pipeline_page_is_public_and_bounded(client, proposal, django_assert_max_num_queries):
+    counts = []
+    for _ in range(2):
+        for _ in range(5):
+            steps_ensure(TechniqueFactory(stage="in_development", launch_date=None))
+        with django_assert_max_num_queries(8) as captured:
+            page = client.get("/pipeline/").content.decode()
+        counts.append(len(captured))
+    assert "Proposal RFC with deployment metrics" in page
+    assert counts[0] == counts[1]
+
+
+def test_deprecation_flow_with_moderated_call_for_owners(client, pruning, alice, bob, carol):
+    with pytest.raises(PermissionDenied):
+        deprecation_start(pruning, alice, "lack_of_people", date(2027, 6, 1))
+    with pytest.raises(ValidationError):
+        deprecation_start(pruning, carol, "", None)
+    deprecation = deprecation_start(
+        pruning, carol, "lack_of_people", date(2027, 6, 1), call_for_owners=True
+    )
+    pruning.refresh_from_db()
+    assert pruning.stage == "deprecating"
+    page = client.get("/techniques/pruning/").content.decode()
+    assert "this technique is being retired" in page and "Call for owners" in page
+    offer = interest_submit(deprecation, bob, "I can review PRs weekly.")
+    with pytest.raises(ValidationError, match="already offered"):
+        interest_submit(deprecation, bob, "again")
+    assert "I can review PRs weekly." not in client.get("/techniques/pruning/").content.decode()
+    with pytest.raises(PermissionDenied):
+        interest_moderate(offer, alice, approve=True)
+    interest_moderate(offer, carol, approve=True)
+    assert OwnerInterest.objects.get(pk=offer.pk).status == "approved"
+    assert "I can review PRs weekly." in client.get("/techniques/pruning/").content.decode()
+
+
+def test_deprecation_owners_rule(pruning, carol):
+    deprecation = deprecation_start(
+        pruning, carol, "lack_of_people", date(2027, 6, 1), call_for_owners=False
+    )
+    pruning.refresh_from_db()
+    result = engine.evaluate([pruning], rule_ids=["deprecation-owners"])[
+        (pruning.pk, "deprecation-owners")
+    ]
+    assert result.status == Status.FAIL
+    deprecation.call_for_owners = True
+    deprecation.save()
+    assert (
+        engine.evaluate([pruning], rule_ids=["deprecation-owners"])[
+            (pruning.pk, "deprecation-owners")
+        ].status
+        == Status.PASS
+    )
+
+
+def test_tos_switch_is_approved_by_staff_and_duties_count_from_then(clustering, bob, carol, alice):
+    with pytest.raises(PermissionDenied):
+        tos_change_request(clustering, alice, "production", "not mine")
+    request = tos_change_request(clustering, bob, "production", "Used in production by partners.")
+    with pytest.raises(PermissionDenied):
+        tos_change_decide(request, bob, approve=True)
+    approved_at = datetime(2026, 11, 20, 12, tzinfo=timezone.get_fixed_timezone(0))
+    tos_change_decide(request, carol, approve=True, now=approved_at)
+    clustering.refresh_from_db()
+    assert clustering.tos_level == "production"
+    assert clustering.changes.get(field="tos_level").changed_at == approved_at
+    with time_machine.travel(approved_at + timedelta(days=3), tick=False):
+        facts = engine.load_facts([clustering], timezone.now())
+        assert facts["tos_since"][clustering.pk] == approved_at
+        f = engine.Facts(facts, clustering.pk, timezone.now())
+        f.duty_start = facts["tos_since"][clustering.pk]
+        # A PR opened 30 days before the switch has waited 3 days under the production TOS.
+        assert f.counts_from(approved_at - timedelta(days=30)) == approved_at
+
+
+def test_codeowners_parsing_and_drift_both_ways():
+    text = "# comment\n/a/ @alice @old\nb/ @bob  # trailing\n"
+    parsed = parse_codeowners(text)
+    assert parsed == {"/a/": ["@alice", "@old"], "/b/": ["@bob"]}
+    missing, extra = codeowners_drift(
+        {"/a/": ["@alice", "@dave"], "/c/": ["@x"]}, parsed, ["/a/", "/c/"]
+    )
+    assert missing == [
+        {"pattern": "/a/", "owners": ["@dave"]},
+        {"pattern": "/c/", "owners": ["@x"]},
+    ]
+    assert extra == [{"pattern": "/a/", "owners": ["@old"]}]
+
+
+def test_ownership_check_against_the_project_github_server(carol):
+    from techniques.demo import load as load_registry
+
+    load_registry()
+    dataset = demo_dataset()
+    with FakeGitHub(dataset) as server:
+        ownership_check(
+            GitHubClient(dataset.full_name, base_url=server.url, token="", backoff=0.05)
+        )
+    check = OwnershipCheck.objects.get(technique__slug="weight-compression-api")
+    assert check.permissions == {"frank": "read"}
+    techniques = list(Technique.objects.filter(slug="weight-compression-api"))
+    result = engine.evaluate(techniques, rule_ids=["maintainers-triage"])[
+        (techniques[0].pk, "maintainers-triage")
+    ]
+    assert result.status == Status.FAIL and "@frank (read)" in result.summary
+
+
+def test_lifecycle_page_permissions(client, pruning, alice, bob, carol):
+    assert client.get("/lifecycle/pruning/").status_code == 302
+    client.force_login(bob)
+    assert client.get("/lifecycle/pruning/").status_code == 403
+    assert (
+        client.post(
+            "/lifecycle/pruning/deprecate", {"reason": "other", "planned_on": "2027-01-01"}
+        ).status_code
+        == 403
+    )
+    client.force_login(alice)
+    assert client.get("/lifecycle/pruning/").status_code == 200
+    assert (
+        client.post(
+            "/lifecycle/pruning/deprecate", {"reason": "other", "planned_on": "2027-01-01"}
+        ).status_code
+        == 403
+    )
+    assert client.post("/lifecycle/pruning/launch", {}).status_code == 403
+    assert Technique.objects.get(pk=pruning.pk).stage == "launched"
+    client.force_login(carol)
+    assert client.get("/lifecycle/ownership/").status_code == 200
