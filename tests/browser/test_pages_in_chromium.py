@@ -1,0 +1,81 @@
+"""The main pages in a real browser: content, keyboard, accessibility, and the owners'
+and team's flows from end to end. Screenshots go to test-artifacts/screenshots/."""
+
+import re
+
+import pytest
+
+from tests.browser.conftest import serious_violations, shot, sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_public_pages_content_and_accessibility(page):
+    for name, path in [
+        ("home", "/"),
+        ("technique", "/techniques/pruning/"),
+        ("owners", "/owners/"),
+        ("pipeline", "/pipeline/"),
+    ]:
+        page.goto(path)
+        assert page.title()
+        shot(page, f"public-{name}")
+        assert serious_violations(page) == [], name
+    page.goto("/techniques/pruning/")
+    assert "Owned by TensorFlow Model Optimization" in page.locator(".owned-by").inner_text()
+    assert page.locator("#tos-h").inner_text().startswith("What to expect: Production")
+
+
+def test_skip_link_is_the_first_stop_for_the_keyboard(page):
+    page.goto("/")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+
+
+def test_owner_fills_and_submits_a_review_staff_accepts_it(page, browser, live_server):
+    sign_in(page, "alice")
+    page.goto("/reviews/")
+    row = page.locator("tr", has_text="Magnitude-based weight pruning")
+    row.get_by_role("link", name="Fill in").click()
+    page.fill("#id_benefits_usage", "Pruning is used **widely** in on-device models.")
+    page.wait_for_function(
+        "document.getElementById('autosave-status').textContent.includes('Draft saved')",
+        timeout=15000,
+    )
+    for radio in page.locator("input[type=radio][value=met]").all():
+        radio.check()
+    shot(page, "review-form")
+    page.click("#submit-review")
+    page.wait_for_selector("text=Review submitted to the TFMOT team")
+    review_url = page.url
+    assert serious_violations(page) == []
+
+    staff = browser.new_context(base_url=live_server.url, bypass_csp=True).new_page()
+    sign_in(staff, "carol")
+    staff.goto(review_url)
+    staff.get_by_role("button", name="Accept review").click()
+    staff.wait_for_selector("text=accepted")
+    shot(staff, "review-accepted")
+    staff.goto("/techniques/pruning/")
+    assert "used widely in on-device models" in re.sub(
+        r"\s+", " ", staff.locator("#review-h").locator("..").inner_text()
+    )
+
+
+def test_staff_waives_a_gap_and_sees_the_ci_grid(page):
+    sign_in(page, "carol")
+    page.goto("/adherence/?sort=most")
+    assert serious_violations(page) == []
+    page.locator("td.status-fail a").first.click()
+    page.fill("#id_reason", "Agreed at the TFMOT sync; owners are hiring.")
+    page.fill("#id_until", "2099-01-31")
+    page.get_by_role("button", name="Waive gap").click()
+    page.wait_for_selector("text=Gap waived until 2099-01-31")
+    shot(page, "gap-waived")
+    page.goto("/ci/")
+    assert page.locator(".status-failing").count() >= 1
+    assert "Likely culprit" in page.content()
+    shot(page, "ci-grid")
+    assert serious_violations(page) == []
