@@ -10,7 +10,7 @@ from django.http import HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import escape
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from adherence import engine
 from adherence.forms import AcknowledgeForm, MatrixFilterForm, WaiveForm
@@ -28,6 +28,7 @@ from techniques.models import OwnerGroup, Stage, Technique
 
 
 @login_required
+@require_safe
 def dashboard(request):
     form = MatrixFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
@@ -54,6 +55,7 @@ def dashboard(request):
 
 
 @login_required
+@require_safe
 def gap_detail(request, pk):
     gap = get_object_or_404(
         Gap.objects.select_related("technique__owner_group", "acknowledged_by", "waived_by"), pk=pk
@@ -95,6 +97,12 @@ def _act(request, pk, form_class, action):
 @login_required
 @require_POST
 def acknowledge(request, pk):
+    gap = get_object_or_404(Gap.objects.select_related("technique__owner_group"), pk=pk)
+    if not can_acknowledge(request.user, gap):
+        raise PermissionDenied(
+            "Only the technique's owners or the TFMOT team can acknowledge a gap."
+        )
+
     def act(gap, user, data):
         gap_acknowledge(gap, user, data["note"])
         messages.success(request, "Gap acknowledged.")
@@ -116,6 +124,7 @@ def waive(request, pk):
 
 
 @login_required
+@require_safe
 def trend(request):
     technique = None
     if request.GET.get("technique"):
@@ -155,6 +164,7 @@ def _chart(points, width=640, height=180) -> dict:
 BADGE_COLOURS = {"healthy": "#2e7d32", "gaps": "#c62828", "unknown": "#6a737d"}
 
 
+@require_safe
 def badge(request, slug):
     technique = get_object_or_404(Technique.objects.only("pk", "slug", "tos_level"), slug=slug)
     etag = f'"{slug}-{data_version(request)}"'

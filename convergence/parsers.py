@@ -191,9 +191,7 @@ def parse_junit(data: bytes) -> list[RunRecord]:
                 test=test[:200],
                 outcome=outcome,
                 metrics=metrics,
-                started_at=_when(
-                    props.get("started_at"), f"testcase {test} timestamp"
-                ),
+                started_at=_when(props.get("started_at"), f"testcase {test} timestamp"),
                 tfmot_sha=_sha(props.get("tfmot_sha"), f"testcase {test} tfmot_sha"),
                 tf_version=props.get("tf_version", "")[:60],
                 python_version=props.get("python_version", "")[:20],

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from convergence.models import ConvergenceTest, State
 from convergence.permissions import can_see_internal
@@ -20,6 +21,7 @@ SHA_CHARS = set("0123456789abcdef")
 
 
 @login_required
+@require_safe
 def grid(request):
     tests = list(
         ConvergenceTest.objects.select_related(
@@ -69,10 +71,9 @@ def culprit_refresh(request, pk):
         ConvergenceTest.objects.select_related("last_good_run", "first_bad_run"), pk=pk
     )
     if not request.user.is_staff and not test.technique.is_owned_by(request.user):
-        messages.error(
-            request, "Only the TFMOT team or the technique's owners can look up a culprit range."
+        raise PermissionDenied(
+            "Only the TFMOT team or the technique's owners can look up a culprit range."
         )
-        return redirect("convergence:grid")
     culprit = culprit_range_fetch(test)
     if culprit is None:
         messages.error(request, "This test has no open alert with known SHAs.")
@@ -96,6 +97,7 @@ def _sha_from(request) -> tuple[str, str]:
 
 
 @login_required
+@require_safe
 def releases(request):
     from ci_status.models import Release
 
@@ -116,6 +118,7 @@ def releases(request):
     )
 
 
+@require_safe
 def readiness_json(request):
     """For a release script: {"ready": bool, "blockers": [...]}; 400 without a valid SHA."""
     sha, error = _sha_from(request)

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from lifecycle.models import (
     ContributionStep,
@@ -37,6 +37,7 @@ def _errors(request, error: ValidationError) -> None:
         messages.error(request, text)
 
 
+@require_safe
 def pipeline(request):
     techniques = list(
         Technique.objects.filter(stage__in=[Stage.PROPOSED, Stage.IN_DEVELOPMENT])
@@ -61,6 +62,7 @@ def _date(value: str) -> date | None:
 
 
 @login_required
+@require_safe
 def technique_lifecycle(request, slug):
     technique = get_object_or_404(Technique.objects.select_related("owner_group"), slug=slug)
     is_owner = technique.is_owned_by(request.user)
@@ -222,6 +224,7 @@ def tos_decide(request, pk):
 
 
 @login_required
+@require_safe
 def ownership(request):
     if not request.user.is_staff:
         raise PermissionDenied("GitHub ownership drift is for the TFMOT team.")

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from reviews.models import Review, ReviewCycle
 from reviews.permissions import can_decide, can_edit, can_view
@@ -43,6 +43,7 @@ def _review_or_404(pk):
 
 
 @login_required
+@require_safe
 def queue(request):
     current = cycles_ensure()
     cycles = list(ReviewCycle.objects.all())
@@ -96,6 +97,7 @@ def assign_shepherd(request, pk):
 
 
 @login_required
+@require_safe
 def detail(request, pk):
     review = _review_or_404(pk)
     if not can_view(request.user, review):
@@ -150,6 +152,7 @@ def _version(post) -> int:
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def edit(request, pk):
     review = _review_or_404(pk)
     if not can_edit(request.user, review):

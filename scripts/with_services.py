@@ -40,7 +40,7 @@ def main() -> int:
         print(f"Not answering, tests use the fallback: {', '.join(missing)}", file=sys.stderr)
     database = "PostgreSQL" if env.get("DATABASE_URL", "").startswith("postgres") else "SQLite"
     print(f"Test database: {database}; Redis: {'yes' if env.get('REDIS_URL') else 'no'}")
-    os.execvpe(sys.argv[1], sys.argv[1:], env)
+    os.execvpe(sys.argv[1], sys.argv[1:], env)  # noqa: S606 - runs the given command
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ SECTIONS = [
     ("CI", "convergence:grid", "user"),
     ("Releases", "convergence:releases", "user"),
     ("Sync", "ci_status:sync", "staff"),
+    ("GitHub ownership", "lifecycle:ownership", "staff"),
     ("Admin", "admin:index", "staff"),
 ]
 

@@ -3,6 +3,7 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_safe
 
 from techniques.cache import public_page
 from techniques.duties import duties_for, duties_not_applicable
@@ -12,6 +13,7 @@ from techniques.services import codeowners_text, owners_markdown, owners_rows
 
 
 @public_page
+@require_safe
 def home(request):
     techniques = list(Technique.objects.for_pages().order_by("name"))
     health = techniques_health(techniques)
@@ -22,6 +24,7 @@ def home(request):
 
 
 @public_page
+@require_safe
 def technique_detail(request, slug):
     technique = get_object_or_404(Technique.objects.for_pages(), slug=slug)
     context = {
@@ -36,6 +39,7 @@ def technique_detail(request, slug):
 
 
 @public_page
+@require_safe
 def technique_docstring(request, slug):
     technique = get_object_or_404(Technique.objects.select_related("owner_group"), slug=slug)
     return HttpResponse(
@@ -44,11 +48,13 @@ def technique_docstring(request, slug):
 
 
 @public_page
+@require_safe
 def owners(request):
     return render(request, "techniques/owners.html", {"rows": owners_rows()})
 
 
 @public_page
+@require_safe
 def owners_md(request):
     response = HttpResponse(
         owners_markdown(owners_rows()), content_type="text/markdown; charset=utf-8"
@@ -58,6 +64,7 @@ def owners_md(request):
 
 
 @public_page
+@require_safe
 def codeowners(request):
     response = HttpResponse(codeowners_text(), content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="CODEOWNERS"'
@@ -65,6 +72,7 @@ def codeowners(request):
 
 
 @login_required
+@require_safe
 def my_techniques(request):
     techniques = Technique.objects.owned_by(request.user).for_pages().order_by("name")
     return render(request, "techniques/mine.html", {"techniques": techniques})

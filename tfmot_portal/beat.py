@@ -35,7 +35,10 @@ BEAT_SCHEDULE: dict[str, dict] = {
     # reviews: the current cycle exists, and owners get "due on ..." reminders once each.
     "reviews-daily": {"task": "reviews.tasks.daily", "schedule": crontab(hour=6, minute=0)},
     # lifecycle: triage access and CODEOWNERS drift, daily.
-    "lifecycle-ownership": {"task": "lifecycle.tasks.check_ownership", "schedule": crontab(hour=3, minute=0)},
+    "lifecycle-ownership": {
+        "task": "lifecycle.tasks.check_ownership",
+        "schedule": crontab(hour=3, minute=0),
+    },
 }
 
 __all__ = ["BEAT_SCHEDULE", "crontab"]

@@ -2,12 +2,14 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.http import HttpResponse
 from django.urls import include, path
+from django.views.decorators.http import require_safe
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from convergence.api import UploadView
 from tfmot_portal.api_router import router
 
 
+@require_safe
 def healthz(request):
     """Liveness probe for load balancers; also the benchmark's floor (no database)."""
     return HttpResponse("ok", content_type="text/plain")

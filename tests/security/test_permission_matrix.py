@@ -1,0 +1,213 @@
+"""Every route x role x method has an expected outcome; a new route without one fails.
+
+Roles: anonymous, "other" (bob: owns Arm ML Tooling's techniques), "owner" (alice: owns
+the TF MOT techniques the sample objects belong to), "staff" (carol). A role is *denied*
+when the answer is 401, 403, 404, 405 or a redirect to the sign-in page; otherwise it was
+let in (any answer below 500). Nobody ever gets a 5xx.
+"""
+
+import pytest
+from django.core.management import call_command
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from tfmot_portal.celery import app as celery_app
+
+ROLES = ("anonymous", "other", "owner", "staff")
+OTHER_METHODS = {"login": {"put"}}
+# Objects addressed by slug where the technique's slug is not the one to use.
+SLUGS = {"ownergroup-detail": "tf-mot", "lifecycle:help": "tensor-encoding"}
+ALL, USERS, OWNER, STAFF, NONE = (
+    set(ROLES),
+    {"other", "owner", "staff"},
+    {"owner", "staff"},
+    {"staff"},
+    set(),
+)
+OWNER_ONLY = {"owner"}
+
+# name: (who may GET, who may POST). PUT, PATCH and DELETE are denied to everyone, except
+# Django's LoginView, which treats PUT as a sign-in attempt (OTHER_METHODS).
+EXPECTED = {
+    "healthz": (ALL, NONE),
+    "login": (ALL, ALL),
+    "logout": (NONE, ALL),
+    "api-schema": (ALL, NONE),
+    "api-docs": (ALL, NONE),
+    "api-root": (ALL, NONE),
+    "convergence-upload": (NONE, NONE),  # CI tokens only, never a session
+    "technique-list": (ALL, NONE),
+    "technique-detail": (ALL, NONE),
+    "ownergroup-list": (ALL, NONE),
+    "ownergroup-detail": (ALL, NONE),
+    "maintainer-list": (ALL, NONE),
+    "maintainer-detail": (ALL, NONE),
+    "gap-list": (ALL, NONE),
+    "gap-detail": (ALL, NONE),
+    "ruleresult-list": (ALL, NONE),
+    "ruleresult-detail": (ALL, NONE),
+    "convergencetest-list": (ALL, NONE),
+    "convergencetest-detail": (ALL, NONE),
+    "convergencerun-list": (ALL, NONE),
+    "convergencerun-detail": (ALL, NONE),
+    "review-list": (ALL, NONE),
+    "review-detail": (ALL, NONE),  # an accepted review: public parts
+    "ci_status:sync": (STAFF, NONE),
+    "ci_status:sync_now": (NONE, STAFF),
+    "ci_status:sync_run_json": (STAFF, NONE),
+    "ci_status:triage": (STAFF, NONE),
+    "ci_status:webhook": (NONE, NONE),  # signature only
+    "adherence:dashboard": (USERS, NONE),
+    "adherence:trend": (USERS, NONE),
+    "adherence:feed": (ALL, NONE),
+    "adherence:gap": (USERS, NONE),
+    "adherence:acknowledge": (NONE, OWNER),
+    "adherence:waive": (NONE, STAFF),
+    "adherence:badge": (ALL, NONE),
+    "convergence:grid": (USERS, NONE),
+    "convergence:culprit_refresh": (NONE, OWNER),
+    "convergence:releases": (USERS, NONE),
+    "convergence:readiness_json": (ALL, NONE),
+    "reviews:queue": (USERS, NONE),
+    "reviews:preview": (NONE, USERS),
+    "reviews:detail": (OWNER, NONE),
+    "reviews:edit": (OWNER_ONLY, OWNER_ONLY),
+    "reviews:autosave": (NONE, OWNER_ONLY),
+    "reviews:decide": (NONE, STAFF),
+    "reviews:shepherd": (NONE, STAFF),
+    "lifecycle:ownership": (STAFF, NONE),
+    "lifecycle:ownership_check": (NONE, STAFF),
+    "lifecycle:step": (NONE, OWNER),
+    "lifecycle:moderate": (NONE, STAFF),
+    "lifecycle:tos_decide": (NONE, STAFF),
+    "lifecycle:technique": (OWNER, NONE),
+    "lifecycle:launch": (NONE, STAFF),
+    "lifecycle:deprecate": (NONE, STAFF),
+    "lifecycle:help": (NONE, USERS),
+    "lifecycle:tos_request": (NONE, OWNER),
+    "techniques:home": (ALL, NONE),
+    "techniques:detail": (ALL, NONE),
+    "techniques:docstring": (ALL, NONE),
+    "techniques:owners": (ALL, NONE),
+    "techniques:pipeline": (ALL, NONE),
+    "techniques:owners_md": (ALL, NONE),
+    "techniques:codeowners": (ALL, NONE),
+    "techniques:mine": (USERS, NONE),
+}
+
+
+def routes():
+    def walk(patterns, prefix="", namespace=""):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                if pattern.namespace == "admin":
+                    continue  # Django's admin: staff only, tested by Django
+                ns = namespace + (f"{pattern.namespace}:" if pattern.namespace else "")
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern), ns)
+            elif isinstance(pattern, URLPattern):
+                route = prefix + str(pattern.pattern)
+                if "format" in route:
+                    continue  # DRF's .json suffix twins of the same views
+                yield namespace + (pattern.name or "?"), route
+
+    return dict(walk(get_resolver().url_patterns))
+
+
+def test_every_route_has_an_expected_outcome():
+    missing = sorted(set(routes()) - set(EXPECTED))
+    assert not missing, f"Add these routes to EXPECTED in {__file__}: {missing}"
+
+
+def _objects():
+    from adherence.models import Gap
+    from ci_status.models import SyncRun
+    from convergence.models import ConvergenceRun, ConvergenceTest
+    from lifecycle.models import ContributionStep, OwnerInterest, TOSChangeRequest
+    from reviews.models import Review
+    from techniques.models import Maintainer
+
+    return {
+        "slug": "pruning",
+        "adherence:gap": Gap.objects.filter(technique__slug="pruning").first().pk,
+        "adherence:acknowledge": Gap.objects.filter(technique__slug="pruning", state="open")
+        .first()
+        .pk,
+        "adherence:waive": Gap.objects.filter(technique__slug="pruning").first().pk,
+        "gap-detail": Gap.objects.first().pk,
+        "ruleresult-detail": __import__("adherence.models", fromlist=["RuleResult"])
+        .RuleResult.objects.first()
+        .pk,
+        "maintainer-detail": Maintainer.objects.first().pk,
+        "convergencetest-detail": ConvergenceTest.objects.first().pk,
+        "convergencerun-detail": ConvergenceRun.objects.filter(internal=False).first().pk,
+        "convergence:culprit_refresh": ConvergenceTest.objects.filter(technique__slug="pruning")
+        .first()
+        .pk,
+        "review-detail": Review.objects.filter(status="accepted").first().pk,
+        "reviews": Review.objects.filter(technique__slug="pruning", status="draft").first().pk,
+        "ci_status:sync_run_json": SyncRun.objects.first().pk,
+        "lifecycle:step": ContributionStep.objects.filter(technique__slug="weight-sharing-llm")
+        .first()
+        .pk,
+        "lifecycle:moderate": OwnerInterest.objects.first().pk,
+        "lifecycle:tos_decide": TOSChangeRequest.objects.first().pk,
+    }
+
+
+def _url(route: str, name: str, objects: dict) -> str:
+    import re
+
+    url = "/" + route.replace("^", "").replace("$", "")
+    pk = objects.get(name) or (objects["reviews"] if name.startswith("reviews:") else None)
+    url = re.sub(r"<slug:slug>|\(\?P<slug>[^)]*\)", SLUGS.get(name, objects["slug"]), url)
+    url = re.sub(r"<int:pk>|\(\?P<pk>[^)]*\)", str(pk), url)
+    return url
+
+
+def _denied(response) -> bool:
+    if response.status_code in (401, 403, 404, 405):
+        return True
+    return response.status_code == 302 and "/accounts/login/" in response.get("Location", "")
+
+
+@pytest.mark.slow
+def test_permission_matrix(client, transactional_db, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    call_command("load_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    from django.contrib.auth import get_user_model
+
+    users = {u.username: u for u in get_user_model().objects.all()}
+    logins = {"other": users["bob"], "owner": users["alice"], "staff": users["carol"]}
+    # lifecycle steps belong to the demo proposal: make alice one of its owners too.
+    from techniques.models import Maintainer, Technique
+
+    Maintainer.objects.create(
+        group=Technique.objects.get(slug="weight-sharing-llm").owner_group, github_login="alice"
+    )
+    objects = _objects()
+    previous = celery_app.conf.broker_url
+    celery_app.conf.broker_url = "memory://"
+    problems = []
+    try:
+        for name, route in sorted(routes().items()):
+            may_get, may_post = EXPECTED[name]
+            url = _url(route, name, objects)
+            for role in ROLES:
+                client.logout()
+                if role in logins:
+                    client.force_login(logins[role])
+                others = {
+                    m: (ALL if m in OTHER_METHODS.get(name, ()) else NONE)
+                    for m in ("put", "patch", "delete")
+                }
+                for method, allowed in (("get", may_get), ("post", may_post), *others.items()):
+                    response = getattr(client, method)(url)
+                    if response.status_code >= 500:
+                        problems.append(f"{method.upper()} {url} as {role}: {response.status_code}")
+                    elif _denied(response) == (role in allowed):
+                        problems.append(
+                            f"{method.upper()} {url} as {role}: {response.status_code} "
+                            f"({'denied' if _denied(response) else 'let in'}, expected {'let in' if role in allowed else 'denied'})"
+                        )
+    finally:
+        celery_app.conf.broker_url = previous
+    assert not problems, "\n".join(problems)
