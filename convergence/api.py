@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from django.db.models import Q
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.parsers import BaseParser
@@ -38,6 +41,20 @@ class CITokenAuthentication(BaseAuthentication):
         return "Bearer"
 
 
+class CITokenScheme(OpenApiAuthenticationExtension):
+    """Describes the CI token in the OpenAPI schema."""
+
+    target_class = "convergence.api.CITokenAuthentication"
+    name = "ciToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A CI token created in the admin.",
+        }
+
+
 class HasCIToken(BasePermission):
     def has_permission(self, request, view):
         return isinstance(request.auth, CIToken)
@@ -62,6 +79,15 @@ class UploadView(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "upload"
 
+    @extend_schema(
+        request={"application/json": OpenApiTypes.OBJECT, "application/xml": OpenApiTypes.STR},
+        responses={
+            201: OpenApiTypes.OBJECT,
+            200: OpenApiTypes.OBJECT,
+            400: OpenApiTypes.OBJECT,
+            401: OpenApiTypes.OBJECT,
+        },
+    )
     def post(self, request):
         length = int(request.META.get("CONTENT_LENGTH") or 0)
         if length > MAX_BYTES:

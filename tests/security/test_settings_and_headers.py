@@ -1,0 +1,185 @@
+"""Security settings, headers and hostile input."""
+
+import hashlib
+import hmac
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.hashers import identify_hasher
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from ci_status.github import parse_link_header
+from ci_status.webhooks import signature_valid
+from convergence.parsers import ResultsError, parse_json, parse_junit
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def manage(*args, **env):
+    environment = {
+        k: v for k, v in os.environ.items() if k not in ("DJANGO_ENV", "SECRET_KEY", "DEBUG")
+    }
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_refuses_the_fake_secret():
+    result = manage("check", DJANGO_ENV="production")
+    assert result.returncode != 0
+    assert "needs SECRET_KEY set to a random value" in result.stderr
+
+
+def test_production_settings_pass_check_deploy():
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_ENV="production",
+        SECRET_KEY="k" * 20 + "Zq8#" * 10 + "x" * 20,
+        ALLOWED_HOSTS="portal.example.org",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_passwords_are_hashed_with_argon2(alice):
+    alice.set_password("a long passphrase")
+    assert identify_hasher(alice.password).algorithm == "argon2"
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/techniques/pruning/", "/owners/", "/pipeline/", "/accounts/login/"]
+)
+def test_pages_send_a_csp_and_carry_no_inline_script_or_style(client, pruning, path):
+    response = client.get(path)
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    html = response.content.decode()
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "inline <script>"
+    assert not re.search(r"\sstyle=", html) and not re.search(r"\son[a-z]+=", html)
+    assert response["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.parametrize(
+    "path", ["/adherence/", "/ci/", "/reviews/", "/releases/", "/sync/", "/lifecycle/ownership/"]
+)
+def test_team_pages_carry_no_inline_script_either(carol_client, pruning, path):
+    html = carol_client.get(path).content.decode()
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
+    assert not re.search(r"\son[a-z]+=", html)
+
+
+def test_sign_in_is_rate_limited(client, alice, settings):
+    settings.AXES_ENABLED = True
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/accounts/login/", {"username": "alice", "password": "wrong"})
+    locked = client.post("/accounts/login/", {"username": "alice", "password": "pw-for-tests-1"})
+    assert locked.status_code in (403, 429)
+    assert b"Too many failed sign-in attempts" in locked.content
+
+
+def test_unknown_pages_and_objects_are_helpful_404s_not_500s(client, pruning):
+    for path in [
+        "/techniques/nope/",
+        "/adherence/gaps/999999/",
+        "/badges/nope.svg",
+        "/api/techniques/nope/",
+        "/reviews/abc/",
+    ]:
+        assert client.get(path).status_code in (302, 404), path
+
+
+def test_uploads_beyond_the_size_limit_are_refused(client, pruning):
+    from convergence.models import CIToken
+
+    clear = CIToken.issue("ci")[1]
+    body = b'{"runs": [' + b" " * (3 * 1024 * 1024) + b"]}"
+    response = client.post(
+        "/api/convergence/upload/",
+        data=body,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {clear}",
+    )
+    assert response.status_code in (400, 413)
+
+
+@hypothesis_settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.binary(max_size=2000))
+def test_result_parsers_accept_or_explain_any_bytes(data):
+    for parser in (parse_json, parse_junit):
+        try:
+            parser(data)
+        except ResultsError as error:
+            assert str(error)
+
+
+@hypothesis_settings(max_examples=200, deadline=None)
+@given(st.text(max_size=500))
+def test_link_header_parser_never_crashes(value):
+    links = parse_link_header(value)
+    assert isinstance(links, dict)
+
+
+@hypothesis_settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=500), st.text(max_size=80))
+def test_webhook_signature_accepts_only_the_right_hmac(body, secret):
+    good = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    assert signature_valid(secret, body, good) == bool(secret)
+    assert not signature_valid(secret, body, good[:-1] + ("0" if good[-1] != "0" else "1"))
+    assert not signature_valid(secret, body, None)
+
+
+def test_bandit_finds_nothing_unjustified():
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "bandit"),
+            "-q",
+            "-r",
+            "techniques",
+            "ci_status",
+            "convergence",
+            "reviews",
+            "adherence",
+            "lifecycle",
+            "tfmot_portal",
+            "-ll",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout
+
+
+def test_debug_is_off_and_cookies_secure_in_production():
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; print(s.DEBUG, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS)",
+        DJANGO_ENV="production",
+        SECRET_KEY="y" * 64,
+        ALLOWED_HOSTS="x",
+    )
+    assert result.stdout.strip().splitlines()[-1] == "False True True 31536000"
+
+
+def test_settings_read_secrets_only_from_the_environment():
+    assert os.environ.get("SECRET_KEY", settings.FAKE_SECRET_KEY) == settings.SECRET_KEY
