@@ -88,5 +88,8 @@ class CITokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request, queryset):
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-        messages.success(request, f"{count} token(s) revoked.")
+        tokens = list(queryset.filter(revoked_at__isnull=True))
+        for token in tokens:  # one save each, so the audit trail records every revocation
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+        messages.success(request, f"{len(tokens)} token(s) revoked.")

@@ -8,4 +8,4 @@ class TechniquesConfig(AppConfig):
 
     def ready(self):
         # Connects the signals that invalidate the public page cache.
-        from techniques import cache  # noqa: F401
+        from techniques import audit, cache  # noqa: F401

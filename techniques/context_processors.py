@@ -19,6 +19,7 @@ SECTIONS = [
     ("Releases", "convergence:releases", "user"),
     ("Sync", "ci_status:sync", "staff"),
     ("GitHub ownership", "lifecycle:ownership", "staff"),
+    ("Audit", "techniques:audit", "staff"),
     ("Admin", "admin:index", "staff"),
 ]
 

@@ -14,4 +14,5 @@ urlpatterns = [
     path("owners/OWNERS.md", views.owners_md, name="owners_md"),
     path("owners/CODEOWNERS", views.codeowners, name="codeowners"),
     path("me/techniques/", views.my_techniques, name="mine"),
+    path("audit/", views.audit_trail, name="audit"),
 ]

@@ -76,3 +76,20 @@ def codeowners(request):
 def my_techniques(request):
     techniques = Technique.objects.owned_by(request.user).for_pages().order_by("name")
     return render(request, "techniques/mine.html", {"techniques": techniques})
+
+
+@require_safe
+def audit_trail(request):
+    """Staff: the latest audited changes (who, when, before, after)."""
+    from auditlog.models import LogEntry
+    from django.core.exceptions import PermissionDenied
+    from django.core.paginator import Paginator
+
+    if not request.user.is_staff:
+        raise PermissionDenied("The audit trail is for the TFMOT team.")
+    entries = LogEntry.objects.select_related("actor", "content_type").order_by("-timestamp")
+    model = request.GET.get("model", "")
+    if model:
+        entries = entries.filter(content_type__model=model)
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    return render(request, "techniques/audit.html", {"page": page, "model": model})

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "axes",
+    "auditlog",
     "techniques",
     "ci_status",
     "convergence",
@@ -97,6 +98,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Records who made each audited change (see techniques/audit.py).
+    "auditlog.middleware.AuditlogMiddleware",
     # Last, so that it sees the authentication result (login rate limit).
     "axes.middleware.AxesMiddleware",
 ]

@@ -92,6 +92,7 @@ EXPECTED = {
     "techniques:owners_md": (ALL, NONE),
     "techniques:codeowners": (ALL, NONE),
     "techniques:mine": (USERS, NONE),
+    "techniques:audit": (STAFF, NONE),
 }
 
 

@@ -1,0 +1,61 @@
+"""The audit trail records who changed ownership and TOS, waivers and tokens."""
+
+import pytest
+from auditlog.models import LogEntry
+
+from tests.factories import OwnerGroupFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_admin_edit_of_tos_and_owner_group_is_audited_with_actor(carol_client, carol, pruning):
+    other = OwnerGroupFactory(name="Arm ML Tooling")
+    data = {
+        "name": pruning.name,
+        "slug": pruning.slug,
+        "category": pruning.category,
+        "summary": "",
+        "public_api": pruning.public_api,
+        "module_path": "",
+        "owner_group": other.pk,
+        "tos_level": "research",
+        "tos_rationale": "",
+        "stage": "launched",
+        "launch_date": pruning.launch_date.isoformat(),
+        "launch_release": "",
+        "github_labels": "technique:pruning",
+        "path_globs": "tensorflow_model_optimization/pruning/",
+        "overview_url": "",
+        "support_scope": "",
+        "api_tests_confirmed_on": "",
+        "changes-TOTAL_FORMS": "0",
+        "changes-INITIAL_FORMS": "0",
+    }
+    response = carol_client.post(f"/admin/techniques/technique/{pruning.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    entry = LogEntry.objects.get_for_object(pruning).latest("timestamp")
+    assert entry.actor == carol
+    assert entry.changes_dict["tos_level"] == ["production", "research"]
+    assert entry.changes_dict["owner_group"][1] == str(other.pk)
+    page = carol_client.get("/audit/?model=technique").content.decode()
+    assert "tos_level" in page and "research" in page
+    assert pruning.changes.filter(field="tos_level", changed_by=carol).exists()
+
+
+def test_waivers_and_token_revocations_are_audited(carol, pruning):
+    from django.utils import timezone
+
+    from adherence.models import Gap
+    from adherence.services import gap_waive
+    from convergence.models import CIToken
+
+    gap = Gap.objects.create(
+        technique=pruning, rule_id="x", severity="low", summary="s", opened_at=timezone.now()
+    )
+    gap_waive(gap, carol, "reason", timezone.now().date().replace(year=2099))
+    assert "waiver_reason" in LogEntry.objects.get_for_object(gap).latest("timestamp").changes_dict
+    token, _ = CIToken.issue("ci", carol)
+    token.revoked_at = timezone.now()
+    token.save()
+    changes = LogEntry.objects.get_for_object(token).latest("timestamp").changes_dict
+    assert "revoked_at" in changes and "token_hash" not in changes
