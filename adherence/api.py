@@ -1,9 +1,11 @@
 """Read-only API of rule results and gaps: public fields for everyone, internals for staff."""
 
 import django_filters
+from django.utils.decorators import method_decorator
 from rest_framework import serializers, viewsets
 
 from adherence.models import Gap, RuleResult
+from techniques.cache import public_page
 
 
 class PublicRuleResultSerializer(serializers.ModelSerializer):
@@ -70,6 +72,7 @@ class ByAudienceMixin:
         return self.staff_serializer if self.request.user.is_staff else self.public_serializer
 
 
+@method_decorator(public_page, name="dispatch")
 class GapViewSet(ByAudienceMixin, viewsets.ReadOnlyModelViewSet):
     queryset = Gap.objects.select_related("technique", "acknowledged_by", "waived_by").order_by(
         "-opened_at", "-id"
@@ -79,6 +82,7 @@ class GapViewSet(ByAudienceMixin, viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["opened_at", "resolved_at", "severity"]
 
 
+@method_decorator(public_page, name="dispatch")
 class RuleResultViewSet(ByAudienceMixin, viewsets.ReadOnlyModelViewSet):
     queryset = RuleResult.objects.select_related("technique").order_by("technique__slug", "rule_id")
     public_serializer, staff_serializer = PublicRuleResultSerializer, StaffRuleResultSerializer

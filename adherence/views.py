@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.syndication.views import Feed
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.feedgenerator import Atom1Feed
@@ -39,9 +40,18 @@ def dashboard(request):
         techniques = techniques.filter(owner_group__slug=filters["owner_group"])
     if filters.get("stage"):
         techniques = techniques.filter(stage=filters["stage"])
-    rule_ids, rows = adherence_matrix(
-        techniques, severity=filters.get("severity", ""), sort=filters.get("sort") or "name"
-    )
+    sort = filters.get("sort") or "name"
+    if sort == "name":
+        # Paginate in the database: only the page's techniques are evaluated and drawn.
+        page = Paginator(techniques, 50).get_page(request.GET.get("page"))
+        rule_ids, rows = adherence_matrix(page.object_list, severity=filters.get("severity", ""))
+    else:
+        # Sorting by gaps needs every row; the sorted list is then paginated.
+        rule_ids, all_rows = adherence_matrix(
+            techniques, severity=filters.get("severity", ""), sort=sort
+        )
+        page = Paginator(all_rows, 50).get_page(request.GET.get("page"))
+        rows = list(page.object_list)
     context = {
         "form": form,
         "rules": [engine.RULES[r] for r in rule_ids],
@@ -49,7 +59,8 @@ def dashboard(request):
         "groups": OwnerGroup.objects.order_by("name").only("slug", "name"),
         "stages": Stage.choices,
         "filters": filters,
-        "open_total": sum(r.open_gaps for r in rows),
+        "page": page,
+        "query": request.GET.urlencode().replace("page=", "_="),
     }
     return render(request, "adherence/dashboard.html", context)
 

@@ -33,6 +33,7 @@ def setup_django(scale: float) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tfmot_portal.settings")
     os.environ.setdefault("LOG_LEVEL", "ERROR")
     os.environ.setdefault("DEBUG", "false")  # as in production: no query log, cached templates
+    os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.dummy.EmailBackend")
     sys.path.insert(0, str(ROOT))
     import django
 

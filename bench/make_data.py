@@ -19,7 +19,43 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-SIZES = {"techniques": 300, "groups": 60, "maintainers": 400}
+SIZES = {
+    "techniques": 300,
+    "groups": 60,
+    "maintainers": 400,
+    "tests": 1500,
+    "runs": 1_000_000,
+    "ci_runs": 500_000,
+    "issues": 200_000,
+}
+NOW = None  # set in main()
+
+
+def copy_rows(model, rows) -> int:
+    """COPY rows (dicts of field name -> value) into a model's table; fields not given
+    take their Python default. Far faster than INSERTs for millions of rows."""
+    import json as _json
+
+    from django.db import connection
+
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(f'"{f.column}"' for f in fields)
+    defaults = {f.attname: f.get_default() for f in fields}
+    count = 0
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor:
+        with cursor.copy(f'COPY "{model._meta.db_table}" ({columns}) FROM STDIN') as copy:
+            for row in rows:
+                values = []
+                for f in fields:
+                    value = row.get(f.attname, row.get(f.name, defaults[f.attname]))
+                    if f.get_internal_type() == "JSONField" and value is not None:
+                        value = _json.dumps(value)
+                    values.append(value)
+                copy.write_row(values)
+                count += 1
+    connection.connection.commit()
+    return count
 
 
 def sized(name: str, scale: float, minimum: int = 1) -> int:
@@ -63,8 +99,124 @@ def make_registry(scale: float, rng: random.Random) -> None:
     User.objects.create_superuser("carol", "carol@example.org", "bench-password")
 
 
+def make_convergence(scale: float, rng: random.Random) -> None:
+    """5 tests per technique; two years of nightly runs (667 each at scale 1)."""
+    from datetime import timedelta as td
+
+    from convergence.models import BenefitTarget, ConvergenceRun, ConvergenceTest
+    from techniques.models import Technique
+
+    techniques = list(Technique.objects.order_by("pk"))
+    tests = ConvergenceTest.objects.bulk_create(
+        ConvergenceTest(
+            technique=techniques[i % len(techniques)],
+            name=f"test-{i:05d}",
+            kind="training_speed" if i % 5 == 4 else "convergence",
+            model_family="ResNet",
+            task="image classification (ImageNet)",
+        )
+        for i in range(sized("tests", scale))
+    )
+    BenefitTarget.objects.bulk_create(
+        BenefitTarget(test=t, metric="top1_accuracy", documented_value=76.61, tolerance=0.3, unit="%") for t in tests
+    )
+    per_test = max(1, sized("runs", scale) // len(tests))
+    start = NOW - td(days=per_test)
+
+    def rows():
+        for test in tests:
+            pattern = test.pk % 7  # a mix of passing, flaky and failing histories
+            for day in range(per_test):
+                failed = (pattern == 3 and day > per_test - 4) or (pattern == 5 and rng.random() < 0.3)
+                yield {
+                    "test_id": test.pk,
+                    "started_at": start + td(days=day),
+                    "tfmot_sha": f"{rng.getrandbits(160):040x}",
+                    "tf_version": "tf-nightly 2.21.0",
+                    "python_version": "3.11",
+                    "outcome": "failed" if failed else "passed",
+                    "metrics": {"top1_accuracy": round(76.6 + rng.uniform(-0.2, 0.2) - (0.8 if failed else 0), 3)},
+                    "source": "upload",
+                    "external_id": f"{test.pk}-{day}",
+                    "internal": False,
+                }
+
+    copy_rows(ConvergenceRun, rows())
+
+
+def make_ci_status(scale: float, rng: random.Random) -> None:
+    from datetime import timedelta as td
+
+    from ci_status.models import CIRun, Issue, Label, Repository
+    from techniques.models import Technique
+
+    repository = Repository.objects.create(full_name="tensorflow/model-optimization", last_synced_at=NOW)
+    labels = list(Technique.objects.values_list("github_labels", flat=True))
+    Label.objects.bulk_create(Label(repository=repository, name=ls[0]) for ls in labels)
+    logins = [f"maint{i:04d}" for i in range(sized("maintainers", scale, 2))]
+
+    def issues():
+        for number in range(1, sized("issues", scale) + 1):
+            created = NOW - td(days=rng.uniform(0, 730))
+            open_ = rng.random() < 0.15
+            answered = rng.random() < 0.8
+            yield {
+                "repository_id": repository.pk, "number": number, "kind": "pr" if number % 3 == 0 else "issue",
+                "title": f"Issue {number}", "state": "open" if open_ else "closed",
+                "labels": [rng.choice(labels)[0]] if rng.random() < 0.9 else [],
+                "author": f"user{number % 5000}", "created_at": created, "updated_at": created + td(days=1),
+                "closed_at": None if open_ else created + td(days=3),
+                "first_response_at": created + td(hours=rng.uniform(1, 400)) if answered else None,
+                "first_response_by": rng.choice(logins) if answered else "",
+                "review_given": answered,
+            }
+
+    copy_rows(Issue, issues())
+
+    def runs():
+        for i in range(sized("ci_runs", scale)):
+            created = NOW - td(minutes=i * 2)
+            yield {
+                "repository_id": repository.pk, "run_id": 10_000_000 + i, "attempt": 1, "workflow": "CI",
+                "branch": "master", "event": "push", "head_sha": f"{i:040x}", "status": "completed",
+                "conclusion": "failure" if i % 17 == 0 else "success", "started_at": created,
+                "finished_at": created + td(minutes=20), "created_at": created,
+            }
+
+    copy_rows(CIRun, runs())
+
+
+def make_reviews(scale: float, rng: random.Random) -> None:
+    from reviews.models import Review, ReviewCycle
+    from techniques.models import Technique
+
+    techniques = list(Technique.objects.all())
+    for year, half in [(2025, 1), (2025, 2), (2026, 1), (2026, 2)]:
+        cycle = ReviewCycle.objects.create(year=year, half=half, due_date=ReviewCycle.bounds(year, half)[1])
+        Review.objects.bulk_create(
+            Review(cycle=cycle, technique=t, status=rng.choice(["accepted", "accepted", "submitted", "draft"]), benefits_usage="Used.")
+            for t in techniques
+        )
+
+
+def make_states_and_gaps(scale: float, rng: random.Random) -> None:
+    from adherence.services import gaps_evaluate
+    from convergence.services import convergence_states_refresh
+
+    started = time.perf_counter()
+    convergence_states_refresh(NOW)
+    print(f"{'(states)':<14} {time.perf_counter() - started:7.1f} s for all tests")
+    gaps_evaluate(NOW)
+
+
 # App generators run in this order when their app is installed; each takes (scale, rng).
-GENERATORS = [("techniques", make_registry)]
+GENERATORS = [
+    ("techniques", make_registry),
+    ("convergence", make_convergence),
+    ("ci_status", make_ci_status),
+    ("reviews", make_reviews),
+    ("adherence", make_states_and_gaps),
+]
 
 
 def main() -> int:
@@ -77,6 +229,10 @@ def main() -> int:
     from django.apps import apps
     from django.core.management import call_command
 
+    global NOW
+    from django.utils import timezone
+
+    NOW = timezone.now()
     started = time.perf_counter()
     call_command("migrate", verbosity=0)
     call_command("flush", interactive=False, verbosity=0)

@@ -28,7 +28,9 @@ from ci_status.models import Comment, Issue, Repository
 from ci_status.upserts import RESPONDER_ASSOCIATIONS
 from techniques.models import Maintainer
 
-WINDOW_DAYS = 365
+# Time to first response is measured over the last half-year: the semi-annual review
+# period, and a bounded amount of data whatever the repository's age.
+WINDOW_DAYS = 183
 FEATURE_LABELS = {"feature request", "enhancement", "type:feature"}
 
 
@@ -118,11 +120,19 @@ def name_terms(technique) -> list[str]:
     return sorted(t for t in terms if t)
 
 
-def _mentions(text: str, terms: list[str]) -> str | None:
-    for term in terms:
-        if re.search(r"(?<![\w.])" + re.escape(term) + r"(?![\w])", text):
-            return term
-    return None
+def name_pattern(terms: list[str]) -> re.Pattern | None:
+    """One compiled pattern for all of a technique's terms (compiled once per technique)."""
+    if not terms:
+        return None
+    return re.compile(r"(?<![\w.])(" + "|".join(re.escape(t) for t in terms) + r")(?![\w])")
+
+
+def _mentions(text: str, terms: list[str] | re.Pattern | None) -> str | None:
+    pattern = terms if isinstance(terms, re.Pattern) or terms is None else name_pattern(terms)
+    if pattern is None:
+        return None
+    match = pattern.search(text)
+    return match.group(1) if match else None
 
 
 def primary_repository() -> Repository | None:
@@ -148,14 +158,14 @@ def community_figures(techniques, now: datetime | None = None) -> dict[int, Figu
     if not synced or not techniques:
         return result
     horizon = now - timedelta(days=WINDOW_DAYS)
+    in_scope = Issue.objects.filter(repository=repository).filter(
+        Q(state="open") | Q(created_at__gte=horizon)
+    )
     issues = list(  # query 2
-        Issue.objects.filter(repository=repository)
-        .filter(Q(state="open") | Q(created_at__gte=horizon))
-        .values(
+        in_scope.values(
             "number",
             "kind",
             "title",
-            "body_excerpt",
             "state",
             "labels",
             "author",
@@ -166,10 +176,9 @@ def community_figures(techniques, now: datetime | None = None) -> dict[int, Figu
             "files",
         )
     )
-    numbers = [i["number"] for i in issues]
     events: dict[int, list[dict]] = {}
     for row in (  # query 3
-        Comment.objects.filter(repository=repository, issue_number__in=numbers)
+        Comment.objects.filter(repository=repository, issue_number__in=in_scope.values("number"))
         .order_by("created_at", "id")
         .values(
             "issue_number", "kind", "author", "author_is_bot", "author_association", "created_at"
@@ -190,7 +199,51 @@ def community_figures(techniques, now: datetime | None = None) -> dict[int, Figu
         for label in t.github_labels or []:
             if t.owner_group_id:
                 groups_by_label.setdefault(label, set()).add(t.owner_group_id)
+    # Index the issues once by label, so each technique reads only its own items plus the
+    # open unlabeled ones: cost grows with issues + techniques, not issues x techniques.
+    by_label: dict[str, list[dict]] = {}
+    unlabeled_open = []
+    for issue in issues:
+        known = [label for label in issue["labels"] if label in all_technique_labels]
+        for label in known:
+            by_label.setdefault(label, []).append(issue)
+        if not known and issue["state"] == "open":
+            unlabeled_open.append(issue)
+    # Bodies only where they are read: open items no technique's label claims (query 5).
+    bodies = dict(
+        Issue.objects.filter(
+            repository=repository, number__in=[i["number"] for i in unlabeled_open]
+        ).values_list("number", "body_excerpt")
+    )
+    for issue in unlabeled_open:
+        issue["body_excerpt"] = bodies.get(issue["number"], "")
+        issue["_text"] = f"{issue['title']}\n{issue['body_excerpt']}".lower()
+    # Unlabeled items a technique may claim: those whose text contains one of its terms
+    # (a cheap substring test first; _maybe_unlabeled confirms with the word pattern)
+    # and PRs with files (checked against its paths).
+    # An inverted index word -> unlabeled items keeps this linear in items + techniques.
+    postings: dict[str, set[int]] = {}
+    unlabeled_by_number = {i["number"]: i for i in unlabeled_open}
+    for issue in unlabeled_open:
+        for word in set(re.findall(r"[a-z0-9_]+", issue["_text"])):
+            postings.setdefault(word, set()).add(issue["number"])
+    technique_terms = {t.pk: name_terms(t) for t in techniques}
+    with_files = [i for i in unlabeled_open if i["files"]]
     for technique in techniques:
+        own: dict[int, dict] = {}
+        for label in technique.github_labels or []:
+            for issue in by_label.get(label, []):
+                own[issue["number"]] = issue
+        terms = technique_terms[technique.pk]
+        named = {}
+        for term in terms:
+            words = re.findall(r"[a-z0-9_]+", term)
+            numbers = set.intersection(*(postings.get(w, set()) for w in words)) if words else set()
+            named.update({n: unlabeled_by_number[n] for n in numbers})
+        named.update({i["number"]: i for i in with_files})
+        candidates = sorted(own.values(), key=lambda i: i["number"]) + sorted(
+            named.values(), key=lambda i: i["number"]
+        )
         groups = {technique.owner_group_id} if technique.owner_group_id else set()
         for label in technique.github_labels or []:
             groups |= groups_by_label.get(label, set())
@@ -198,7 +251,7 @@ def community_figures(techniques, now: datetime | None = None) -> dict[int, Figu
         _figures_for(
             result[technique.pk],
             technique,
-            issues,
+            candidates,
             events,
             responders,
             all_technique_labels,
@@ -216,7 +269,7 @@ def _figures_for(figures, technique, issues, events, maintainers, all_labels, no
         figures.excluded_by_tos.append("pull requests")
     if not count_features:
         figures.excluded_by_tos.append("feature requests")
-    terms = name_terms(technique)
+    terms = name_pattern(name_terms(technique))
     globs = list(technique.path_globs or [])
 
     def responder(event, author: str) -> bool:
@@ -299,7 +352,8 @@ def _maybe_unlabeled(figures, technique, issue, terms, globs, now):
             reason = f"touches {path}"
             break
     if not reason:
-        term = _mentions(f"{issue['title']}\n{issue['body_excerpt']}".lower(), terms)
+        text = issue.get("_text") or f"{issue['title']}\n{issue['body_excerpt']}".lower()
+        term = _mentions(text, terms)
         if term:
             reason = f"mentions “{term}”"
     if not reason:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Q
+from django.utils.decorators import method_decorator
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -17,6 +18,7 @@ from rest_framework.views import APIView
 from convergence.models import CIToken, ConvergenceRun, ConvergenceTest
 from convergence.parsers import MAX_BYTES, ResultsError, parse_results
 from convergence.services import results_ingest
+from techniques.cache import public_page
 from techniques.models import Technique
 
 
@@ -149,6 +151,7 @@ class ConvergenceRunSerializer(serializers.ModelSerializer):
         ]
 
 
+@method_decorator(public_page, name="dispatch")
 class ConvergenceTestViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = ConvergenceTest.objects.select_related("technique").order_by(
         "technique__slug", "name"
@@ -157,6 +160,7 @@ class ConvergenceTestViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_fields = ["state", "kind", "technique__slug"]
 
 
+@method_decorator(public_page, name="dispatch")
 class ConvergenceRunViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ConvergenceRunSerializer
     filterset_fields = ["outcome", "test"]

@@ -30,7 +30,9 @@ def load_tests(techniques, now):
         .select_related("last_run")
         .prefetch_related("targets")
     )
+    techniques_by_pk = {t.pk: t for t in techniques}
     for test in tests:
+        test.technique = techniques_by_pk[test.technique_id]  # str(test) needs it: no query
         by_technique[test.technique_id].append(test)
     return by_technique
 

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Case, Value, When
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
@@ -23,18 +24,22 @@ SHA_CHARS = set("0123456789abcdef")
 @login_required
 @require_safe
 def grid(request):
-    tests = list(
-        ConvergenceTest.objects.select_related(
-            "technique__owner_group", "last_good_run", "first_bad_run"
-        )
-        .prefetch_related("technique__owner_group__maintainers", "culprit_ranges")
-        .order_by("technique__name", "name")
-    )
     sort = request.GET.get("sort", "status")
+    tests = ConvergenceTest.objects.select_related(
+        "technique__owner_group", "last_good_run", "first_bad_run"
+    ).prefetch_related("technique__owner_group__maintainers", "culprit_ranges")
     if sort == "status":
-        tests.sort(key=lambda t: (STATE_ORDER.get(t.state, 9), -t.flip_rate, str(t)))
+        # Failing first, then flaky, stale, no runs, passing: ordered in the database so
+        # that only the page shown is built.
+        rank = Case(
+            *(When(state=s, then=Value(r)) for s, r in STATE_ORDER.items()), default=Value(9)
+        )
+        tests = tests.order_by(rank, "-flip_rate", "technique__name", "name")
+    else:
+        tests = tests.order_by("technique__name", "name")
+    page = Paginator(tests, 25).get_page(request.GET.get("page"))
     rows = []
-    for test in tests:
+    for test in page.object_list:
         cells, internal_failure = visible_strip(
             test, can_see_internal(request.user, test.technique)
         )
@@ -58,9 +63,10 @@ def grid(request):
         .exclude(convergence_tests__isnull=False)
         .order_by("name")
     )
-    page = Paginator(rows, 100).get_page(request.GET.get("page"))
     return render(
-        request, "convergence/grid.html", {"page": page, "sort": sort, "missing": missing}
+        request,
+        "convergence/grid.html",
+        {"page": page, "rows": rows, "sort": sort, "missing": missing},
     )
 
 

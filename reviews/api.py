@@ -3,9 +3,11 @@ public parts; owners and staff see their reviews in full. Writes go through the 
 (autosave, submit, decide), which share the same services and permission checks."""
 
 from django.db.models import Q
+from django.utils.decorators import method_decorator
 from rest_framework import serializers, viewsets
 
 from reviews.models import Review
+from techniques.cache import public_page
 from techniques.models import Technique
 
 
@@ -42,6 +44,7 @@ class FullReviewSerializer(PublicReviewSerializer):
         ]
 
 
+@method_decorator(public_page, name="dispatch")
 class ReviewViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_fields = ["status"]
 

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -63,6 +64,7 @@ def queue(request):
     if request.GET.get("overdue"):
         rows = [row for row in rows if row["overdue"]]
     rows.sort(key=lambda row: (not row["mine"], -row["overdue"], row["review"].technique.name))
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
     staff = (
         get_user_model().objects.filter(is_staff=True).order_by("username")
         if request.user.is_staff
@@ -74,7 +76,8 @@ def queue(request):
         {
             "cycle": cycle,
             "cycles": cycles,
-            "rows": rows,
+            "rows": page.object_list,
+            "page": page,
             "status": status,
             "statuses": Review.Status.choices,
             "staff": staff,
