@@ -24,7 +24,7 @@ from adherence.services import (
     gap_waive,
     health_by_technique,
 )
-from techniques.cache import data_version
+from techniques.cache import data_version, public_page
 from techniques.models import OwnerGroup, Stage, Technique
 
 
@@ -176,6 +176,7 @@ BADGE_COLOURS = {"healthy": "#2e7d32", "gaps": "#c62828", "unknown": "#6a737d"}
 
 
 @require_safe
+@public_page
 def badge(request, slug):
     technique = get_object_or_404(Technique.objects.only("pk", "slug", "tos_level"), slug=slug)
     etag = f'"{slug}-{data_version(request)}"'
