@@ -201,15 +201,6 @@ def gap_waive(gap: Gap, user, reason: str, until: date | None, now: datetime | N
 # --- notifications -----------------------------------------------------------------
 
 
-def _recipients(technique) -> list[str]:
-    group = technique.owner_group
-    if not group:
-        return []
-    emails = [group.mailing_list] if group.mailing_list else []
-    emails += [m.email for m in group.maintainers.all() if m.is_active and m.email]
-    return sorted(set(emails))
-
-
 def _claim(key: str) -> Notification | None:
     """Record the notification first; a second attempt for the same key gets None."""
     try:
@@ -231,7 +222,7 @@ def gaps_notify(opened: list[Gap], expired: list[Gap]) -> int:
         title = rule.title if rule else gap.rule_id
         what = "A gap opened" if kind == "opened" else "A waiver expired"
         url = settings.PORTAL_BASE_URL + gap.get_absolute_url()
-        recipients = _recipients(gap.technique)
+        recipients = gap.technique.owner_group.contact_emails() if gap.technique.owner_group else []
         if recipients:
             send_mail(
                 f"[tfmot-portal] {what}: {gap.technique.name} — {title}",

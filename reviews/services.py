@@ -350,16 +350,6 @@ def review_assign_shepherd(review: Review, user, shepherd) -> Review:
 # --- reminders ---------------------------------------------------------------------------
 
 
-def _owner_emails(technique) -> list[str]:
-    group = technique.owner_group
-    if not group:
-        return []
-    emails = [group.mailing_list] if group.mailing_list else []
-    return sorted(
-        set(emails + [m.email for m in group.maintainers.all() if m.is_active and m.email])
-    )
-
-
 def _claim(review: Review, kind: str, recipients: list[str]) -> bool:
     try:
         with transaction.atomic():
@@ -389,7 +379,9 @@ def reminders_send(today: date | None = None) -> int:
             kind, subject = f"overdue-{year}-W{week:02d}", f"overdue since {due:%d %B %Y}"
         else:
             continue
-        recipients = _owner_emails(review.technique)
+        recipients = (
+            review.technique.owner_group.contact_emails() if review.technique.owner_group else []
+        )
         if recipients and _claim(review, kind, recipients):
             send_mail(
                 f"[tfmot-portal] {review.cycle} review of {review.technique.name}: {subject}",

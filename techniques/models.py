@@ -95,6 +95,12 @@ class OwnerGroup(models.Model):
         if self.github_team and "/" not in self.github_team:
             raise ValidationError({"github_team": "Write the team as org/team-slug."})
 
+    def contact_emails(self) -> list[str]:
+        """Where notifications to the group go: its list and its active maintainers."""
+        emails = [self.mailing_list] if self.mailing_list else []
+        emails += [m.email for m in self.maintainers.all() if m.is_active and m.email]
+        return sorted(set(emails))
+
     @property
     def active_maintainers(self) -> list[Maintainer]:
         """Active maintainers; uses the prefetch of ``Technique.objects.for_pages()``."""
