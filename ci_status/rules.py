@@ -251,6 +251,12 @@ def questions_answered(technique, facts):
     )
 
 
+def _overdue_under_duty(items, facts, days: int) -> list:
+    """Items still overdue when the wait counts only from the day the duty began (after a
+    switch to the production TOS, the time before it does not count)."""
+    return [i for i in items if facts.now - facts.counts_from(i.created_at) > timedelta(days=days)]
+
+
 @register_rule(
     id="prs-reviewed",
     title="Pull requests are reviewed",
@@ -263,12 +269,7 @@ def prs_reviewed(technique, facts):
     f = facts["community"]
     if f is None or not f.synced:
         return Result.not_applicable(NO_DATA)
-    # After a switch to the production TOS, a wait counts from the switch (lifecycle).
-    overdue = [
-        i
-        for i in f.prs_waiting_overdue
-        if facts.now - facts.counts_from(i.created_at) > timedelta(days=f.review_days)
-    ]
+    overdue = _overdue_under_duty(f.prs_waiting_overdue, facts, f.review_days)
     if overdue:
         return Result.failed(
             f"{len(overdue)} PR(s) labeled {technique.label} waited more than "
@@ -295,11 +296,7 @@ def unlabeled_triage(technique, facts):
     f = facts["community"]
     if f is None or not f.synced:
         return Result.not_applicable(NO_DATA)
-    overdue = [
-        i
-        for i in f.unlabeled_overdue
-        if facts.now - facts.counts_from(i.created_at) > timedelta(days=f.unlabeled_days)
-    ]
+    overdue = _overdue_under_duty(f.unlabeled_overdue, facts, f.unlabeled_days)
     if overdue:
         return Result.failed(
             f"{len(overdue)} unlabeled item(s) older than {f.unlabeled_days} days touch "
