@@ -24,12 +24,13 @@ from adherence.services import (
     gap_waive,
     health_by_technique,
 )
-from techniques.cache import data_version, public_page
+from techniques.cache import data_version, private_page, public_page
 from techniques.models import OwnerGroup, Stage, Technique
 
 
 @login_required
 @require_safe
+@private_page
 def dashboard(request):
     form = MatrixFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
@@ -136,6 +137,7 @@ def waive(request, pk):
 
 @login_required
 @require_safe
+@private_page
 def trend(request):
     technique = None
     if request.GET.get("technique"):

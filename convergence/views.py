@@ -15,6 +15,7 @@ from convergence.models import ConvergenceTest, State
 from convergence.permissions import can_see_internal
 from convergence.presenters import visible_strip
 from convergence.services import culprit_range_fetch, release_readiness
+from techniques.cache import private_page
 from techniques.models import Technique
 
 STATE_ORDER = {State.FAILING: 0, State.FLAKY: 1, State.STALE: 2, State.NO_RUNS: 3, State.PASSING: 4}
@@ -23,6 +24,7 @@ SHA_CHARS = set("0123456789abcdef")
 
 @login_required
 @require_safe
+@private_page
 def grid(request):
     sort = request.GET.get("sort", "status")
     tests = ConvergenceTest.objects.select_related(
@@ -104,6 +106,7 @@ def _sha_from(request) -> tuple[str, str]:
 
 @login_required
 @require_safe
+@private_page
 def releases(request):
     from ci_status.models import Release
 

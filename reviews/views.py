@@ -28,6 +28,7 @@ from reviews.services import (
     review_submit,
     submission_problems,
 )
+from techniques.cache import private_page
 from techniques.duties import duties_for
 from techniques.models import Technique
 
@@ -45,6 +46,7 @@ def _review_or_404(pk):
 
 @login_required
 @require_safe
+@private_page
 def queue(request):
     current = cycles_ensure()
     cycles = list(ReviewCycle.objects.all())

@@ -90,3 +90,33 @@ def public_page(view):
         return response
 
     return wrapper
+
+
+def private_page(view):
+    """Cache a signed-in user's read-only page, keyed on their session and the data
+    version: a second look costs one query until anything changes. Pages with pending
+    messages are never cached or served from the cache (the messages must show)."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        session = getattr(request, "session", None)
+        if (
+            request.method != "GET"
+            or not request.user.is_authenticated
+            or session is None
+            or not session.session_key
+            or "messages" in request.COOKIES
+            or "_messages" in session
+        ):
+            return view(request, *args, **kwargs)
+        key = f"private:{session.session_key}:{data_version(request)}:{request.get_full_path()}"
+        response = cache.get(key)
+        if response is None:
+            response = view(request, *args, **kwargs)
+            if response.status_code == 200 and not response.streaming:
+                if hasattr(response, "render"):
+                    response.render()
+                cache.set(key, response, TIMEOUT_SECONDS)
+        return response
+
+    return wrapper

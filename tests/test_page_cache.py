@@ -49,3 +49,26 @@ def test_signed_in_users_never_get_the_anonymous_copy(client, alice, pruning):
     client.get("/")
     client.force_login(alice)
     assert b"Signed in as" in client.get("/").content
+
+
+def test_signed_in_pages_are_cached_per_session_until_the_data_changes(
+    client, alice, pruning, django_assert_max_num_queries
+):
+    from adherence.services import gaps_evaluate
+    from techniques.models import Maintainer
+
+    client.force_login(alice)
+    gaps_evaluate()
+    first = client.get("/adherence/").content
+    with django_assert_max_num_queries(3):  # session, user, data version
+        assert client.get("/adherence/").content == first
+    Maintainer.objects.filter(github_login="dave").update(status="emeritus")
+    gaps_evaluate()  # bumps the data version
+    assert client.get("/adherence/").content != first
+
+
+def test_another_user_never_gets_my_cached_page(client, alice, bob, pruning):
+    client.force_login(alice)
+    client.get("/reviews/")
+    client.force_login(bob)
+    assert b"Signed in as <strong>bob</strong>" in client.get("/reviews/").content
