@@ -97,10 +97,25 @@ def convergence_state_compute(runs: list, cadence_hours: int, now: datetime) -> 
     )
 
 
-def convergence_state_update(test: ConvergenceTest, now: datetime | None = None) -> ConvergenceTest:
-    """Recompute and store a test's state, recent strip and benefit margins."""
-    now = now or timezone.now()
-    runs = list(reversed(test.runs.order_by("-started_at", "-id")[: max(RECENT, FLAKY_WINDOW) * 4]))
+TEST_FIELDS = [
+    "state",
+    "alert_open",
+    "flip_rate",
+    "last_good_run",
+    "first_bad_run",
+    "last_run",
+    "state_since",
+    "recent",
+    "benefit_regressed",
+]
+# Runs read per test: the strip and trends (30), the flaky window (14) and room to find
+# the last good run of an alert up to two months old at a nightly cadence.
+HISTORY = max(RECENT, FLAKY_WINDOW) * 2
+
+
+def _apply_state(test: ConvergenceTest, runs: list, targets: list, now: datetime) -> None:
+    """Set a test's state, recent strip and its targets' margins from its runs (oldest
+    first), in memory; the callers save in bulk."""
     computed = convergence_state_compute(runs, test.cadence_hours, now)
     previous = test.state
     test.state, test.alert_open, test.flip_rate = (
@@ -123,27 +138,61 @@ def convergence_state_update(test: ConvergenceTest, now: datetime | None = None)
         for r in runs[-RECENT:]
     ]
     regressed = False
-    targets = list(test.targets.all())
     for target in targets:
         values = [r.metrics[target.metric] for r in runs if target.metric in r.metrics][-RECENT:]
         target.trend = values
         target.latest_value = values[-1] if values else None
         target.regressed = target.latest_value is not None and target.misses(target.latest_value)
         regressed = regressed or target.regressed
-    BenefitTarget.objects.bulk_update(targets, ["trend", "latest_value", "regressed"])
     test.benefit_regressed = regressed
+
+
+def convergence_state_update(test: ConvergenceTest, now: datetime | None = None) -> ConvergenceTest:
+    """Recompute and store one test's state, recent strip and benefit margins."""
+    now = now or timezone.now()
+    runs = list(reversed(test.runs.order_by("-started_at", "-id")[:HISTORY]))
+    targets = list(test.targets.all())
+    _apply_state(test, runs, targets, now)
+    BenefitTarget.objects.bulk_update(targets, ["trend", "latest_value", "regressed"])
     test.save()
     return test
 
 
-def convergence_states_refresh(now: datetime | None = None) -> int:
-    """Recompute every test's state (staleness moves with the clock)."""
-    count = 0
-    for test in ConvergenceTest.objects.prefetch_related("targets"):
-        convergence_state_update(test, now)
-        count += 1
+def convergence_states_refresh(now: datetime | None = None, batch: int = 300) -> int:
+    """Recompute every test's state (staleness moves with the clock), a batch of tests at
+    a time: one query reads the latest runs of the whole batch (a window function), and
+    the tests and targets are written back in bulk."""
+    from django.db.models import F, Window
+    from django.db.models.functions import RowNumber
+
+    now = now or timezone.now()
+    ids = list(ConvergenceTest.objects.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
+        tests = list(ConvergenceTest.objects.filter(pk__in=chunk).prefetch_related("targets"))
+        ranked = ConvergenceRun.objects.filter(test_id__in=chunk).annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("test_id")],
+                order_by=[F("started_at").desc(), F("id").desc()],
+            )
+        )
+        runs_by_test: dict[int, list] = {}
+        fields = ("id", "test_id", "started_at", "outcome", "tfmot_sha", "internal", "metrics")
+        for run in (
+            ranked.filter(rank__lte=HISTORY).only(*fields).order_by("test_id", "started_at", "id")
+        ):
+            runs_by_test.setdefault(run.test_id, []).append(run)
+        targets = []
+        for test in tests:
+            test_targets = list(test.targets.all())
+            _apply_state(test, runs_by_test.get(test.pk, []), test_targets, now)
+            targets += test_targets
+        with transaction.atomic():
+            ConvergenceTest.objects.bulk_update(tests, TEST_FIELDS)
+            BenefitTarget.objects.bulk_update(targets, ["trend", "latest_value", "regressed"])
     bump_data_version()
-    return count
+    return len(ids)
 
 
 # --- ingestion: one path for Actions artifacts, the upload API and the command ---------
