@@ -173,7 +173,6 @@ def community_figures(techniques, now: datetime | None = None) -> dict[int, Figu
             "created_at",
             "draft",
             "html_url",
-            "files",
         )
     )
     events: dict[int, list[dict]] = {}
@@ -210,13 +209,14 @@ def community_figures(techniques, now: datetime | None = None) -> dict[int, Figu
         if not known and issue["state"] == "open":
             unlabeled_open.append(issue)
     # Bodies only where they are read: open items no technique's label claims (query 5).
-    bodies = dict(
-        Issue.objects.filter(
+    details = {
+        number: (body, files)
+        for number, body, files in Issue.objects.filter(
             repository=repository, number__in=[i["number"] for i in unlabeled_open]
-        ).values_list("number", "body_excerpt")
-    )
+        ).values_list("number", "body_excerpt", "files")
+    }
     for issue in unlabeled_open:
-        issue["body_excerpt"] = bodies.get(issue["number"], "")
+        issue["body_excerpt"], issue["files"] = details.get(issue["number"], ("", None))
         issue["_text"] = f"{issue['title']}\n{issue['body_excerpt']}".lower()
     # Unlabeled items a technique may claim: those whose text contains one of its terms
     # (a cheap substring test first; _maybe_unlabeled confirms with the word pattern)
