@@ -198,7 +198,11 @@ class ConvergenceRun(models.Model):
                 fields=["test", "source", "external_id"], name="run_once_per_source"
             )
         ]
-        indexes = [models.Index(fields=["test", "-started_at"]), models.Index(fields=["tfmot_sha"])]
+        indexes = [
+            models.Index(fields=["test", "-started_at"]),
+            models.Index(fields=["tfmot_sha"]),
+            models.Index(fields=["started_at"]),  # recent runs of every test (compat-matrix)
+        ]
 
     def __str__(self) -> str:
         return f"{self.test} {self.outcome} at {self.started_at:%Y-%m-%d}"
