@@ -1,0 +1,88 @@
+"""Every main page runs the same number of queries with 3 and with 30 techniques."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from adherence.services import gaps_evaluate
+from convergence.models import BenefitTarget, ConvergenceRun, ConvergenceTest
+from convergence.services import convergence_states_refresh
+from reviews.services import cycles_ensure
+from tests.factories import MaintainerFactory, TechniqueFactory
+
+pytestmark = pytest.mark.django_db
+
+PAGES = [
+    "/",
+    "/techniques/{slug}/",
+    "/owners/",
+    "/owners/CODEOWNERS",
+    "/pipeline/",
+    "/ci/",
+    "/releases/",
+    "/releases/?sha=abcdef1",
+    "/adherence/",
+    "/adherence/trend/",
+    "/reviews/",
+    "/sync/",
+    "/sync/triage/",
+    "/lifecycle/ownership/",
+    "/audit/",
+    "/api/techniques/",
+    "/api/groups/",
+    "/api/maintainers/",
+    "/api/gaps/",
+    "/api/rule-results/",
+    "/api/convergence/tests/",
+    "/api/convergence/runs/",
+    "/api/reviews/",
+]
+
+
+def grow(count: int) -> None:
+    now = timezone.now()
+    for i in range(count):
+        technique = TechniqueFactory()
+        MaintainerFactory(group=technique.owner_group)
+        test = ConvergenceTest.objects.create(
+            technique=technique, name=f"t{i}", model_family="ResNet", task="ImageNet"
+        )
+        BenefitTarget.objects.create(test=test, metric="top1", documented_value=76.0, tolerance=0.3)
+        ConvergenceRun.objects.bulk_create(
+            ConvergenceRun(
+                test=test,
+                started_at=now - timedelta(days=d),
+                outcome="passed" if d % 3 else "failed",
+                metrics={"top1": 76.1},
+                source="upload",
+                external_id=f"{i}-{d}",
+                tfmot_sha="abcdef1",
+            )
+            for d in range(10)
+        )
+    convergence_states_refresh()
+    cycles_ensure()
+    gaps_evaluate()
+
+
+def counts(client, slug) -> dict[str, int]:
+    result = {}
+    for page in PAGES:
+        url = page.format(slug=slug)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        assert response.status_code == 200, url
+        result[url] = len(queries)
+    return result
+
+
+def test_main_pages_query_counts_do_not_grow(carol_client, pruning):
+    grow(3)
+    small = counts(carol_client, pruning.slug)
+    grow(27)
+    large = counts(carol_client, pruning.slug)
+    grown = {url: (small[url], large[url]) for url in small if large[url] != small[url]}
+    assert not grown, f"queries at 3 vs 30 techniques: {grown}"
