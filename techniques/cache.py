@@ -11,6 +11,7 @@ commits. Signed-in users always get a fresh page (their pages differ per person)
 from __future__ import annotations
 
 import functools
+import hashlib
 
 from django.apps import apps
 from django.core.cache import cache
@@ -63,6 +64,11 @@ post_save.connect(_on_change, dispatch_uid="techniques.cache.save")
 post_delete.connect(_on_change, dispatch_uid="techniques.cache.delete")
 
 
+def _digest(path: str) -> str:
+    """Fixed-size keys whatever the query string (fuzzers send kilobytes of it)."""
+    return hashlib.sha256(path.encode()).hexdigest()
+
+
 def _cacheable(request) -> bool:
     # No session cookie: no messages, no sign-in state, nothing personal on the page.
     return (
@@ -79,7 +85,7 @@ def public_page(view):
     def wrapper(request, *args, **kwargs):
         if not _cacheable(request):
             return view(request, *args, **kwargs)
-        key = f"page:{data_version(request)}:{request.get_full_path()}"
+        key = f"page:{data_version(request)}:{_digest(request.get_full_path())}"
         response = cache.get(key)
         if response is None:
             response = view(request, *args, **kwargs)
@@ -109,7 +115,7 @@ def private_page(view):
             or "_messages" in session
         ):
             return view(request, *args, **kwargs)
-        key = f"private:{session.session_key}:{data_version(request)}:{request.get_full_path()}"
+        key = f"private:{session.session_key}:{data_version(request)}:{_digest(request.get_full_path())}"
         response = cache.get(key)
         if response is None:
             response = view(request, *args, **kwargs)
