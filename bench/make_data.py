@@ -43,17 +43,17 @@ def copy_rows(model, rows) -> int:
     defaults = {f.attname: f.get_default() for f in fields}
     count = 0
     connection.ensure_connection()
-    with connection.connection.cursor() as cursor:
-        with cursor.copy(f'COPY "{model._meta.db_table}" ({columns}) FROM STDIN') as copy:
-            for row in rows:
-                values = []
-                for f in fields:
-                    value = row.get(f.attname, row.get(f.name, defaults[f.attname]))
-                    if f.get_internal_type() == "JSONField" and value is not None:
-                        value = _json.dumps(value)
-                    values.append(value)
-                copy.write_row(values)
-                count += 1
+    sql = f'COPY "{model._meta.db_table}" ({columns}) FROM STDIN'
+    with connection.connection.cursor() as cursor, cursor.copy(sql) as copy:
+        for row in rows:
+            values = []
+            for f in fields:
+                value = row.get(f.attname, row.get(f.name, defaults[f.attname]))
+                if f.get_internal_type() == "JSONField" and value is not None:
+                    value = _json.dumps(value)
+                values.append(value)
+            copy.write_row(values)
+            count += 1
     connection.connection.commit()
     return count
 
@@ -118,7 +118,10 @@ def make_convergence(scale: float, rng: random.Random) -> None:
         for i in range(sized("tests", scale))
     )
     BenefitTarget.objects.bulk_create(
-        BenefitTarget(test=t, metric="top1_accuracy", documented_value=76.61, tolerance=0.3, unit="%") for t in tests
+        BenefitTarget(
+            test=t, metric="top1_accuracy", documented_value=76.61, tolerance=0.3, unit="%"
+        )
+        for t in tests
     )
     per_test = max(1, sized("runs", scale) // len(tests))
     start = NOW - td(days=per_test)
@@ -127,7 +130,9 @@ def make_convergence(scale: float, rng: random.Random) -> None:
         for test in tests:
             pattern = test.pk % 7  # a mix of passing, flaky and failing histories
             for day in range(per_test):
-                failed = (pattern == 3 and day > per_test - 4) or (pattern == 5 and rng.random() < 0.3)
+                failed = (pattern == 3 and day > per_test - 4) or (
+                    pattern == 5 and rng.random() < 0.3
+                )
                 yield {
                     "test_id": test.pk,
                     "started_at": start + td(days=day),
@@ -135,7 +140,11 @@ def make_convergence(scale: float, rng: random.Random) -> None:
                     "tf_version": "tf-nightly 2.21.0",
                     "python_version": "3.11",
                     "outcome": "failed" if failed else "passed",
-                    "metrics": {"top1_accuracy": round(76.6 + rng.uniform(-0.2, 0.2) - (0.8 if failed else 0), 3)},
+                    "metrics": {
+                        "top1_accuracy": round(
+                            76.6 + rng.uniform(-0.2, 0.2) - (0.8 if failed else 0), 3
+                        )
+                    },
                     "source": "upload",
                     "external_id": f"{test.pk}-{day}",
                     "internal": False,
@@ -150,7 +159,9 @@ def make_ci_status(scale: float, rng: random.Random) -> None:
     from ci_status.models import CIRun, Issue, Label, Repository
     from techniques.models import Technique
 
-    repository = Repository.objects.create(full_name="tensorflow/model-optimization", last_synced_at=NOW)
+    repository = Repository.objects.create(
+        full_name="tensorflow/model-optimization", last_synced_at=NOW
+    )
     labels = list(Technique.objects.values_list("github_labels", flat=True))
     Label.objects.bulk_create(Label(repository=repository, name=ls[0]) for ls in labels)
     logins = [f"maint{i:04d}" for i in range(sized("maintainers", scale, 2))]
@@ -161,10 +172,15 @@ def make_ci_status(scale: float, rng: random.Random) -> None:
             open_ = rng.random() < 0.15
             answered = rng.random() < 0.8
             yield {
-                "repository_id": repository.pk, "number": number, "kind": "pr" if number % 3 == 0 else "issue",
-                "title": f"Issue {number}", "state": "open" if open_ else "closed",
+                "repository_id": repository.pk,
+                "number": number,
+                "kind": "pr" if number % 3 == 0 else "issue",
+                "title": f"Issue {number}",
+                "state": "open" if open_ else "closed",
                 "labels": [rng.choice(labels)[0]] if rng.random() < 0.9 else [],
-                "author": f"user{number % 5000}", "created_at": created, "updated_at": created + td(days=1),
+                "author": f"user{number % 5000}",
+                "created_at": created,
+                "updated_at": created + td(days=1),
                 "closed_at": None if open_ else created + td(days=3),
                 "first_response_at": created + td(hours=rng.uniform(1, 400)) if answered else None,
                 "first_response_by": rng.choice(logins) if answered else "",
@@ -177,10 +193,18 @@ def make_ci_status(scale: float, rng: random.Random) -> None:
         for i in range(sized("ci_runs", scale)):
             created = NOW - td(minutes=i * 2)
             yield {
-                "repository_id": repository.pk, "run_id": 10_000_000 + i, "attempt": 1, "workflow": "CI",
-                "branch": "master", "event": "push", "head_sha": f"{i:040x}", "status": "completed",
-                "conclusion": "failure" if i % 17 == 0 else "success", "started_at": created,
-                "finished_at": created + td(minutes=20), "created_at": created,
+                "repository_id": repository.pk,
+                "run_id": 10_000_000 + i,
+                "attempt": 1,
+                "workflow": "CI",
+                "branch": "master",
+                "event": "push",
+                "head_sha": f"{i:040x}",
+                "status": "completed",
+                "conclusion": "failure" if i % 17 == 0 else "success",
+                "started_at": created,
+                "finished_at": created + td(minutes=20),
+                "created_at": created,
             }
 
     copy_rows(CIRun, runs())
@@ -192,9 +216,16 @@ def make_reviews(scale: float, rng: random.Random) -> None:
 
     techniques = list(Technique.objects.all())
     for year, half in [(2025, 1), (2025, 2), (2026, 1), (2026, 2)]:
-        cycle = ReviewCycle.objects.create(year=year, half=half, due_date=ReviewCycle.bounds(year, half)[1])
+        cycle = ReviewCycle.objects.create(
+            year=year, half=half, due_date=ReviewCycle.bounds(year, half)[1]
+        )
         Review.objects.bulk_create(
-            Review(cycle=cycle, technique=t, status=rng.choice(["accepted", "accepted", "submitted", "draft"]), benefits_usage="Used.")
+            Review(
+                cycle=cycle,
+                technique=t,
+                status=rng.choice(["accepted", "accepted", "submitted", "draft"]),
+                benefits_usage="Used.",
+            )
             for t in techniques
         )
 

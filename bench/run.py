@@ -132,7 +132,11 @@ def rules_time() -> dict:
             start = time.perf_counter()
             engine.evaluate(techniques)
             times.append(time.perf_counter() - start)
-    return {"seconds": statistics.median(times), "queries": len(queries), "rules": len(engine.RULES)}
+    return {
+        "seconds": statistics.median(times),
+        "queries": len(queries),
+        "rules": len(engine.RULES),
+    }
 
 
 def report(by_scale: dict[float, dict]) -> list[str]:
