@@ -139,7 +139,9 @@ def primary_repository() -> Repository | None:
     return Repository.objects.primary().first()
 
 
-def community_figures(techniques, now: datetime | None = None) -> dict[int, Figures]:
+def community_figures(
+    techniques, now: datetime | None = None, response_times: bool = True
+) -> dict[int, Figures]:
     """Figures for each technique (by id), in four queries."""
     now = now or timezone.now()
     techniques = list(techniques)
@@ -158,8 +160,10 @@ def community_figures(techniques, now: datetime | None = None) -> dict[int, Figu
     if not synced or not techniques:
         return result
     horizon = now - timedelta(days=WINDOW_DAYS)
+    # Response times need the closed items of the window too; the rules judge only open
+    # items, so their loader skips the closed ones (most of a large repository).
     in_scope = Issue.objects.filter(repository=repository).filter(
-        Q(state="open") | Q(created_at__gte=horizon)
+        Q(state="open") | Q(created_at__gte=horizon) if response_times else Q(state="open")
     )
     issues = list(  # query 2
         in_scope.values(
