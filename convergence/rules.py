@@ -61,6 +61,18 @@ def _link(test):
     return {"title": str(test), "url": f"/ci/#test-{test.pk}"}
 
 
+def _failing(tests) -> Result | None:
+    """A failure naming the tests with an open alert, or None when none has one."""
+    failing = [t for t in tests if t.alert_open]
+    if not failing:
+        return None
+    return Result.failed(
+        "Failing: " + ", ".join(str(t) for t in failing),
+        links=[_link(t) for t in failing],
+        failing=[str(t) for t in failing],
+    )
+
+
 @register_rule(
     id="convergence-test-exists",
     title="Has a convergence test on a Model Garden task",
@@ -87,14 +99,7 @@ def convergence_green(technique, facts):
     tests = [t for t in _tests(facts) if t.state != State.NO_RUNS]
     if not tests:
         return Result.not_applicable("No convergence run yet.")
-    failing = [t for t in tests if t.alert_open]
-    if failing:
-        return Result.failed(
-            "Failing: " + ", ".join(str(t) for t in failing),
-            links=[_link(t) for t in failing],
-            failing=[str(t) for t in failing],
-        )
-    return Result.passed(f"{len(tests)} test(s) passing.")
+    return _failing(tests) or Result.passed(f"{len(tests)} test(s) passing.")
 
 
 @register_rule(
@@ -153,12 +158,7 @@ def training_speed_test(technique, facts):
     tests = _tests(facts, ConvergenceTest.Kind.TRAINING_SPEED)
     if not tests:
         return Result.failed("No training speed test.")
-    failing = [t for t in tests if t.alert_open]
-    if failing:
-        return Result.failed(
-            "Failing: " + ", ".join(str(t) for t in failing), links=[_link(t) for t in failing]
-        )
-    return Result.passed(f"{len(tests)} training speed test(s), none failing.")
+    return _failing(tests) or Result.passed(f"{len(tests)} training speed test(s), none failing.")
 
 
 @register_rule(

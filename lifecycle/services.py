@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models.signals import post_save
 from django.utils import timezone
 
 from lifecycle.models import (
@@ -71,6 +72,16 @@ def launch_guard(before, after, user, override: str) -> None:
 
 
 register_save_guard(launch_guard)
+
+
+def _checklist_for_pipeline(sender, instance, **kwargs):
+    """Every technique in introduction has its contribution checklist, so the launch
+    guard always applies to it (and no page has to create rows on a GET)."""
+    if instance.stage in (Stage.PROPOSED, Stage.IN_DEVELOPMENT):
+        steps_ensure(instance)
+
+
+post_save.connect(_checklist_for_pipeline, sender=Technique, dispatch_uid="lifecycle.checklist")
 
 
 @transaction.atomic

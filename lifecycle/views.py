@@ -24,7 +24,6 @@ from lifecycle.services import (
     interest_submit,
     open_required_steps,
     step_update,
-    steps_ensure,
     tos_change_decide,
     tos_change_request,
 )
@@ -70,11 +69,7 @@ def technique_lifecycle(request, slug):
         raise PermissionDenied(
             "The lifecycle page is for the technique's owners and the TFMOT team."
         )
-    steps = (
-        steps_ensure(technique)
-        if technique.stage in (Stage.PROPOSED, Stage.IN_DEVELOPMENT)
-        else sorted(technique.contribution_steps.all(), key=lambda s: s.order)
-    )
+    steps = sorted(technique.contribution_steps.all(), key=lambda s: s.order)
     context = {
         "technique": technique,
         "steps": steps,

@@ -78,6 +78,18 @@ def _cacheable(request) -> bool:
     )
 
 
+def _cached_response(key: str, view, request, *args, **kwargs):
+    """The cached response under ``key``, or the view's, cached when it is a plain 200."""
+    response = cache.get(key)
+    if response is None:
+        response = view(request, *args, **kwargs)
+        if response.status_code == 200 and not response.streaming:
+            if hasattr(response, "render"):
+                response.render()  # DRF and template responses render lazily
+            cache.set(key, response, TIMEOUT_SECONDS)
+    return response
+
+
 def public_page(view):
     """Cache a public view's response for anonymous visitors, keyed on the data version."""
 
@@ -86,14 +98,7 @@ def public_page(view):
         if not _cacheable(request):
             return view(request, *args, **kwargs)
         key = f"page:{data_version(request)}:{_digest(request.get_full_path())}"
-        response = cache.get(key)
-        if response is None:
-            response = view(request, *args, **kwargs)
-            if response.status_code == 200 and not response.streaming:
-                if hasattr(response, "render"):
-                    response.render()
-                cache.set(key, response, TIMEOUT_SECONDS)
-        return response
+        return _cached_response(key, view, request, *args, **kwargs)
 
     return wrapper
 
@@ -116,13 +121,6 @@ def private_page(view):
         ):
             return view(request, *args, **kwargs)
         key = f"private:{session.session_key}:{data_version(request)}:{_digest(request.get_full_path())}"
-        response = cache.get(key)
-        if response is None:
-            response = view(request, *args, **kwargs)
-            if response.status_code == 200 and not response.streaming:
-                if hasattr(response, "render"):
-                    response.render()
-                cache.set(key, response, TIMEOUT_SECONDS)
-        return response
+        return _cached_response(key, view, request, *args, **kwargs)
 
     return wrapper

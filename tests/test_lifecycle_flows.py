@@ -195,3 +195,11 @@ def test_lifecycle_page_permissions(client, pruning, alice, bob, carol):
     assert Technique.objects.get(pk=pruning.pk).stage == "launched"
     client.force_login(carol)
     assert client.get("/lifecycle/ownership/").status_code == 200
+
+
+def test_a_technique_entering_the_pipeline_gets_its_checklist_and_the_guard(carol):
+    technique = TechniqueFactory(slug="new-idea", stage="proposed", launch_date=None)
+    assert technique.contribution_steps.count() == 12
+    technique.stage, technique.launch_date = "launched", date(2026, 11, 1)
+    with pytest.raises(ValidationError, match="required contribution steps are open"):
+        technique_save(technique, user=carol)
