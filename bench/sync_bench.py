@@ -5,7 +5,7 @@
     .venv/bin/python bench/sync_bench.py --issues 2000 --database-url sqlite:////tmp/b.sqlite3
 
 For each N it serves a synthetic repository of N issues and PRs from a separate process
-(python -m ci_status.fake_github), then runs in a fresh process (the "worker"):
+(python -m fake_github), then runs in a fresh process (the "worker"):
 1. a full sync — requests (target: ceil(N/100) + a constant), seconds (target <= 60 s
    for 100,000), peak RSS of the worker (target <= 300 MB, flat in N);
 2. a re-sync with nothing changed — requests, 304s (target: all), seconds (target <= 2 s).
@@ -98,7 +98,7 @@ def run_bench(issues: int, database_url: str | None) -> dict:
         [python, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
     )
     server = subprocess.Popen(
-        [python, "-m", "ci_status.fake_github", "--port", "0", "--issues", str(issues)],
+        [python, "-m", "fake_github", "--port", "0", "--issues", str(issues)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

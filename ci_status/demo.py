@@ -4,9 +4,9 @@ GitHub-shaped server started in-process on a free loopback port with
 
 from __future__ import annotations
 
-from ci_status.fake_github import FakeGitHub, demo_dataset
 from ci_status.github import GitHubClient
 from ci_status.services import repository_get_or_create, repository_sync
+from fake_github import FakeGitHub, demo_dataset
 
 
 def load(stdout=None) -> dict:

@@ -2,7 +2,7 @@
 
 Targets come from the TF Model Garden figures in demo_data/official_models.json
 (official/projects/pruning and official/projects/qat). Run SHAs are commits of the demo
-GitHub repository (ci_status.fake_github), so the failing test's culprit range is real
+GitHub repository (fake_github), so the failing test's culprit range is real
 compare data: with `make run` the "Refresh culprit range" button asks the same server.
 """
 
@@ -103,7 +103,7 @@ def _outcomes(pattern: str, count: int, rng: random.Random) -> list[str]:
 
 @transaction.atomic
 def load(stdout=None) -> dict:
-    from ci_status.fake_github.demo import demo_dataset
+    from fake_github.demo import demo_dataset
 
     dataset = demo_dataset()
     commits = dataset.commits
@@ -181,8 +181,8 @@ def load(stdout=None) -> dict:
     )
     ranges = 0
     if failing:
-        from ci_status.fake_github.server import FakeGitHub
         from ci_status.github import GitHubClient
+        from fake_github.server import FakeGitHub
 
         with FakeGitHub(dataset) as server:
             client = GitHubClient(dataset.full_name, base_url=server.url, token="", backoff=0.05)

@@ -94,9 +94,9 @@ def _registry_changes() -> None:
 
 def load(stdout=None) -> dict:
     _registry_changes()
-    from ci_status.fake_github.demo import demo_dataset
-    from ci_status.fake_github.server import FakeGitHub
     from ci_status.github import GitHubClient
+    from fake_github.demo import demo_dataset
+    from fake_github.server import FakeGitHub
 
     dataset = demo_dataset()
     with FakeGitHub(dataset) as server:

@@ -3,7 +3,7 @@
 FAKE_GITHUB_HOST=${FAKE_GITHUB_HOST:-127.0.0.1}
 FAKE_GITHUB_PORT=${FAKE_GITHUB_PORT:-8765}
 mkdir -p var/log
-.venv/bin/python -m ci_status.fake_github --host "$FAKE_GITHUB_HOST" --port "$FAKE_GITHUB_PORT" \
+.venv/bin/python -m fake_github --host "$FAKE_GITHUB_HOST" --port "$FAKE_GITHUB_PORT" \
   >var/log/fake_github.log 2>&1 &
 pids+=($!)
 export GITHUB_API_URL="http://$FAKE_GITHUB_HOST:$FAKE_GITHUB_PORT"

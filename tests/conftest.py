@@ -1,4 +1,3 @@
-# Parallel engineers: read docs/TEAM.md (shared-tree rules, TEST_DB_SUFFIX for test runs).
 import os
 
 import pytest
@@ -94,11 +93,11 @@ def redis_url():
     return url
 
 
-# --- ci_status (syncer): the project's GitHub-shaped server and a client for it -------
+# --- the project's GitHub-shaped server and a client for it -------
 @pytest.fixture
 def fake_github():
     """The GitHub-shaped server with the demo dataset, on a free loopback port."""
-    from ci_status.fake_github import FakeGitHub, demo_dataset
+    from fake_github import FakeGitHub, demo_dataset
 
     with FakeGitHub(demo_dataset()) as server:
         yield server

@@ -8,8 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from ci_status.fake_github import FakeGitHub, demo_dataset
-from ci_status.fake_github.dataset import Dataset
 from ci_status.github import (
     AuthenticationFailed,
     BadResponse,
@@ -20,6 +18,8 @@ from ci_status.github import (
     Unavailable,
     parse_link_header,
 )
+from fake_github import FakeGitHub, demo_dataset
+from fake_github.dataset import Dataset
 
 REPO = "tensorflow/model-optimization"
 

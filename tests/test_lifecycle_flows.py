@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from adherence import engine
 from adherence.engine import Status
-from ci_status.fake_github.demo import demo_dataset
-from ci_status.fake_github.server import FakeGitHub
 from ci_status.github import GitHubClient
+from fake_github.demo import demo_dataset
+from fake_github.server import FakeGitHub
 from lifecycle.models import ContributionStep, OwnerInterest, OwnershipCheck
 from lifecycle.services import (
     codeowners_drift,

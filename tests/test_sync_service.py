@@ -8,9 +8,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from ci_status import services
-from ci_status.fake_github import FakeGitHub
 from ci_status.github import GitHubClient, Unavailable
 from ci_status.models import CIRun, Comment, Issue, Label, Release, Repository, SyncRun
+from fake_github import FakeGitHub
 from techniques.models import Maintainer
 from tests.factories import MaintainerFactory, OwnerGroupFactory
 

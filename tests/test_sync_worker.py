@@ -14,9 +14,9 @@ from django.conf import settings
 from django.db import connection
 from kombu import Connection
 
-from ci_status.fake_github import FakeGitHub, bulk_dataset
 from ci_status.models import Issue, Repository, SyncRun
 from ci_status.tasks import sync_repository
+from fake_github import FakeGitHub, bulk_dataset
 
 WORKER_REDIS = "redis://127.0.0.1:6379/1"
 REPO = "tensorflow/model-optimization"

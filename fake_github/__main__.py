@@ -1,10 +1,10 @@
-"""python -m ci_status.fake_github --port 8765 [--host 127.0.0.1] [--issues N] [--token T]"""
+"""python -m fake_github --port 8765 [--host 127.0.0.1] [--issues N] [--token T]"""
 
 import argparse
 import signal
 import sys
 
-from ci_status.fake_github import FakeGitHub, bulk_dataset, demo_dataset
+from fake_github import FakeGitHub, bulk_dataset, demo_dataset
 
 
 def main(argv=None) -> int:

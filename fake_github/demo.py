@@ -15,9 +15,9 @@ import random
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
-from ci_status.fake_github.dataset import Dataset
+from fake_github.dataset import Dataset
 
-DEMO_DATA = Path(__file__).resolve().parents[2] / "demo_data"
+DEMO_DATA = Path(__file__).resolve().parents[1] / "demo_data"
 PREFIX = "tensorflow_model_optimization/python/core/"
 
 # label -> (maintainers, implementation paths, public API path, words for titles)

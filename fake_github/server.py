@@ -34,7 +34,7 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from ci_status.fake_github.dataset import BOT_SUFFIX, Dataset, iso
+from fake_github.dataset import BOT_SUFFIX, Dataset, iso
 
 logger = logging.getLogger(__name__)
 RATE_LIMIT = 5000
