@@ -44,14 +44,24 @@ class Result:
     summary: str
     evidence: dict[str, Any] = field(default_factory=dict)
     links: list[dict[str, str]] = field(default_factory=list)  # [{"title", "url"}]
+    # When the violation began (failing results only), derived from the evidence: the
+    # oldest waiting item's creation plus the allowed wait, the first bad run of the
+    # current failing streak, a review's due date... Never before the duty began.
+    since: datetime | None = None
 
     @classmethod
     def passed(cls, summary: str, **evidence) -> Result:
         return cls(Status.PASS, summary, evidence)
 
     @classmethod
-    def failed(cls, summary: str, links: list | None = None, **evidence) -> Result:
-        return cls(Status.FAIL, summary, evidence, links or [])
+    def failed(
+        cls,
+        summary: str,
+        links: list | None = None,
+        since: datetime | None = None,
+        **evidence,
+    ) -> Result:
+        return cls(Status.FAIL, summary, evidence, links or [], since)
 
     @classmethod
     def not_applicable(cls, summary: str) -> Result:

@@ -20,6 +20,8 @@ class RuleResult(models.Model):
     summary = models.CharField(max_length=500)
     evidence = models.JSONField(default=dict, blank=True)
     links = models.JSONField(default=list, blank=True)
+    # When the violation began (failing results): derived from the evidence by the rule.
+    since = models.DateTimeField(null=True, blank=True)
     evaluated_at = models.DateTimeField()
 
     class Meta:
@@ -56,6 +58,9 @@ class Gap(models.Model):
     summary = models.CharField(max_length=500)
     evidence = models.JSONField(default=dict, blank=True)
     links = models.JSONField(default=list, blank=True)
+    # When the violation began (from the rule's evidence); opened_at is when the portal
+    # noticed it. Acknowledging or waiving changes neither.
+    since = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(

@@ -60,13 +60,14 @@ def gaps_evaluate(now: datetime | None = None) -> EvaluationSummary:
                 summary=result.summary[:500],
                 evidence=result.evidence,
                 links=result.links,
+                since=result.since,
                 evaluated_at=now,
             )
             for (technique_id, rule_id), result in results.items()
         ],
         update_conflicts=True,
         unique_fields=["technique", "rule_id"],
-        update_fields=["status", "summary", "evidence", "links", "evaluated_at"],
+        update_fields=["status", "summary", "evidence", "links", "since", "evaluated_at"],
     )
 
     unresolved = {(g.technique_id, g.rule_id): g for g in Gap.objects.unresolved()}
@@ -84,6 +85,7 @@ def gaps_evaluate(now: datetime | None = None) -> EvaluationSummary:
                     summary=result.summary[:500],
                     evidence=result.evidence,
                     links=result.links,
+                    since=result.since,
                     opened_at=now,
                 )
             )
@@ -92,6 +94,10 @@ def gaps_evaluate(now: datetime | None = None) -> EvaluationSummary:
                 gap.state = Gap.State.OPEN
                 events.append(GapEvent(gap=gap, kind=GapEvent.Kind.WAIVER_EXPIRED, at=now))
                 expired.append(gap)
+                changed.append(gap)
+            gap_since_changed = gap.since != result.since
+            gap.since = result.since
+            if gap_since_changed and gap not in changed:
                 changed.append(gap)
             if gap.summary != result.summary[:500] or gap.evidence != result.evidence:
                 gap.summary, gap.evidence, gap.links = (
@@ -125,7 +131,9 @@ def gaps_evaluate(now: datetime | None = None) -> EvaluationSummary:
         )
         for gap in new_gaps
     ]
-    Gap.objects.bulk_update(changed, ["state", "resolved_at", "summary", "evidence", "links"])
+    Gap.objects.bulk_update(
+        changed, ["state", "resolved_at", "summary", "evidence", "links", "since"]
+    )
     GapEvent.objects.bulk_create(events)
     bump_data_version()
     for gap in new_gaps + expired:
