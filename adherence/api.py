@@ -13,7 +13,7 @@ class PublicRuleResultSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RuleResult
-        fields = ["technique", "rule_id", "status", "evaluated_at"]
+        fields = ["technique", "rule_id", "status", "since", "evaluated_at"]
 
 
 class StaffRuleResultSerializer(PublicRuleResultSerializer):
@@ -32,6 +32,7 @@ class PublicGapSerializer(serializers.ModelSerializer):
             "rule_id",
             "severity",
             "state",
+            "since",
             "opened_at",
             "resolved_at",
             "waived_until",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -78,6 +78,7 @@ class Rule:
     stages: tuple[str, ...] = ()
     severity: Severity = Severity.MEDIUM
     source: str = ""  # the policy sentence
+    fix: str = ""  # what the owners do to meet the duty (the health page shows it)
     # Research TOS: the rule applies where the technique opted in (Technique field name).
     research_opt_in: str = ""
 
@@ -113,12 +114,33 @@ class Facts:
         """The moment a wait starts counting for this rule: never before its duty began."""
         return max(since, self.duty_start) if self.duty_start else since
 
+    def since_start(self, technique) -> datetime:
+        """When a "must exist" duty began: the launch (or registration), or the TOS start."""
+        return self.counts_from(existence_start(technique))
+
     def __getitem__(self, name: str) -> Any:
         return self._by_name[name].get(self._technique_id)
 
     def get(self, name: str, default: Any = None) -> Any:
         value = self._by_name.get(name, {}).get(self._technique_id)
         return default if value is None else value
+
+
+def day_start(day: date) -> datetime:
+    """Midnight UTC at the start of a day."""
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def day_after(day: date) -> datetime:
+    """Midnight UTC after a day: a duty due on a day is missed from then on."""
+    return day_start(day + timedelta(days=1))
+
+
+def existence_start(technique) -> datetime:
+    """Since when the technique's standing duties apply: its launch, else its registration."""
+    if technique.launch_date:
+        return day_start(technique.launch_date)
+    return technique.created_at
 
 
 RULES: dict[str, Rule] = {}

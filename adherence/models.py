@@ -95,8 +95,73 @@ class Gap(models.Model):
         return reverse("adherence:gap", args=[self.pk])
 
     def days_open(self, now=None) -> int:
+        """Days since the portal noticed the gap (``opened_at``)."""
         end = self.resolved_at or now or timezone.now()
         return (end - self.opened_at).days
+
+    def days_failing(self, now=None) -> int | None:
+        """Days since the violation began (``since``); None when the rule could not date it."""
+        if self.since is None:
+            return None
+        end = self.resolved_at or now or timezone.now()
+        return max((end - self.since).days, 0)
+
+    @property
+    def counts(self) -> bool:
+        """Whether the gap counts against the technique (waived and resolved ones do not)."""
+        return self.state in (self.State.OPEN, self.State.ACKNOWLEDGED)
+
+    # State changes: each returns the event to record (the caller saves both). None of
+    # them touches ``since``: acknowledging or waiving does not change when it began.
+
+    def acknowledge(self, user, note: str, now) -> GapEvent:
+        self.state, self.acknowledged_by, self.acknowledged_at, self.acknowledge_note = (
+            self.State.ACKNOWLEDGED,
+            user,
+            now,
+            note,
+        )
+        return GapEvent(gap=self, kind=GapEvent.Kind.ACKNOWLEDGED, at=now, by=user, note=note)
+
+    def waive(self, user, reason: str, until, now) -> GapEvent:
+        self.state, self.waived_by, self.waived_at, self.waiver_reason, self.waived_until = (
+            self.State.WAIVED,
+            user,
+            now,
+            reason,
+            until,
+        )
+        return GapEvent(
+            gap=self,
+            kind=GapEvent.Kind.WAIVED,
+            at=now,
+            by=user,
+            note=f"{reason} (until {until.isoformat()})",
+        )
+
+    def waiver_expired(self, now) -> bool:
+        return self.state == self.State.WAIVED and bool(
+            self.waived_until and self.waived_until < now.date()
+        )
+
+    def expire_waiver(self, now) -> GapEvent:
+        """The waiver's end date has passed: the gap is open again."""
+        self.state = self.State.OPEN
+        return GapEvent(gap=self, kind=GapEvent.Kind.WAIVER_EXPIRED, at=now)
+
+    def resolve(self, now, summary: str = "") -> GapEvent:
+        self.state, self.resolved_at = self.State.RESOLVED, now
+        return GapEvent(gap=self, kind=GapEvent.Kind.RESOLVED, at=now, summary=summary)
+
+    def update_evidence(self, summary: str, evidence: dict, links: list, since, now):
+        """Take the rule's latest evidence; an event when the summary or figures changed."""
+        self.since = since
+        if self.summary == summary and self.evidence == evidence:
+            return None
+        self.summary, self.evidence, self.links = summary, evidence, links
+        return GapEvent(
+            gap=self, kind=GapEvent.Kind.EVIDENCE, at=now, summary=summary, evidence=evidence
+        )
 
 
 class GapEvent(models.Model):

@@ -1,7 +1,7 @@
 """The technique page's public adherence summary (no notes, no waiver reasons)."""
 
-from adherence.services import duty_summary, health_by_technique
-from techniques.panels import Panel, register_health, register_panel
+from adherence.selectors import duty_summary
+from techniques.panels import Panel, register_panel
 
 
 def adherence_panel(request, technique):
@@ -11,4 +11,3 @@ def adherence_panel(request, technique):
 
 
 register_panel(adherence_panel, order=20)
-register_health(health_by_technique)

@@ -1,13 +1,27 @@
-"""Registry rules (DESIGN.md section 3): ownership, label, maintainers, API tests."""
+"""Registry rules: ownership, label, maintainers, API tests.
+
+Each failing result says since when the duty is missed (``Result.since``), from its
+evidence and never before the duty began (``Facts.counts_from``).
+"""
 
 from __future__ import annotations
 
+import calendar
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Max
 
-from adherence.engine import BOTH, PRODUCTION, Result, Severity, register_facts, register_rule
-from techniques.models import Maintainer, Stage
+from adherence.engine import (
+    BOTH,
+    PRODUCTION,
+    Result,
+    Severity,
+    day_start,
+    register_facts,
+    register_rule,
+)
+from techniques.models import Maintainer, Stage, Technique, TechniqueChange
 
 NO_GITHUB_DATA = "No GitHub data yet: the repository has not been synced."
 
@@ -24,17 +38,53 @@ def load_active_maintainers(techniques, now):
     return {t.pk: sorted(by_group.get(t.owner_group_id, [])) for t in techniques}
 
 
+@register_facts("ownership_changed_at")
+def load_ownership_changes(techniques, now):
+    """The last recorded change of each technique's owner group or maintainers."""
+    return dict(
+        TechniqueChange.objects.filter(
+            technique__in=[t.pk for t in techniques], field__in=["owner_group", "maintainers"]
+        )
+        .values("technique_id")
+        .annotate(at=Max("changed_at"))
+        .values_list("technique_id", "at")
+    )
+
+
+@register_facts("label_users")
+def load_label_users(techniques, now):
+    """{label: [technique slugs]} over the whole registry (a label is shared or not
+    whatever the techniques being evaluated), the same mapping for every technique."""
+    users: dict[str, list[str]] = {}
+    for slug, labels in Technique.objects.order_by("slug").values_list("slug", "github_labels"):
+        for label in dict.fromkeys(labels or []):
+            users.setdefault(label, []).append(slug)
+    return {t.pk: users for t in techniques}
+
+
+def ownership_since(technique, facts):
+    """A missing owner or maintainer dates from the last ownership change, else from the
+    technique's launch (or registration): the duty holds from then on."""
+    changed = facts.get("ownership_changed_at")
+    start = facts.since_start(technique)
+    return facts.counts_from(max(changed, start)) if changed else start
+
+
 @register_rule(
     id="owner-group",
     title="Has an owner group",
     applies_to=BOTH,
     severity=Severity.HIGH,
     source="A group name is required",
+    fix="Name an owner group for the technique in the registry (admin, Techniques).",
 )
 def owner_group(technique, facts):
     if technique.owner_group_id and technique.owner_group.name.strip():
         return Result.passed(f"Owned by {technique.owner_group.name}.")
-    return Result.failed("No owner group: the policy requires a named group.")
+    return Result.failed(
+        "No owner group: the policy requires a named group.",
+        since=ownership_since(technique, facts),
+    )
 
 
 @register_rule(
@@ -43,6 +93,7 @@ def owner_group(technique, facts):
     applies_to=BOTH,
     severity=Severity.HIGH,
     source="The group of maintainers must also be 2+",
+    fix="Add a second active maintainer to the owner group, or ask TFMOT for help finding one.",
 )
 def two_maintainers(technique, facts):
     logins = facts.get("active_maintainers", [])
@@ -50,6 +101,7 @@ def two_maintainers(technique, facts):
         return Result.passed(f"{len(logins)} active maintainers.", maintainers=logins)
     return Result.failed(
         f"{len(logins)} active maintainer{'s' if len(logins) != 1 else ''}; the policy asks for 2+.",
+        since=ownership_since(technique, facts),
         maintainers=logins,
     )
 
@@ -60,6 +112,7 @@ def two_maintainers(technique, facts):
     applies_to=BOTH,
     severity=Severity.LOW,
     source="Owners must be able to act as owners",
+    fix="Idle maintainers take part again (triage, review, answer) or move to emeritus.",
 )
 def maintainers_active(technique, facts):
     # The GitHub sync provides "maintainer_activity" ({login: last activity or None})
@@ -68,15 +121,23 @@ def maintainers_active(technique, facts):
     if facts.get("repo_labels") is None or activity is None:
         return Result.not_applicable(NO_GITHUB_DATA)
     if not activity:
-        return Result.failed("No active maintainer to check.")
+        return Result.failed(
+            "No active maintainer to check.", since=ownership_since(technique, facts)
+        )
     months = settings.ADHERENCE["MAINTAINER_IDLE_MONTHS"]
-    cutoff = facts.now - timedelta(days=round(months * 30.44))
+    idle_after = timedelta(days=round(months * 30.44))
+    cutoff = facts.now - idle_after
     idle = sorted(login for login, last in activity.items() if last is None or last < cutoff)
     if idle:
+        # The first maintainer to go idle did so idle_after their last activity; one
+        # never seen active counts from when the duty began.
+        start = facts.since_start(technique)
+        went_idle = [activity[login] + idle_after if activity[login] else start for login in idle]
         return Result.failed(
             f"No activity on the repository for {months} months: "
             + ", ".join(f"@{login}" for login in idle),
             links=[{"title": f"@{login}", "url": f"https://github.com/{login}"} for login in idle],
+            since=facts.counts_from(max(min(went_idle), start)),
             idle=idle,
             last_activity={k: v.isoformat() if v else None for k, v in activity.items()},
         )
@@ -89,15 +150,41 @@ def maintainers_active(technique, facts):
     applies_to=BOTH,
     severity=Severity.MEDIUM,
     source="Each technique has its own Github label",
+    fix="Create a label for this technique alone on the repository (and in .github/labeler.yml), "
+    "and list it first in the registry.",
 )
 def technique_label(technique, facts):
+    """Every label of the technique is its own (no other technique carries it) and exists
+    on the repository (once the repository is synced)."""
+    since = facts.since_start(technique)
     if not technique.label:
-        return Result.failed("No GitHub label.")
-    repo_labels = facts.get("repo_labels")
-    if repo_labels is not None and technique.label not in repo_labels:
+        return Result.failed("No GitHub label.", since=since)
+    users = facts.get("label_users", {})
+    shared = {
+        label: [slug for slug in users.get(label, []) if slug != technique.slug]
+        for label in technique.github_labels
+    }
+    shared = {label: others for label, others in shared.items() if others}
+    if shared:
         return Result.failed(
-            f"The label '{technique.label}' does not exist on the repository.",
+            "Shared with other techniques: "
+            + "; ".join(f"'{label}' also labels {', '.join(o)}" for label, o in shared.items())
+            + ". The policy asks for a label of its own.",
+            since=since,
             label=technique.label,
+            shared_with=shared,
+        )
+    repo_labels = facts.get("repo_labels")
+    missing = [label for label in technique.github_labels if label not in (repo_labels or [])]
+    if repo_labels is not None and missing:
+        return Result.failed(
+            f"The label{'s' if len(missing) > 1 else ''} "
+            + ", ".join(f"'{label}'" for label in missing)
+            + (" do not" if len(missing) > 1 else " does not")
+            + " exist on the repository.",
+            since=since,
+            label=technique.label,
+            missing=missing,
         )
     where = "exists on the repository" if repo_labels is not None else "not checked on GitHub yet"
     return Result.passed(f"Label '{technique.label}' ({where}).", label=technique.label)
@@ -110,6 +197,8 @@ def technique_label(technique, facts):
     stages=(Stage.LAUNCHED, Stage.DEPRECATING),
     severity=Severity.MEDIUM,
     source="comprehensive public API testing ... within 3 months of initial launch",
+    fix="Cover the public API with tests, then record the date in the registry "
+    "(API tests confirmed on).",
 )
 def api_tests(technique, facts):
     if technique.api_tests_confirmed_on:
@@ -122,5 +211,15 @@ def api_tests(technique, facts):
         return Result.passed(f"Launched {elapsed} months ago; due within {months} months.")
     return Result.failed(
         f"Launched {elapsed} months ago and comprehensive public API testing is not confirmed.",
+        since=facts.counts_from(day_start(_add_months(technique.launch_date, months))),
         launch_date=technique.launch_date.isoformat(),
+    )
+
+
+def _add_months(day, months: int):
+    """The same day ``months`` later (clamped to the month's last day)."""
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return day.replace(
+        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
     )

@@ -1,29 +1,32 @@
-"""Workflows of adherence: evaluate every rule, keep gaps, acknowledge, waive, notify."""
+"""Writes of adherence: evaluate every rule, keep gaps and health, acknowledge, waive, notify.
+
+Reads for pages live in ``adherence/selectors.py``; gap state changes are methods of
+``Gap``, called here.
+"""
 
 from __future__ import annotations
 
 import logging
-import statistics
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
 import requests
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
 from django.utils import timezone
 
 from adherence import engine
+from adherence.health import health_compute
 from adherence.models import Gap, GapEvent, Notification, RuleResult
 from adherence.permissions import can_acknowledge, can_waive
 from techniques.cache import bump_data_version
-from techniques.duties import DUTIES
 from techniques.models import Technique
 
 logger = logging.getLogger(__name__)
 MAX_NOTE = 2000
+MAX_SUMMARY = RuleResult._meta.get_field("summary").max_length
 
 
 @dataclass
@@ -35,13 +38,30 @@ class EvaluationSummary:
     expired: list[Gap]
 
 
+@dataclass
+class _GapChanges:
+    new: list[Gap] = field(default_factory=list)
+    changed: list[Gap] = field(default_factory=list)
+    events: list[GapEvent] = field(default_factory=list)
+    expired: list[Gap] = field(default_factory=list)
+    resolved: int = 0
+    unresolved: list[Gap] = field(default_factory=list)  # after the changes
+
+    def touch(self, gap: Gap, event: GapEvent | None = None) -> None:
+        if event is not None:
+            self.events.append(event)
+        if gap not in self.changed:
+            self.changed.append(gap)
+
+
 def _techniques():
     return list(Technique.objects.select_related("owner_group").order_by("pk"))
 
 
 @transaction.atomic
 def gaps_evaluate(now: datetime | None = None) -> EvaluationSummary:
-    """Evaluate every rule for every technique; open, update, resolve and expire gaps.
+    """Evaluate every rule for every technique; store the results, open, update, resolve
+    and expire gaps, and store each technique's health.
 
     Safe to run twice: results are upserted on (technique, rule) and a gap changes only
     when the rule's outcome does.
@@ -49,15 +69,27 @@ def gaps_evaluate(now: datetime | None = None) -> EvaluationSummary:
     now = now or timezone.now()
     techniques = _techniques()
     results = engine.evaluate(techniques, now)
+    _results_store(results, now)
+    changes = _gaps_apply(results, now)
+    _gaps_save(changes, now)
+    _health_store(techniques, changes.unresolved, now)
+    bump_data_version()
     by_id = {t.pk: t for t in techniques}
+    for gap in changes.new + changes.expired:
+        gap.technique = by_id[gap.technique_id]
+    new, expired = changes.new, changes.expired
+    transaction.on_commit(lambda: gaps_notify(new, expired))
+    return EvaluationSummary(len(techniques), len(results), new, changes.resolved, expired)
 
+
+def _results_store(results: dict, now: datetime) -> None:
     RuleResult.objects.bulk_create(
         [
             RuleResult(
                 technique_id=technique_id,
                 rule_id=rule_id,
                 status=str(result.status),
-                summary=result.summary[:500],
+                summary=result.summary[:MAX_SUMMARY],
                 evidence=result.evidence,
                 links=result.links,
                 since=result.since,
@@ -70,76 +102,71 @@ def gaps_evaluate(now: datetime | None = None) -> EvaluationSummary:
         update_fields=["status", "summary", "evidence", "links", "since", "evaluated_at"],
     )
 
+
+def _gaps_apply(results: dict, now: datetime) -> _GapChanges:
+    """Gap changes for the results, in memory: open, take new evidence, expire, resolve."""
     unresolved = {(g.technique_id, g.rule_id): g for g in Gap.objects.unresolved()}
-    new_gaps, events, changed, expired = [], [], [], []
-    resolved = 0
-    for (technique_id, rule_id), result in results.items():
-        gap = unresolved.get((technique_id, rule_id))
-        failing = result.status == engine.Status.FAIL
-        if failing and gap is None:
-            new_gaps.append(
+    changes = _GapChanges()
+    for key, result in results.items():
+        gap = unresolved.get(key)
+        summary = result.summary[:MAX_SUMMARY]
+        if result.status != engine.Status.FAIL:
+            if gap is not None:
+                changes.touch(gap, gap.resolve(now, summary))
+                changes.resolved += 1
+                del unresolved[key]
+            continue
+        if gap is None:
+            changes.new.append(
                 Gap(
-                    technique_id=technique_id,
-                    rule_id=rule_id,
-                    severity=str(engine.RULES[rule_id].severity),
-                    summary=result.summary[:500],
+                    technique_id=key[0],
+                    rule_id=key[1],
+                    severity=str(engine.RULES[key[1]].severity),
+                    summary=summary,
                     evidence=result.evidence,
                     links=result.links,
                     since=result.since,
                     opened_at=now,
                 )
             )
-        elif failing:
-            if gap.state == Gap.State.WAIVED and gap.waived_until and gap.waived_until < now.date():
-                gap.state = Gap.State.OPEN
-                events.append(GapEvent(gap=gap, kind=GapEvent.Kind.WAIVER_EXPIRED, at=now))
-                expired.append(gap)
-                changed.append(gap)
-            gap_since_changed = gap.since != result.since
-            gap.since = result.since
-            if gap_since_changed and gap not in changed:
-                changed.append(gap)
-            if gap.summary != result.summary[:500] or gap.evidence != result.evidence:
-                gap.summary, gap.evidence, gap.links = (
-                    result.summary[:500],
-                    result.evidence,
-                    result.links,
-                )
-                events.append(
-                    GapEvent(
-                        gap=gap,
-                        kind=GapEvent.Kind.EVIDENCE,
-                        at=now,
-                        summary=gap.summary,
-                        evidence=gap.evidence,
-                    )
-                )
-                if gap not in changed:
-                    changed.append(gap)
-        elif gap is not None:
-            gap.state, gap.resolved_at = Gap.State.RESOLVED, now
-            events.append(
-                GapEvent(gap=gap, kind=GapEvent.Kind.RESOLVED, at=now, summary=result.summary[:500])
-            )
-            changed.append(gap)
-            resolved += 1
+            continue
+        if gap.waiver_expired(now):
+            changes.touch(gap, gap.expire_waiver(now))
+            changes.expired.append(gap)
+        since_before = gap.since
+        event = gap.update_evidence(summary, result.evidence, result.links, result.since, now)
+        if event is not None or gap.since != since_before:
+            changes.touch(gap, event)
+    changes.unresolved = [*unresolved.values(), *changes.new]
+    return changes
 
-    Gap.objects.bulk_create(new_gaps)
-    events += [
+
+def _gaps_save(changes: _GapChanges, now: datetime) -> None:
+    Gap.objects.bulk_create(changes.new)
+    changes.events += [
         GapEvent(
             gap=gap, kind=GapEvent.Kind.OPENED, at=now, summary=gap.summary, evidence=gap.evidence
         )
-        for gap in new_gaps
+        for gap in changes.new
     ]
     Gap.objects.bulk_update(
-        changed, ["state", "resolved_at", "summary", "evidence", "links", "since"]
+        changes.changed, ["state", "resolved_at", "summary", "evidence", "links", "since"]
     )
-    GapEvent.objects.bulk_create(events)
-    bump_data_version()
-    for gap in new_gaps + expired:
-        gap.technique = by_id[gap.technique_id]
-    transaction.on_commit(lambda: gaps_notify(new_gaps, expired))
-    return EvaluationSummary(len(techniques), len(results), new_gaps, resolved, expired)
+    GapEvent.objects.bulk_create(changes.events)
+
+
+def _health_store(techniques: list, unresolved: list[Gap], now: datetime) -> None:
+    """Each technique's health level from its unresolved gaps (adherence/health.py)."""
+    by_technique: dict[int, list[Gap]] = {}
+    for gap in unresolved:
+        by_technique.setdefault(gap.technique_id, []).append(gap)
+    changed = []
+    for technique in techniques:
+        level, points = health_compute(by_technique.get(technique.pk, []), now)
+        if (technique.health_level, technique.health_points) != (level, points):
+            technique.health_level, technique.health_points = level, points
+            changed.append(technique)
+    Technique.objects.bulk_update(changed, ["health_level", "health_points"])
 
 
 @transaction.atomic
@@ -157,15 +184,9 @@ def gap_acknowledge(gap: Gap, user, note: str, now: datetime | None = None) -> G
         raise ValidationError(
             f"Only an open gap can be acknowledged; this one is {gap.get_state_display().lower()}."
         )
-    now = now or timezone.now()
-    gap.state, gap.acknowledged_by, gap.acknowledged_at, gap.acknowledge_note = (
-        Gap.State.ACKNOWLEDGED,
-        user,
-        now,
-        note,
-    )
+    event = gap.acknowledge(user, note, now or timezone.now())
     gap.save()
-    GapEvent.objects.create(gap=gap, kind=GapEvent.Kind.ACKNOWLEDGED, at=now, by=user, note=note)
+    event.save()
     return gap
 
 
@@ -188,21 +209,9 @@ def gap_waive(gap: Gap, user, reason: str, until: date | None, now: datetime | N
         raise ValidationError(errors)
     if gap.state == Gap.State.RESOLVED:
         raise ValidationError("This gap is resolved; there is nothing to waive.")
-    gap.state, gap.waived_by, gap.waived_at, gap.waiver_reason, gap.waived_until = (
-        Gap.State.WAIVED,
-        user,
-        now,
-        reason,
-        until,
-    )
+    event = gap.waive(user, reason, until, now)
     gap.save()
-    GapEvent.objects.create(
-        gap=gap,
-        kind=GapEvent.Kind.WAIVED,
-        at=now,
-        by=user,
-        note=f"{reason} (until {until.isoformat()})",
-    )
+    event.save()
     return gap
 
 
@@ -302,183 +311,3 @@ def digest_send(now: datetime | None = None) -> bool:
     notification.recipients = ", ".join(staff)
     notification.save(update_fields=["recipients"])
     return True
-
-
-# --- read models for pages -----------------------------------------------------------
-
-
-def health_by_technique(techniques) -> dict[int, dict]:
-    """Health at a glance per technique, in two queries whatever their number."""
-    ids = [t.pk for t in techniques]
-    evaluated = set(
-        RuleResult.objects.filter(technique_id__in=ids)
-        .values_list("technique_id", flat=True)
-        .distinct()
-    )
-    open_counts = dict(
-        Gap.objects.open()
-        .filter(technique_id__in=ids)
-        .values_list("technique_id")
-        .annotate(n=Count("id"))
-    )
-    health = {}
-    for technique_id in ids:
-        count = open_counts.get(technique_id, 0)
-        if technique_id not in evaluated:
-            health[technique_id] = {"status": "unknown", "open_gaps": 0, "label": "not checked yet"}
-        elif count:
-            health[technique_id] = {
-                "status": "gaps",
-                "open_gaps": count,
-                "label": f"{count} open gap{'s' if count > 1 else ''}",
-            }
-        else:
-            health[technique_id] = {
-                "status": "healthy",
-                "open_gaps": 0,
-                "label": "all checked duties met",
-            }
-    return health
-
-
-@dataclass
-class DutySummary:
-    met: list
-    failing: list
-    not_checked: list
-
-    @property
-    def checked(self) -> int:
-        return len(self.met) + len(self.failing)
-
-
-def duty_summary(technique) -> DutySummary:
-    """Which duties of the technique's TOS are met, from the latest rule results.
-
-    A duty is met when every rule behind it that applies passes (waived gaps count as
-    met for the public summary, which never shows waiver reasons); duties no rule
-    checks, or whose rules are all N/A, are "not checked".
-    """
-    statuses = dict(RuleResult.objects.filter(technique=technique).values_list("rule_id", "status"))
-    waived = set(
-        Gap.objects.filter(technique=technique, state=Gap.State.WAIVED).values_list(
-            "rule_id", flat=True
-        )
-    )
-    met, failing, not_checked = [], [], []
-    for duty in DUTIES:
-        if not duty.applies(technique):
-            continue
-        rule_statuses = [
-            "pass" if rule_id in waived else statuses.get(rule_id) for rule_id in duty.rules
-        ]
-        applicable = [s for s in rule_statuses if s in ("pass", "fail")]
-        if not applicable:
-            not_checked.append(duty)
-        elif "fail" in applicable:
-            failing.append(duty)
-        else:
-            met.append(duty)
-    return DutySummary(met, failing, not_checked)
-
-
-def gap_trend(weeks: int = 26, technique=None, now: datetime | None = None) -> dict:
-    """Gaps open at the end of each of the last ``weeks`` weeks, and time to close."""
-    now = now or timezone.now()
-    start = now - timedelta(weeks=weeks)
-    gaps = Gap.objects.filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=start))
-    if technique is not None:
-        gaps = gaps.filter(technique=technique)
-    spans = list(gaps.values_list("opened_at", "resolved_at"))
-    points = []
-    for week in range(weeks + 1):
-        at = start + timedelta(weeks=week)
-        points.append((at, sum(1 for o, r in spans if o <= at and (r is None or r > at))))
-    closed = Gap.objects.filter(resolved_at__isnull=False)
-    if technique is not None:
-        closed = closed.filter(technique=technique)
-    durations = [
-        (r - o).total_seconds() / 86400
-        for o, r in closed.values_list("opened_at", "resolved_at")[:10000]
-    ]
-    return {
-        "points": points,
-        "median_days_to_close": statistics.median(durations) if durations else None,
-        "closed": len(durations),
-    }
-
-
-@dataclass
-class Cell:
-    rule_id: str
-    status: str  # pass | fail | waived | na | unknown
-    text: str
-    summary: str
-    gap: Gap | None = None
-
-
-@dataclass
-class MatrixRow:
-    technique: Technique
-    cells: list[Cell]
-    open_gaps: int
-    oldest_gap: datetime | None
-
-
-def adherence_matrix(
-    techniques, severity: str = "", sort: str = "name", now: datetime | None = None
-) -> tuple[list[str], list[MatrixRow]]:
-    """Technique-by-rule cells from stored results and gaps: three queries in all."""
-    now = now or timezone.now()
-    techniques = list(techniques)
-    ids = [t.pk for t in techniques]
-    rule_ids = [r.id for r in engine.RULES.values() if not severity or r.severity == severity]
-    results = {
-        (r.technique_id, r.rule_id): r
-        for r in RuleResult.objects.filter(technique_id__in=ids, rule_id__in=rule_ids).only(
-            "technique_id", "rule_id", "status", "summary"
-        )
-    }
-    gaps = {
-        (g.technique_id, g.rule_id): g
-        for g in Gap.objects.unresolved()
-        .filter(technique_id__in=ids, rule_id__in=rule_ids)
-        .only("id", "technique_id", "rule_id", "state", "opened_at", "waived_until")
-    }
-    rows = []
-    for technique in techniques:
-        cells, open_gaps, oldest = [], 0, None
-        for rule_id in rule_ids:
-            result = results.get((technique.pk, rule_id))
-            gap = gaps.get((technique.pk, rule_id))
-            if gap and gap.state == Gap.State.WAIVED:
-                cell = Cell(
-                    rule_id,
-                    "waived",
-                    "~ waived",
-                    f"Waived until {gap.waived_until:%Y-%m-%d}. "
-                    + (result.summary if result else ""),
-                    gap,
-                )
-            elif gap:
-                days = (now - gap.opened_at).days
-                cell = Cell(
-                    rule_id, "fail", f"✗ {days}d", result.summary if result else gap.summary, gap
-                )
-                open_gaps += 1
-                oldest = min(oldest, gap.opened_at) if oldest else gap.opened_at
-            elif result is None:
-                cell = Cell(rule_id, "unknown", "?", "Not evaluated yet.")
-            elif result.status == "na":
-                cell = Cell(rule_id, "na", "N/A", result.summary)
-            elif result.status == "fail":
-                cell = Cell(rule_id, "fail", "✗", result.summary)
-            else:
-                cell = Cell(rule_id, "pass", "✓", result.summary)
-            cells.append(cell)
-        rows.append(MatrixRow(technique, cells, open_gaps, oldest))
-    if sort == "most":
-        rows.sort(key=lambda r: (-r.open_gaps, r.technique.name))
-    elif sort == "oldest":
-        rows.sort(key=lambda r: (r.oldest_gap is None, r.oldest_gap or now, r.technique.name))
-    return rule_ids, rows

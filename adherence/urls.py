@@ -13,4 +13,5 @@ urlpatterns = [
     path("adherence/gaps/<int:pk>/acknowledge", views.acknowledge, name="acknowledge"),
     path("adherence/gaps/<int:pk>/waive", views.waive, name="waive"),
     path("badges/<slug:slug>.svg", views.badge, name="badge"),
+    path("health/", views.health, name="health"),
 ]

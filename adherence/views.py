@@ -15,17 +15,13 @@ from django.views.decorators.http import require_POST, require_safe
 
 from adherence import engine
 from adherence.forms import AcknowledgeForm, MatrixFilterForm, WaiveForm
+from adherence.health import AGE_STEPS, LEVELS, MEANING, WEIGHT
 from adherence.models import Gap, GapEvent
 from adherence.permissions import can_acknowledge, can_see_internals, can_waive
-from adherence.services import (
-    adherence_matrix,
-    gap_acknowledge,
-    gap_trend,
-    gap_waive,
-    health_by_technique,
-)
+from adherence.selectors import adherence_matrix, gap_trend
+from adherence.services import gap_acknowledge, gap_waive
 from techniques.cache import data_version, private_page, public_page
-from techniques.models import OwnerGroup, Stage, Technique
+from techniques.models import HealthLevel, OwnerGroup, Stage, Technique
 
 
 @login_required
@@ -174,25 +170,35 @@ def _chart(points, width=640, height=180) -> dict:
     }
 
 
-BADGE_COLOURS = {"healthy": "#2e7d32", "gaps": "#c62828", "unknown": "#6a737d"}
+BADGE_COLOURS = {
+    HealthLevel.HEALTHY: "#2e7d32",
+    HealthLevel.MINOR: "#7a6a00",
+    HealthLevel.ATTENTION: "#b35c00",
+    HealthLevel.TROUBLE: "#c62828",
+    HealthLevel.UNKNOWN: "#6a737d",
+}
 
 
 @require_safe
 @public_page
 def badge(request, slug):
-    technique = get_object_or_404(Technique.objects.only("pk", "slug", "tos_level"), slug=slug)
+    technique = get_object_or_404(
+        Technique.objects.only("pk", "slug", "tos_level", "health_level", "health_points"),
+        slug=slug,
+    )
     etag = f'"{slug}-{data_version(request)}"'
     if request.headers.get("If-None-Match") == etag:
         return HttpResponseNotModified()
-    health = health_by_technique([technique])[technique.pk]
     left = f"{technique.get_tos_level_display().lower()} TOS"
-    right = health["label"]
+    right = technique.get_health_level_display().lower()
+    if technique.health_points:
+        right += f" ({technique.health_points} pts)"
     lw, rw = 7 * len(left) + 12, 7 * len(right) + 12
     svg = (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{lw + rw}" height="20" role="img" '
         f'aria-label="{escape(left)}: {escape(right)}"><title>{escape(left)}: {escape(right)}</title>'
         f'<rect width="{lw}" height="20" fill="#555"/><rect x="{lw}" width="{rw}" height="20" '
-        f'fill="{BADGE_COLOURS[health["status"]]}"/>'
+        f'fill="{BADGE_COLOURS[technique.health_level]}"/>'
         f'<g fill="#fff" font-family="Verdana,DejaVu Sans,sans-serif" font-size="11">'
         f'<text x="6" y="14">{escape(left)}</text><text x="{lw + 6}" y="14">{escape(right)}</text></g></svg>'
     )
@@ -200,6 +206,26 @@ def badge(request, slug):
     response["Cache-Control"] = "public, max-age=300"
     response["ETag"] = etag
     return response
+
+
+@require_safe
+@public_page
+def health(request):
+    """Public: how a technique's health is computed, and every rule with how to fix it."""
+    rules = sorted(engine.RULES.values(), key=lambda r: (-WEIGHT[r.severity], r.title.lower()))
+    levels = [
+        {"level": HealthLevel.HEALTHY, "from": 0, "meaning": MEANING[HealthLevel.HEALTHY]}
+    ] + [
+        {"level": level, "from": at_least, "meaning": MEANING[level]}
+        for at_least, level in reversed(LEVELS)
+    ]
+    context = {
+        "rules": [{"rule": r, "weight": WEIGHT[r.severity]} for r in rules],
+        "levels": levels,
+        "ages": sorted(AGE_STEPS),
+        "weights": [(str(sev), w) for sev, w in WEIGHT.items()],
+    }
+    return render(request, "adherence/health.html", context)
 
 
 class GapFeed(Feed):

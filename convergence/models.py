@@ -62,6 +62,9 @@ class ConvergenceTest(models.Model):
     state = models.CharField(max_length=10, choices=State.choices, default=State.NO_RUNS)
     state_since = models.DateTimeField(null=True, blank=True)
     alert_open = models.BooleanField(default=False)
+    # While an alert is open: its first bad run's start, the one "failing since" figure
+    # that the rules judge and every page shows.
+    failing_since = models.DateTimeField(null=True, blank=True)
     flip_rate = models.FloatField(default=0)
     benefit_regressed = models.BooleanField(default=False)
     last_run = models.ForeignKey(
@@ -136,6 +139,8 @@ class BenefitTarget(models.Model):
     # Precomputed on ingestion: the latest value and whether it misses the target.
     latest_value = models.FloatField(null=True, blank=True)
     regressed = models.BooleanField(default=False)
+    # While regressed: the first run of the current streak of runs missing the target.
+    regressed_since = models.DateTimeField(null=True, blank=True)
     trend = models.JSONField(default=list, blank=True, help_text="Last 30 values, oldest first.")
 
     class Meta:
@@ -241,8 +246,14 @@ class CulpritRange(models.Model):
 
     @property
     def likely_culprit(self) -> dict | None:
-        """The last merged PR before the first bad run: most often the one to revert."""
-        return self.pull_requests[-1] if self.pull_requests else None
+        """The PR that changes the most files in the technique's paths, the most recent
+        on a tie (``pull_requests`` is stored ranked); None when no PR touches them."""
+        first = self.pull_requests[0] if self.pull_requests else None
+        return first if first and first.get("overlap") else None
+
+    @property
+    def none_touches_technique(self) -> bool:
+        return bool(self.pull_requests) and self.likely_culprit is None
 
 
 def _hash(token: str) -> str:

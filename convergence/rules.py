@@ -1,8 +1,12 @@
-"""Convergence rules (DESIGN.md section 3), from precomputed test state: two queries."""
+"""Convergence rules, from the stored test state (two queries).
+
+The rules judge the figures ``convergence.services`` stores on each test and target
+(state, ``failing_since``, ``regressed_since``): the pages show the same fields.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from adherence.engine import (
     BOTH,
@@ -62,15 +66,27 @@ def _link(test):
 
 
 def _failing(tests) -> Result | None:
-    """A failure naming the tests with an open alert, or None when none has one."""
+    """A failure naming the tests with an open alert, since the earliest first bad run."""
     failing = [t for t in tests if t.alert_open]
     if not failing:
         return None
+    starts = [t.failing_since for t in failing if t.failing_since]
     return Result.failed(
-        "Failing: " + ", ".join(str(t) for t in failing),
+        "Failing: "
+        + ", ".join(
+            f"{t} (since {t.failing_since:%Y-%m-%d})" if t.failing_since else str(t)
+            for t in failing
+        ),
         links=[_link(t) for t in failing],
+        since=min(starts) if starts else None,
         failing=[str(t) for t in failing],
+        failing_since={str(t): t.failing_since.isoformat() for t in failing if t.failing_since},
     )
+
+
+def _regressed_since(targets) -> datetime | None:
+    starts = [g.regressed_since for g in targets if g.regressed_since]
+    return min(starts) if starts else None
 
 
 @register_rule(
@@ -80,12 +96,15 @@ def _failing(tests) -> Result | None:
     stages=LAUNCHED,
     severity=Severity.HIGH,
     source="a training example ... with convergence tests (official-models.md)",
+    fix="Register a convergence test on a TF Model Garden task (not MNIST) and run it nightly with tf-nightly at TFMOT head.",
 )
 def convergence_test_exists(technique, facts):
     tests = _tests(facts)
     if tests:
         return Result.passed(", ".join(f"{t.model_family}: {t.task}" for t in tests))
-    return Result.failed("No convergence test on a TF Official Models task.")
+    return Result.failed(
+        "No convergence test on a TF Official Models task.", since=facts.since_start(technique)
+    )
 
 
 @register_rule(
@@ -94,6 +113,7 @@ def convergence_test_exists(technique, facts):
     applies_to=BOTH,
     severity=Severity.HIGH,
     source="ensuring the test continues to pass with tf-nightly at TFMOT head",
+    fix="Find the culprit range on /ci/, revert or fix the change, and let two green runs close the alert.",
 )
 def convergence_green(technique, facts):
     tests = [t for t in _tests(facts) if t.state != State.NO_RUNS]
@@ -108,6 +128,7 @@ def convergence_green(technique, facts):
     applies_to=BOTH,
     severity=Severity.MEDIUM,
     source="tests run with tf-nightly at TFMOT head",
+    fix="Make the CI job run again on its cadence (nightly or weekly) and upload its results.",
 )
 def convergence_fresh(technique, facts):
     tests = _tests(facts) + _tests(facts, ConvergenceTest.Kind.TRAINING_SPEED)
@@ -115,9 +136,17 @@ def convergence_fresh(technique, facts):
         return Result.not_applicable("No test to run.")
     stale = [t for t in tests if t.is_stale(facts.now)]
     if stale:
+        # Stale from the moment the last run got older than twice the cadence.
+        starts = [
+            t.last_run.started_at + timedelta(hours=2 * t.cadence_hours)
+            if t.last_run
+            else facts.since_start(technique)
+            for t in stale
+        ]
         return Result.failed(
             "No run within 2 x cadence: " + ", ".join(f"{t} ({t.cadence_label})" for t in stale),
             links=[_link(t) for t in stale],
+            since=facts.counts_from(min(starts)),
         )
     return Result.passed("Every test ran within twice its cadence.")
 
@@ -128,6 +157,7 @@ def convergence_fresh(technique, facts):
     applies_to=BOTH,
     severity=Severity.HIGH,
     source="users can continue to achieve the benefits described in the documentation",
+    fix="Restore the documented accuracy, size or latency, or correct the documentation.",
 )
 def benefits_delivered(technique, facts):
     targets = [g for t in _tests(facts) for g in t.targets.all() if g.metric != PACKAGE_SIZE_METRIC]
@@ -142,6 +172,7 @@ def benefits_delivered(technique, facts):
                 for g in missed
             ),
             links=[_link(g.test) for g in missed],
+            since=_regressed_since(missed),
         )
     return Result.passed(f"{len(measured)} documented figure(s) met within tolerance.")
 
@@ -153,11 +184,12 @@ def benefits_delivered(technique, facts):
     stages=LAUNCHED,
     severity=Severity.MEDIUM,
     source="Whenever a convergence or training speed test fails",
+    fix="Register a training speed test and keep it passing.",
 )
 def training_speed_test(technique, facts):
     tests = _tests(facts, ConvergenceTest.Kind.TRAINING_SPEED)
     if not tests:
-        return Result.failed("No training speed test.")
+        return Result.failed("No training speed test.", since=facts.since_start(technique))
     return _failing(tests) or Result.passed(f"{len(tests)} training speed test(s), none failing.")
 
 
@@ -168,6 +200,7 @@ def training_speed_test(technique, facts):
     stages=LAUNCHED,
     severity=Severity.LOW,
     source="new TensorFlow major releases, Python compatibility",
+    fix="Run the tests with tf-nightly and every supported Python version.",
 )
 def compat_matrix(technique, facts):
     seen = facts.get("recent_versions")
@@ -193,6 +226,7 @@ def compat_matrix(technique, facts):
     applies_to=RESEARCH,
     severity=Severity.LOW,
     source="Minimal project health (e.g. reasonable binary size)",
+    fix="Bring the package back under its size budget.",
 )
 def binary_size(technique, facts):
     budgets = [
@@ -209,6 +243,7 @@ def binary_size(technique, facts):
         return Result.failed(
             "; ".join(
                 f"{g.latest_value:g} MB over the {g.documented_value:g} MB budget" for g in over
-            )
+            ),
+            since=_regressed_since(over),
         )
     return Result.passed(f"Within the budget ({measured[0].latest_value:g} MB).")

@@ -6,7 +6,7 @@ import hashlib
 import itertools
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -32,6 +32,9 @@ class TestState:
     flip_rate: float
     last_good: object | None
     first_bad: object | None
+    # When the current state began: the first bad run of an open alert, the moment the
+    # latest run went stale, the first run of the current green streak.
+    since: datetime | None = None
 
 
 def _flip_rate(outcomes: list[bool]) -> float:
@@ -65,11 +68,13 @@ def convergence_state_compute(runs: list, cadence_hours: int, now: datetime) -> 
     runs = [r for r in runs if r.outcome != ConvergenceRun.Outcome.SKIPPED]
     if not runs:
         return TestState(State.NO_RUNS, False, 0.0, None, None)
+    green_streak_start = None
     alert, last_good, first_bad, candidate_bad = False, None, None, None
     reds = greens = 0
     previous_good = None
     for run in runs:
         if run.is_green:
+            green_streak_start = green_streak_start if greens else run
             greens, reds = greens + 1, 0
             if alert and greens >= 2:
                 alert, first_bad = False, None
@@ -84,16 +89,24 @@ def convergence_state_compute(runs: list, cadence_hours: int, now: datetime) -> 
                 alert, first_bad, last_good = True, candidate_bad, previous_good
     flip = _flip_rate([r.is_green for r in runs[-FLAKY_WINDOW:]])
     latest = runs[-1]
-    if (now - latest.started_at).total_seconds() > 2 * cadence_hours * 3600:
-        state = State.STALE
+    stale_at = latest.started_at + timedelta(hours=2 * cadence_hours)
+    since = None
+    if now > stale_at:
+        state, since = State.STALE, stale_at
     elif alert:
-        state = State.FAILING
+        state, since = State.FAILING, first_bad.started_at
     elif flip >= FLAKY_RATE:
         state = State.FLAKY
     else:
         state = State.PASSING
+        since = green_streak_start.started_at if greens and green_streak_start else None
     return TestState(
-        state, alert, round(flip, 3), last_good if alert else None, first_bad if alert else None
+        state,
+        alert,
+        round(flip, 3),
+        last_good if alert else None,
+        first_bad if alert else None,
+        since,
     )
 
 
@@ -105,6 +118,7 @@ TEST_FIELDS = [
     "first_bad_run",
     "last_run",
     "state_since",
+    "failing_since",
     "recent",
     "benefit_regressed",
 ]
@@ -125,7 +139,10 @@ def _apply_state(test: ConvergenceTest, runs: list, targets: list, now: datetime
     )
     test.last_good_run, test.first_bad_run = computed.last_good, computed.first_bad
     test.last_run = runs[-1] if runs else None
-    if previous != test.state or test.state_since is None:
+    test.failing_since = computed.first_bad.started_at if computed.first_bad else None
+    if computed.since:
+        test.state_since = computed.since
+    elif previous != test.state or test.state_since is None:
         test.state_since = now
     test.recent = [
         {
@@ -143,8 +160,25 @@ def _apply_state(test: ConvergenceTest, runs: list, targets: list, now: datetime
         target.trend = values
         target.latest_value = values[-1] if values else None
         target.regressed = target.latest_value is not None and target.misses(target.latest_value)
+        target.regressed_since = _regressed_since(target, runs) if target.regressed else None
         regressed = regressed or target.regressed
     test.benefit_regressed = regressed
+
+
+def _regressed_since(target: BenefitTarget, runs: list) -> datetime | None:
+    """The start of the first run of the current streak of runs that miss the target."""
+    since = None
+    for run in reversed(runs):
+        value = run.metrics.get(target.metric)
+        if value is None:
+            continue
+        if not target.misses(value):
+            break
+        since = run.started_at
+    return since
+
+
+TARGET_FIELDS = ["trend", "latest_value", "regressed", "regressed_since"]
 
 
 def convergence_state_update(test: ConvergenceTest, now: datetime | None = None) -> ConvergenceTest:
@@ -153,7 +187,7 @@ def convergence_state_update(test: ConvergenceTest, now: datetime | None = None)
     runs = list(reversed(test.runs.order_by("-started_at", "-id")[:HISTORY]))
     targets = list(test.targets.all())
     _apply_state(test, runs, targets, now)
-    BenefitTarget.objects.bulk_update(targets, ["trend", "latest_value", "regressed"])
+    BenefitTarget.objects.bulk_update(targets, TARGET_FIELDS)
     test.save()
     return test
 
@@ -190,7 +224,7 @@ def convergence_states_refresh(now: datetime | None = None, batch: int = 300) ->
             targets += test_targets
         with transaction.atomic():
             ConvergenceTest.objects.bulk_update(tests, TEST_FIELDS)
-            BenefitTarget.objects.bulk_update(targets, ["trend", "latest_value", "regressed"])
+            BenefitTarget.objects.bulk_update(targets, TARGET_FIELDS)
     bump_data_version()
     return len(ids)
 
@@ -280,6 +314,37 @@ def results_ingest(
 # --- culprit range -----------------------------------------------------------------------
 
 
+def _short_path(path: str) -> str:
+    """quantization/keras/quantize.py for .../python/core/quantization/keras/quantize.py."""
+    return path.split("/python/core/", 1)[-1]
+
+
+def culprit_rank(pulls: list[dict], files: dict[int, list[str]], globs: list[str]) -> list[dict]:
+    """The range's merged PRs, most likely culprit first: by how many of their changed
+    files lie in the technique's paths, then the most recently merged. Each PR says why
+    ("changes quantization/keras/quantize.py") or that it does not touch the technique."""
+    from ci_status.community import path_matches
+
+    ranked = []
+    for order, pull in enumerate(pulls):
+        changed = files.get(pull["number"])
+        touching = [f for f in changed or [] if any(path_matches(f, g) for g in globs)]
+        if changed is None:
+            reason = "changed files unknown"
+        elif touching:
+            shown = ", ".join(_short_path(f) for f in touching[:3])
+            more = f" and {len(touching) - 3} more" if len(touching) > 3 else ""
+            reason = f"changes {shown}{more}"
+        else:
+            reason = "does not touch the technique's paths"
+        ranked.append({**pull, "overlap": len(touching), "reason": reason, "_order": order})
+    ranked.sort(key=lambda p: (p["merged_at"] or "", p["_order"]), reverse=True)
+    ranked.sort(key=lambda p: -p["overlap"])
+    for pull in ranked:
+        del pull["_order"]
+    return ranked
+
+
 def culprit_range_fetch(test: ConvergenceTest, client=None) -> CulpritRange | None:
     """Commits and merged PRs between the alert's last good and first bad run."""
     if not (test.alert_open and test.last_good_run and test.first_bad_run):
@@ -310,7 +375,7 @@ def culprit_range_fetch(test: ConvergenceTest, client=None) -> CulpritRange | No
         }
         for c in comparison.commits
     ]
-    culprit.pull_requests = [
+    pulls = [
         {
             "number": p["number"],
             "title": p.get("title", "")[:200],
@@ -319,6 +384,14 @@ def culprit_range_fetch(test: ConvergenceTest, client=None) -> CulpritRange | No
         }
         for p in comparison.merged_pull_requests
     ]
+    try:
+        files = {
+            p["number"]: [f["filename"] for f in client.pull_files(p["number"])] for p in pulls
+        }
+    except GitHubError as error:  # ranked without files: recency alone
+        logger.warning("PR files unavailable for %s: %s", culprit, error)
+        files = {}
+    culprit.pull_requests = culprit_rank(pulls, files, test.technique.path_globs or [])
     culprit.fetched_at, culprit.error = timezone.now(), ""
     culprit.save()
     return culprit

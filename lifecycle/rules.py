@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db.models import Max
 
 from adherence.engine import BOTH, PRODUCTION, Result, Severity, register_facts, register_rule
+from adherence.rules import ownership_since
 from lifecycle.models import Deprecation, OwnershipCheck
 from lifecycle.services import TRIAGE_OR_MORE
 from techniques.models import Stage, TechniqueChange
@@ -50,6 +51,7 @@ def load_deprecations(techniques, now):
     applies_to=BOTH,
     severity=Severity.MEDIUM,
     source="TFMOT enables OWNERS to handle PRs and issues by granting Github Triage access",
+    fix="Ask TFMOT to grant each maintainer Triage access (or more) on the repository.",
 )
 def maintainers_triage(technique, facts):
     check = facts.get("ownership_check")
@@ -65,6 +67,7 @@ def maintainers_triage(technique, facts):
                 f"@{login} ({check.permissions[login] or 'not a collaborator'})"
                 for login in lacking
             ),
+            since=ownership_since(technique, facts),
             permissions=check.permissions,
         )
     return Result.passed(f"{len(check.permissions)} maintainers hold triage access or more.")
@@ -76,6 +79,7 @@ def maintainers_triage(technique, facts):
     applies_to=BOTH,
     severity=Severity.LOW,
     source="Attribution occurs on Github on a per-subpackage basis",
+    fix="Replace CODEOWNERS with the corrected file the portal generates (/owners/CODEOWNERS).",
 )
 def codeowners_drift_rule(technique, facts):
     check = facts.get("ownership_check")
@@ -95,6 +99,7 @@ def codeowners_drift_rule(technique, facts):
         return Result.failed(
             "CODEOWNERS drifts: " + "; ".join(parts),
             links=[{"title": "Corrected CODEOWNERS", "url": "/owners/CODEOWNERS"}],
+            since=ownership_since(technique, facts),
             missing=check.missing_in_codeowners,
             extra=check.extra_in_codeowners,
         )
@@ -108,14 +113,21 @@ def codeowners_drift_rule(technique, facts):
     stages=(Stage.DEPRECATING,),
     severity=Severity.MEDIUM,
     source="find suitable OWNERS to help or replace current OWNERS, with the help of TFMOT",
+    fix="Open a call for owners on the deprecation before deprecating for lack of people.",
 )
 def deprecation_owners(technique, facts):
     deprecation = facts.get("deprecation")
     if deprecation is None:
-        return Result.failed("Deprecating without a recorded deprecation (reason, date).")
+        return Result.failed(
+            "Deprecating without a recorded deprecation (reason, date).",
+            since=facts.since_start(technique),
+        )
     if deprecation.reason != Deprecation.Reason.LACK_OF_PEOPLE:
         return Result.passed(f"Deprecated because: {deprecation.get_reason_display().lower()}.")
     if not deprecation.call_for_owners:
-        return Result.failed("Deprecating for lack of people, and no call for owners is open.")
+        return Result.failed(
+            "Deprecating for lack of people, and no call for owners is open.",
+            since=facts.counts_from(deprecation.started_at),
+        )
     listed = sum(1 for i in deprecation.interests.all() if i.status == "approved")
     return Result.passed(f"A call for owners is open ({listed} offer(s) listed).")

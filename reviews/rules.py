@@ -1,25 +1,43 @@
-"""Rule review-due: an accepted review for the current half-year by its due date."""
+"""Rule review-due: every review is accepted by its cycle's due date, whatever the cycle.
+
+The overdue figure is ``Review.days_overdue`` (one computation): the rule, the review
+queue and the technique page's review panel all read it.
+"""
 
 from __future__ import annotations
 
-from adherence.engine import BOTH, Result, Severity, register_facts, register_rule
+from adherence.engine import BOTH, Result, Severity, day_after, register_facts, register_rule
 from reviews.models import Review, ReviewCycle
 from techniques.models import Stage
 
 
-@register_facts("reviews_current")
+@register_facts("reviews_due")
 def load_reviews(techniques, now):
-    year, half = ReviewCycle.for_day(now.date())
-    due = ReviewCycle.bounds(year, half)[1]
-    status = dict(
-        Review.objects.filter(
-            cycle__year=year, cycle__half=half, technique_id__in=[t.pk for t in techniques]
-        ).values_list("technique_id", "status")
+    """Per technique: its unaccepted reviews past their due date (oldest first) and the
+    current cycle's review, in one query."""
+    today = now.date()
+    year, half = ReviewCycle.for_day(today)
+    found: dict[int, dict] = {t.pk: {"overdue": [], "current": None} for t in techniques}
+    reviews = (
+        Review.objects.filter(technique_id__in=found)
+        .select_related("cycle")
+        .only("id", "technique_id", "status", "cycle__year", "cycle__half", "cycle__due_date")
+        .order_by("cycle__due_date")
     )
-    return {
-        t.pk: {"cycle": f"{year} H{half}", "due": due, "status": status.get(t.pk)}
-        for t in techniques
-    }
+    for review in reviews:
+        if review.days_overdue(today):
+            found[review.technique_id]["overdue"].append(review)
+        if (review.cycle.year, review.cycle.half) == (year, half):
+            found[review.technique_id]["current"] = review
+    return found
+
+
+STATE = {
+    None: "not started",
+    "draft": "in draft",
+    "submitted": "submitted",
+    "changes_requested": "returned for changes",
+}
 
 
 @register_rule(
@@ -29,26 +47,43 @@ def load_reviews(techniques, now):
     stages=(Stage.LAUNCHED, Stage.DEPRECATING, Stage.IN_DEVELOPMENT),
     severity=Severity.MEDIUM,
     source="Semi-annual reviews on benefits and usage, major updates, and TOS adherence",
+    fix="Fill in the review (pre-filled with the evidence), submit it, and answer TFMOT's "
+    "comments until it is accepted.",
 )
 def review_due(technique, facts):
-    info = facts.get("reviews_current")
+    info = facts.get("reviews_due")
     if not info:
         return Result.not_applicable("No review cycle.")
-    cycle, due, status = info["cycle"], info["due"], info["status"]
-    if status == Review.Status.ACCEPTED:
-        return Result.passed(f"The {cycle} review is accepted.")
-    if facts.now.date() <= due:
-        state = {
-            None: "not started",
-            "draft": "in draft",
-            "submitted": "submitted",
-            "changes_requested": "returned for changes",
-        }
-        return Result.passed(
-            f"The {cycle} review is due on {due:%d %B %Y} ({state.get(status, status)})."
+    overdue = info["overdue"]
+    if overdue:
+        today = facts.now.date()
+        oldest = overdue[0]
+        return Result.failed(
+            "Not accepted past the due date: "
+            + "; ".join(
+                f"{r.cycle} review due {r.cycle.due_date:%d %B %Y}, {r.days_overdue(today)} days "
+                f"overdue ({STATE.get(r.status, r.status)})"
+                for r in overdue
+            )
+            + ".",
+            links=[{"title": f"{r.cycle} review", "url": r.get_absolute_url()} for r in overdue],
+            since=facts.counts_from(day_after(oldest.cycle.due_date)),
+            overdue=[
+                {
+                    "cycle": str(r.cycle),
+                    "due": r.cycle.due_date.isoformat(),
+                    "days_overdue": r.days_overdue(today),
+                    "status": r.status,
+                }
+                for r in overdue
+            ],
         )
-    return Result.failed(
-        f"The {cycle} review was due on {due:%d %B %Y} and is not accepted ({status or 'not started'}).",
-        links=[{"title": "Reviews", "url": "/reviews/"}],
-        due=due.isoformat(),
+    current = info["current"]
+    if current is None:
+        return Result.passed("No review is overdue; the current cycle's review is not open yet.")
+    if current.status == Review.Status.ACCEPTED:
+        return Result.passed(f"The {current.cycle} review is accepted.")
+    return Result.passed(
+        f"The {current.cycle} review is due on {current.cycle.due_date:%d %B %Y} "
+        f"({STATE.get(current.status, current.status)})."
     )

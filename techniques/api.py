@@ -15,7 +15,7 @@ class TechniqueFilter(django_filters.FilterSet):
 
     class Meta:
         model = Technique
-        fields = ["tos_level", "stage", "category", "owner_group", "label"]
+        fields = ["tos_level", "stage", "category", "owner_group", "label", "health_level"]
 
     def filter_label(self, queryset, name, value):
         # JSON containment is not portable to SQLite; labels are few, match in Python.
@@ -31,7 +31,7 @@ class TechniqueViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "slug"
     filterset_class = TechniqueFilter
     search_fields = ["name", "slug", "public_api"]
-    ordering_fields = ["slug", "name", "launch_date", "stage"]
+    ordering_fields = ["slug", "name", "launch_date", "stage", "health_points"]
 
 
 @method_decorator(public_page, name="dispatch")

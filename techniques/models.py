@@ -58,6 +58,16 @@ TOS_PROMISES = {
 }
 
 
+class HealthLevel(models.TextChoices):
+    """A technique's health, stored by the adherence evaluation (see the health page)."""
+
+    UNKNOWN = "unknown", "Not checked yet"
+    HEALTHY = "healthy", "Healthy"
+    MINOR = "minor", "Minor gaps"
+    ATTENTION = "attention", "Needs attention"
+    TROUBLE = "trouble", "In trouble"
+
+
 class OwnerGroup(models.Model):
     class ContactPolicy(models.TextChoices):
         DOCS_ONLY = "docs_only", "Contact only when the OWNERS or docs say so"
@@ -240,6 +250,11 @@ class Technique(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Written by the adherence evaluation from the stored gaps; pages only read them.
+    health_level = models.CharField(
+        max_length=10, choices=HealthLevel.choices, default=HealthLevel.UNKNOWN, editable=False
+    )
+    health_points = models.PositiveIntegerField(default=0, editable=False)
 
     objects = TechniqueQuerySet.as_manager()
 

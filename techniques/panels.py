@@ -43,17 +43,3 @@ def technique_panels(request, technique) -> list[Panel]:
             panel.banner = order < BANNER_ORDER
             panels.append(panel)
     return panels
-
-
-# Health at a glance for lists of techniques (home page): one provider, registered by
-# the adherence app; fn(techniques) -> {technique_id: {"status", "label", ...}}.
-_HEALTH: list[Callable] = []
-
-
-def register_health(function: Callable) -> Callable:
-    _HEALTH[:] = [function]
-    return function
-
-
-def techniques_health(techniques) -> dict[int, dict]:
-    return _HEALTH[0](techniques) if _HEALTH else {}

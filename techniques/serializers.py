@@ -55,6 +55,8 @@ class TechniqueSerializer(serializers.ModelSerializer):
             "provides_release_notes",
             "owner_group",
             "owned_by",
+            "health_level",
+            "health_points",
             "url",
         ]
 

@@ -8,19 +8,19 @@ from django.views.decorators.http import require_safe
 from techniques.cache import public_page
 from techniques.duties import duties_for, duties_not_applicable
 from techniques.models import Technique, TOSLevel
-from techniques.panels import technique_panels, techniques_health
+from techniques.panels import technique_panels
 from techniques.services import codeowners_text, owners_markdown, owners_rows
 
 
 @public_page
 @require_safe
 def home(request):
-    techniques = list(Technique.objects.for_pages().order_by("name"))
-    health = techniques_health(techniques)
-    for technique in techniques:
-        technique.health = health.get(technique.pk)
+    # Health is stored on each technique by the adherence evaluation: read, never computed.
+    sort = "health" if request.GET.get("sort") == "health" else "name"
+    order = ("-health_points", "name") if sort == "health" else ("name",)
+    techniques = list(Technique.objects.for_pages().order_by(*order))
     groups = [(level, [t for t in techniques if t.tos_level == level]) for level in TOSLevel]
-    return render(request, "techniques/home.html", {"tos_groups": groups})
+    return render(request, "techniques/home.html", {"tos_groups": groups, "sort": sort})
 
 
 @public_page

@@ -109,7 +109,10 @@ def test_dashboard_needs_sign_in_and_shows_cells_as_text(client, alice, lonely):
     assert client.get("/adherence/").status_code == 302
     client.force_login(alice)
     page = client.get("/adherence/").content.decode()
-    assert "✗ 0d" in page and "✓" in page and "N/A" in page
+    # The days count from when the duty was first missed (here: since the launch).
+    days = (timezone.now().date() - lonely.launch_date).days
+    assert f"✗ {days}d" in page and "✓" in page and "N/A" in page
+    assert "✗ 0d" not in page
 
 
 def test_dashboard_query_count_does_not_grow(alice_client, pruning, django_assert_max_num_queries):
@@ -167,7 +170,8 @@ def test_badge_is_svg_with_health_and_cache_headers(client, lonely):
     assert response["Content-Type"] == "image/svg+xml"
     assert "max-age=300" in response["Cache-Control"]
     body = response.content.decode()
-    assert "production TOS" in body and "open gap" in body
+    lonely.refresh_from_db()
+    assert "production TOS" in body and f"in trouble ({lonely.health_points} pts)" in body
     assert client.get("/badges/pruning.svg", HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
     assert client.get("/badges/nope.svg").status_code == 404
 

@@ -1,0 +1,171 @@
+"""Reads of adherence for pages: health, duty summaries, the matrix, the trend.
+
+Pages read stored rule results, gaps and health; nothing here evaluates a rule.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from adherence import engine
+from adherence.models import Gap, RuleResult
+from techniques.duties import DUTIES
+from techniques.models import Technique
+
+
+@dataclass
+class DutySummary:
+    met: list
+    failing: list
+    not_checked: list
+
+    @property
+    def checked(self) -> int:
+        return len(self.met) + len(self.failing)
+
+
+def duty_summary(technique) -> DutySummary:
+    """Which duties of the technique's TOS are met, from the latest rule results.
+
+    A duty is met when every rule behind it that applies passes (waived gaps count as
+    met for the public summary, which never shows waiver reasons); duties no rule
+    checks, or whose rules are all N/A, are "not checked".
+    """
+    statuses = dict(RuleResult.objects.filter(technique=technique).values_list("rule_id", "status"))
+    waived = set(
+        Gap.objects.filter(technique=technique, state=Gap.State.WAIVED).values_list(
+            "rule_id", flat=True
+        )
+    )
+    met, failing, not_checked = [], [], []
+    for duty in DUTIES:
+        if not duty.applies(technique):
+            continue
+        rule_statuses = [
+            "pass" if rule_id in waived else statuses.get(rule_id) for rule_id in duty.rules
+        ]
+        applicable = [s for s in rule_statuses if s in ("pass", "fail")]
+        if not applicable:
+            not_checked.append(duty)
+        elif "fail" in applicable:
+            failing.append(duty)
+        else:
+            met.append(duty)
+    return DutySummary(met, failing, not_checked)
+
+
+def gap_trend(weeks: int = 26, technique=None, now: datetime | None = None) -> dict:
+    """Gaps open at the end of each of the last ``weeks`` weeks, and time to close."""
+    now = now or timezone.now()
+    start = now - timedelta(weeks=weeks)
+    gaps = Gap.objects.filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=start))
+    if technique is not None:
+        gaps = gaps.filter(technique=technique)
+    spans = list(gaps.values_list("opened_at", "resolved_at"))
+    points = []
+    for week in range(weeks + 1):
+        at = start + timedelta(weeks=week)
+        points.append((at, sum(1 for o, r in spans if o <= at and (r is None or r > at))))
+    closed = Gap.objects.filter(resolved_at__isnull=False)
+    if technique is not None:
+        closed = closed.filter(technique=technique)
+    durations = [
+        (r - o).total_seconds() / 86400
+        for o, r in closed.values_list("opened_at", "resolved_at")[:10000]
+    ]
+    return {
+        "points": points,
+        "median_days_to_close": statistics.median(durations) if durations else None,
+        "closed": len(durations),
+    }
+
+
+@dataclass
+class Cell:
+    """One (technique, rule) cell; templates format it (adherence template tags)."""
+
+    rule_id: str
+    status: str  # pass | fail | waived | na | unknown
+    summary: str
+    gap: Gap | None = None
+    days_failing: int | None = None  # from the gap's since; None when undated
+
+    @property
+    def since(self) -> datetime | None:
+        return self.gap.since if self.gap else None
+
+
+@dataclass
+class MatrixRow:
+    technique: Technique
+    cells: list[Cell]
+    open_gaps: int
+    oldest_gap: datetime | None  # when the longest-standing violation began
+
+
+def _cell(rule_id: str, result, gap: Gap | None, now: datetime) -> Cell:
+    summary = result.summary if result else (gap.summary if gap else "Not evaluated yet.")
+    if gap and gap.state == Gap.State.WAIVED:
+        return Cell(rule_id, "waived", summary, gap)
+    if gap:
+        return Cell(rule_id, "fail", summary, gap, gap.days_failing(now))
+    if result is None:
+        return Cell(rule_id, "unknown", summary)
+    status = {"na": "na", "fail": "fail"}.get(result.status, "pass")
+    return Cell(rule_id, status, summary)
+
+
+def adherence_matrix(
+    techniques, severity: str = "", sort: str = "name", now: datetime | None = None
+) -> tuple[list[str], list[MatrixRow]]:
+    """Technique-by-rule cells from stored results and gaps: two queries in all."""
+    now = now or timezone.now()
+    techniques = list(techniques)
+    ids = [t.pk for t in techniques]
+    rule_ids = [r.id for r in engine.RULES.values() if not severity or r.severity == severity]
+    results = {
+        (r.technique_id, r.rule_id): r
+        for r in RuleResult.objects.filter(technique_id__in=ids, rule_id__in=rule_ids).only(
+            "technique_id", "rule_id", "status", "summary"
+        )
+    }
+    gaps = {
+        (g.technique_id, g.rule_id): g
+        for g in Gap.objects.unresolved()
+        .filter(technique_id__in=ids, rule_id__in=rule_ids)
+        .only(
+            "id",
+            "technique_id",
+            "rule_id",
+            "state",
+            "summary",
+            "since",
+            "opened_at",
+            "resolved_at",
+            "waived_until",
+        )
+    }
+    rows = []
+    for technique in techniques:
+        cells = [
+            _cell(
+                rule_id,
+                results.get((technique.pk, rule_id)),
+                gaps.get((technique.pk, rule_id)),
+                now,
+            )
+            for rule_id in rule_ids
+        ]
+        failing = [c.gap for c in cells if c.status == "fail" and c.gap]
+        starts = [g.since or g.opened_at for g in failing]
+        rows.append(MatrixRow(technique, cells, len(failing), min(starts) if starts else None))
+    if sort == "most":
+        rows.sort(key=lambda r: (-r.open_gaps, r.technique.name))
+    elif sort == "oldest":
+        rows.sort(key=lambda r: (r.oldest_gap is None, r.oldest_gap or now, r.technique.name))
+    return rule_ids, rows
