@@ -1,0 +1,176 @@
+"""Since when: each failing rule dates the violation from its evidence; gaps and the
+matrix show it apart from when the portal noticed; acknowledging or waiving keeps it."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from adherence import engine
+from adherence.engine import Status
+from adherence.models import Gap
+from adherence.services import gap_acknowledge, gap_waive, gaps_evaluate
+from convergence.models import ConvergenceRun, ConvergenceTest
+from convergence.services import convergence_state_update
+from reviews.models import Review, ReviewCycle
+from techniques.models import Maintainer, TechniqueChange
+from tests.factories import TechniqueFactory
+
+pytestmark = pytest.mark.django_db
+NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
+
+
+def result(technique, rule_id, at=NOW):
+    return engine.evaluate([technique], at, rule_ids=[rule_id])[(technique.pk, rule_id)]
+
+
+def midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def test_two_maintainers_dates_from_the_change_that_left_one(pruning):
+    left = NOW - timedelta(days=40)
+    Maintainer.objects.filter(github_login="dave").update(status="emeritus")
+    TechniqueChange.objects.create(
+        technique=pruning, field="maintainers", after="dave emeritus", changed_at=left
+    )
+    failed = result(pruning, "two-maintainers")
+    assert failed.status == Status.FAIL and failed.since == left
+
+
+def test_must_exist_duties_date_from_the_launch_never_before_the_tos_started(pruning):
+    pruning.launch_date = date(2024, 1, 10)
+    pruning.github_labels = []
+    assert result(pruning, "technique-label").since == midnight(date(2024, 1, 10))
+    # API tests are due 3 months after the launch.
+    assert result(pruning, "api-tests").since == midnight(date(2024, 4, 10))
+    # A production-only duty counts from when the technique moved to production TOS.
+    moved = NOW - timedelta(days=20)
+    TechniqueChange.objects.create(
+        technique=pruning,
+        field="tos_level",
+        before="research",
+        after="production",
+        changed_at=moved,
+    )
+    assert result(pruning, "api-tests").since == moved
+
+
+def test_review_due_fails_for_an_earlier_cycle_since_its_due_date(pruning):
+    h1 = ReviewCycle.objects.create(year=2026, half=1, due_date=date(2026, 6, 30))
+    h2 = ReviewCycle.objects.create(year=2026, half=2, due_date=date(2026, 12, 31))
+    Review.objects.create(cycle=h1, technique=pruning, status=Review.Status.DRAFT)
+    Review.objects.create(cycle=h2, technique=pruning, status=Review.Status.ACCEPTED)
+    failed = result(pruning, "review-due")
+    assert failed.status == Status.FAIL
+    assert "2026 H1 review due 30 June 2026, 146 days overdue" in failed.summary
+    assert failed.since == midnight(date(2026, 7, 1))
+    Review.objects.filter(cycle=h1).update(status=Review.Status.ACCEPTED)
+    assert result(pruning, "review-due").status == Status.PASS
+
+
+def test_convergence_green_dates_from_the_first_bad_run_not_from_the_evaluation(pruning):
+    test = ConvergenceTest.objects.create(
+        technique=pruning, name="resnet", model_family="ResNet", task="ImageNet"
+    )
+    first_bad = NOW - timedelta(days=3)
+    for days, outcome in (
+        (5, "passed"),
+        (4, "passed"),
+        (3, "failed"),
+        (2, "failed"),
+        (1, "failed"),
+    ):
+        ConvergenceRun.objects.create(
+            test=test,
+            started_at=NOW - timedelta(days=days),
+            outcome=outcome,
+            source="upload",
+            external_id=str(days),
+        )
+    with time_machine.travel(NOW, tick=False):
+        convergence_state_update(test)
+    test.refresh_from_db()
+    assert test.failing_since == first_bad and test.state_since == first_bad
+    assert result(pruning, "convergence-green").since == first_bad
+
+
+def test_gap_shows_failing_since_apart_from_noticed_and_actions_keep_it(
+    client, carol, alice, pruning
+):
+    Maintainer.objects.filter(github_login="dave").update(status="emeritus")
+    began = NOW - timedelta(days=21)
+    TechniqueChange.objects.create(
+        technique=pruning, field="maintainers", after="dave left", changed_at=began
+    )
+    with time_machine.travel(NOW, tick=False):
+        gaps_evaluate()
+        gap = Gap.objects.get(technique=pruning, rule_id="two-maintainers")
+        assert gap.since == began and gap.opened_at == NOW
+        gap_acknowledge(gap, alice, "Recruiting.")
+        gap_waive(gap, carol, "Grace period.", (NOW + timedelta(days=5)).date())
+        gaps_evaluate()
+        gap.refresh_from_db()
+        assert gap.since == began  # neither acknowledging nor waiving resets it
+        client.force_login(carol)
+        page = client.get(gap.get_absolute_url()).content.decode()
+        assert "failing 21 days, since 2026-11-02" in page
+        assert "Noticed by the portal" in page and "2026-11-23 12:00" in page
+
+
+def test_matrix_counts_days_from_since_and_never_shows_0d_for_an_undated_gap(alice_client, pruning):
+    Maintainer.objects.filter(github_login="dave").update(status="emeritus")
+    TechniqueChange.objects.create(
+        technique=pruning, field="maintainers", after="x", changed_at=NOW - timedelta(days=9)
+    )
+    with time_machine.travel(NOW, tick=False):
+        gaps_evaluate()
+        page = alice_client.get("/adherence/").content.decode()
+        assert "✗ 9d" in page and "Failing 9 days, since 2026-11-14" in page
+        Gap.objects.filter(technique=pruning).update(since=None)
+        page = alice_client.get("/adherence/").content.decode()
+    assert "✗ 0d" not in page and "start not dated" in page
+
+
+def test_technique_label_fails_when_shared_and_names_the_other_techniques(pruning):
+    TechniqueFactory(slug="pruning-2x4", github_labels=["technique:pruning"])
+    failed = result(pruning, "technique-label")
+    assert failed.status == Status.FAIL
+    assert "pruning-2x4" in failed.summary
+    assert failed.evidence["shared_with"] == {"technique:pruning": ["pruning-2x4"]}
+
+
+def test_technique_label_fails_when_missing_from_the_repository_labels(pruning):
+    saved = engine.FACT_LOADERS.get("repo_labels")
+    engine.FACT_LOADERS["repo_labels"] = lambda ts, now: {t.pk: {"technique:qat"} for t in ts}
+    try:
+        failed = result(pruning, "technique-label")
+        assert failed.status == Status.FAIL and "does not exist" in failed.summary
+        engine.FACT_LOADERS["repo_labels"] = lambda ts, now: {
+            t.pk: {"technique:pruning"} for t in ts
+        }
+        assert result(pruning, "technique-label").status == Status.PASS
+    finally:
+        if saved:
+            engine.FACT_LOADERS["repo_labels"] = saved
+        else:
+            engine.FACT_LOADERS.pop("repo_labels")
+
+
+def test_technique_page_says_when_a_review_is_overdue(client, pruning):
+    h1 = ReviewCycle.objects.create(year=2026, half=1, due_date=date(2026, 6, 30))
+    Review.objects.create(cycle=h1, technique=pruning)
+    with time_machine.travel(NOW, tick=False):
+        page = client.get("/techniques/pruning/").content.decode()
+    assert "The 2026 H1 review was due on 2026-06-30 and is 146 days overdue" in page
+
+
+def test_gap_state_changes_are_methods_of_the_gap(pruning):
+    gap = Gap(technique=pruning, rule_id="x", severity="low", opened_at=NOW, since=NOW)
+    event = gap.waive(None, "why", date(2026, 12, 1), NOW)
+    assert gap.state == Gap.State.WAIVED and event.kind == "waived"
+    assert not gap.waiver_expired(NOW) and gap.waiver_expired(NOW + timedelta(days=9))
+    assert gap.expire_waiver(NOW).kind == "waiver_expired" and gap.state == Gap.State.OPEN
+    assert gap.resolve(NOW, "ok").kind == "resolved" and gap.resolved_at == NOW
+    assert gap.since == NOW and timezone.is_aware(gap.since)

@@ -1,0 +1,103 @@
+"""Culprit ranking: the PRs of a culprit range ranked by how many of their changed files
+lie in the technique's paths, then by recency, over real HTTP to the GitHub-shaped server."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ci_status.github import GitHubClient
+from convergence.models import ConvergenceRun, ConvergenceTest
+from convergence.services import convergence_state_update, culprit_rank, culprit_range_fetch
+from fake_github.dataset import Dataset
+from fake_github.server import FakeGitHub
+
+pytestmark = pytest.mark.django_db
+T0 = datetime(2026, 11, 10, 9, tzinfo=UTC)
+QUANTIZE = "tensorflow_model_optimization/python/core/quantization/keras/quantize.py"
+
+
+def repository(pulls: list[tuple[str, list[str]]]) -> tuple[Dataset, str, str]:
+    """A repository whose history is: a good commit, one merge per PR, in order."""
+    dataset = Dataset()
+    good = dataset.add_commit("Good state", "alice", T0).sha
+    for i, (title, files) in enumerate(pulls, start=1):
+        moment = T0 + timedelta(hours=i)
+        pr = dataset.add_pull(
+            title, "contributor", moment, state="closed", merged_at=moment, files=files
+        )
+        dataset.add_commit(f"{title} (#{pr.number})", "contributor", moment, pr.number)
+    return dataset, good, dataset.commits[-1].sha
+
+
+def failing_test(technique, good: str, bad: str) -> ConvergenceTest:
+    test = ConvergenceTest.objects.create(
+        technique=technique, name="mobilenet", model_family="MobileNet", task="ImageNet"
+    )
+    for i, (sha, outcome) in enumerate([(good, "passed"), (bad, "failed"), (bad, "failed")]):
+        ConvergenceRun.objects.create(
+            test=test,
+            started_at=T0 + timedelta(days=i + 1),
+            outcome=outcome,
+            tfmot_sha=sha,
+            source="upload",
+            external_id=str(i),
+        )
+    return convergence_state_update(test, now=T0 + timedelta(days=3))
+
+
+@pytest.fixture
+def qat(pruning):
+    pruning.path_globs = ["tensorflow_model_optimization/python/core/quantization/keras/"]
+    pruning.save()
+    return pruning
+
+
+def fetch(test, dataset):
+    with FakeGitHub(dataset) as server:
+        client = GitHubClient(dataset.full_name, base_url=server.url, token="", backoff=0.01)
+        return culprit_range_fetch(test, client=client)
+
+
+def test_the_pr_that_changes_the_technique_beats_the_last_merged_one(qat, alice_client):
+    dataset, good, bad = repository(
+        [
+            ("Fix docs typo", ["README.md"]),
+            ("Speed up quantize_apply", [QUANTIZE, "RELEASE.md"]),
+            ("Bump CI image", [".github/workflows/ci.yml"]),  # the last merged PR
+        ]
+    )
+    culprit = fetch(failing_test(qat, good, bad), dataset)
+    assert culprit.error == ""
+    assert [p["title"] for p in culprit.pull_requests] == [
+        "Speed up quantize_apply",
+        "Bump CI image",
+        "Fix docs typo",
+    ]
+    assert culprit.likely_culprit["title"] == "Speed up quantize_apply"
+    assert culprit.likely_culprit["reason"] == "changes quantization/keras/quantize.py"
+    page = alice_client.get("/ci/").content.decode()
+    assert "changes quantization/keras/quantize.py" in page
+    assert "does not touch the technique&#x27;s paths" in page
+
+
+def test_when_no_pr_touches_the_technique_the_page_says_so(qat, alice_client):
+    dataset, good, bad = repository([("Docs", ["README.md"]), ("CI", [".github/workflows/ci.yml"])])
+    culprit = fetch(failing_test(qat, good, bad), dataset)
+    assert culprit.likely_culprit is None and culprit.none_touches_technique
+    # Recency orders PRs that tie on overlap.
+    assert [p["title"] for p in culprit.pull_requests] == ["CI", "Docs"]
+    page = alice_client.get("/ci/").content.decode()
+    assert "No PR of the range touches the technique" in page
+
+
+def test_ranking_by_overlap_then_recency():
+    pulls = [
+        {"number": 1, "merged_at": "2026-11-01T00:00:00Z"},
+        {"number": 2, "merged_at": "2026-11-02T00:00:00Z"},
+        {"number": 3, "merged_at": "2026-11-03T00:00:00Z"},
+    ]
+    files = {1: ["a/x.py", "a/y.py"], 2: ["a/z.py"], 3: ["b/w.py"]}
+    ranked = culprit_rank(pulls, files, ["a/"])
+    assert [p["number"] for p in ranked] == [1, 2, 3]
+    assert [p["overlap"] for p in ranked] == [2, 1, 0]
+    assert [p["number"] for p in culprit_rank(pulls, {}, ["a/"])] == [3, 2, 1]
