@@ -83,6 +83,7 @@ def evidence_collect(technique: Technique, cycle: ReviewCycle, now: datetime | N
                 {
                     "rule": g.rule_id,
                     "opened": g.opened_at.date().isoformat(),
+                    "since": g.since.date().isoformat() if g.since else None,
                     "state": g.state,
                     "summary": g.summary,
                 }

@@ -7,7 +7,7 @@ import pytest
 
 from ci_status.github import GitHubClient
 from convergence.models import ConvergenceRun, ConvergenceTest
-from convergence.services import convergence_state_update, culprit_rank, culprit_range_fetch
+from convergence.services import convergence_state_update, culprit_range_fetch, culprit_rank
 from fake_github.dataset import Dataset
 from fake_github.server import FakeGitHub
 
