@@ -87,6 +87,27 @@ TESTS = [
         [],
         "stale",
     ),
+    # The collaborative-optimization and experimental techniques: nightly tests that pass.
+    *[
+        (
+            slug,
+            f"mobilenetv2-imagenet-{slug}",
+            "convergence",
+            "MobileNet (V1/V2/V3/V3.5/V4)",
+            "image classification (ImageNet)",
+            "",
+            24,
+            [],
+            "passing",
+        )
+        for slug in (
+            "qat-n-bit-experimental",
+            "sparsity-preserving-clustering",
+            "pqat",
+            "cqat",
+            "pcqat",
+        )
+    ],
 ]
 PYTHONS = ["3.10", "3.11", "3.12"]
 

@@ -81,6 +81,9 @@ def load(stdout=None) -> dict:
 
     fill(previous, "pruning", Review.Status.ACCEPTED, alice, carol)
     fill(previous, "weight-clustering", Review.Status.ACCEPTED, bob, carol)
+    for slug in ("qat", "pqat", "cqat", "pcqat", "sparsity-preserving-clustering"):
+        fill(previous, slug, Review.Status.ACCEPTED, bob if slug != "qat" else alice, carol)
+    fill(previous, "qat-n-bit-experimental", Review.Status.ACCEPTED, alice, carol)
     fill(current, "qat", Review.Status.SUBMITTED, alice)
     fill(current, "pruning", Review.Status.DRAFT, alice)
     fill(
