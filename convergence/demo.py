@@ -87,6 +87,17 @@ TESTS = [
         [],
         "stale",
     ),
+    (
+        "weight-clustering",
+        "mobilenetv2-training-speed",
+        "training_speed",
+        "MobileNet (V1/V2/V3/V3.5/V4)",
+        "image classification (ImageNet)",
+        "",
+        168,
+        [],
+        "passing",
+    ),
     # The collaborative-optimization and experimental techniques: nightly tests that pass.
     *[
         (

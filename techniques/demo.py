@@ -154,7 +154,9 @@ def _technique_values(entry: dict) -> dict:
         "overview_url": f"https://www.tensorflow.org/model_optimization/{guide}" if guide else "",
         "support_scope": SUPPORT_SCOPE["research"] if research else "",
         "provides_release_notes": research and entry["slug"] in {"pcqat", "cqat"},
-        "api_tests_confirmed_on": launch_date if entry["slug"] in {"pruning", "qat"} else None,
+        "api_tests_confirmed_on": launch_date
+        if entry["slug"] in {"pruning", "qat", "weight-clustering"}
+        else None,
         "owner_group": group_key,
     }
 
