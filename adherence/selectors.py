@@ -95,10 +95,6 @@ class Cell:
     gap: Gap | None = None
     days_failing: int | None = None  # from the gap's since; None when undated
 
-    @property
-    def since(self) -> datetime | None:
-        return self.gap.since if self.gap else None
-
 
 @dataclass
 class MatrixRow:

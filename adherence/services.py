@@ -276,6 +276,12 @@ def _post_webhook(gap: Gap, kind: str, title: str, url: str) -> str:
         return f"failed: {type(error).__name__}"
 
 
+def _age(gap: Gap, now: datetime) -> str:
+    if gap.since is None:
+        return f"noticed {gap.days_open(now)} days ago"
+    return f"failing {gap.days_failing(now)} days, since {gap.since:%Y-%m-%d}"
+
+
 def digest_send(now: datetime | None = None) -> bool:
     """The weekly digest of open gaps for the TFMOT team; once per ISO week."""
     from django.contrib.auth import get_user_model
@@ -293,7 +299,7 @@ def digest_send(now: datetime | None = None) -> bool:
     )
     gaps = list(Gap.objects.open().select_related("technique").order_by("opened_at")[:200])
     lines = [
-        f"- {g.technique.name}: {g.rule_id} ({g.get_state_display().lower()}, {g.days_open(now)} days) "
+        f"- {g.technique.name}: {g.rule_id} ({g.get_state_display().lower()}, {_age(g, now)}) "
         f"{settings.PORTAL_BASE_URL}{g.get_absolute_url()}"
         for g in gaps
     ]

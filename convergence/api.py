@@ -127,6 +127,7 @@ class ConvergenceTestSerializer(serializers.ModelSerializer):
             "state",
             "state_since",
             "alert_open",
+            "failing_since",
             "flip_rate",
             "benefit_regressed",
         ]

@@ -174,3 +174,21 @@ def test_gap_state_changes_are_methods_of_the_gap(pruning):
     assert gap.expire_waiver(NOW).kind == "waiver_expired" and gap.state == Gap.State.OPEN
     assert gap.resolve(NOW, "ok").kind == "resolved" and gap.resolved_at == NOW
     assert gap.since == NOW and timezone.is_aware(gap.since)
+
+
+def test_weekly_digest_says_since_when_each_gap_fails(carol, pruning, settings):
+    from django.core import mail
+
+    from adherence.services import digest_send
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    carol.email = "carol@example.org"
+    carol.save()
+    Maintainer.objects.filter(github_login="dave").update(status="emeritus")
+    TechniqueChange.objects.create(
+        technique=pruning, field="maintainers", after="x", changed_at=NOW - timedelta(days=12)
+    )
+    with time_machine.travel(NOW, tick=False):
+        gaps_evaluate()
+        assert digest_send()
+    assert "two-maintainers (open, failing 12 days, since 2026-11-11)" in mail.outbox[-1].body

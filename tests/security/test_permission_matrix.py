@@ -63,6 +63,7 @@ EXPECTED = {
     "adherence:acknowledge": (NONE, OWNER),
     "adherence:waive": (NONE, STAFF),
     "adherence:badge": (ALL, NONE),
+    "adherence:health": (ALL, NONE),
     "convergence:grid": (USERS, NONE),
     "convergence:culprit_refresh": (NONE, OWNER),
     "convergence:releases": (USERS, NONE),
