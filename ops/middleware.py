@@ -7,6 +7,8 @@ from __future__ import annotations
 import logging
 import time
 
+from django.core.signals import request_finished
+
 from ops import context, metrics
 
 logger = logging.getLogger("ops.request")
@@ -18,30 +20,36 @@ class RequestMiddleware:
 
     def __call__(self, request):
         request_id = context.new_request_id(request.headers.get(context.HEADER))
-        token = context.request_id.set(request_id)
+        # Cleared when the response is closed (``request_finished``), so that Django's
+        # own log line of an error response still carries it.
+        context.request_id.set(request_id)
         request.request_id = request_id
         started = time.perf_counter()
-        try:
-            response = self.get_response(request)
-            elapsed = time.perf_counter() - started
-            match = getattr(request, "resolver_match", None)
-            view = (match.view_name if match else "") or "unmatched"
-            metrics.REQUEST_LATENCY.labels(view=view, method=request.method).observe(elapsed)
-            response[context.HEADER] = request_id
-            logger.info(
-                "%s %s %s %.1fms",
-                request.method,
-                request.path,
-                response.status_code,
-                elapsed * 1000,
-                extra={
-                    "method": request.method,
-                    "path": request.path,
-                    "status": response.status_code,
-                    "view": view,
-                    "duration_ms": round(elapsed * 1000, 1),
-                },
-            )
-            return response
-        finally:
-            context.request_id.reset(token)
+        response = self.get_response(request)
+        elapsed = time.perf_counter() - started
+        match = getattr(request, "resolver_match", None)
+        view = (match.view_name if match else "") or "unmatched"
+        metrics.REQUEST_LATENCY.labels(view=view, method=request.method).observe(elapsed)
+        response[context.HEADER] = request_id
+        logger.info(
+            "%s %s %s %.1fms",
+            request.method,
+            request.path,
+            response.status_code,
+            elapsed * 1000,
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "view": view,
+                "duration_ms": round(elapsed * 1000, 1),
+            },
+        )
+        return response
+
+
+def _request_finished(**kwargs):
+    context.request_id.set("")
+
+
+request_finished.connect(_request_finished, dispatch_uid="ops.request_finished")

@@ -45,6 +45,11 @@ def task_finished(task_id=None, task=None, state=None, **kwargs):
         context.request_id.reset(token)
 
 
+@celery_signals.beat_init.connect(dispatch_uid="ops.beat_init")
+def beat_started(**kwargs):
+    health.heartbeat(health.BEAT_KEY)
+
+
 class WorkerHeartbeat:
     """A thread of the worker's main process that records the worker as alive."""
 

@@ -356,3 +356,5 @@ from ops.logs import logging_config  # noqa: E402
 LOGGING = logging_config(LOG_FORMAT, env_str("LOG_LEVEL", "INFO"))
 # Celery logs through the same configuration (ops/signals.py), not its own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# collectstatic's destination (hashed, compressed names in production).
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(STATIC_ROOT)))
