@@ -29,7 +29,12 @@ def carry_request_id(sender=None, headers=None, **kwargs):
 
 @celery_signals.task_prerun.connect(dispatch_uid="ops.request_id_in")
 def task_started(task_id=None, task=None, **kwargs):
-    request_id = getattr(task.request, context.TASK_HEADER, None) or context.new_request_id()
+    # A worker makes the message's headers attributes of the request; apply() keeps them
+    # in ``headers``.
+    given = getattr(task.request, context.TASK_HEADER, None) or (
+        getattr(task.request, "headers", None) or {}
+    ).get(context.TASK_HEADER)
+    request_id = context.new_request_id(given)
     _tasks[task_id] = (context.request_id.set(request_id), time.perf_counter())
 
 
