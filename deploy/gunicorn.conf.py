@@ -22,8 +22,8 @@ max_requests_jitter = 100
 pidfile = os.environ.get("GUNICORN_PIDFILE") or None
 # The proxy in front sets X-Forwarded-Proto; trust it from these addresses only.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
-if os.path.isdir("/dev/shm"):
-    worker_tmp_dir = "/dev/shm"  # heartbeat files off the disk
+if os.path.isdir("/dev/shm"):  # noqa: S108 - gunicorn's documented heartbeat folder
+    worker_tmp_dir = "/dev/shm"  # noqa: S108 - heartbeat files in memory, not on disk
 # The portal logs every request itself (with its request id): no separate access log.
 accesslog = None
 errorlog = "-"

@@ -54,7 +54,7 @@ def adherence_rows(filters: dict) -> Iterator[list[str]]:
             cell(t.stage),
             str(row.open_gaps),
             cell(row.oldest_gap),
-            *(c.state for c in row.cells),
+            *(c.status for c in row.cells),
         ]
 
 

@@ -151,8 +151,11 @@ def test_readyz_sees_the_worker_stop_and_redis_go_down(client, db, settings, bro
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
     env.update(CELERY_BROKER_URL=url, CACHE_URL=url, WORKER_HEARTBEAT_SECONDS="1")
     worker = subprocess.Popen(
-        [str(Path(sys.executable).parent / "celery"), "-A", "tfmot_portal", "worker"]
-        + ["--pool", "solo", "--hostname", "readyz-test@%h", "--without-mingle"],
+        [
+            str(Path(sys.executable).parent / "celery"),
+            *("-A", "tfmot_portal", "worker", "--pool", "solo"),
+            *("--hostname", "readyz-test@%h", "--without-mingle"),
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
