@@ -15,16 +15,26 @@ from ci_status.models import SyncRun
 from ci_status.services import repository_get_or_create
 from ops import context
 from ops.logs import logging_config
+from ops.tasks import beat_tick
 from tfmot_portal.celery import app as celery_app
 
 TOKEN = "metrics-token-for-tests-0123456789"
 
 
+def _purge():
+    with celery_app.connection_for_write() as connection:
+        connection.SimpleQueue("celery").clear()
+
+
 @pytest.fixture
 def memory_broker():
+    """kombu's in-memory broker (one per process): emptied before and after."""
     previous = celery_app.conf.broker_url
     celery_app.conf.broker_url = "memory://"
+    _purge()
     yield
+    celery_app.conf.broker_url = "memory://"
+    _purge()
     celery_app.conf.broker_url = previous
 
 
@@ -73,6 +83,7 @@ def test_metrics_report_latency_syncs_gaps_health_and_the_queue(
     run.save()  # a later save without the outcome is not a second sync
     assert REGISTRY.get_sample_value("portal_sync_duration_seconds_count", labels) == before + 1
 
+    beat_tick.apply_async()  # one task waiting, no worker here
     text = _scrape(client).content.decode()
     assert 'portal_request_duration_seconds_count{method="GET",view="techniques:home"}' in text
     assert 'portal_open_gaps{severity="high"} 2.0' in text
@@ -85,7 +96,7 @@ def test_metrics_report_latency_syncs_gaps_health_and_the_queue(
     assert 'portal_techniques_by_open_gaps{open_gaps="3+"} 1.0' in text
     assert 'portal_techniques_by_health{health="unknown"} 2.0' in text  # never evaluated
     assert "portal_broker_up 1.0" in text
-    assert 'portal_queue_length{queue="celery"} 0.0' in text
+    assert 'portal_queue_length{queue="celery"} 1.0' in text
 
 
 def test_metrics_say_when_the_broker_is_down(client, db, metrics_settings):
