@@ -20,22 +20,9 @@ from ci_status.models import SyncRun
 from ci_status.services import repository_get_or_create
 from ops import health
 from ops.tasks import beat_tick
-from tfmot_portal.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-
-
-@pytest.fixture
-def broker(settings):
-    """Point the Celery app (and so the broker and queue checks) at a broker URL."""
-    previous = celery_app.conf.broker_url
-
-    def use(url):
-        celery_app.conf.broker_url = url
-
-    yield use
-    celery_app.conf.broker_url = previous
 
 
 def _synced(minutes_ago=1):

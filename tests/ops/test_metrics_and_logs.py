@@ -27,15 +27,13 @@ def _purge():
 
 
 @pytest.fixture
-def memory_broker():
+def memory_broker(broker):
     """kombu's in-memory broker (one per process): emptied before and after."""
-    previous = celery_app.conf.broker_url
-    celery_app.conf.broker_url = "memory://"
+    broker("memory://")
     _purge()
-    yield
-    celery_app.conf.broker_url = "memory://"
+    yield broker
+    broker("memory://")
     _purge()
-    celery_app.conf.broker_url = previous
 
 
 @pytest.fixture
@@ -99,8 +97,8 @@ def test_metrics_report_latency_syncs_gaps_health_and_the_queue(
     assert 'portal_queue_length{queue="celery"} 1.0' in text
 
 
-def test_metrics_say_when_the_broker_is_down(client, db, metrics_settings):
-    celery_app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens there
+def test_metrics_say_when_the_broker_is_down(client, db, metrics_settings, broker):
+    broker("redis://127.0.0.1:1/0")  # nothing listens there
     text = _scrape(client).content.decode()
     assert "portal_broker_up 0.0" in text
     assert "portal_open_gaps" in text  # the other figures are still there
