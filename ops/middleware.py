@@ -12,6 +12,7 @@ from django.core.signals import request_finished
 from ops import context, metrics
 
 logger = logging.getLogger("ops.request")
+QUIET_VIEWS = {"healthz", "ops:readyz", "ops:metrics"}
 
 
 class RequestMiddleware:
@@ -31,7 +32,9 @@ class RequestMiddleware:
         view = (match.view_name if match else "") or "unmatched"
         metrics.REQUEST_LATENCY.labels(view=view, method=request.method).observe(elapsed)
         response[context.HEADER] = request_id
-        logger.info(
+        # Probes and scrapes come every few seconds: their lines are debug only.
+        logger.log(
+            logging.DEBUG if view in QUIET_VIEWS else logging.INFO,
             "%s %s %s %.1fms",
             request.method,
             request.path,

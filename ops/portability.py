@@ -107,6 +107,7 @@ def import_lines(lines: Iterable[str]) -> dict[str, int]:
             "The database is not empty; restore only into a freshly migrated database. "
             f"Tables with rows: {', '.join(filled)}."
         )
+    allowed = {m._meta.label_lower for m in exported_models()}
     counts: dict[str, int] = {}
     models = set()
     with transaction.atomic(), disable_auditlog():
@@ -116,10 +117,19 @@ def import_lines(lines: Iterable[str]) -> dict[str, int]:
                 continue
             try:
                 record = json.loads(line)
+                if str(record.get("model", "")).lower() not in allowed:
+                    raise ImportRefused(
+                        f"Line {number}: {record.get('model')!r} is not a record the portal "
+                        "exports."
+                    )
                 objects = list(
                     serializers.deserialize("python", [record], handle_forward_references=True)
                 )
-            except (json.JSONDecodeError, serializers.base.DeserializationError) as exc:
+            except (
+                json.JSONDecodeError,
+                AttributeError,
+                serializers.base.DeserializationError,
+            ) as exc:
                 raise ImportRefused(f"Line {number}: {exc}") from exc
             for obj in objects:
                 obj.save()

@@ -50,3 +50,18 @@ def test_import_refuses_what_is_not_an_export(db, tmp_path):
     path.write_text('{"model": "auth.user"}\n')
     with pytest.raises(CommandError, match="Not an export"):
         call_command("import_portal", str(path))
+
+
+def test_import_refuses_records_the_portal_does_not_export(db, tmp_path):
+    header = next(iter(export_lines()))
+    path = tmp_path / "sessions.jsonl"
+    session = {
+        "model": "sessions.session",
+        "pk": "x",
+        "fields": {"session_data": "", "expire_date": "2030-01-01T00:00:00Z"},
+    }
+    path.write_text(header + "\n" + json.dumps(session) + "\n")
+    with pytest.raises(
+        CommandError, match=r"'sessions\.session' is not a record the portal exports"
+    ):
+        call_command("import_portal", str(path))
