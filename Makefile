@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format venv demo clean
+.PHONY: run test lint format venv demo clean serve
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,3 +35,8 @@ format: venv
 
 clean:
 	rm -rf var staticfiles .pytest_cache
+
+# Production mode (README "Deploying"): gunicorn, a Celery worker and beat, on PostgreSQL
+# and Redis (DATABASE_URL, CELERY_BROKER_URL, CACHE_URL, SECRET_KEY, ALLOWED_HOSTS).
+serve:
+	HOST=$(HOST) PORT=$(PORT) scripts/serve.sh

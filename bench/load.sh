@@ -12,7 +12,9 @@ DB=$(.venv/bin/python -c "import sys; sys.path.insert(0, '.'); from bench.common
 export DATABASE_URL="${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 export DATABASE_URL="${DATABASE_URL%/*}/$DB"
 export DJANGO_ENV=production SECRET_KEY="bench-$(head -c 48 /dev/urandom | base64 | tr -d '/+=')" \
-       ALLOWED_HOSTS=127.0.0.1 SECURE_SSL_REDIRECT=false LOG_LEVEL=WARNING
+       ALLOWED_HOSTS=127.0.0.1 SECURE_SSL_REDIRECT=false LOG_LEVEL=WARNING \
+       CACHE_URL=${CACHE_URL:-redis://127.0.0.1:6379/11} \
+       CELERY_BROKER_URL=${CELERY_BROKER_URL:-redis://127.0.0.1:6379/11}
 .venv/bin/python manage.py collectstatic --noinput -v0
 .venv/bin/gunicorn tfmot_portal.wsgi -b 127.0.0.1:$PORT -w ${WORKERS:-3} --log-level warning &
 GUNICORN=$!

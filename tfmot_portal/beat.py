@@ -39,6 +39,8 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "lifecycle.tasks.check_ownership",
         "schedule": crontab(hour=3, minute=0),
     },
+    # ops: beat's proof of life for /readyz (recorded when beat queues it).
+    "ops-beat-tick": {"task": "ops.tasks.beat_tick", "schedule": 30, "options": {"expires": 60}},
 }
 
 __all__ = ["BEAT_SCHEDULE", "crontab"]

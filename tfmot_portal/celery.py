@@ -4,9 +4,20 @@ tasks.py); configuration comes from Django settings prefixed with CELERY_."""
 import os
 
 from celery import Celery
+from celery.signals import setup_logging
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tfmot_portal.settings")
 
 app = Celery("tfmot_portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@setup_logging.connect
+def _log_as_django_does(**kwargs):
+    """Workers and beat log with the portal's configuration (LOG_FORMAT, request ids)."""
+    from logging.config import dictConfig
+
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)

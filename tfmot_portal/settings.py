@@ -318,3 +318,43 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- Operations: production services, health, metrics, logs (ops/) ------------------
+INSTALLED_APPS += ["ops"]
+# First, so that every log line of a request carries its id and its latency is measured.
+MIDDLEWARE.insert(0, "ops.middleware.RequestMiddleware")
+if PRODUCTION:
+    # Production runs on PostgreSQL and Redis: several processes share the database, the
+    # cache (page cache, locks, heartbeats) and the broker.
+    _required = {
+        "DATABASE_URL": ("postgres://", "postgresql://"),
+        "CELERY_BROKER_URL": ("redis://", "rediss://"),
+        "CACHE_URL": ("redis://", "rediss://"),
+    }
+    _wrong = [name for name, schemes in _required.items() if not env_str(name).startswith(schemes)]
+    if _wrong:
+        raise ImproperlyConfigured(
+            "DJANGO_ENV=production needs PostgreSQL and Redis: set "
+            + ", ".join(f"{name} ({_required[name][0]}...)" for name in _wrong)
+            + ". See the README's Deploying section."
+        )
+# /readyz: the longest acceptable silence of each background part, in seconds.
+READYZ_WORKER_MAX_AGE = env_int("READYZ_WORKER_MAX_AGE", 90)
+READYZ_BEAT_MAX_AGE = env_int("READYZ_BEAT_MAX_AGE", 180)
+READYZ_SYNC_MAX_AGE = env_int("READYZ_SYNC_MAX_AGE", 2 * 3600)  # 0: do not check
+# A worker writes its heartbeat this often (beat's tick is a periodic job, ops/tasks.py).
+WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 15)
+# /metrics: a bearer token (compared in constant time) or a list of client addresses.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS")
+# Logs: "text" (one readable line) or "json" (one JSON object per line), with request ids.
+LOG_FORMAT = env_str("LOG_FORMAT", "text")
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be 'text' or 'json'")
+from ops.logs import logging_config  # noqa: E402
+
+LOGGING = logging_config(LOG_FORMAT, env_str("LOG_LEVEL", "INFO"))
+# Celery logs through the same configuration (ops/signals.py), not its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# collectstatic's destination (hashed, compressed names in production).
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(STATIC_ROOT)))

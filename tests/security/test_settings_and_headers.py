@@ -45,12 +45,37 @@ def test_production_refuses_the_fake_secret():
     assert "needs SECRET_KEY set to a random value" in result.stderr
 
 
+# Production runs on PostgreSQL and Redis (the settings refuse anything else).
+SERVICES = {
+    "DATABASE_URL": "postgres://portal@127.0.0.1:5432/portal",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    "CACHE_URL": "redis://127.0.0.1:6379/1",
+}
+
+
+def test_production_refuses_to_start_without_postgresql_and_redis():
+    result = manage(
+        "check",
+        DJANGO_ENV="production",
+        SECRET_KEY="y" * 64,
+        DATABASE_URL="sqlite:///portal.sqlite3",
+        CELERY_BROKER_URL="",
+        CACHE_URL="redis://127.0.0.1:6379/1",
+    )
+    assert result.returncode != 0
+    assert (
+        "DJANGO_ENV=production needs PostgreSQL and Redis: set DATABASE_URL (postgres://...), "
+        "CELERY_BROKER_URL (redis://...)"
+    ) in result.stderr
+
+
 def test_production_settings_pass_check_deploy():
     result = manage(
         "check",
         "--deploy",
         "--fail-level",
         "WARNING",
+        **SERVICES,
         DJANGO_ENV="production",
         SECRET_KEY="k" * 20 + "Zq8#" * 10 + "x" * 20,
         ALLOWED_HOSTS="portal.example.org",
@@ -160,6 +185,7 @@ def test_bandit_finds_nothing_unjustified():
             "reviews",
             "adherence",
             "lifecycle",
+            "ops",
             "tfmot_portal",
             "-ll",
         ],
@@ -176,6 +202,7 @@ def test_debug_is_off_and_cookies_secure_in_production():
         "shell",
         "-c",
         "from django.conf import settings as s; print(s.DEBUG, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS)",
+        **SERVICES,
         DJANGO_ENV="production",
         SECRET_KEY="y" * 64,
         ALLOWED_HOSTS="x",

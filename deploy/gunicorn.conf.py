@@ -1,0 +1,56 @@
+"""gunicorn settings for the portal's web process (`make serve` and deploy/tfmot-web.service).
+
+Read from the environment: HOST, PORT, WEB_CONCURRENCY (default 2 x CPUs - 1),
+GUNICORN_TIMEOUT, GUNICORN_GRACEFUL_TIMEOUT, GUNICORN_PIDFILE, FORWARDED_ALLOW_IPS,
+LOG_FORMAT, PROMETHEUS_MULTIPROC_DIR.
+"""
+
+import multiprocessing
+import os
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY") or max(2, 2 * multiprocessing.cpu_count() - 1))
+worker_class = "sync"
+# A worker silent for this long is restarted; a request may take up to this long.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# On SIGTERM: stop accepting, let requests in flight finish for up to this long.
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
+keepalive = 5
+# Recycle workers now and then (bounded memory), not all at once.
+max_requests = 1000
+max_requests_jitter = 100
+pidfile = os.environ.get("GUNICORN_PIDFILE") or None
+# The proxy in front sets X-Forwarded-Proto; trust it from these addresses only.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+if os.path.isdir("/dev/shm"):  # noqa: S108 - gunicorn's documented heartbeat folder
+    worker_tmp_dir = "/dev/shm"  # noqa: S108 - heartbeat files in memory, not on disk
+# The portal logs every request itself (with its request id): no separate access log.
+accesslog = None
+errorlog = "-"
+if os.environ.get("LOG_FORMAT") == "json":
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            }
+        },
+        "handlers": {
+            "error_console": {"class": "logging.StreamHandler", "formatter": "json"},
+            "console": {"class": "logging.StreamHandler", "formatter": "json"},
+        },
+        "loggers": {
+            "gunicorn.error": {"handlers": ["error_console"], "level": "INFO", "propagate": False}
+        },
+    }
+
+
+def child_exit(server, worker):
+    """A gone worker's live gauges leave the multiprocess metrics."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

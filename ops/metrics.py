@@ -1,0 +1,188 @@
+"""Prometheus metrics: histograms observed where the work happens (web requests, syncs,
+rule evaluation) and figures read from the database and the broker when scraped.
+
+With ``PROMETHEUS_MULTIPROC_DIR`` set (``make serve``), every gunicorn worker and Celery
+process writes its observations to files in that folder and a scrape adds them up
+(prometheus-client's multiprocess mode); without it one process's registry is served.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+
+from prometheus_client import REGISTRY, CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+logger = logging.getLogger(__name__)
+
+REQUEST_LATENCY = Histogram(
+    "portal_request_duration_seconds",
+    "Time to answer a web request, by view.",
+    ["view", "method"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+SYNC_DURATION = Histogram(
+    "portal_sync_duration_seconds",
+    "Duration of finished GitHub syncs, by repository and outcome.",
+    ["repository", "status"],
+    buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600),
+)
+RULE_EVALUATION = Histogram(
+    "portal_rule_evaluation_seconds",
+    "Time to evaluate every adherence rule for every technique.",
+    buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+)
+TASK_DURATION = Histogram(
+    "portal_task_duration_seconds",
+    "Time a Celery task ran, by task name and final state.",
+    ["task", "state"],
+    buckets=(0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600),
+)
+EVALUATE_TASK = "adherence.tasks.evaluate_adherence"
+
+
+def health_level_counts() -> dict[str, int]:
+    """Techniques per health level, as the technique pages show it.
+
+    The level is ``adherence.services.health_by_technique``'s status (healthy, gaps,
+    unknown); when techniques carry a stored health level, count that field here.
+    """
+    from adherence.services import health_by_technique
+    from techniques.models import Technique
+
+    techniques = list(Technique.objects.only("pk"))
+    return dict(Counter(h["status"] for h in health_by_technique(techniques).values()))
+
+
+def techniques_by_open_gaps() -> dict[str, int]:
+    """Techniques by their number of open gaps: "0", "1", "2", "3+"."""
+    from django.db.models import Count, Q
+
+    from adherence.models import Gap
+    from techniques.models import Technique
+
+    counts = Technique.objects.annotate(
+        n=Count("gaps", filter=Q(gaps__state=Gap.State.OPEN))
+    ).values_list("n", flat=True)
+    return dict(Counter(str(n) if n < 3 else "3+" for n in counts))
+
+
+def queue_lengths() -> dict[str, int]:
+    """Messages waiting in each queue the workers consume (raises if the broker is down)."""
+    from tfmot_portal.celery import app
+
+    names = [app.conf.task_default_queue or "celery"]
+    with app.connection_for_read() as connection:
+        connection.ensure_connection(max_retries=1, interval_start=0.1, timeout=2)
+        channel = connection.default_channel
+        return {
+            name: channel.queue_declare(queue=name, passive=False).message_count for name in names
+        }
+
+
+class PortalCollector(Collector):
+    """Figures read at scrape time from the database and the broker."""
+
+    def collect(self):
+        from django.db.models import Count, Sum
+
+        from adherence.models import Gap
+        from ci_status.models import Repository, SyncCursor, SyncRun
+
+        repositories = dict(Repository.objects.values_list("pk", "full_name"))
+        requests = CounterMetricFamily(
+            "portal_github_requests",
+            "GitHub API requests spent by the sync, per repository.",
+            labels=["repository"],
+        )
+        spent = dict(SyncCursor.objects.values_list("repository_id").annotate(n=Sum("requests")))
+        remaining = GaugeMetricFamily(
+            "portal_github_rate_limit_remaining",
+            "Requests left in the rate limit window at the end of the last sync.",
+            labels=["repository"],
+        )
+        last_duration = GaugeMetricFamily(
+            "portal_sync_last_duration_seconds",
+            "Duration of the last finished sync, per repository.",
+            labels=["repository"],
+        )
+        last_success = GaugeMetricFamily(
+            "portal_sync_last_success_timestamp_seconds",
+            "When the last successful sync finished (Unix time), per repository.",
+            labels=["repository"],
+        )
+        for pk, name in repositories.items():
+            requests.add_metric([name], spent.get(pk) or 0)
+            runs = SyncRun.objects.filter(repository_id=pk, finished_at__isnull=False)
+            limited = runs.filter(rate_limit_remaining__isnull=False).order_by("-finished_at")
+            value = limited.values_list("rate_limit_remaining", flat=True).first()
+            if value is not None:
+                remaining.add_metric([name], value)
+            last = runs.order_by("-finished_at").first()
+            if last and last.duration_seconds is not None:
+                last_duration.add_metric([name], last.duration_seconds)
+            ok = runs.filter(status=SyncRun.Status.OK).order_by("-finished_at").first()
+            if ok:
+                last_success.add_metric([name], ok.finished_at.timestamp())
+        yield from (requests, remaining, last_duration, last_success)
+
+        gaps = GaugeMetricFamily(
+            "portal_open_gaps", "Open adherence gaps, by severity.", labels=["severity"]
+        )
+        for severity, n in (
+            Gap.objects.filter(state=Gap.State.OPEN)
+            .values_list("severity")
+            .annotate(n=Count("id"))
+            .order_by("severity")
+        ):
+            gaps.add_metric([severity], n)
+        yield gaps
+
+        health = GaugeMetricFamily(
+            "portal_techniques_by_health", "Techniques per health level.", labels=["health"]
+        )
+        for level, n in sorted(health_level_counts().items()):
+            health.add_metric([level], n)
+        yield health
+        by_gaps = GaugeMetricFamily(
+            "portal_techniques_by_open_gaps",
+            "Techniques by their number of open gaps.",
+            labels=["open_gaps"],
+        )
+        for bucket, n in sorted(techniques_by_open_gaps().items()):
+            by_gaps.add_metric([bucket], n)
+        yield by_gaps
+
+        up = GaugeMetricFamily("portal_broker_up", "1 when the broker answered this scrape.")
+        queue = GaugeMetricFamily(
+            "portal_queue_length", "Tasks waiting in the broker, by queue.", labels=["queue"]
+        )
+        try:
+            lengths = queue_lengths()
+        except Exception as exc:  # the broker is down: say so, keep the other figures
+            logger.warning("metrics: broker did not answer: %s", exc)
+            up.add_metric([], 0)
+        else:
+            up.add_metric([], 1)
+            for name, n in lengths.items():
+                queue.add_metric([name], n)
+        yield up
+        yield queue
+
+
+def render() -> bytes:
+    """The exposition text of every process's metrics and the portal's figures."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        processes = generate_latest(registry)
+    else:
+        processes = generate_latest(REGISTRY)
+    portal = CollectorRegistry()
+    portal.register(PortalCollector())
+    return processes + generate_latest(portal)

@@ -1,0 +1,108 @@
+"""The team's CSV reports: rows of plain strings, built from the same reads as the pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from adherence import engine
+from adherence.services import adherence_matrix
+from techniques.models import Technique
+
+# A spreadsheet runs a cell that starts with one of these as a formula: such cells are
+# prefixed with a quote (text from reviews and GitHub is free text).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def adherence_rows(filters: dict) -> Iterator[list[str]]:
+    """The adherence matrix: one row per technique, one column per rule (its state)."""
+    techniques = Technique.objects.select_related("owner_group").order_by("name")
+    if filters.get("tos_level"):
+        techniques = techniques.filter(tos_level=filters["tos_level"])
+    if filters.get("owner_group"):
+        techniques = techniques.filter(owner_group__slug=filters["owner_group"])
+    if filters.get("stage"):
+        techniques = techniques.filter(stage=filters["stage"])
+    rule_ids, rows = adherence_matrix(
+        techniques, severity=filters.get("severity", ""), sort=filters.get("sort") or "name"
+    )
+    yield [
+        "technique",
+        "name",
+        "owner_group",
+        "tos_level",
+        "stage",
+        "open_gaps",
+        "oldest_gap_opened_at",
+        *(f"{rule_id} ({engine.RULES[rule_id].severity})" for rule_id in rule_ids),
+    ]
+    for row in rows:
+        t = row.technique
+        yield [
+            cell(t.slug),
+            cell(t.name),
+            cell(t.owner_group.name if t.owner_group else ""),
+            cell(t.tos_level),
+            cell(t.stage),
+            str(row.open_gaps),
+            cell(row.oldest_gap),
+            *(c.status for c in row.cells),
+        ]
+
+
+def review_answer_rows(cycle) -> Iterator[list[str]]:
+    """Every review of a cycle with its answers; one column per duty's rating and note."""
+    reviews = list(
+        cycle.reviews.select_related(
+            "technique__owner_group", "submitted_by", "decided_by", "shepherd"
+        ).order_by("technique__name")
+    )
+    duties = sorted({duty for r in reviews for duty in (r.self_assessment or {})})
+    yield [
+        "technique",
+        "owner_group",
+        "status",
+        "submitted_at",
+        "submitted_by",
+        "decided_at",
+        "decided_by",
+        "shepherd",
+        "benefits_usage",
+        "major_updates",
+        "proposal_tos",
+        "proposal_maintainers",
+        "proposal_deprecate",
+        "proposal_notes",
+        *(f"{duty}: {part}" for duty in duties for part in ("rating", "note")),
+    ]
+    for r in reviews:
+        answers = r.self_assessment or {}
+        yield [
+            cell(r.technique.slug),
+            cell(r.technique.owner_group.name if r.technique.owner_group else ""),
+            cell(r.status),
+            cell(r.submitted_at),
+            cell(r.submitted_by.username if r.submitted_by else ""),
+            cell(r.decided_at),
+            cell(r.decided_by.username if r.decided_by else ""),
+            cell(r.shepherd.username if r.shepherd else ""),
+            cell(r.benefits_usage),
+            cell(r.major_updates),
+            cell(r.proposal_tos),
+            cell(r.proposal_maintainers),
+            "yes" if r.proposal_deprecate else "no",
+            cell(r.proposal_notes),
+            *(
+                cell((answers.get(duty) or {}).get(part, ""))
+                for duty in duties
+                for part in ("rating", "note")
+            ),
+        ]
