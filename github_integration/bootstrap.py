@@ -101,6 +101,7 @@ def bootstrap_propose(repository: str, client: GitHubClient | None = None) -> Bo
         for label in labels_ or []
     }
     wanted: list[tuple[str, str, dict]] = []
+    groups: dict[str, dict] = {}
     for label in labels:
         name = label["name"]
         if name in used:
@@ -110,8 +111,11 @@ def bootstrap_propose(repository: str, client: GitHubClient | None = None) -> Bo
         paths = _paths_for(name, description, codeowners)
         owners = [o for path in paths for o in codeowners.get(path, [])]
         group = _group_key(owners)
-        if group:
-            wanted.append((BootstrapProposal.Kind.GROUP, group[0], group[1]))
+        if group:  # one proposal per group, with the people of every path it owns
+            merged = groups.setdefault(group[0], group[1])
+            merged["maintainers"] = sorted(
+                set(merged["maintainers"]) | set(group[1]["maintainers"])
+            )
         modules = _MODULE_RE.findall(description)
         short = name.split(":", 1)[1].strip()
         wanted.append(
@@ -129,6 +133,7 @@ def bootstrap_propose(repository: str, client: GitHubClient | None = None) -> Bo
                 },
             )
         )
+    wanted = [(BootstrapProposal.Kind.GROUP, key, data) for key, data in groups.items()] + wanted
     with transaction.atomic():
         for kind, key, data in wanted:
             proposal, created = BootstrapProposal.objects.get_or_create(
