@@ -19,11 +19,11 @@ from github_integration.models import GapIssue
 @pytest.fixture
 def writer(fake_github):
     """A client with a token, as a worker has (the server then requires it)."""
-    fake_github.token = "portal-token"  # noqa: S105
+    fake_github.token = "portal-token"
     return GitHubClient(
         fake_github.dataset.full_name,
         base_url=fake_github.url,
-        token="portal-token",  # noqa: S106
+        token="portal-token",
         timeout=2,
         backoff=0.01,
         max_wait=0.5,
@@ -130,7 +130,7 @@ def test_a_worker_dying_between_create_and_record_never_makes_two(old_gap, write
         writer.repo,
         base_url=writer.base_url,
         token="portal-token",
-        timeout=2,  # noqa: S106
+        timeout=2,
     )
     with pytest.raises(SystemExit):
         gap_issues_sync(dying)
@@ -170,7 +170,7 @@ def test_rate_limit_stops_the_run_without_writing(old_gap, writer, fake_github):
     assert issues_of(fake_github, old_gap) == []
     fake_github.clear_faults()
     # The client waits for the reset it was told; the next task run has a new one.
-    fresh = GitHubClient(writer.repo, base_url=writer.base_url, token="portal-token")  # noqa: S106
+    fresh = GitHubClient(writer.repo, base_url=writer.base_url, token="portal-token")
     assert len(gap_issues_sync(fresh).created) == 1
 
 
@@ -179,7 +179,7 @@ def test_repository_without_issues_or_unknown_is_reported(old_gap, writer, fake_
     summary = gap_issues_sync(writer)
     assert summary.errors and "410" in summary.errors[0]
     assert "Issues are disabled" in GapIssue.objects.get(gap=old_gap).error
-    other = GitHubClient("tensorflow/no-such-repo", base_url=fake_github.url, token="portal-token")  # noqa: S106
+    other = GitHubClient("tensorflow/no-such-repo", base_url=fake_github.url, token="portal-token")
     summary = gap_issues_sync(other)
     assert summary.errors and "404" in summary.errors[0]
     assert not issues_of(fake_github, old_gap)
