@@ -344,6 +344,10 @@ SOCIALACCOUNT_PROVIDERS = {
         ),
     }
 }
+# The sign-in form posts to the portal, which redirects to GitHub's authorize page: CSP's
+# form-action covers that redirect.
+if GITHUB_OAUTH_CLIENT_ID:
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(GITHUB_OAUTH_URL)
 ACCOUNT_ADAPTER = "github_integration.signin.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "github_integration.signin.SocialAccountAdapter"
 SOCIALACCOUNT_AUTO_SIGNUP = True
