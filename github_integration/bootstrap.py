@@ -77,11 +77,18 @@ def _group_key(owners: list[str]) -> tuple[str, dict] | None:
         }
     if users:
         return "users:" + ",".join(u.lower() for u in users), {
-            "name": "Owners of " + " ".join(users),
+            "name": "Maintainers " + ", ".join(f"@{u}" for u in users),
             "github_team": "",
             "maintainers": users,
         }
     return None
+
+
+def _display_name(short: str) -> str:
+    """technique:qat -> "QAT", technique:weight clustering -> "Weight clustering"."""
+    if len(short) <= 4 and short.isalpha():
+        return short.upper()
+    return short[:1].upper() + short[1:]
 
 
 def bootstrap_propose(repository: str, client: GitHubClient | None = None) -> BootstrapSummary:
@@ -125,7 +132,7 @@ def bootstrap_propose(repository: str, client: GitHubClient | None = None) -> Bo
                 {
                     "label": name,
                     "slug": slugify(short)[:80] or slugify(name)[:80],
-                    "name": short.title() if short.islower() else short,
+                    "name": _display_name(short),
                     "public_api": modules[0] if modules else "tfmot",
                     "description": description,
                     "path_globs": paths,

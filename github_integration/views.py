@@ -37,6 +37,7 @@ def me(request):
             "account": account,
             "github_login": account.extra_data.get("login") if account else "",
             "github_id": github_id,
+            "github_url": (account.extra_data.get("html_url") or "") if account else "",
             "maintainers": maintainers,
             "techniques": techniques,
             "can_connect": github_signin_configured() and account is None,
