@@ -167,6 +167,16 @@ def github_identity_link(user, github_id: int, login: str) -> list[Maintainer]:
     return list(Maintainer.objects.filter(github_id=github_id).select_related("group"))
 
 
+def accounts_follow_rename(github_id: int, old: str, new: str) -> int:
+    """User names of accounts linked to this GitHub user follow a renamed login (when
+    the new name is free), so the portal's "user name = GitHub login" holds."""
+    User = get_user_model()
+    if User.objects.filter(username__iexact=new).exists():
+        return 0
+    linked = SocialAccount.objects.filter(provider="github", uid=str(github_id)).values("user_id")
+    return User.objects.filter(pk__in=linked, username__iexact=old).update(username=new)
+
+
 def _link_from(sociallogin) -> None:
     account = sociallogin.account
     if account.provider != "github" or not account.user_id:

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from ci_status.github import PER_PAGE, DictETagStore, GitHubClient, GitHubError
 from github_integration.models import TeamSync
+from github_integration.signin import accounts_follow_rename
 from techniques.models import Maintainer, OwnerGroup
 from techniques.services import maintainers_record_change
 
@@ -98,6 +99,8 @@ def _apply(group: OwnerGroup, members: list[dict], result: TeamSyncResult) -> No
             fields = []
             if maintainer.github_login != login:
                 result.renamed.append((maintainer.github_login, login))
+                if github_id is not None:
+                    accounts_follow_rename(github_id, maintainer.github_login, login)
                 maintainer.github_login = login
                 fields.append("github_login")
             if github_id is not None and maintainer.github_id != github_id:

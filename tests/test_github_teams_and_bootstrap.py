@@ -181,3 +181,22 @@ def test_bootstrap_of_an_unknown_repository_says_so(db, fake_github):
 
     with pytest.raises(CommandError, match="Could not read nobody/nothing"):
         call_command("bootstrap_repository", "nobody/nothing", api_url=fake_github.url)
+
+
+def test_a_rename_seen_by_the_team_sync_renames_the_linked_account(
+    team_group, github_client, fake_github
+):
+    from allauth.socialaccount.models import SocialAccount
+
+    from tests.factories import UserFactory
+
+    dave = UserFactory(username="dave")
+    SocialAccount.objects.create(
+        user=dave, provider="github", uid=str(fake_github.dataset.user_id("dave"))
+    )
+    team_sync(team_group, github_client)
+    fake_github.dataset.rename_user("dave", "dave-tf")
+    team_sync(team_group, github_client)
+    dave.refresh_from_db()
+    assert dave.username == "dave-tf"
+    assert Technique.objects.owned_by(dave).filter(slug="pruning").exists()
