@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from github_integration.bootstrap import bootstrap_decide as decide
-from github_integration.models import BootstrapProposal
+from github_integration.models import BootstrapProposal, GapIssue, TeamSync
 from github_integration.signin import github_signin_configured
 from techniques.models import Maintainer, Technique
 
@@ -60,8 +60,12 @@ def bootstrap(request):
     proposals = BootstrapProposal.objects.order_by("repository", "state", "kind", "key")
     pending = [p for p in proposals if p.state == BootstrapProposal.State.PENDING]
     decided = [p for p in proposals if p.state != BootstrapProposal.State.PENDING][:200]
+    teams = TeamSync.objects.select_related("group").order_by("group__name")
+    issues = GapIssue.objects.select_related("gap__technique").order_by("-claimed_at")[:50]
     return render(
-        request, "github_integration/bootstrap.html", {"pending": pending, "decided": decided}
+        request,
+        "github_integration/bootstrap.html",
+        {"pending": pending, "decided": decided, "teams": teams, "issues": issues},
     )
 
 

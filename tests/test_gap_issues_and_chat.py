@@ -230,3 +230,10 @@ def test_gap_webhook_in_each_format(old_gap, receiver, settings, fmt):
             assert body["blocks"][0]["text"]["type"] == "mrkdwn"
         else:
             assert set(body) == {"text"}
+
+
+def test_staff_see_gap_issues_and_their_errors(old_gap, writer, fake_github, carol_client):
+    fake_github.dataset.issues_enabled = False
+    gap_issues_sync(writer)
+    page = carol_client.get("/github/bootstrap/").content.decode()
+    assert "Issues are disabled" in page and "not created yet" in page
