@@ -28,7 +28,14 @@ from django.utils import timezone
 
 from adherence import engine
 from adherence.models import Gap
-from ci_status.github import GitHubClient, GitHubError, NotFound, RateLimited, Unavailable
+from ci_status.github import (
+    AuthenticationFailed,
+    Forbidden,
+    GitHubClient,
+    GitHubError,
+    RateLimited,
+    Unavailable,
+)
 from github_integration.models import GapIssue
 from techniques.duties import DUTIES
 
@@ -212,13 +219,13 @@ def gap_issues_sync(client: GitHubClient | None = None, now: datetime | None = N
                 _ensure(item, client, summary, now)
             else:
                 _close(item, client, summary, now)
-        except (Unavailable, RateLimited) as error:
+        except (Unavailable, RateLimited, AuthenticationFailed, Forbidden) as error:
+            # Transient, or the token cannot write issues: the next gaps would fail alike.
             summary.stopped = str(error)
             _record_error(item, str(error))
             break
-        except (NotFound, GitHubError) as error:
-            # 404/410: no such repository, or issues disabled; 401/403/422: say so and
-            # go on with the next gap.
+        except GitHubError as error:
+            # 404/410: no such repository, or issues turned off; 422: say so and go on.
             summary.errors.append(str(error))
             _record_error(item, str(error))
     return summary

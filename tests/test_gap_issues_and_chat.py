@@ -237,3 +237,27 @@ def test_staff_see_gap_issues_and_their_errors(old_gap, writer, fake_github, car
     gap_issues_sync(writer)
     page = carol_client.get("/github/bootstrap/").content.decode()
     assert "Issues are disabled" in page and "not created yet" in page
+
+
+def test_a_bad_token_stops_the_run(old_gap, fake_github, settings):
+    fake_github.token = "the-real-token"
+    second = Gap.objects.create(
+        technique=old_gap.technique,
+        rule_id="technique-label",
+        severity="low",
+        summary="No label",
+        opened_at=old_gap.opened_at,
+    )
+    wrong = GitHubClient(fake_github.dataset.full_name, base_url=fake_github.url, token="expired")
+    summary = gap_issues_sync(wrong)
+    assert "401" in summary.stopped and not summary.errors
+    assert GapIssue.objects.filter(gap__in=[old_gap, second]).count() == 1  # stopped at once
+
+
+def test_the_periodic_task_files_issues(old_gap, fake_github, settings):
+    from github_integration.tasks import sync_gap_issues
+
+    settings.GITHUB_API_URL, settings.GITHUB_TOKEN = fake_github.url, ""
+    result = sync_gap_issues.apply().get()
+    assert len(result["created"]) == 1 and result["stopped"] == ""
+    assert "github-gap-issues" in settings.CELERY_BEAT_SCHEDULE
