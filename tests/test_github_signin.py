@@ -122,3 +122,18 @@ def test_password_sign_up_stays_closed(client, db):
     from allauth.account.adapter import get_adapter
 
     assert get_adapter().is_open_for_signup(None) is False
+
+
+def test_staff_link_their_github_account_from_their_page(client, github_signin, carol, pruning):
+    client.force_login(carol)
+    page = client.get("/me/").content.decode()
+    assert "Link your GitHub account" in page
+    start = client.post("/accounts/github/login/", {"process": "connect", "next": "/me/"})
+    approved = requests.get(start["Location"] + "&login=carol", allow_redirects=False, timeout=5)
+    callback = urlsplit(approved.headers["Location"])
+    done = client.get(f"{callback.path}?{callback.query}")
+    assert done.status_code == 302 and done["Location"] == "/me/"
+    account = SocialAccount.objects.get(provider="github")
+    assert account.user == carol and account.uid == str(github_signin.dataset.user_id("carol"))
+    page = client.get("/me/").content.decode()
+    assert "Linked to GitHub user" in page and ">@carol</a>" in page
