@@ -119,7 +119,7 @@ def _eligible(now: datetime):
     gaps = Gap.objects.filter(state__in=OPEN_STATES, opened_at__lte=after)
     if not settings.GAP_ISSUES:
         gaps = gaps.filter(technique__gap_issues=True)
-    return gaps.select_related("technique__owner_group").prefetch_related(
+    return gaps.select_related("technique__owner_group", "github_issue").prefetch_related(
         "technique__owner_group__maintainers"
     )
 
@@ -142,6 +142,10 @@ def _find_by_marker(client: GitHubClient, record: GapIssue) -> dict | None:
 
 
 def _claim(gap: Gap, repository: str) -> GapIssue:
+    try:
+        return gap.github_issue  # selected with the gap
+    except GapIssue.DoesNotExist:
+        pass
     record, _ = GapIssue.objects.get_or_create(
         gap=gap, defaults={"repository": repository, "marker": marker_for(gap)}
     )
@@ -151,6 +155,8 @@ def _claim(gap: Gap, repository: str) -> GapIssue:
 def _ensure(gap: Gap, client: GitHubClient, summary: GapIssueSummary, now: datetime) -> None:
     record = _claim(gap, client.repo)  # committed before anything is created on GitHub
     body = issue_body(gap, record.marker)
+    if record.number is not None and record.state == "open" and record.body_hash == _hash(body):
+        return  # up to date: no request, no write
     with transaction.atomic():
         record = GapIssue.objects.select_for_update().get(pk=record.pk)
         if record.number is None:
