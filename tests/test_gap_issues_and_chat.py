@@ -261,3 +261,11 @@ def test_the_periodic_task_files_issues(old_gap, fake_github, settings):
     result = sync_gap_issues.apply().get()
     assert len(result["created"]) == 1 and result["stopped"] == ""
     assert "github-gap-issues" in settings.CELERY_BEAT_SCHEDULE
+
+
+def test_the_gap_page_links_its_issue(old_gap, writer, fake_github, alice_client):
+    gap_issues_sync(writer)
+    record = GapIssue.objects.get(gap=old_gap)
+    page = alice_client.get(f"/adherence/gaps/{old_gap.pk}/").content.decode()
+    assert f"tensorflow/model-optimization#{record.number}</a> (open)" in page
+    assert record.url.endswith(f"/issues/{record.number}")
