@@ -25,6 +25,7 @@ from allauth.socialaccount.signals import social_account_added
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 from django.dispatch import receiver
 from django.http import Http404
 from django.urls import reverse
@@ -115,8 +116,11 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         }
         logins.discard("")
         User = get_user_model()
-        for user in User.objects.filter(username__in=logins).order_by("pk"):
-            if user.username.lower() not in logins or user.is_staff or user.is_superuser:
+        same_name = Q()
+        for login in logins:
+            same_name |= Q(username__iexact=login)
+        for user in User.objects.filter(same_name).order_by("pk"):
+            if user.is_staff or user.is_superuser:
                 continue
             if SocialAccount.objects.filter(user=user, provider="github").exists():
                 continue

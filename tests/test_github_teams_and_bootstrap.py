@@ -200,3 +200,19 @@ def test_a_rename_seen_by_the_team_sync_renames_the_linked_account(
     dave.refresh_from_db()
     assert dave.username == "dave-tf"
     assert Technique.objects.owned_by(dave).filter(slug="pruning").exists()
+
+
+def test_sync_github_teams_command(team_group, fake_github):
+    out = StringIO()
+    call_command("sync_github_teams", api_url=fake_github.url, stdout=out)
+    assert "TF MOT: +2 -1 renamed 0" in out.getvalue()
+    out = StringIO()
+    call_command("sync_github_teams", api_url=fake_github.url, stdout=out)
+    assert "TF MOT: unchanged (304)" in out.getvalue()
+
+
+def test_bootstrap_refuses_a_malformed_repository_name(db):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="owner/name"):
+        call_command("bootstrap_repository", "not a repo")
