@@ -107,14 +107,18 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             return
         data = sociallogin.account.extra_data
         logins = {str(data.get("login", "")).lower()}
-        # A maintainer known by this id under an older login: that account is theirs too.
-        logins |= {
-            login.lower()
-            for login in Maintainer.objects.filter(
-                github_id=_int(sociallogin.account.uid)
-            ).values_list("github_login", flat=True)
-        }
+        github_id = _int(sociallogin.account.uid)
+        if github_id is not None:
+            # A maintainer known by this id under an older login: that account is theirs.
+            logins |= {
+                login.lower()
+                for login in Maintainer.objects.filter(github_id=github_id).values_list(
+                    "github_login", flat=True
+                )
+            }
         logins.discard("")
+        if not logins:
+            return
         User = get_user_model()
         same_name = Q()
         for login in logins:
