@@ -137,3 +137,9 @@ def test_staff_link_their_github_account_from_their_page(client, github_signin, 
     assert account.user == carol and account.uid == str(github_signin.dataset.user_id("carol"))
     page = client.get("/me/").content.decode()
     assert "Linked to GitHub user" in page and ">@carol</a>" in page
+
+
+def test_a_get_asks_to_continue_in_the_portals_layout(client, db, github_signin):
+    page = client.get("/accounts/github/login/")
+    assert page.status_code == 200
+    assert b"TFMOT portal" in page.content and b"<form" in page.content
