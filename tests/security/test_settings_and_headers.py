@@ -160,6 +160,7 @@ def test_bandit_finds_nothing_unjustified():
             "reviews",
             "adherence",
             "lifecycle",
+            "github_integration",
             "tfmot_portal",
             "-ll",
         ],
