@@ -119,7 +119,8 @@ def _apply(group: OwnerGroup, members: list[dict], result: TeamSyncResult) -> No
     for maintainer in current:
         if maintainer.pk not in kept and maintainer.status == Maintainer.Status.ACTIVE:
             maintainer.status = Maintainer.Status.EMERITUS
-            maintainer.save(update_fields=["status"])
+            maintainer.from_github_team = False
+            maintainer.save(update_fields=["status", "from_github_team"])
             result.removed.append(maintainer.github_login)
     if result.changed:
         parts = []

@@ -136,7 +136,7 @@ class Maintainer(models.Model):
     # GitHub's numeric user id: the link to a GitHub sign-in that survives a renamed login
     # (set by the team sync and on sign-in).
     github_id = models.BigIntegerField(null=True, blank=True, db_index=True)
-    # Added by the sync of the group's GitHub team (removed again when the team drops them).
+    # Listed by the group's GitHub team when it was last synced (github_integration).
     from_github_team = models.BooleanField(default=False)
 
     objects = MaintainerQuerySet.as_manager()
