@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from adherence import engine
 from adherence.health import health_compute
+from adherence.chat import webhook_payload
 from adherence.models import Gap, GapEvent, Notification, RuleResult
 from adherence.permissions import can_acknowledge, can_waive
 from techniques.cache import bump_data_version
@@ -258,16 +259,7 @@ def gaps_notify(opened: list[Gap], expired: list[Gap]) -> int:
 def _post_webhook(gap: Gap, kind: str, title: str, url: str) -> str:
     if not settings.GAP_WEBHOOK_URL:
         return ""
-    payload = {
-        "event": f"gap.{kind}",
-        "technique": gap.technique.slug,
-        "rule": gap.rule_id,
-        "title": title,
-        "severity": gap.severity,
-        "summary": gap.summary,
-        "opened_at": gap.opened_at.isoformat(),
-        "url": url,
-    }
+    payload = webhook_payload(gap, kind, title, url)  # JSON, Slack or Google Chat
     try:
         response = requests.post(settings.GAP_WEBHOOK_URL, json=payload, timeout=5)
         return f"HTTP {response.status_code}"

@@ -576,6 +576,99 @@ class GitHubClient:
         except (binascii.Error, UnicodeDecodeError) as error:
             raise BadResponse(f"{path}: content is not base64 UTF-8 text") from error
 
+    # -- teams, the signed-in user, issue writes and search -----------------------------
+    # Writes are never retried: a 5xx may come after GitHub did the write, so callers
+    # look for what they wrote (e.g. a marker in an issue body) before writing again.
+    def write(self, method: str, path: str, payload: dict) -> dict:
+        """POST/PATCH ``path`` with a JSON body; the answer's JSON, else a GitHubError."""
+        url = self.url(path)
+        self._wait_if_spent(url)
+        self.stats.requests += 1
+        try:
+            response = self.session.request(
+                method,
+                url,
+                json=payload,
+                headers=self._headers_for(url, None),
+                timeout=self.timeout,
+            )
+            response.content  # noqa: B018
+        except requests.RequestException as error:
+            raise Unavailable(
+                f"GitHub did not answer {method} {url}: {type(error).__name__}", url=url
+            ) from error
+        self._record_rate_limit(response)
+        status = response.status_code
+        if status in (403, 429) and self._is_rate_limited(response):
+            retry_after = _int(response.headers.get("retry-after"))
+            reset = _int(response.headers.get("x-ratelimit-reset"))
+            at = time.time() + retry_after if retry_after is not None else reset or time.time()
+            raise RateLimited(
+                f"GitHub rate limit reached ({status}: {_message_of(response)})",
+                reset_at=datetime.fromtimestamp(at, tz=UTC),
+                status=status,
+                url=url,
+            )
+        if status >= 500:
+            raise Unavailable(f"GitHub answered {status} to {method} {url}", status=status, url=url)
+        if status == 410:
+            raise NotFound(
+                f"GitHub refused {method} {url} (410: {_message_of(response)})",
+                status=status,
+                url=url,
+            )
+        if status >= 300:
+            raise self._error_for(response, url)
+        return _json_of(response, url)
+
+    def team_members(self, team: str) -> Iterator[Page]:
+        """GET /orgs/{org}/teams/{slug}/members for ``team`` = "org/slug", page by page;
+        the first request is conditional (one 304 page when the team is unchanged)."""
+        org, _, slug = team.partition("/")
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", org) or not re.fullmatch(r"[A-Za-z0-9_.-]+", slug):
+            raise ValueError(f"A team is written org/team-slug, got {team!r}")
+        return self.pages(f"/orgs/{org}/teams/{slug}/members")
+
+    def authenticated_user(self, token: str | None = None) -> dict:
+        """GET /user: who the token (by default the client's) belongs to."""
+        url = self.url("/user")
+        if token is None:
+            return _json_of(self.request(url), url)
+        response = self.session.get(
+            url, headers={"Authorization": f"token {token}"}, timeout=self.timeout
+        )
+        if response.status_code >= 300:
+            raise self._error_for(response, url)
+        return _json_of(response, url)
+
+    def search_issues(self, query: str, limit: int = 100) -> list[dict]:
+        """GET /search/issues?q=: up to ``limit`` issues (search may lag behind writes)."""
+        found = []
+        for page in self.pages("/search/issues", {"q": query}, item_key="items"):
+            found += page.items
+            if len(found) >= limit:
+                break
+        return found[:limit]
+
+    def issue(self, number: int) -> dict:
+        return self.get_json(f"/repos/{{repo}}/issues/{int(number)}")
+
+    def create_issue(
+        self, title: str, body: str, labels: list[str] = (), assignees: list[str] = ()
+    ) -> dict:
+        payload = {"title": title, "body": body, "labels": list(labels)}
+        if assignees:
+            payload["assignees"] = list(assignees)
+        return self.write("POST", "/repos/{repo}/issues", payload)
+
+    def update_issue(self, number: int, **fields) -> dict:
+        """PATCH an issue: any of title, body, state ("open"/"closed"), state_reason,
+        labels, assignees."""
+        return self.write("PATCH", f"/repos/{{repo}}/issues/{int(number)}", fields)
+
+    def comment_issue(self, number: int, body: str) -> dict:
+        return self.write("POST", f"/repos/{{repo}}/issues/{int(number)}/comments", {"body": body})
+
 
 def _page_number(url: str | None) -> int | None:
     match = re.search(r"[?&]page=(\d+)", url or "")

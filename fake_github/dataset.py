@@ -50,6 +50,7 @@ class IssueRecord:
     draft: bool = False
     files: tuple[str, ...] = ()
     merge_commit_sha: str | None = None
+    assignees: tuple[str, ...] = ()
 
     def sort_key(self):
         return (self.updated_at, self.number)
@@ -128,6 +129,11 @@ class Dataset:
     runs: list[RunRecord] = field(default_factory=list)  # newest first, as GitHub lists
     permissions: dict[str, str] = field(default_factory=dict)  # login -> role name
     files: dict[str, str] = field(default_factory=dict)  # path -> text (default branch)
+    # -- identity and issue writes (served by fake_github/identity.py) --------------------
+    teams: dict[str, list[str]] = field(default_factory=dict)  # "org/slug" -> logins
+    user_ids: dict[str, int] = field(default_factory=dict)  # login (lower) -> id (renames)
+    issues_enabled: bool = True  # False: issue writes answer 410 as GitHub does
+    app_login: str = "tfmot-portal"  # who writes the issues the API token creates
 
     def __post_init__(self):
         self.lock = threading.RLock()
@@ -309,6 +315,29 @@ class Dataset:
     def set_file(self, path: str, text: str) -> None:
         with self.lock:
             self.files[path.lstrip("/")] = text
+            self._changed()
+
+    # -- identity: users, renames and teams ---------------------------------------------
+    def user_id(self, login: str) -> int:
+        """GitHub's numeric id of ``login``: stable, and kept by :meth:`rename_user`."""
+        known = self.user_ids.get(login.lower())
+        if known is not None:
+            return known
+        return int(hashlib.md5(login.encode(), usedforsecurity=False).hexdigest()[:7], 16)
+
+    def rename_user(self, old: str, new: str) -> None:
+        """A user changes their login: the id stays, teams follow."""
+        with self.lock:
+            self.user_ids[new.lower()] = self.user_id(old)
+            self.user_ids[old.lower()] = self.user_id(old + "-renamed-away")
+            for members in self.teams.values():
+                members[:] = [new if m.lower() == old.lower() else m for m in members]
+            self._changed()
+
+    def set_team(self, team: str, members: list[str]) -> None:
+        """Team ``org/slug`` with these member logins (replaces any earlier list)."""
+        with self.lock:
+            self.teams[team.lower()] = list(members)
             self._changed()
 
     # -- queries the server uses ----------------------------------------------------------

@@ -106,6 +106,7 @@ def demo_dataset(now: datetime | None = None) -> Dataset:
     _ci_runs(ds, now)
     ds.set_file(".github/CODEOWNERS", CODEOWNERS)
     ds.set_file("README.md", "# TensorFlow Model Optimization Toolkit\n")
+    ds.set_team("tensorflow/tf-mot", ["alice", "dave"])  # the demo group's GitHub team
     return ds
 
 

@@ -34,6 +34,7 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from fake_github import identity
 from fake_github.dataset import BOT_SUFFIX, Dataset, iso
 
 logger = logging.getLogger(__name__)
@@ -197,6 +198,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._get()
 
     def do_POST(self):
+        if identity.dispatch(self, "POST"):  # OAuth token exchange, issue writes
+            return
         if self.path.startswith("/_control/faults"):
             length = int(self.headers.get("Content-Length") or 0)
             try:
@@ -206,6 +209,10 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send_json(422, {"message": str(error)})
             return self._send_json(201, {"faults": self.fake.faults})
         self._send_json(404, {"message": "Not Found"})
+
+    def do_PATCH(self):
+        if not identity.dispatch(self, "PATCH"):  # issue updates
+            self._send_json(404, {"message": "Not Found"})
 
     def do_DELETE(self):
         if self.path.startswith("/_control/faults"):
@@ -233,6 +240,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.prefix = ""
         fault = fake.take_fault(self.path)
         if fault and self._fault(fault):
+            return
+        # OAuth sign-in, /user, team members, search, one issue (fake_github/identity.py).
+        if identity.serve_get(self, path, split.query, fault):
             return
         if fake.token and self.headers.get("Authorization") not in {
             f"Bearer {fake.token}",
@@ -389,7 +399,7 @@ class _Handler(BaseHTTPRequestHandler):
         return "https://github.com/" + self.fake.dataset.full_name
 
     def _user(self, login: str) -> dict:
-        user_id = int(hashlib.md5(login.encode(), usedforsecurity=False).hexdigest()[:7], 16)
+        user_id = self.fake.dataset.user_id(login)
         return {
             "login": login,
             "id": user_id,
@@ -428,8 +438,8 @@ class _Handler(BaseHTTPRequestHandler):
             "state": r.state,
             "state_reason": "completed" if r.state == "closed" else None,
             "locked": False,
-            "assignee": None,
-            "assignees": [],
+            "assignee": self._user(r.assignees[0]) if r.assignees else None,
+            "assignees": [self._user(login) for login in r.assignees],
             "comments": 0,
             "created_at": iso(r.created_at),
             "updated_at": iso(r.updated_at),

@@ -8,3 +8,8 @@ mkdir -p var/log
 pids+=($!)
 export GITHUB_API_URL="http://$FAKE_GITHUB_HOST:$FAKE_GITHUB_PORT"
 echo "GitHub-shaped API (demo data): $GITHUB_API_URL  (log: var/log/fake_github.log)"
+# Sign in with GitHub against the same server (it approves at once, as ?login= or alice).
+if [ -z "${GITHUB_OAUTH_CLIENT_ID:-}" ]; then
+  export GITHUB_OAUTH_CLIENT_ID=demo-client GITHUB_OAUTH_CLIENT_SECRET=demo-secret
+  export GITHUB_OAUTH_URL="$GITHUB_API_URL"
+fi

@@ -9,7 +9,8 @@ class MaintainerInline(admin.TabularInline):
     model = Maintainer
     extra = 1
     fields = ["github_login", "name", "email", "is_direct_assignee", "status", "last_activity_at"]
-    readonly_fields = ["last_activity_at"]
+    fields += ["github_id", "from_github_team"]
+    readonly_fields = ["last_activity_at", "github_id", "from_github_team"]
 
 
 @admin.register(OwnerGroup)
@@ -81,7 +82,7 @@ class TechniqueAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("GitHub", {"fields": ["github_labels", "path_globs"]}),
+        ("GitHub", {"fields": ["github_labels", "path_globs", "gap_issues"]}),
         (
             "Overview page",
             {

@@ -20,6 +20,8 @@ SECTIONS = [
     ("Sync", "ci_status:sync", "staff"),
     ("GitHub ownership", "lifecycle:ownership", "staff"),
     ("Audit", "techniques:audit", "staff"),
+    ("GitHub setup", "github_integration:bootstrap", "staff"),
+    ("Account", "github_integration:me", "user"),
     ("Admin", "admin:index", "staff"),
 ]
 

@@ -143,6 +143,11 @@ class Maintainer(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     # Filled by the GitHub sync: the last comment, review, issue or PR on the repository.
     last_activity_at = models.DateTimeField(null=True, blank=True)
+    # GitHub's numeric user id: the link to a GitHub sign-in that survives a renamed login
+    # (set by the team sync and on sign-in).
+    github_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    # Listed by the group's GitHub team when it was last synced (github_integration).
+    from_github_team = models.BooleanField(default=False)
 
     objects = MaintainerQuerySet.as_manager()
 
@@ -245,6 +250,11 @@ class Technique(models.Model):
     provides_release_notes = models.BooleanField(default=False)
     # Production TOS: "comprehensive public API testing ... within 3 months of launch".
     api_tests_confirmed_on = models.DateField(null=True, blank=True)
+    # Opt-in per technique: gaps open long enough become issues in the repository.
+    gap_issues = models.BooleanField(
+        default=False,
+        help_text="File a GitHub issue for a gap open longer than GAP_ISSUE_AFTER_DAYS.",
+    )
     owner_group = models.ForeignKey(
         OwnerGroup, null=True, blank=True, on_delete=models.PROTECT, related_name="techniques"
     )

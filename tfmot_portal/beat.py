@@ -41,6 +41,10 @@ BEAT_SCHEDULE: dict[str, dict] = {
     },
     # ops: beat's proof of life for /readyz (recorded when beat queues it).
     "ops-beat-tick": {"task": "ops.tasks.beat_tick", "schedule": 30, "options": {"expires": 60}},
+    # github_integration: owner groups from their GitHub teams, gaps as GitHub issues
+    # (opt-in: GAP_ISSUES or a technique's flag; the task does nothing otherwise).
+    "github-team-sync": {"task": "github_integration.tasks.sync_teams", "schedule": 3600},
+    "github-gap-issues": {"task": "github_integration.tasks.sync_gap_issues", "schedule": 900},
 }
 
 __all__ = ["BEAT_SCHEDULE", "crontab"]

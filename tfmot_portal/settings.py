@@ -86,6 +86,12 @@ INSTALLED_APPS = [
     "reviews",
     "adherence",
     "lifecycle",
+    # Sign in with GitHub (django-allauth), owners from GitHub teams, gaps as issues.
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.github",
+    "github_integration",
 ]
 
 MIDDLEWARE = [
@@ -102,6 +108,8 @@ MIDDLEWARE = [
     "auditlog.middleware.AuditlogMiddleware",
     # Last, so that it sees the authentication result (login rate limit).
     "axes.middleware.AxesMiddleware",
+    # django-allauth's request context (GitHub sign-in).
+    "allauth.account.middleware.AccountMiddleware",
 ]
 
 ROOT_URLCONF = "tfmot_portal.urls"
@@ -311,6 +319,49 @@ ADHERENCE = {
     "API_TESTS_MONTHS": env_int("ADHERENCE_API_TESTS_MONTHS", 3),
 }
 GAP_WEBHOOK_URL = env_str("GAP_WEBHOOK_URL")
+
+# --- GitHub integration: sign-in, teams, gap issues, chat -------------------------------
+# Sign in with GitHub (django-allauth's GitHub provider). GITHUB_OAUTH_URL is GitHub's web
+# address (GitHub Enterprise: https://github.example.com); the API is GITHUB_API_URL.
+GITHUB_OAUTH_CLIENT_ID = env_str("GITHUB_OAUTH_CLIENT_ID")
+GITHUB_OAUTH_CLIENT_SECRET = env_str("GITHUB_OAUTH_CLIENT_SECRET")
+GITHUB_OAUTH_URL = env_str("GITHUB_OAUTH_URL", "https://github.com").rstrip("/")
+SOCIALACCOUNT_PROVIDERS = {
+    "github": {
+        # Reads GITHUB_OAUTH_URL and GITHUB_API_URL at each request (github_integration).
+        "provider_class": "github_integration.signin.PortalGitHubProvider",
+        "GITHUB_URL": GITHUB_OAUTH_URL,
+        "SCOPE": [],  # the public profile is all sign-in needs
+        **(
+            {
+                "APP": {
+                    "client_id": GITHUB_OAUTH_CLIENT_ID,
+                    "secret": GITHUB_OAUTH_CLIENT_SECRET,
+                }
+            }
+            if GITHUB_OAUTH_CLIENT_ID
+            else {}
+        ),
+    }
+}
+# The sign-in form posts to the portal, which redirects to GitHub's authorize page: CSP's
+# form-action covers that redirect.
+if GITHUB_OAUTH_CLIENT_ID:
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(GITHUB_OAUTH_URL)
+ACCOUNT_ADAPTER = "github_integration.signin.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "github_integration.signin.SocialAccountAdapter"
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_QUERY_EMAIL = False
+SOCIALACCOUNT_STORE_TOKENS = False  # the sign-in token is not needed after sign-in
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_SIGNUP_FIELDS = ["username*", "email"]
+# Gaps as GitHub issues: off unless GAP_ISSUES is on (or a technique opts in).
+GAP_ISSUES = env_bool("GAP_ISSUES", False)
+GAP_ISSUE_AFTER_DAYS = env_int("GAP_ISSUE_AFTER_DAYS", 14)
+# Chat notifications: the body GAP_WEBHOOK_URL receives (json, slack or google_chat).
+GAP_WEBHOOK_FORMAT = env_str("GAP_WEBHOOK_FORMAT", "json")
+if GAP_WEBHOOK_FORMAT not in {"json", "slack", "google_chat"}:
+    raise ImproperlyConfigured("GAP_WEBHOOK_FORMAT must be json, slack or google_chat")
 
 LOGGING = {
     "version": 1,

@@ -31,4 +31,6 @@ urlpatterns = [
     path("", include("reviews.urls")),
     path("", include("lifecycle.urls")),
     path("", include("techniques.urls")),
+    path("", include("github_integration.allauth_urls")),
+    path("", include("github_integration.urls")),
 ]

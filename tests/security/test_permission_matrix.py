@@ -13,7 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from tfmot_portal.celery import app as celery_app
 
 ROLES = ("anonymous", "other", "owner", "staff")
-OTHER_METHODS = {"login": {"put"}}
+OTHER_METHODS = {"login": {"put"}, "account_login": {"put"}}
 # Objects addressed by slug where the technique's slug is not the one to use.
 SLUGS = {"ownergroup-detail": "tf-mot", "lifecycle:help": "tensor-encoding"}
 ALL, USERS, OWNER, STAFF, NONE = (
@@ -98,6 +98,17 @@ EXPECTED = {
     "ops:metrics": (NONE, NONE),  # METRICS_TOKEN or METRICS_ALLOWED_IPS only
     "ops:adherence_csv": (USERS, NONE),
     "ops:review_answers_csv": (STAFF, NONE),
+    # Sign in with GitHub: 404 while it is not configured (as in this test).
+    "github_login": (NONE, NONE),
+    "github_callback": (NONE, NONE),
+    "socialaccount_login_cancelled": (ALL, NONE),
+    "socialaccount_login_error": (NONE, NONE),  # allauth answers 401
+    "socialaccount_signup": (NONE, NONE),  # only in a GitHub sign-in; else to sign-in
+    "socialaccount_connections": (USERS, USERS),
+    "account_login": (ALL, ALL),  # the sign-in page under allauth's name
+    "github_integration:me": (USERS, NONE),
+    "github_integration:bootstrap": (STAFF, NONE),
+    "github_integration:bootstrap_decide": (NONE, STAFF),
 }
 # Routes whose 503 is their answer (a readiness probe reporting what is down).
 MAY_ANSWER_503 = {"ops:readyz"}

@@ -186,6 +186,7 @@ def test_bandit_finds_nothing_unjustified():
             "adherence",
             "lifecycle",
             "ops",
+            "github_integration",
             "tfmot_portal",
             "-ll",
         ],

@@ -7,7 +7,15 @@ import importlib
 
 from django.core.management.base import BaseCommand
 
-DEMO_MODULES = ["techniques", "ci_status", "convergence", "reviews", "lifecycle", "adherence"]
+DEMO_MODULES = [
+    "techniques",
+    "ci_status",
+    "convergence",
+    "reviews",
+    "lifecycle",
+    "github_integration",
+    "adherence",
+]
 
 
 class Command(BaseCommand):

@@ -1,0 +1,207 @@
+"""Sign in with GitHub through django-allauth's GitHub provider.
+
+- The provider's endpoints come from the settings at each request: ``GITHUB_OAUTH_URL``
+  (authorize and token exchange; GitHub Enterprise: its web address) and
+  ``GITHUB_API_URL`` (``/user``), so one configuration serves github.com, an Enterprise
+  server and the project's GitHub-shaped server.
+- Password sign-up stays closed; a GitHub sign-in creates an account (user name = the
+  GitHub login) or, the first time, joins the existing non-staff account of that login.
+- After a GitHub sign-in the maintainers with that GitHub user id follow a renamed
+  login, and maintainers listed under the login get the id (:func:`github_identity_link`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.signals import user_logged_in
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.models import SocialAccount
+from allauth.socialaccount.providers.github.provider import GitHubProvider
+from allauth.socialaccount.providers.github.views import GitHubOAuth2Adapter
+from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView, OAuth2LoginView
+from allauth.socialaccount.signals import social_account_added
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Q
+from django.dispatch import receiver
+from django.http import Http404
+from django.urls import reverse
+
+from techniques.models import Maintainer
+from techniques.services import maintainers_record_change
+
+logger = logging.getLogger(__name__)
+
+
+def github_signin_configured() -> bool:
+    return bool(settings.SOCIALACCOUNT_PROVIDERS.get("github", {}).get("APP", {}).get("client_id"))
+
+
+class PortalGitHubAdapter(GitHubOAuth2Adapter):
+    """allauth's GitHub adapter with its URLs read from the settings per request."""
+
+    @property
+    def web_url(self) -> str:
+        return settings.GITHUB_OAUTH_URL.rstrip("/")
+
+    @property
+    def api_url(self) -> str:
+        return settings.GITHUB_API_URL.rstrip("/")
+
+    @property
+    def authorize_url(self) -> str:
+        return f"{self.web_url}/login/oauth/authorize"
+
+    @property
+    def access_token_url(self) -> str:
+        return f"{self.web_url}/login/oauth/access_token"
+
+    @property
+    def profile_url(self) -> str:
+        return f"{self.api_url}/user"
+
+    @property
+    def emails_url(self) -> str:
+        return f"{self.api_url}/user/emails"
+
+
+class PortalGitHubProvider(GitHubProvider):
+    oauth2_adapter_class = PortalGitHubAdapter
+
+
+_login = OAuth2LoginView.adapter_view(PortalGitHubAdapter)
+_callback = OAuth2CallbackView.adapter_view(PortalGitHubAdapter)
+
+
+def oauth2_login(request, *args, **kwargs):
+    """POST: start the sign-in (redirect to GitHub's authorize page). 404 when GitHub
+    sign-in is not configured."""
+    if not github_signin_configured():
+        raise Http404("Sign in with GitHub is not configured.")
+    return _login(request, *args, **kwargs)
+
+
+def oauth2_callback(request, *args, **kwargs):
+    if not github_signin_configured():
+        raise Http404("Sign in with GitHub is not configured.")
+    return _callback(request, *args, **kwargs)
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request) -> bool:
+        return False  # password accounts are made by staff (admin) only
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def is_open_for_signup(self, request, sociallogin) -> bool:
+        return True  # anyone may sign in with GitHub; rights come from maintainership
+
+    def pre_social_login(self, request, sociallogin) -> None:
+        """The first GitHub sign-in of a login joins the password account of that user
+        name (the portal's convention: user name = GitHub login), unless it is a staff
+        account or already linked to another GitHub user."""
+        if sociallogin.is_existing or request.user.is_authenticated:
+            return
+        data = sociallogin.account.extra_data
+        logins = {str(data.get("login", "")).lower()}
+        github_id = _int(sociallogin.account.uid)
+        if github_id is not None:
+            # A maintainer known by this id under an older login: that account is theirs.
+            logins |= {
+                login.lower()
+                for login in Maintainer.objects.filter(github_id=github_id).values_list(
+                    "github_login", flat=True
+                )
+            }
+        logins.discard("")
+        if not logins:
+            return
+        User = get_user_model()
+        same_name = Q()
+        for login in logins:
+            same_name |= Q(username__iexact=login)
+        for user in User.objects.filter(same_name).order_by("pk"):
+            if user.is_staff or user.is_superuser:
+                continue
+            if SocialAccount.objects.filter(user=user, provider="github").exists():
+                continue
+            sociallogin.connect(request, user)
+            return
+
+    def get_connect_redirect_url(self, request, socialaccount) -> str:
+        return reverse("github_integration:me")
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@transaction.atomic
+def github_identity_link(user, github_id: int, login: str) -> list[Maintainer]:
+    """Link ``user``'s GitHub identity to the maintainers it gives.
+
+    Maintainers with this GitHub id follow a renamed login (recorded in the history of
+    the group's techniques); maintainers listed under ``login`` without an id get it;
+    the user name follows a rename when it was the old login. Returns the maintainers
+    now linked.
+    """
+    renamed = []
+    for maintainer in Maintainer.objects.filter(github_id=github_id).select_related("group"):
+        if maintainer.github_login.lower() != login.lower():
+            old = maintainer.github_login
+            maintainer.github_login = login
+            maintainer.save(update_fields=["github_login"])
+            renamed.append(old)
+            maintainers_record_change(
+                maintainer.group, f"@{old} is now @{login} on GitHub (same GitHub user)."
+            )
+    for maintainer in Maintainer.objects.filter(github_login__iexact=login, github_id__isnull=True):
+        maintainer.github_id = github_id
+        maintainer.save(update_fields=["github_id"])
+    User = get_user_model()
+    if (
+        user.username.lower() != login.lower()
+        and user.username.lower() in {old.lower() for old in renamed}
+        and not User.objects.filter(username__iexact=login).exists()
+    ):
+        user.username = login
+        user.save(update_fields=["username"])
+    return list(Maintainer.objects.filter(github_id=github_id).select_related("group"))
+
+
+def accounts_follow_rename(github_id: int, old: str, new: str) -> int:
+    """User names of accounts linked to this GitHub user follow a renamed login (when
+    the new name is free), so the portal's "user name = GitHub login" holds."""
+    User = get_user_model()
+    if User.objects.filter(username__iexact=new).exists():
+        return 0
+    linked = SocialAccount.objects.filter(provider="github", uid=str(github_id)).values("user_id")
+    return User.objects.filter(pk__in=linked, username__iexact=old).update(username=new)
+
+
+def _link_from(sociallogin) -> None:
+    account = sociallogin.account
+    if account.provider != "github" or not account.user_id:
+        return
+    github_id = _int(account.uid)
+    login = str(account.extra_data.get("login") or "")
+    if github_id is not None and login:
+        github_identity_link(account.user, github_id, login)
+
+
+@receiver(user_logged_in)
+def _on_login(sender, request, user, **kwargs):
+    sociallogin = kwargs.get("sociallogin")
+    if sociallogin is not None:
+        _link_from(sociallogin)
+
+
+@receiver(social_account_added)
+def _on_connect(sender, request, sociallogin, **kwargs):
+    _link_from(sociallogin)

@@ -1,0 +1,218 @@
+"""Owner groups from GitHub teams, and the bootstrap from a repository, over loopback."""
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from adherence.services import gaps_evaluate
+from github_integration.models import BootstrapProposal, TeamSync
+from github_integration.teams import team_sync
+from techniques.models import Maintainer, OwnerGroup, Technique, TechniqueChange
+from tests.factories import MaintainerFactory, OwnerGroupFactory, TechniqueFactory
+
+LABELS = json.loads((Path(__file__).resolve().parents[1] / "demo_data/labels.json").read_text())
+# The shape of the toolkit's CODEOWNERS, owners given as teams and people.
+CODEOWNERS = """\
+# Code owners of the TensorFlow Model Optimization toolkit
+/tensorflow_model_optimization/python/core/sparsity/ @tensorflow/tf-mot @alice
+/tensorflow_model_optimization/python/core/quantization/keras/ @tensorflow/tf-mot
+/tensorflow_model_optimization/python/core/clustering/ @arm-software/ml-tooling @bob
+/tensorflow_model_optimization/python/core/internal/tensor_encoding/ @alice
+"""
+
+
+@pytest.fixture
+def team_group(db, fake_github):
+    fake_github.dataset.set_team("tensorflow/tf-mot", ["alice", "dave", "erin"])
+    group = OwnerGroupFactory(name="TF MOT", slug="tf-mot", github_team="tensorflow/tf-mot")
+    MaintainerFactory(group=group, github_login="alice", is_direct_assignee=True)
+    MaintainerFactory(group=group, github_login="zed")  # not in the team
+    TechniqueFactory(slug="pruning", name="Weight pruning", owner_group=group)
+    return group
+
+
+def test_team_members_become_the_groups_maintainers(team_group, github_client, fake_github):
+    result = team_sync(team_group, github_client)
+    assert sorted(result.added) == ["dave", "erin"] and result.removed == ["zed"]
+    active = {m.github_login for m in Maintainer.objects.filter(group=team_group, status="active")}
+    assert active == {"alice", "dave", "erin"}
+    assert Maintainer.objects.get(github_login="zed").status == "emeritus"  # history kept
+    alice = Maintainer.objects.get(github_login="alice")
+    assert alice.is_direct_assignee and alice.github_id == fake_github.dataset.user_id("alice")
+    change = TechniqueChange.objects.get(technique__slug="pruning", field="maintainers")
+    assert "added @dave, @erin" in change.after and "@zed" in change.after
+    # The audit trail records the new maintainers too.
+    from auditlog.models import LogEntry
+
+    assert LogEntry.objects.filter(content_type__model="maintainer", action=0).count() >= 2
+
+
+def test_an_unchanged_team_costs_one_304(team_group, github_client, fake_github):
+    team_sync(team_group, github_client)
+    fake_github.reset_counters()
+    result = team_sync(team_group, github_client)
+    assert result.unchanged and not result.changed
+    assert fake_github.counters == {"requests": 1, "not_modified": 1, "faults": 0}
+    assert TechniqueChange.objects.filter(field="maintainers").count() == 1
+
+
+def test_team_pages_are_followed(db, fake_github, github_client):
+    members = [f"user{n}" for n in range(150)]
+    fake_github.dataset.set_team("tensorflow/big", members)
+    group = OwnerGroupFactory(github_team="tensorflow/big")
+    team_sync(group, github_client)
+    assert group.maintainers.filter(status="active").count() == 150
+    assert sum("/orgs/tensorflow/teams/big/members" in p for p in fake_github.paths) == 2
+
+
+def test_renamed_member_keeps_their_maintainer_record(team_group, github_client, fake_github):
+    team_sync(team_group, github_client)
+    dave = Maintainer.objects.get(github_login="dave")
+    fake_github.dataset.rename_user("dave", "dave-tf")
+    result = team_sync(team_group, github_client)
+    assert result.renamed == [("dave", "dave-tf")] and not result.added
+    dave.refresh_from_db()
+    assert dave.github_login == "dave-tf" and dave.status == "active"
+
+
+def test_the_ownership_rules_count_the_synced_team(db, fake_github, github_client):
+    group = OwnerGroupFactory(github_team="tensorflow/solo")
+    TechniqueFactory(slug="solo", owner_group=group)
+    fake_github.dataset.set_team("tensorflow/solo", ["frank"])
+    team_sync(group, github_client)
+    gaps_evaluate()
+    assert group.techniques.get().gaps.filter(rule_id="two-maintainers", state="open").exists()
+    fake_github.dataset.set_team("tensorflow/solo", ["frank", "grace"])
+    team_sync(group, github_client)
+    gaps_evaluate()
+    assert (
+        not group.techniques.get()
+        .gaps.filter(rule_id="two-maintainers")
+        .exclude(state="resolved")
+        .exists()
+    )
+
+
+def test_a_missing_team_is_reported_and_changes_nothing(team_group, github_client):
+    team_group.github_team = "tensorflow/gone"
+    team_group.save()
+    result = team_sync(team_group, github_client)
+    assert "404" in result.error
+    assert TeamSync.objects.get(group=team_group).error == result.error
+    assert Maintainer.objects.filter(group=team_group, status="active").count() == 2
+
+
+# --- bootstrap -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def toolkit(fake_github):
+    fake_github.dataset.set_file(".github/CODEOWNERS", CODEOWNERS)
+    return fake_github
+
+
+def bootstrap(server) -> str:
+    out = StringIO()
+    call_command("bootstrap_repository", server.dataset.full_name, api_url=server.url, stdout=out)
+    return out.getvalue()
+
+
+def test_bootstrap_proposes_from_labels_and_codeowners(db, toolkit):
+    output = bootstrap(toolkit)
+    techniques = {p.key: p.data for p in BootstrapProposal.objects.filter(kind="technique")}
+    wanted = {lb["name"] for lb in LABELS if lb["name"].startswith("technique:")}
+    assert set(techniques) == wanted - {"technique:all", "technique:proposal"}
+    pruning = techniques["technique:pruning"]
+    assert pruning["public_api"] == "tfmot.sparsity.keras"
+    assert pruning["path_globs"] == ["/tensorflow_model_optimization/python/core/sparsity/"]
+    assert pruning["group"] == "team:tensorflow/tf-mot"
+    groups = {p.key: p.data for p in BootstrapProposal.objects.filter(kind="group")}
+    assert groups["team:tensorflow/tf-mot"]["github_team"] == "tensorflow/tf-mot"
+    assert groups["team:arm-software/ml-tooling"]["maintainers"] == ["bob"]
+    assert "proposed" in output and "/github/bootstrap/" in output
+    assert not Technique.objects.exists() and not OwnerGroup.objects.exists()
+
+
+def test_staff_confirm_on_the_page_and_a_second_run_changes_nothing(
+    db, toolkit, carol_client, client
+):
+    bootstrap(toolkit)
+    page = carol_client.get("/github/bootstrap/")
+    assert page.status_code == 200 and "technique:pruning" in page.content.decode()
+    pruning = BootstrapProposal.objects.get(key="technique:pruning")
+    qat = BootstrapProposal.objects.get(key="technique:qat")
+    response = carol_client.post(
+        "/github/bootstrap/decide", {"proposal": [pruning.pk], "action": "confirm"}
+    )
+    assert response.status_code == 302
+    carol_client.post("/github/bootstrap/decide", {"proposal": [qat.pk], "action": "reject"})
+    technique = Technique.objects.get(slug="pruning")
+    assert technique.owner_group.github_team == "tensorflow/tf-mot"
+    assert technique.path_globs == ["/tensorflow_model_optimization/python/core/sparsity/"]
+    assert technique.owner_group.maintainers.filter(github_login="alice").exists()
+    assert technique.changes.filter(note__startswith="Bootstrapped").exists()
+    before = list(BootstrapProposal.objects.order_by("pk").values("pk", "state", "data"))
+
+    output = bootstrap(toolkit)
+    after = list(BootstrapProposal.objects.order_by("pk").values("pk", "state", "data"))
+    assert before == after
+    assert "in the registry already: technique:pruning" in output
+    assert Technique.objects.count() == 1 and OwnerGroup.objects.count() == 1
+    assert BootstrapProposal.objects.get(pk=qat.pk).state == "rejected"
+
+
+def test_only_staff_decide(db, toolkit, alice_client, client):
+    bootstrap(toolkit)
+    pruning = BootstrapProposal.objects.get(key="technique:pruning")
+    data = {"proposal": [pruning.pk], "action": "confirm"}
+    assert alice_client.post("/github/bootstrap/decide", data).status_code == 403
+    assert alice_client.get("/github/bootstrap/").status_code == 403
+    client.logout()
+    assert client.post("/github/bootstrap/decide", data).status_code == 302
+    assert not Technique.objects.exists()
+    assert BootstrapProposal.objects.get(pk=pruning.pk).state == "pending"
+
+
+def test_bootstrap_of_an_unknown_repository_says_so(db, fake_github):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="Could not read nobody/nothing"):
+        call_command("bootstrap_repository", "nobody/nothing", api_url=fake_github.url)
+
+
+def test_a_rename_seen_by_the_team_sync_renames_the_linked_account(
+    team_group, github_client, fake_github
+):
+    from allauth.socialaccount.models import SocialAccount
+
+    from tests.factories import UserFactory
+
+    dave = UserFactory(username="dave")
+    SocialAccount.objects.create(
+        user=dave, provider="github", uid=str(fake_github.dataset.user_id("dave"))
+    )
+    team_sync(team_group, github_client)
+    fake_github.dataset.rename_user("dave", "dave-tf")
+    team_sync(team_group, github_client)
+    dave.refresh_from_db()
+    assert dave.username == "dave-tf"
+    assert Technique.objects.owned_by(dave).filter(slug="pruning").exists()
+
+
+def test_sync_github_teams_command(team_group, fake_github):
+    out = StringIO()
+    call_command("sync_github_teams", api_url=fake_github.url, stdout=out)
+    assert "TF MOT: +2 -1 renamed 0" in out.getvalue()
+    out = StringIO()
+    call_command("sync_github_teams", api_url=fake_github.url, stdout=out)
+    assert "TF MOT: unchanged (304)" in out.getvalue()
+
+
+def test_bootstrap_refuses_a_malformed_repository_name(db):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="owner/name"):
+        call_command("bootstrap_repository", "not a repo")
