@@ -18,8 +18,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from adherence import engine
-from adherence.health import health_compute
 from adherence.chat import webhook_payload
+from adherence.health import health_compute
 from adherence.models import Gap, GapEvent, Notification, RuleResult
 from adherence.permissions import can_acknowledge, can_waive
 from techniques.cache import bump_data_version

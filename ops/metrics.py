@@ -45,16 +45,13 @@ EVALUATE_TASK = "adherence.tasks.evaluate_adherence"
 
 
 def health_level_counts() -> dict[str, int]:
-    """Techniques per health level, as the technique pages show it.
+    """Techniques per stored health level, as every page shows it."""
+    from django.db.models import Count
 
-    The level is ``adherence.services.health_by_technique``'s status (healthy, gaps,
-    unknown); when techniques carry a stored health level, count that field here.
-    """
-    from adherence.services import health_by_technique
     from techniques.models import Technique
 
-    techniques = list(Technique.objects.only("pk"))
-    return dict(Counter(h["status"] for h in health_by_technique(techniques).values()))
+    rows = Technique.objects.values("health_level").annotate(n=Count("pk"))
+    return {row["health_level"]: row["n"] for row in rows}
 
 
 def techniques_by_open_gaps() -> dict[str, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from adherence import engine
-from adherence.services import adherence_matrix
+from adherence.selectors import adherence_matrix
 from techniques.models import Technique
 
 # A spreadsheet runs a cell that starts with one of these as a formula: such cells are

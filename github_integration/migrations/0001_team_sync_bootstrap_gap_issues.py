@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('adherence', '0002_violation_since'),
-        ('techniques', '0003_maintainer_github_id_and_gap_issues'),
+        ('techniques', '0004_maintainer_github_id_and_gap_issues'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('techniques', '0002_dataversion'),
+        ('techniques', '0003_technique_health'),
     ]
 
     operations = [
