@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
+from django.core.exceptions import PermissionDenied
 from django.utils.decorators import method_decorator
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
@@ -19,7 +19,6 @@ from convergence.models import CIToken, ConvergenceRun, ConvergenceTest
 from convergence.parsers import MAX_BYTES, ResultsError, parse_results
 from convergence.services import results_ingest
 from techniques.cache import public_page
-from techniques.models import Technique
 
 
 class CITokenAuthentication(BaseAuthentication):
@@ -63,12 +62,21 @@ class HasCIToken(BasePermission):
 
 
 class RawBodyParser(BaseParser):
-    """The body as bytes: the results parsers decide what is valid."""
+    """The body as bytes, for the declared media types only (anything else, form data
+    included, is a 415): the results parsers decide what is valid."""
 
-    media_type = "*/*"
+    media_type = "application/json"
 
     def parse(self, stream, media_type=None, parser_context=None):
         return stream.read(MAX_BYTES + 1)
+
+
+class RawXMLParser(RawBodyParser):
+    media_type = "application/xml"
+
+
+class RawTextXMLParser(RawBodyParser):
+    media_type = "text/xml"
 
 
 class UploadView(APIView):
@@ -77,7 +85,7 @@ class UploadView(APIView):
 
     authentication_classes = [CITokenAuthentication]
     permission_classes = [HasCIToken]
-    parser_classes = [RawBodyParser]
+    parser_classes = [RawBodyParser, RawXMLParser, RawTextXMLParser]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "upload"
 
@@ -88,10 +96,16 @@ class UploadView(APIView):
             200: OpenApiTypes.OBJECT,
             400: OpenApiTypes.OBJECT,
             401: OpenApiTypes.OBJECT,
+            403: OpenApiTypes.OBJECT,
+            415: OpenApiTypes.OBJECT,
         },
     )
     def post(self, request):
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        length = (
+            int(request.META.get("CONTENT_LENGTH") or 0)
+            if request.META.get("CONTENT_LENGTH", "").isdigit()
+            else 0
+        )
         if length > MAX_BYTES:
             return Response(
                 {"error": f"The body is {length} bytes; the limit is {MAX_BYTES}."}, status=413
@@ -101,9 +115,13 @@ class UploadView(APIView):
             return Response({"error": "This token may not upload internal results."}, status=403)
         try:
             records = parse_results(request.data or b"", request.content_type or "")
-            result = results_ingest(records, ConvergenceRun.Source.UPLOAD, internal=internal)
+            result = results_ingest(
+                records, ConvergenceRun.Source.UPLOAD, internal=internal, token=request.auth
+            )
         except ResultsError as error:
             return Response({"error": str(error)}, status=status.HTTP_400_BAD_REQUEST)
+        except PermissionDenied as error:
+            return Response({"error": str(error)}, status=status.HTTP_403_FORBIDDEN)
         return Response(
             {"created": result.created, "duplicates": result.duplicates, "tests": result.tests},
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
@@ -169,12 +187,4 @@ class ConvergenceRunViewSet(viewsets.ReadOnlyModelViewSet):
         runs = ConvergenceRun.objects.select_related("test__technique").order_by(
             "-started_at", "-id"
         )
-        user = self.request.user
-        if user.is_staff:
-            return runs
-        owned = (
-            Technique.objects.owned_by(user).values("pk")
-            if user.is_authenticated
-            else Technique.objects.none().values("pk")
-        )
-        return runs.filter(Q(internal=False) | Q(test__technique__in=owned))
+        return runs.visible_to(self.request.user)
