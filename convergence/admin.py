@@ -84,17 +84,10 @@ class CITokenAdmin(admin.ModelAdmin):
     actions = ["revoke"]
 
     def save_model(self, request, obj, form, change):
-        if change:
-            return super().save_model(request, obj, form, change)
-        token, clear = CIToken.issue(
-            obj.name,
-            request.user,
-            internal=obj.may_upload_internal,
-            all_techniques=obj.all_techniques,
-        )
-        obj.pk, obj.prefix, obj.token_hash = token.pk, token.prefix, token.token_hash
-        obj.created_at, obj._state.adding = token.created_at, False
-        obj._clear_token = clear  # for response_add only; the groups follow in save_related
+        if not change:
+            obj._clear_token = obj.set_new_secret()  # for response_add only
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
 
     def response_add(self, request, obj, post_url_continue=None):
         response = TemplateResponse(

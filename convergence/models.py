@@ -319,18 +319,20 @@ class CIToken(models.Model):
     ) -> tuple[CIToken, str]:
         """Create a token; the clear text is returned once and never stored. Without
         ``all_techniques``, ``groups`` or ``techniques`` it may upload nothing."""
-        clear = "tfmot_" + secrets.token_urlsafe(32)
-        token = cls.objects.create(
-            name=name,
-            prefix=clear[:12],
-            token_hash=_hash(clear),
-            created_by=user,
-            may_upload_internal=internal,
-            all_techniques=all_techniques,
+        token = cls(
+            name=name, created_by=user, may_upload_internal=internal, all_techniques=all_techniques
         )
+        clear = token.set_new_secret()
+        token.save()
         token.groups.set(groups)
         token.techniques.set(techniques)
         return token, clear
+
+    def set_new_secret(self) -> str:
+        """Give the (unsaved) token a new secret; returns the clear text, kept nowhere."""
+        clear = "tfmot_" + secrets.token_urlsafe(32)
+        self.prefix, self.token_hash = clear[:12], _hash(clear)
+        return clear
 
     def refused_tests(self, tests) -> list:
         """The tests (of ``tests``) whose technique is outside this token's scope."""
