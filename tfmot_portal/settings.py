@@ -238,7 +238,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
-        "rest_framework.filters.SearchFilter",
+        "tfmot_portal.filters.BoundedSearchFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -311,6 +311,8 @@ ADHERENCE = {
     "API_TESTS_MONTHS": env_int("ADHERENCE_API_TESTS_MONTHS", 3),
 }
 GAP_WEBHOOK_URL = env_str("GAP_WEBHOOK_URL")
+# The longest a gap may be waived, in days from the day of the waiver.
+WAIVER_MAX_DAYS = env_int("WAIVER_MAX_DAYS", 365)
 
 LOGGING = {
     "version": 1,
