@@ -17,6 +17,8 @@ from rest_framework.views import APIView
 
 from convergence.models import CIToken, ConvergenceRun, ConvergenceTest
 from convergence.parsers import MAX_BYTES, ResultsError, parse_results
+from convergence.permissions import can_see_internal
+from convergence.presenters import visible_strip
 from convergence.services import results_ingest
 from techniques.cache import public_page
 
@@ -148,6 +150,17 @@ class ConvergenceTestSerializer(serializers.ModelSerializer):
             "flip_rate",
             "benefit_regressed",
         ]
+
+    def to_representation(self, instance):
+        """When an internal failure the viewer may not see drives the state, the state
+        stays (the public learns that a failure is open) but not since when."""
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        user = request.user if request is not None else None
+        hidden = user is None or not can_see_internal(user, instance.technique)
+        if hidden and visible_strip(instance, show_internal=False)[1]:
+            data["state_since"] = None
+        return data
 
 
 class ConvergenceRunSerializer(serializers.ModelSerializer):

@@ -223,7 +223,14 @@ def test_pages_and_api_hide_internal_commits_from_other_users(
     releases = client.get("/releases/?sha=bbbbbbb2").content.decode()
     assert "failed at this commit" not in releases and "internal failure is open" in releases
     assert client.get("/api/convergence/runs/").json()["count"] == 0
+    assert client.get("/api/convergence/tests/").json()["results"][0]["state_since"] is None
+    page = client.get("/techniques/pruning/").content.decode()
+    assert "internal (Google-only) failure is open" in page
+    assert f"since {timezone.now().date().isoformat()}" not in page
     client.force_login(alice)
+    assert client.get("/api/convergence/tests/").json()["results"][0]["state_since"]
+    today = timezone.now().date().isoformat()
+    assert f"since {today}" in client.get("/techniques/pruning/").content.decode()
     assert "bbbbbbb" in client.get("/ci/").content.decode()
     assert "failed at this commit" in client.get("/releases/?sha=bbbbbbb2").content.decode()
 
