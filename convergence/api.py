@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from convergence.models import CIToken, ConvergenceRun, ConvergenceTest
 from convergence.parsers import MAX_BYTES, ResultsError, parse_results
-from convergence.permissions import can_see_internal
+from convergence.permissions import internal_visibility
 from convergence.presenters import visible_strip
 from convergence.services import results_ingest
 from techniques.cache import public_page
@@ -155,9 +155,10 @@ class ConvergenceTestSerializer(serializers.ModelSerializer):
         """When an internal failure the viewer may not see drives the state, the state
         stays (the public learns that a failure is open) but not since when."""
         data = super().to_representation(instance)
-        request = self.context.get("request")
-        user = request.user if request is not None else None
-        hidden = user is None or not can_see_internal(user, instance.technique)
+        if "sees_internal" not in self.context:  # shared by the items of a list: once
+            request = self.context.get("request")
+            self.context["sees_internal"] = internal_visibility(getattr(request, "user", None))
+        hidden = not self.context["sees_internal"](instance.technique_id)
         if hidden and visible_strip(instance, show_internal=False)[1]:
             data["state_since"] = None
         return data

@@ -23,7 +23,7 @@ from convergence.models import (
     State,
 )
 from convergence.parsers import ResultsError, RunRecord
-from convergence.permissions import can_see_internal
+from convergence.permissions import internal_visibility
 from convergence.presenters import visible_strip
 from techniques.cache import bump_data_version
 from techniques.models import Stage
@@ -411,6 +411,7 @@ def release_readiness(sha: str, user=None) -> Readiness:
             .order_by("started_at")
         ):
             at_sha[run.test_id] = run  # the latest run at that commit wins
+    sees_internal = internal_visibility(user)
     rows = []
     for test in tests:
         run = at_sha.get(test.pk)
@@ -428,14 +429,8 @@ def release_readiness(sha: str, user=None) -> Readiness:
                 "reason": reason,
                 "run_at": run.started_at.isoformat() if run else None,
                 "log_url": run.log_url if run else "",
-                "internal_failure_open": _hidden_internal_failure(test, user),
+                "internal_failure_open": not sees_internal(test.technique_id)
+                and visible_strip(test, show_internal=False)[1],
             }
         )
     return Readiness(sha, bool(sha) and all(r["green"] for r in rows), rows)
-
-
-def _hidden_internal_failure(test: ConvergenceTest, user) -> bool:
-    """Whether an internal failure the user may not see is open for the test."""
-    if user is not None and can_see_internal(user, test.technique):
-        return False
-    return visible_strip(test, show_internal=False)[1]

@@ -279,3 +279,23 @@ def test_two_concurrent_uploads_report_exactly_what_each_created(pruning):
     assert not errors
     assert sum(results) == ConvergenceRun.objects.count() == 90
     assert sorted(results)[0] >= 20
+
+
+def test_the_visibility_rule_costs_the_same_queries_for_any_number_of_tests(
+    alice_client, pruning, django_assert_max_num_queries
+):
+    from tests.factories import TechniqueFactory
+
+    counts = []
+    for size in (2, 12):
+        for i in range(size):
+            technique = TechniqueFactory(owner_group=pruning.owner_group)
+            ConvergenceTest.objects.create(
+                technique=technique, name=f"t{i}", model_family="ResNet", task="ImageNet"
+            )
+        with django_assert_max_num_queries(30) as api:
+            assert alice_client.get("/api/convergence/tests/").status_code == 200
+        with django_assert_max_num_queries(30) as releases:
+            assert alice_client.get("/releases/?sha=abcdef1").status_code == 200
+        counts.append((len(api), len(releases)))
+    assert counts[0] == counts[1]
