@@ -1,5 +1,5 @@
 """Forms for every POST of the lifecycle pages: choices from the model enums, lengths
-from the model fields, free text through ``tfmot_portal.forms.TextField``."""
+from the model fields, free text through ``tfmot_portal.forms.CleanCharField``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from django import forms
 
 from lifecycle.models import ContributionStep, Deprecation, OwnerInterest, TOSChangeRequest
 from techniques.models import Technique, TechniqueChange, TOSLevel
-from tfmot_portal.forms import TextField
+from tfmot_portal.forms import CleanCharField
 
 
 def _length(model, field: str) -> int:
@@ -23,12 +23,12 @@ class StepForm(forms.Form):
         required=False, max_length=_length(ContributionStep, "link"), assume_scheme="https"
     )
     done_on = forms.DateField(required=False)
-    note = TextField(required=False, max_length=_length(ContributionStep, "note"))
+    note = CleanCharField(required=False, max_length=_length(ContributionStep, "note"))
 
 
 class LaunchForm(forms.Form):
     launch_date = forms.DateField(required=False)
-    override = TextField(
+    override = CleanCharField(
         required=False, max_length=_length(TechniqueChange, "note") - len("Launched Override: ")
     )
 
@@ -37,7 +37,7 @@ class DeprecateForm(forms.Form):
     reason = forms.ChoiceField(choices=Deprecation.Reason.choices)
     planned_on = forms.DateField()
     replacement = forms.ModelChoiceField(queryset=Technique.objects.all(), required=False)
-    explanation = TextField(required=False, max_length=_length(Deprecation, "explanation"))
+    explanation = CleanCharField(required=False, max_length=_length(Deprecation, "explanation"))
     call_for_owners = forms.BooleanField(required=False)
 
     def __init__(self, *args, technique: Technique, **kwargs):
@@ -46,7 +46,7 @@ class DeprecateForm(forms.Form):
 
 
 class OfferHelpForm(forms.Form):
-    message = TextField(max_length=_length(OwnerInterest, "message"))
+    message = CleanCharField(max_length=_length(OwnerInterest, "message"))
 
 
 class ModerateForm(forms.Form):
@@ -55,9 +55,9 @@ class ModerateForm(forms.Form):
 
 class TOSRequestForm(forms.Form):
     to_level = forms.ChoiceField(choices=TOSLevel.choices)
-    justification = TextField(max_length=_length(TOSChangeRequest, "justification"))
+    justification = CleanCharField(max_length=_length(TOSChangeRequest, "justification"))
 
 
 class TOSDecideForm(forms.Form):
     decision = forms.ChoiceField(choices=DECISIONS)
-    note = TextField(required=False, max_length=_length(TOSChangeRequest, "decision_note"))
+    note = CleanCharField(required=False, max_length=_length(TOSChangeRequest, "decision_note"))

@@ -20,7 +20,7 @@ def clean_text(value: object) -> str:
     return _CONTROL.sub("", str(value or "")).strip()
 
 
-class TextField(forms.CharField):
+class CleanCharField(forms.CharField):
     """A CharField whose value goes through ``clean_text`` before validation."""
 
     def to_python(self, value):
