@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from datetime import datetime
 
 from django.conf import settings
@@ -29,6 +30,7 @@ OBJECTS = {
 INTEGERS = {"number": 2**31 - 1, "id": 2**63 - 1, "run_attempt": 2**31 - 1}
 TIMES = ("created_at", "updated_at", "closed_at", "merged_at", "submitted_at", "run_started_at")
 OBJECT_FIELDS = ("user", "pull_request")
+UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")  # NUL and lone surrogates: no database stores them
 RUN_PROGRESS = {"completed": 2, "in_progress": 1}  # anything else (queued, waiting...) is 0
 
 
@@ -75,6 +77,26 @@ def _object_problem(key: str, data) -> str:
     return ""
 
 
+def payload_scrub(payload: dict) -> dict:
+    """The payload with NUL characters and lone surrogates removed from every string
+    (keys included), in place and without recursion: GitHub's text is kept otherwise."""
+    stack: list = [payload]
+    while stack:
+        node = stack.pop()
+        items = list(node.items()) if isinstance(node, dict) else list(enumerate(node))
+        if isinstance(node, dict):
+            node.clear()
+        for key, value in items:
+            if isinstance(value, str):
+                value = UNSTORABLE.sub("", value)
+            elif isinstance(value, (dict, list)):
+                stack.append(value)
+            if isinstance(key, str):
+                key = UNSTORABLE.sub("", key)
+            node[key] = value
+    return payload
+
+
 def payload_problem(event: str, payload: dict) -> str:
     """What makes a payload unusable (the field and what was expected), or ""."""
     if not isinstance(payload.get("repository") or {}, dict):
@@ -107,7 +129,7 @@ def webhook_handle(event: str, delivery_id: str, payload: dict) -> tuple[str, in
     Raises ValueError naming the field when the payload has the wrong shape."""
     if event not in EVENTS:
         return "ignored", 0
-    problem = payload_problem(event, payload)
+    problem = payload_problem(event, payload_scrub(payload))
     if problem:
         raise ValueError(problem)
     with transaction.atomic():

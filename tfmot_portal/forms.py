@@ -10,8 +10,9 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 
-# C0 controls except tab, line feed and carriage return; DEL and the C1 controls.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# C0 controls except tab, line feed and carriage return; DEL and the C1 controls; lone
+# surrogates (JSON's "\ud800" escapes), which no database can store.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def clean_text(value: object) -> str:

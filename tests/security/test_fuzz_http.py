@@ -86,6 +86,7 @@ text_values = st.one_of(
 )
 json_values = st.recursive(
     st.one_of(
+        st.sampled_from(["a\x00b", "\ud800", "x\udfffy", "\u2028", "\ufeff"]),
         st.none(),
         st.booleans(),
         st.integers(),

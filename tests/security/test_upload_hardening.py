@@ -69,6 +69,7 @@ MALFORMED_JSON = [
     (runs_json(log_url="javascript:alert(1)"), "log_url"),
     (runs_json(metrics=[1, 2]), "metrics"),
     (runs_json(test={"a": 1}), "test"),
+    (runs_json(test="\x00\ud800"), "test"),
     ('{"runs": ' + "[" * 5000 + "]" * 5000 + "}", "nested"),
     ('{"runs": [' + '{"a":' * 100 + "1" + "}" * 100 + "]}", "nested"),
 ]
@@ -108,6 +109,13 @@ def test_json_sent_as_anything_else_is_refused(client, resnet, token, content_ty
     response = post(client, token, runs_json(), content_type)
     assert response.status_code == 415
     assert ConvergenceRun.objects.count() == 0
+
+
+def test_nul_and_lone_surrogates_never_reach_the_database(client, resnet, token):
+    body = runs_json(tf_version="tf\x00\ud800-nightly", metrics={"top\x00\udfff1": 1})
+    assert post(client, token, body).status_code == 201
+    run = ConvergenceRun.objects.get()
+    assert (run.tf_version, run.metrics) == ("tf-nightly", {"top1": 1.0})
 
 
 def test_runs_without_time_or_sha_but_different_metrics_are_distinct(client, resnet, token):

@@ -2,6 +2,7 @@
 naming the field, and an older event never overwrites newer data."""
 
 import copy
+import json
 
 import pytest
 
@@ -124,3 +125,21 @@ def test_an_in_progress_run_event_after_completion_is_stale(client):
         == "stale"
     )
     assert CIRun.objects.get(run_id=99).status == "completed"
+
+
+def test_nul_characters_and_lone_surrogates_are_dropped_not_a_500(client):
+    from ci_status.webhooks import sign
+
+    payload = issue_payload(title="a\x00b\ud800c", labels=[{"name": "x\x00y"}])
+    body = json.dumps(payload).encode()  # escapes: \u0000 and \ud800
+    response = client.post(
+        "/webhooks/github/",
+        data=body,
+        content_type="application/json",
+        HTTP_X_GITHUB_EVENT="issues",
+        HTTP_X_GITHUB_DELIVERY="d-nul",
+        HTTP_X_HUB_SIGNATURE_256=sign("webhook-test-secret", body),
+    )
+    assert response.status_code == 200
+    issue = Issue.objects.get(number=7)
+    assert (issue.title, issue.labels) == ("abc", ["xy"])
