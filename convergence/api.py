@@ -112,6 +112,9 @@ class UploadView(APIView):
             return Response(
                 {"error": f"The body is {length} bytes; the limit is {MAX_BYTES}."}, status=413
             )
+        media_type = (request.content_type or "").split(";")[0].strip().lower()
+        if media_type not in {parser.media_type for parser in self.parser_classes}:
+            raise exceptions.UnsupportedMediaType(media_type)  # form data included: a 415
         internal = request.query_params.get("internal") in ("1", "true")
         if internal and not request.auth.may_upload_internal:
             return Response({"error": "This token may not upload internal results."}, status=403)

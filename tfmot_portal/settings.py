@@ -102,6 +102,8 @@ MIDDLEWARE = [
     "auditlog.middleware.AuditlogMiddleware",
     # Last, so that it sees the authentication result (login rate limit).
     "axes.middleware.AxesMiddleware",
+    # A NUL character in a query parameter or form field is a 400, never a database error.
+    "tfmot_portal.middleware.RefuseUnstorableParameters",
 ]
 
 ROOT_URLCONF = "tfmot_portal.urls"

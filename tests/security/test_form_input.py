@@ -121,3 +121,22 @@ def test_long_searches_are_a_400(client, pruning, search):
     for url in ("/api/techniques/", "/api/groups/", "/api/maintainers/"):
         response = client.get(url, {"search": search})
         assert response.status_code == 400 and "search" in response.json()
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "data"),
+    [
+        ("get", "/audit/", {"model": "a\x00b"}),
+        ("get", "/api/gaps/", {"technique__slug": "\x00"}),
+        ("get", "/adherence/", {"owner_group": "\x00"}),
+        ("post", "/reviews/{review}/autosave", {"benefits_usage": "a\x00b", "version": 1}),
+        ("post", "/reviews/{review}/edit", {"major_updates": "a\x00b", "action": "save"}),
+        ("post", "/lifecycle/pruning/tos", {"to_level": "research", "justification": "\x00"}),
+    ],
+)
+def test_nul_characters_in_parameters_are_a_400(client, pruning, carol, alice, method, url, data):
+    review = Review.objects.get(cycle=cycles_ensure(), technique=pruning)
+    client.force_login(carol if method == "get" else alice)
+    response = getattr(client, method)(url.format(review=review.pk), data)
+    assert response.status_code == 400
+    assert Review.objects.get(pk=review.pk).version == review.version

@@ -509,3 +509,22 @@ def test_query_parameters(portal, page, values, extra, role, accept):
         timeout=30,
     )
     assert response.status_code < 500, (page, params, response.text[:500])
+
+
+SHARP = ["\x00", "9" * 400, "-1", "2026-02-30", "[" * 3000, "a" * 5000]
+
+
+def test_sharp_values_in_every_page_parameter(portal):
+    """Beside the random examples: each page with every parameter set to each of the
+    values that broke pages before (NUL, huge numbers, impossible dates, long text)."""
+    session = portal["sessions"]["staff"]
+    for page, names in sorted(PAGES.items()):
+        for value in SHARP:
+            params = dict.fromkeys([*names, "q"], value)
+            response = session.get(
+                portal["url"] + page.format(**portal["ids"]),
+                params=params,
+                allow_redirects=False,
+                timeout=30,
+            )
+            assert response.status_code < 500, (page, value[:20], response.text[:300])
