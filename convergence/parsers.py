@@ -106,10 +106,14 @@ def _url(value, where: str) -> str:
     return url
 
 
-def _describe(values: dict, where: str) -> dict:
-    """The run fields of a record (SHA, versions, log URL, start, external id)."""
+def _describe(values: dict, where: str, lenient_time: bool = False) -> dict:
+    """The run fields of a record (SHA, versions, log URL, start, external id); with
+    ``lenient_time`` an unreadable start is no time rather than an error."""
+    started = values.get("started_at")
     return {
-        "started_at": _when(values.get("started_at"), f"{where}.started_at"),
+        "started_at": _when_or_none(started)
+        if lenient_time
+        else _when(started, f"{where}.started_at"),
         "tfmot_sha": _sha(values.get("tfmot_sha"), f"{where}.tfmot_sha"),
         "log_url": _url(values.get("log_url"), f"{where}.log_url"),
         **{
@@ -287,18 +291,17 @@ def _junit_record(test: str, outcome: str, props: dict[str, str], time=None) -> 
     duration = _duration(time)
     if duration is not None:
         metrics.setdefault("duration_seconds", duration)
-    where = f"testcase {test[:80]}"
-    values = {**props, "started_at": _when_or_none(props.get("started_at"))}
-    values["started_at"] = values["started_at"] and values["started_at"].isoformat()
-    return RunRecord(test=test[:200], outcome=outcome, metrics=metrics, **_describe(values, where))
+    described = _describe(props, f"testcase {test[:80]}", lenient_time=True)
+    return RunRecord(test=test[:200], outcome=outcome, metrics=metrics, **described)
 
 
 def _case_record(case, position: int, suite_name: str, props: dict) -> RunRecord:
-    classname = clean_text(case.get("classname"))
-    name = clean_text(case.get("name")) or f"testcase-{position}"
-    test = f"{classname}/{name}" if classname else name
-    if not clean_text(case.get("name")) and not classname:
-        test = f"{suite_name}/{name}"
+    """A test case's run; one without a name is named after its position, under its
+    classname or else its suite."""
+    name = clean_text(case.get("name"))
+    scope = clean_text(case.get("classname")) or ("" if name else suite_name)
+    name = name or f"testcase-{position}"
+    test = f"{scope}/{name}" if scope else name
     return _junit_record(test, _outcome(case), {**props, **_properties(case)}, case.get("time"))
 
 
