@@ -69,6 +69,11 @@ def _object_problem(key: str, data) -> str:
     for name in OBJECT_FIELDS:
         if data.get(name) is not None and not isinstance(data[name], dict):
             return f"{key}.{name}: expected an object"
+    nested = data.get("pull_request")  # an issue's PR link carries merged_at
+    if key == "issue" and nested is not None:
+        problem = _object_problem("issue.pull_request", nested)
+        if problem:
+            return problem
     labels = data.get("labels")
     if labels is not None and not (
         isinstance(labels, list) and all(isinstance(label, dict) for label in labels)
@@ -99,8 +104,11 @@ def payload_scrub(payload: dict) -> dict:
 
 def payload_problem(event: str, payload: dict) -> str:
     """What makes a payload unusable (the field and what was expected), or ""."""
-    if not isinstance(payload.get("repository") or {}, dict):
+    repository = payload.get("repository") or {}
+    if not isinstance(repository, dict):
         return "repository: expected an object"
+    if not isinstance(repository.get("full_name") or "", str):
+        return "repository.full_name: expected text"
     if not isinstance(payload.get("sender") or {}, dict):
         return "sender: expected an object"
     for key in OBJECTS.get(event, ()):

@@ -306,9 +306,11 @@ BASES = {
 PATHS = [
     ("action",),
     ("repository",),
+    ("repository", "full_name"),
     ("sender",),
     *((obj, key) for obj in ("issue", "pull_request") for key in ISSUE),
     ("issue", "pull_request"),
+    ("issue", "pull_request", "merged_at"),
     ("comment", "id"),
     ("comment", "created_at"),
     ("comment", "issue_url"),
@@ -326,8 +328,8 @@ def mutate(event: str, changes) -> dict:
     payload["repository"] = {"full_name": "tensorflow/model-optimization"}
     for path, value in changes:
         target = payload
-        for key in path[:-1]:
-            target = target.get(key) if isinstance(target, dict) else None
+        for key in path[:-1]:  # missing objects on the way are created
+            target = target.setdefault(key, {}) if isinstance(target, dict) else None
         if isinstance(target, dict):
             target[path[-1]] = value
     return payload

@@ -35,8 +35,10 @@ BAD = [
     ("issues", with_issue(labels="bug"), "issue.labels"),
     ("issues", with_issue(labels=["bug"]), "issue.labels"),
     ("issues", with_issue(user="kmlee"), "issue.user"),
+    ("issues", with_issue(pull_request={"merged_at": 5}), "issue.pull_request.merged_at"),
     ("issues", {**issue_payload(), "issue": [1]}, "issue"),
     ("issues", {**issue_payload(), "repository": "x"}, "repository"),
+    ("issues", {**issue_payload(), "repository": {"full_name": 5}}, "repository.full_name"),
     ("issue_comment", {**issue_payload(), "comment": {"id": 2**70}}, "comment.id"),
     (
         "workflow_run",
