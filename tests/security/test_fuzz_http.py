@@ -339,7 +339,9 @@ def mutate(event: str, changes) -> dict:
 @given(
     event=st.sampled_from([*sorted(BASES), "unknown"]),
     changes=st.lists(st.tuples(st.sampled_from(PATHS), json_values), max_size=3),
-    delivery=st.text(min_size=1, max_size=40).filter(str.isprintable),
+    delivery=st.one_of(
+        st.text(alphabet="abcdef0123456789-", min_size=1, max_size=40), st.just("d" * 300)
+    ),
     raw=st.one_of(st.none(), st.integers(1, 5000).map(lambda d: deep(d, "[", "]"))),
 )
 def test_signed_webhook(portal, event, changes, delivery, raw):
@@ -351,7 +353,7 @@ def test_signed_webhook(portal, event, changes, delivery, raw):
         headers={
             "Content-Type": "application/json",
             "X-GitHub-Event": event,
-            "X-GitHub-Delivery": delivery.encode("ascii", "ignore").decode() or "d",
+            "X-GitHub-Delivery": delivery,
             "X-Hub-Signature-256": sign(SECRET, body),
         },
         timeout=30,
