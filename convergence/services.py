@@ -323,9 +323,12 @@ def results_ingest(
         )
         for record in records
     ]
+    # One order for every upload (test, key): concurrent uploads of the same runs wait
+    # for each other instead of deadlocking on the unique index or the tests' rows.
+    runs.sort(key=lambda run: (run.test_id, run.external_id))
     with transaction.atomic():
         created = sum(_insert_new(runs[i : i + BATCH]) for i in range(0, len(runs), BATCH))
-        touched = {t.pk: t for t in tests.values()}.values()
+        touched = sorted({t.pk: t for t in tests.values()}.values(), key=lambda t: t.pk)
         for test in touched:
             convergence_state_update(test, now)
         bump_data_version()
