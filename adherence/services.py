@@ -24,6 +24,7 @@ from adherence.models import Gap, GapEvent, Notification, RuleResult
 from adherence.permissions import can_acknowledge, can_waive
 from techniques.cache import bump_data_version
 from techniques.models import Technique
+from tfmot_portal.forms import clean_text
 
 logger = logging.getLogger(__name__)
 MAX_NOTE = 2000
@@ -197,7 +198,7 @@ def gap_waive(gap: Gap, user, reason: str, until: date | None, now: datetime | N
         raise PermissionDenied("Only the TFMOT team can waive a gap.")
     now = now or timezone.now()
     errors = {}
-    reason = (reason or "").strip()
+    reason = clean_text(reason)
     if not reason:
         errors["reason"] = "A waiver needs a reason."
     elif len(reason) > MAX_NOTE:
@@ -206,6 +207,11 @@ def gap_waive(gap: Gap, user, reason: str, until: date | None, now: datetime | N
         errors["until"] = "A waiver needs an end date."
     elif until <= now.date():
         errors["until"] = "The end date must be in the future."
+    elif until > now.date() + timedelta(days=settings.WAIVER_MAX_DAYS):
+        errors["until"] = (
+            f"A waiver lasts at most {settings.WAIVER_MAX_DAYS} days: choose a date up to "
+            f"{(now.date() + timedelta(days=settings.WAIVER_MAX_DAYS)).isoformat()}."
+        )
     if errors:
         raise ValidationError(errors)
     if gap.state == Gap.State.RESOLVED:

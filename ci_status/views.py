@@ -139,7 +139,10 @@ def github_webhook(request):
         if not isinstance(payload, dict):
             raise ValueError("not an object")
         outcome, rows = webhooks.webhook_handle(event, delivery, payload)
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, RecursionError) as error:
         logger.warning("webhook %s %s: unusable payload: %s", event, delivery, error)
-        return HttpResponse("Unusable payload.", status=400)
+        detail = str(error)[:200] if isinstance(error, ValueError) else ""
+        return HttpResponse(
+            f"Unusable payload. {detail}".strip(), status=400, content_type="text/plain"
+        )
     return JsonResponse({"outcome": outcome, "rows": rows}, status=200)

@@ -1,20 +1,37 @@
 """GitHub webhooks: verified by ``X-Hub-Signature-256`` (HMAC-SHA256 of the raw body
 with settings.GITHUB_WEBHOOK_SECRET, compared in constant time), replays ignored by
-delivery id, and fed through the same upsert code as the sync."""
+delivery id, checked for shape (types, ranges, times: a ValueError naming the field),
+never moving data backwards (an event older than what is stored is "stale"), and fed
+through the same upsert code as the sync."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from ci_status import upserts
-from ci_status.models import Comment, Issue, Repository, WebhookDelivery
+from ci_status.models import CIRun, Comment, Issue, Repository, WebhookDelivery
 from ci_status.services import repository_get_or_create
 
 EVENTS = {"issues", "issue_comment", "pull_request", "pull_request_review", "workflow_run", "ping"}
+# The objects each event carries, and the fields the upserts read from them.
+OBJECTS = {
+    "issues": ("issue",),
+    "pull_request": ("pull_request",),
+    "issue_comment": ("issue", "comment"),
+    "pull_request_review": ("pull_request", "review"),
+    "workflow_run": ("workflow_run",),
+}
+INTEGERS = {"number": 2**31 - 1, "id": 2**63 - 1, "run_attempt": 2**31 - 1}
+TIMES = ("created_at", "updated_at", "closed_at", "merged_at", "submitted_at", "run_started_at")
+OBJECT_FIELDS = ("user", "pull_request")
+UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")  # NUL and lone surrogates: no database stores them
+RUN_PROGRESS = {"completed": 2, "in_progress": 1}  # anything else (queued, waiting...) is 0
 
 
 def signature_valid(secret: str, body: bytes, header: str | None) -> bool:
@@ -27,6 +44,78 @@ def signature_valid(secret: str, body: bytes, header: str | None) -> bool:
 def sign(secret: str, body: bytes) -> str:
     """The header value GitHub would send (for tests and local tools)."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _time(value) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo and 2000 <= parsed.year < 2100 else None
+
+
+def _object_problem(key: str, data) -> str:
+    if not isinstance(data, dict):
+        return f"{key}: expected an object"
+    for name, limit in INTEGERS.items():
+        value = data.get(name)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= limit
+        ):
+            return f"{key}.{name}: expected an integer from 0 to {limit}"
+    for name in TIMES:
+        if data.get(name) is not None and _time(data[name]) is None:
+            return f"{key}.{name}: expected an ISO 8601 time with a zone, 2000 to 2100"
+    for name in OBJECT_FIELDS:
+        if data.get(name) is not None and not isinstance(data[name], dict):
+            return f"{key}.{name}: expected an object"
+    nested = data.get("pull_request")  # an issue's PR link carries merged_at
+    if key == "issue" and nested is not None:
+        problem = _object_problem("issue.pull_request", nested)
+        if problem:
+            return problem
+    labels = data.get("labels")
+    if labels is not None and not (
+        isinstance(labels, list) and all(isinstance(label, dict) for label in labels)
+    ):
+        return f"{key}.labels: expected a list of objects"
+    return ""
+
+
+def payload_scrub(payload: dict) -> dict:
+    """The payload with NUL characters and lone surrogates removed from every string
+    (keys included), in place and without recursion: GitHub's text is kept otherwise."""
+    stack: list = [payload]
+    while stack:
+        node = stack.pop()
+        items = list(node.items()) if isinstance(node, dict) else list(enumerate(node))
+        if isinstance(node, dict):
+            node.clear()
+        for key, value in items:
+            if isinstance(value, str):
+                value = UNSTORABLE.sub("", value)
+            elif isinstance(value, (dict, list)):
+                stack.append(value)
+            if isinstance(key, str):
+                key = UNSTORABLE.sub("", key)
+            node[key] = value
+    return payload
+
+
+def payload_problem(event: str, payload: dict) -> str:
+    """What makes a payload unusable (the field and what was expected), or ""."""
+    repository = payload.get("repository") or {}
+    if not isinstance(repository, dict):
+        return "repository: expected an object"
+    if not isinstance(repository.get("full_name") or "", str):
+        return "repository.full_name: expected text"
+    if not isinstance(payload.get("sender") or {}, dict):
+        return "sender: expected an object"
+    for key in OBJECTS.get(event, ()):
+        problem = _object_problem(key, payload.get(key))
+        if problem:
+            return problem
+    return ""
 
 
 def _repository(payload: dict) -> Repository | None:
@@ -43,9 +132,14 @@ def _repository(payload: dict) -> Repository | None:
 
 def webhook_handle(event: str, delivery_id: str, payload: dict) -> tuple[str, int]:
     """Apply one delivery; returns (outcome, rows written). Outcomes: "applied",
-    "replayed" (delivery already handled), "ignored" (event or repository not ours)."""
+    "replayed" (delivery already handled), "ignored" (event or repository not ours),
+    "stale" (older than what is stored: a late delivery never moves data backwards).
+    Raises ValueError naming the field when the payload has the wrong shape."""
     if event not in EVENTS:
         return "ignored", 0
+    problem = payload_problem(event, payload_scrub(payload))
+    if problem:
+        raise ValueError(problem)
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -59,11 +153,56 @@ def webhook_handle(event: str, delivery_id: str, payload: dict) -> tuple[str, in
         repository = _repository(payload) if event != "ping" else None
         if repository is None:
             return "ignored", 0
+        if _stale(repository, event, payload):
+            return "stale", 0
         rows = _apply(repository, event, payload)
         delivery.rows_written = rows
         delivery.save(update_fields=["rows_written"])
         upserts.record_maintainer_activity(repository, only=_people(payload))
     return "applied", rows
+
+
+def _issue_is_newer_than(repository: Repository, data: dict) -> bool:
+    """Whether the stored issue/PR was updated after this copy of it."""
+    stored = (
+        Issue.objects.filter(repository=repository, number=data["number"])
+        .values_list("updated_at", flat=True)
+        .first()
+    )
+    incoming = _time(data.get("updated_at") or data.get("created_at"))
+    return bool(stored and incoming and stored > incoming)
+
+
+def _stale(repository: Repository, event: str, payload: dict) -> bool:
+    """An event whose main object is older than the stored one (GitHub does not deliver
+    in order, and redeliveries come with a new delivery id)."""
+    if event in ("issues", "pull_request") and payload.get("action") not in {
+        "deleted",
+        "transferred",
+    }:
+        return _issue_is_newer_than(repository, payload[OBJECTS[event][0]])
+    if event == "issue_comment":
+        comment = payload["comment"]
+        stored = (
+            Comment.objects.filter(
+                repository=repository, kind=Comment.Kind.COMMENT, github_id=comment.get("id")
+            )
+            .values_list("updated_at", flat=True)
+            .first()
+        )
+        incoming = _time(comment.get("updated_at"))
+        return bool(stored and incoming and stored > incoming)
+    if event == "workflow_run":
+        run = payload["workflow_run"]
+        stored = (
+            CIRun.objects.filter(run_id=run.get("id"), attempt=run.get("run_attempt") or 1)
+            .values_list("status", flat=True)
+            .first()
+        )
+        return stored is not None and RUN_PROGRESS.get(stored, 0) > RUN_PROGRESS.get(
+            str(run.get("status")), 0
+        )
+    return False
 
 
 def _people(payload: dict) -> set[str]:
@@ -87,7 +226,12 @@ def _apply(repository: Repository, event: str, payload: dict) -> int:
     if event == "pull_request":
         return upserts.upsert_issues(repository, [payload["pull_request"]], kind="pr")
     if event == "issue_comment":
-        rows = upserts.upsert_issues(repository, [payload["issue"]])
+        issue = payload["issue"]
+        rows = (
+            0
+            if _issue_is_newer_than(repository, issue)
+            else upserts.upsert_issues(repository, [issue])
+        )
         comment = payload["comment"]
         number = int(payload["issue"]["number"])
         if action == "deleted":
@@ -102,7 +246,12 @@ def _apply(repository: Repository, event: str, payload: dict) -> int:
         upserts.refresh_responses(repository, {number})
         return rows
     if event == "pull_request_review":
-        rows = upserts.upsert_issues(repository, [payload["pull_request"]], kind="pr")
+        pull = payload["pull_request"]
+        rows = (
+            0
+            if _issue_is_newer_than(repository, pull)
+            else upserts.upsert_issues(repository, [pull], kind="pr")
+        )
         number = int(payload["pull_request"]["number"])
         review = upserts.review_from_json(repository, number, payload["review"])
         if review is not None and action != "dismissed":

@@ -1,5 +1,7 @@
 from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 
 from convergence.models import BenefitTarget, CIToken, ConvergenceRun, ConvergenceTest, CulpritRange
 
@@ -63,28 +65,45 @@ class CulpritRangeAdmin(admin.ModelAdmin):
 
 @admin.register(CIToken)
 class CITokenAdmin(admin.ModelAdmin):
-    """Tokens are created here; the clear token is shown once, then only its hash is kept."""
+    """Tokens are created here; the clear token is shown once, in the response to the add
+    form itself (never in a cookie or the session), then only its hash is kept. Scope and
+    name stay editable; the token itself is revoked, never edited."""
 
     list_display = [
         "name",
         "prefix",
+        "all_techniques",
         "may_upload_internal",
         "created_by",
         "created_at",
         "last_used_at",
         "revoked_at",
     ]
-    fields = ["name", "may_upload_internal"]
+    fields = ["name", "may_upload_internal", "all_techniques", "groups", "techniques"]
+    filter_horizontal = ["groups", "techniques"]
     actions = ["revoke"]
 
-    def has_change_permission(self, request, obj=None):
-        return obj is None  # the add form only: a token is revoked, never edited
-
     def save_model(self, request, obj, form, change):
-        token, clear = CIToken.issue(obj.name, request.user, internal=obj.may_upload_internal)
-        obj.pk, obj.prefix, obj.token_hash = token.pk, token.prefix, token.token_hash
-        obj._state.adding = False
-        messages.warning(request, f"Copy the token now, it will not be shown again: {clear}")
+        if not change:
+            obj._clear_token = obj.set_new_secret()  # for response_add only
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        response = TemplateResponse(
+            request,
+            "admin/convergence/citoken/created.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "token": obj,
+                "clear": obj._clear_token,
+                "title": "CI token created",
+            },
+        )
+        add_never_cache_headers(response)
+        patch_cache_control(response, no_store=True)
+        return response
 
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request, queryset):

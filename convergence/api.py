@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
+from django.core.exceptions import PermissionDenied
 from django.utils.decorators import method_decorator
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
@@ -17,9 +17,10 @@ from rest_framework.views import APIView
 
 from convergence.models import CIToken, ConvergenceRun, ConvergenceTest
 from convergence.parsers import MAX_BYTES, ResultsError, parse_results
+from convergence.permissions import internal_visibility
+from convergence.presenters import visible_strip
 from convergence.services import results_ingest
 from techniques.cache import public_page
-from techniques.models import Technique
 
 
 class CITokenAuthentication(BaseAuthentication):
@@ -63,12 +64,21 @@ class HasCIToken(BasePermission):
 
 
 class RawBodyParser(BaseParser):
-    """The body as bytes: the results parsers decide what is valid."""
+    """The body as bytes, for the declared media types only (anything else, form data
+    included, is a 415): the results parsers decide what is valid."""
 
-    media_type = "*/*"
+    media_type = "application/json"
 
     def parse(self, stream, media_type=None, parser_context=None):
         return stream.read(MAX_BYTES + 1)
+
+
+class RawXMLParser(RawBodyParser):
+    media_type = "application/xml"
+
+
+class RawTextXMLParser(RawBodyParser):
+    media_type = "text/xml"
 
 
 class UploadView(APIView):
@@ -77,7 +87,7 @@ class UploadView(APIView):
 
     authentication_classes = [CITokenAuthentication]
     permission_classes = [HasCIToken]
-    parser_classes = [RawBodyParser]
+    parser_classes = [RawBodyParser, RawXMLParser, RawTextXMLParser]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "upload"
 
@@ -88,22 +98,35 @@ class UploadView(APIView):
             200: OpenApiTypes.OBJECT,
             400: OpenApiTypes.OBJECT,
             401: OpenApiTypes.OBJECT,
+            403: OpenApiTypes.OBJECT,
+            415: OpenApiTypes.OBJECT,
         },
     )
     def post(self, request):
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        length = (
+            int(request.META.get("CONTENT_LENGTH") or 0)
+            if request.META.get("CONTENT_LENGTH", "").isdigit()
+            else 0
+        )
         if length > MAX_BYTES:
             return Response(
                 {"error": f"The body is {length} bytes; the limit is {MAX_BYTES}."}, status=413
             )
+        media_type = (request.content_type or "").split(";")[0].strip().lower()
+        if media_type not in {parser.media_type for parser in self.parser_classes}:
+            raise exceptions.UnsupportedMediaType(media_type)  # form data included: a 415
         internal = request.query_params.get("internal") in ("1", "true")
         if internal and not request.auth.may_upload_internal:
             return Response({"error": "This token may not upload internal results."}, status=403)
         try:
             records = parse_results(request.data or b"", request.content_type or "")
-            result = results_ingest(records, ConvergenceRun.Source.UPLOAD, internal=internal)
+            result = results_ingest(
+                records, ConvergenceRun.Source.UPLOAD, internal=internal, token=request.auth
+            )
         except ResultsError as error:
             return Response({"error": str(error)}, status=status.HTTP_400_BAD_REQUEST)
+        except PermissionDenied as error:
+            return Response({"error": str(error)}, status=status.HTTP_403_FORBIDDEN)
         return Response(
             {"created": result.created, "duplicates": result.duplicates, "tests": result.tests},
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
@@ -131,6 +154,18 @@ class ConvergenceTestSerializer(serializers.ModelSerializer):
             "flip_rate",
             "benefit_regressed",
         ]
+
+    def to_representation(self, instance):
+        """When an internal failure the viewer may not see drives the state, the state
+        stays (the public learns that a failure is open) but not since when."""
+        data = super().to_representation(instance)
+        if "sees_internal" not in self.context:  # shared by the items of a list: once
+            request = self.context.get("request")
+            self.context["sees_internal"] = internal_visibility(getattr(request, "user", None))
+        hidden = not self.context["sees_internal"](instance.technique_id)
+        if hidden and visible_strip(instance, show_internal=False)[1]:
+            data["state_since"] = None
+        return data
 
 
 class ConvergenceRunSerializer(serializers.ModelSerializer):
@@ -170,12 +205,4 @@ class ConvergenceRunViewSet(viewsets.ReadOnlyModelViewSet):
         runs = ConvergenceRun.objects.select_related("test__technique").order_by(
             "-started_at", "-id"
         )
-        user = self.request.user
-        if user.is_staff:
-            return runs
-        owned = (
-            Technique.objects.owned_by(user).values("pk")
-            if user.is_authenticated
-            else Technique.objects.none().values("pk")
-        )
-        return runs.filter(Q(internal=False) | Q(test__technique__in=owned))
+        return runs.visible_to(self.request.user)

@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from techniques.models import Technique
+from techniques.models import OwnerGroup, Technique
 
 TRIVIAL_TASKS = ("mnist", "fashion-mnist", "fashion_mnist", "cifar10", "toy")
 
@@ -167,6 +167,23 @@ class BenefitTarget(models.Model):
         return self.margin(value) < -self.tolerance - 1e-9
 
 
+class ConvergenceRunQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The runs ``user`` may see: internal (Google-only) runs only for staff and the
+        technique's owners (``convergence.permissions.can_see_internal``, per technique).
+        Everyone else learns at most that an internal failure is open, never the commit or
+        the time of an internal run: every page, the JSON and the API read runs through
+        this."""
+        if user is not None and user.is_authenticated and user.is_staff:
+            return self
+        owned = (
+            Technique.objects.owned_by(user).values("pk")
+            if user is not None
+            else Technique.objects.none().values("pk")
+        )
+        return self.filter(models.Q(internal=False) | models.Q(test__technique__in=owned))
+
+
 class ConvergenceRun(models.Model):
     class Outcome(models.TextChoices):
         PASSED = "passed", "Passed"
@@ -196,11 +213,16 @@ class ConvergenceRun(models.Model):
         default=False, help_text="From Google-internal CI: not shown to the public."
     )
 
+    objects = ConvergenceRunQuerySet.as_manager()
+
     class Meta:
         ordering = ["-started_at"]
         constraints = [
+            # The internal flag is part of the key: a public upload never makes an
+            # internal run with the same key a duplicate (nor the other way round).
             models.UniqueConstraint(
-                fields=["test", "source", "external_id"], name="run_once_per_source"
+                fields=["test", "source", "internal", "external_id"],
+                name="run_once_per_source_and_visibility",
             )
         ]
         indexes = [
@@ -269,6 +291,22 @@ class CIToken(models.Model):
     may_upload_internal = models.BooleanField(
         default=False, help_text="Google-internal CI: its results are internal."
     )
+    # Scope: the techniques whose results the token may upload.
+    all_techniques = models.BooleanField(
+        default=False, help_text="May upload results for every technique (the TFMOT team's CI)."
+    )
+    groups = models.ManyToManyField(
+        OwnerGroup,
+        blank=True,
+        related_name="ci_tokens",
+        help_text="May upload results for the techniques these groups own.",
+    )
+    techniques = models.ManyToManyField(
+        Technique,
+        blank=True,
+        related_name="ci_tokens",
+        help_text="May upload results for these techniques.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -280,17 +318,45 @@ class CIToken(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
     @classmethod
-    def issue(cls, name: str, user=None, internal: bool = False) -> tuple[CIToken, str]:
-        """Create a token; the clear text is returned once and never stored."""
-        clear = "tfmot_" + secrets.token_urlsafe(32)
-        token = cls.objects.create(
-            name=name,
-            prefix=clear[:12],
-            token_hash=_hash(clear),
-            created_by=user,
-            may_upload_internal=internal,
+    def issue(
+        cls,
+        name: str,
+        user=None,
+        internal: bool = False,
+        *,
+        all_techniques: bool = False,
+        groups=(),
+        techniques=(),
+    ) -> tuple[CIToken, str]:
+        """Create a token; the clear text is returned once and never stored. Without
+        ``all_techniques``, ``groups`` or ``techniques`` it may upload nothing."""
+        token = cls(
+            name=name, created_by=user, may_upload_internal=internal, all_techniques=all_techniques
         )
+        clear = token.set_new_secret()
+        token.save()
+        token.groups.set(groups)
+        token.techniques.set(techniques)
         return token, clear
+
+    def set_new_secret(self) -> str:
+        """Give the (unsaved) token a new secret; returns the clear text, kept nowhere."""
+        clear = "tfmot_" + secrets.token_urlsafe(32)
+        self.prefix, self.token_hash = clear[:12], _hash(clear)
+        return clear
+
+    def refused_tests(self, tests) -> list:
+        """The tests (of ``tests``) whose technique is outside this token's scope."""
+        if self.all_techniques:
+            return []
+        technique_ids = set(self.techniques.values_list("pk", flat=True))
+        group_ids = set(self.groups.values_list("pk", flat=True))
+        return [
+            test
+            for test in tests
+            if test.technique_id not in technique_ids
+            and test.technique.owner_group_id not in group_ids
+        ]
 
     @classmethod
     def authenticate(cls, clear: str) -> CIToken | None:

@@ -1,24 +1,37 @@
 """Parse uploaded results (JSON or JUnit XML) into plain run records.
 
-A malformed file is rejected whole with a message naming the problem (ResultsError);
-XML goes through defusedxml, which refuses entity declarations (XXE, billion laughs).
+A malformed file is rejected whole with a message naming the field at fault
+(ResultsError); XML goes through defusedxml, which refuses entity declarations (XXE,
+billion laughs). Limits are on bytes and nesting depth, not on the number of runs.
+JUnit is read the way real CI tools write it (pytest, Maven Surefire, Gradle, Bazel,
+Jenkins, go-junit-report): a timestamp that cannot be read means "no time", a test case
+without a name gets one, and an error or failure reported on a suite (no test case)
+counts as a failing case of that suite, at any nesting depth.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 from django.utils.dateparse import parse_datetime
 
+from tfmot_portal.forms import clean_text
+
 MAX_BYTES = 2 * 1024 * 1024
-MAX_RUNS = 500
+MAX_DEPTH = 32  # JSON nesting and <testsuite> nesting
+MAX_METRIC = 1e300
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 OUTCOMES = {"passed", "failed", "error", "skipped"}
 RUN_FIELDS = {"tfmot_sha", "tf_version", "python_version", "log_url", "started_at", "external_id"}
+THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d*)?")  # Surefire's time="1,234.5"
+TEXT_LIMITS = {"tf_version": 60, "python_version": 20, "log_url": 500, "external_id": 150}
 
 
 class ResultsError(ValueError):
@@ -38,30 +51,77 @@ class RunRecord:
     external_id: str = ""
 
 
+# --- values ------------------------------------------------------------------------------
+
+
 def _number(value, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ResultsError(f"{where}: expected a number.")
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (ValueError, OverflowError):
         raise ResultsError(f"{where}: '{str(value)[:40]}' is not a number.") from None
-    if not math.isfinite(number):
-        raise ResultsError(f"{where}: the value must be a finite number.")
+    if not math.isfinite(number) or abs(number) > MAX_METRIC:
+        raise ResultsError(f"{where}: the value must be a finite number below 1e300.")
     return number
 
 
 def _when(value, where: str) -> datetime | None:
+    """An aware datetime between 2000 and 2100 (naive means UTC), or ResultsError."""
     if value in (None, ""):
         return None
-    parsed = parse_datetime(str(value))
+    text = str(value).strip()[:64]
+    try:
+        parsed = parse_datetime(text)
+    except ValueError:  # well-formed but impossible: 2026-02-30, an offset of 25 hours
+        parsed = None
     if parsed is None:
-        raise ResultsError(f"{where}: '{str(value)[:40]}' is not an ISO 8601 date and time.")
-    return parsed
+        raise ResultsError(f"{where}: '{text[:40]}' is not a valid ISO 8601 date and time.")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR - 1:
+        raise ResultsError(f"{where}: the date must be between {EARLIEST_YEAR} and {LATEST_YEAR}.")
+    return parsed.astimezone(UTC)
+
+
+def _when_or_none(value) -> datetime | None:
+    """JUnit timestamps: whatever cannot be read (or an epoch-zero placeholder) is no time."""
+    try:
+        return _when(value, "timestamp")
+    except ResultsError:
+        return None
 
 
 def _sha(value, where: str) -> str:
-    sha = str(value or "").strip().lower()
+    sha = clean_text(value).lower()
     if sha and (len(sha) < 7 or len(sha) > 40 or any(c not in "0123456789abcdef" for c in sha)):
         raise ResultsError(f"{where}: '{sha[:45]}' is not a git commit SHA.")
     return sha
+
+
+def _url(value, where: str) -> str:
+    url = clean_text(value)
+    if url and (urlsplit(url).scheme not in ("http", "https") or len(url) > 500):
+        raise ResultsError(f"{where}: give an http(s) URL of at most 500 characters.")
+    return url
+
+
+def _describe(values: dict, where: str, lenient_time: bool = False) -> dict:
+    """The run fields of a record (SHA, versions, log URL, start, external id); with
+    ``lenient_time`` an unreadable start is no time rather than an error."""
+    started = values.get("started_at")
+    return {
+        "started_at": _when_or_none(started)
+        if lenient_time
+        else _when(started, f"{where}.started_at"),
+        "tfmot_sha": _sha(values.get("tfmot_sha"), f"{where}.tfmot_sha"),
+        "log_url": _url(values.get("log_url"), f"{where}.log_url"),
+        **{
+            key: clean_text(values.get(key))[:limit]
+            for key, limit in TEXT_LIMITS.items()
+            if key != "log_url"
+        },
+    }
 
 
 def _check_size(data: bytes) -> None:
@@ -71,51 +131,85 @@ def _check_size(data: bytes) -> None:
         raise ResultsError("The file is empty.")
 
 
+# --- JSON --------------------------------------------------------------------------------
+
+
+def _depth(document) -> int:
+    """Nesting depth of parsed JSON, without recursion."""
+    deepest, stack = 0, [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth <= MAX_DEPTH and isinstance(value, (dict, list)):
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _refuse_constant(name: str):
+    raise ResultsError(f"{name} is not a finite number.")
+
+
+def _load_json(data: bytes):
+    try:
+        return json.loads(
+            data,
+            parse_int=str,  # numbers stay text until _number: no 5,000-digit int conversion
+            parse_float=str,
+            parse_constant=_refuse_constant,
+        )
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ResultsError(f"Not valid JSON: {error}.") from None
+    except RecursionError:
+        raise ResultsError(f"The JSON is nested deeper than {MAX_DEPTH} levels.") from None
+
+
+def _json_run(run, defaults: dict, where: str) -> RunRecord:
+    if not isinstance(run, dict):
+        raise ResultsError(f"{where}: expected an object.")
+    test = clean_text(run.get("test") if isinstance(run.get("test"), str) else "")
+    if not test:
+        raise ResultsError(f'{where}.test: "test" is required (text).')
+    outcome = clean_text(run.get("outcome")).lower()
+    if outcome not in OUTCOMES:
+        raise ResultsError(
+            f'{where}.outcome: "outcome" must be one of {", ".join(sorted(OUTCOMES))}.'
+        )
+    metrics = run.get("metrics") or {}
+    if not isinstance(metrics, dict):
+        raise ResultsError(f'{where}.metrics: "metrics" must be an object of numbers.')
+    values = {**defaults, **{k: run[k] for k in RUN_FIELDS if k in run}}
+    for key, value in values.items():
+        if isinstance(value, (dict, list)):
+            raise ResultsError(f"{where}.{key}: expected text.")
+    return RunRecord(
+        test=test[:200],
+        outcome=outcome,
+        metrics={
+            clean_text(k)[:80]: _number(v, f"{where}.metrics.{clean_text(k)[:80]}")
+            for k, v in metrics.items()
+        },
+        **_describe(values, where),
+    )
+
+
 def parse_json(data: bytes) -> list[RunRecord]:
     """{"tfmot_sha", "tf_version", "started_at", "runs": [{"test", "outcome", "metrics", ...}]}"""
     _check_size(data)
-    try:
-        document = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ResultsError(f"Not valid JSON: {error}.") from None
+    document = _load_json(data)
+    if _depth(document) > MAX_DEPTH:
+        raise ResultsError(f"The JSON is nested deeper than {MAX_DEPTH} levels.")
     if not isinstance(document, dict) or not isinstance(document.get("runs"), list):
         raise ResultsError('Expected a JSON object with a "runs" list.')
     if not document["runs"]:
         raise ResultsError('The "runs" list is empty.')
-    if len(document["runs"]) > MAX_RUNS:
-        raise ResultsError(f"At most {MAX_RUNS} runs per upload.")
     defaults = {key: document.get(key) for key in RUN_FIELDS}
-    records = []
-    for index, run in enumerate(document["runs"]):
-        where = f"runs[{index}]"
-        if not isinstance(run, dict):
-            raise ResultsError(f"{where}: expected an object.")
-        test = str(run.get("test") or "").strip()
-        if not test:
-            raise ResultsError(f'{where}: "test" is required.')
-        outcome = str(run.get("outcome") or "").lower()
-        if outcome not in OUTCOMES:
-            raise ResultsError(f'{where}: "outcome" must be one of {", ".join(sorted(OUTCOMES))}.')
-        metrics = run.get("metrics") or {}
-        if not isinstance(metrics, dict):
-            raise ResultsError(f'{where}: "metrics" must be an object of numbers.')
-        values = {**defaults, **{k: run[k] for k in RUN_FIELDS if k in run}}
-        records.append(
-            RunRecord(
-                test=test[:200],
-                outcome=outcome,
-                metrics={
-                    str(k)[:80]: _number(v, f"{where}.metrics.{k}") for k, v in metrics.items()
-                },
-                started_at=_when(values["started_at"], f"{where}.started_at"),
-                tfmot_sha=_sha(values["tfmot_sha"], f"{where}.tfmot_sha"),
-                tf_version=str(values["tf_version"] or "")[:60],
-                python_version=str(values["python_version"] or "")[:20],
-                log_url=str(values["log_url"] or "")[:500],
-                external_id=str(values["external_id"] or "")[:150],
-            )
-        )
-    return records
+    return [
+        _json_run(run, defaults, f"runs[{index}]") for index, run in enumerate(document["runs"])
+    ]
+
+
+# --- JUnit XML ---------------------------------------------------------------------------
 
 
 def _properties(element) -> dict[str, str]:
@@ -123,19 +217,13 @@ def _properties(element) -> dict[str, str]:
     if props is None:
         return {}
     return {
-        p.get("name", ""): p.get("value", "") for p in props.findall("property") if p.get("name")
+        clean_text(p.get("name"))[:80]: clean_text(p.get("value", p.text))
+        for p in props.findall("property")
+        if clean_text(p.get("name"))
     }
 
 
-def parse_junit(data: bytes) -> list[RunRecord]:
-    """JUnit XML: each <testcase> is a run of the test named by its classname.name.
-
-    <failure> → failed, <error> → error, <skipped> → skipped, else passed. Numeric
-    <property> values of the testcase (or its suites) are metrics; the properties
-    tfmot_sha, tf_version, python_version, log_url and started_at describe the run.
-    Nested <testsuite> elements are walked, inner properties override outer ones.
-    """
-    _check_size(data)
+def _load_xml(data: bytes):
     try:
         root = ElementTree.fromstring(data, forbid_dtd=True)
     except DefusedXmlException:
@@ -144,65 +232,103 @@ def parse_junit(data: bytes) -> list[RunRecord]:
         ) from None
     except ElementTree.ParseError as error:
         raise ResultsError(f"Not well-formed XML: {error}.") from None
+    except (LookupError, ValueError) as error:  # unknown encoding in the declaration
+        raise ResultsError(f"The XML declaration is not usable: {str(error)[:80]}.") from None
     if root.tag not in ("testsuites", "testsuite"):
         raise ResultsError(
-            f"Expected <testsuites> or <testsuite> at the top, found <{root.tag[:40]}>."
+            f"Expected <testsuites> or <testsuite> at the top, found <{str(root.tag)[:40]}>."
         )
-    records: list[RunRecord] = []
+    return root
 
-    def walk(suite, inherited: dict[str, str]):
-        props = {**inherited, **_properties(suite)}
-        if suite.get("timestamp") and "started_at" not in _properties(suite):
-            props["started_at"] = suite.get("timestamp")  # inner suites inherit it
-        for case in suite.findall("testcase"):
-            walk_case(case, props)
-        for child in suite.findall("testsuite"):
-            walk(child, props)
 
-    def walk_case(case, inherited: dict[str, str]):
-        name = case.get("name", "").strip()
-        if not name:
-            raise ResultsError("A <testcase> has no name.")
-        classname = case.get("classname", "").strip()
-        test = f"{classname}/{name}" if classname else name
-        if case.find("failure") is not None:
-            outcome = "failed"
-        elif case.find("error") is not None:
-            outcome = "error"
-        elif case.find("skipped") is not None:
-            outcome = "skipped"
-        else:
-            outcome = "passed"
-        props = {**inherited, **_properties(case)}
-        metrics = {}
-        for key, value in props.items():
-            if key in RUN_FIELDS:
-                continue
+def _suite_props(suite, inherited: dict[str, str]) -> dict[str, str]:
+    """A suite's properties over its parents'; its timestamp, when readable, is the start."""
+    own = _properties(suite)
+    props = {**inherited, **own}
+    if "started_at" not in own and _when_or_none(suite.get("timestamp")):
+        props["started_at"] = suite.get("timestamp")
+    return props
+
+
+def _outcome(element) -> str:
+    for tag, outcome in (("failure", "failed"), ("error", "error"), ("skipped", "skipped")):
+        if element.find(tag) is not None:
+            return outcome
+    return "passed"
+
+
+def _suite_failure(suite) -> str:
+    """ "failed"/"error" when the suite itself reports a failure (an element, or a count
+    with no test case to carry it), else ""."""
+    own = _outcome(suite)
+    if own in ("failed", "error"):
+        return own
+    if suite.find("testcase") is None and suite.find("testsuite") is None:
+        for attribute, outcome in (("errors", "error"), ("failures", "failed")):
+            if clean_text(suite.get(attribute)) not in ("", "0"):
+                return outcome
+    return ""
+
+
+def _duration(value) -> float | None:
+    """A time attribute in seconds; one that cannot be read (absent, a format of its own)
+    means no duration rather than a rejected file."""
+    text = clean_text(value)
+    try:
+        return _number(text.replace(",", "") if THOUSANDS.fullmatch(text) else text, "time")
+    except ResultsError:
+        return None
+
+
+def _junit_record(test: str, outcome: str, props: dict[str, str], time=None) -> RunRecord:
+    metrics = {}
+    for key, value in props.items():
+        if key not in RUN_FIELDS:
             try:
-                metrics[key[:80]] = _number(value, f"testcase {test} property {key}")
+                metrics[key] = _number(value, key)
             except ResultsError:
                 continue  # non-numeric properties are descriptions, not metrics
-        if case.get("time"):
-            metrics.setdefault(
-                "duration_seconds", _number(case.get("time"), f"testcase {test} time")
-            )
-        records.append(
-            RunRecord(
-                test=test[:200],
-                outcome=outcome,
-                metrics=metrics,
-                started_at=_when(props.get("started_at"), f"testcase {test} timestamp"),
-                tfmot_sha=_sha(props.get("tfmot_sha"), f"testcase {test} tfmot_sha"),
-                tf_version=props.get("tf_version", "")[:60],
-                python_version=props.get("python_version", "")[:20],
-                log_url=props.get("log_url", "")[:500],
-                external_id=props.get("external_id", "")[:150],
-            )
-        )
-        if len(records) > MAX_RUNS:
-            raise ResultsError(f"At most {MAX_RUNS} test cases per upload.")
+    duration = _duration(time)
+    if duration is not None:
+        metrics.setdefault("duration_seconds", duration)
+    described = _describe(props, f"testcase {test[:80]}", lenient_time=True)
+    return RunRecord(test=test[:200], outcome=outcome, metrics=metrics, **described)
 
-    walk(root, {})
+
+def _case_record(case, position: int, suite_name: str, props: dict) -> RunRecord:
+    """A test case's run; one without a name is named after its position, under its
+    classname or else its suite."""
+    name = clean_text(case.get("name"))
+    scope = clean_text(case.get("classname")) or ("" if name else suite_name)
+    name = name or f"testcase-{position}"
+    test = f"{scope}/{name}" if scope else name
+    return _junit_record(test, _outcome(case), {**props, **_properties(case)}, case.get("time"))
+
+
+def parse_junit(data: bytes) -> list[RunRecord]:
+    """JUnit XML: each <testcase> is a run of the test named by its classname/name.
+
+    <failure> → failed, <error> → error, <skipped> → skipped, else passed. Numeric
+    <property> values of the testcase (or its suites) are metrics; the properties
+    tfmot_sha, tf_version, python_version, log_url and started_at describe the run.
+    Nested <testsuite> elements are walked (without recursion, up to MAX_DEPTH levels),
+    inner properties override outer ones.
+    """
+    _check_size(data)
+    records: list[RunRecord] = []
+    stack = [(_load_xml(data), {}, 1)]
+    while stack:
+        suite, inherited, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ResultsError(f"<testsuite> elements are nested deeper than {MAX_DEPTH} levels.")
+        props = _suite_props(suite, inherited)
+        suite_name = clean_text(suite.get("name")) or f"testsuite-{depth}"
+        failure = _suite_failure(suite)
+        if failure and suite.tag == "testsuite":
+            records.append(_junit_record(suite_name, failure, props, suite.get("time")))
+        for position, case in enumerate(suite.findall("testcase"), start=1):
+            records.append(_case_record(case, position, suite_name, props))
+        stack.extend((child, props, depth + 1) for child in reversed(suite.findall("testsuite")))
     if not records:
         raise ResultsError("The file holds no <testcase>.")
     return records

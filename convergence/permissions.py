@@ -1,5 +1,26 @@
-"""Who sees internal (Google-only) results: staff and the technique's owners."""
+"""Who sees internal (Google-only) results: staff and the technique's owners.
+
+One rule in three forms: ``can_see_internal`` for one technique, ``internal_visibility``
+for many (two queries at most), and ``ConvergenceRun.objects.visible_to`` for querysets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from techniques.models import Technique
 
 
 def can_see_internal(user, technique) -> bool:
     return user.is_authenticated and (user.is_staff or technique.is_owned_by(user))
+
+
+def internal_visibility(user) -> Callable[[int], bool]:
+    """A predicate on technique ids: may ``user`` (None: the public) see their internal
+    results? Computed once, in at most one query."""
+    if user is None or not user.is_authenticated:
+        return lambda technique_id: False
+    if user.is_staff:
+        return lambda technique_id: True
+    owned = set(Technique.objects.owned_by(user).values_list("pk", flat=True))
+    return owned.__contains__

@@ -22,8 +22,7 @@ def visible_strip(test, show_internal: bool) -> tuple[list[dict], bool]:
                 {
                     "outcome": "internal",
                     "symbol": SYMBOLS["internal"],
-                    "label": "internal run",
-                    "at": run["at"],
+                    "label": "internal run",  # no time, no commit: see visible_to
                 }
             )
             continue

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.core.exceptions import PermissionDenied
+from django.db import connection, transaction
 from django.utils import timezone
 
-from convergence.models import BenefitTarget, ConvergenceRun, ConvergenceTest, CulpritRange, State
+from convergence.models import (
+    BenefitTarget,
+    CIToken,
+    ConvergenceRun,
+    ConvergenceTest,
+    CulpritRange,
+    State,
+)
 from convergence.parsers import ResultsError, RunRecord
+from convergence.permissions import internal_visibility
+from convergence.presenters import visible_strip
 from techniques.cache import bump_data_version
 from techniques.models import Stage
 
@@ -20,6 +32,7 @@ logger = logging.getLogger(__name__)
 FLAKY_WINDOW = 14
 FLAKY_RATE = 0.2
 RECENT = 30
+BATCH = 500  # runs per INSERT statement
 
 
 # --- state (after TestGrid) ------------------------------------------------------------
@@ -268,43 +281,88 @@ def _resolve_tests(records: list[RunRecord]) -> dict[str, ConvergenceTest]:
     return resolved
 
 
-def results_ingest(
-    records: list[RunRecord], source: str, internal: bool = False, now: datetime | None = None
-) -> IngestResult:
-    """Store runs (idempotent on source + external id) and update the tests' states.
+def run_key(record: RunRecord) -> str:
+    """The idempotency key of a run: the source's id, else a digest of everything the
+    record says, so runs that differ in anything (metrics included) stay distinct while
+    the same file uploaded twice is stored once."""
+    if record.external_id:
+        return record.external_id
+    described = json.dumps(
+        {
+            **dataclasses.asdict(record),
+            "started_at": record.started_at.isoformat() if record.started_at else None,
+        },
+        sort_keys=True,
+    )
+    return "sha256:" + hashlib.sha256(described.encode()).hexdigest()
 
-    All or nothing: an unknown test anywhere in the file rejects the whole file.
+
+def _insert_new(runs: list[ConvergenceRun]) -> int:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the rows this statement created,
+    whatever other uploads commit at the same time (PostgreSQL and SQLite alike)."""
+    if not runs:
+        return 0
+    meta = ConvergenceRun._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params = [
+        f.get_db_prep_save(getattr(run, f.attname), connection) for run in runs for f in fields
+    ]
+    # Identifiers come from the model's metadata, values are parameters.
+    table, columns = quote(meta.db_table), ", ".join(quote(f.column) for f in fields)
+    values, pk = ", ".join([row] * len(runs)), quote(meta.pk.column)
+    sql = f"INSERT INTO {table} ({columns}) VALUES {values} ON CONFLICT DO NOTHING RETURNING {pk}"  # noqa: S608  # nosec B608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return len(cursor.fetchall())
+
+
+def results_ingest(
+    records: list[RunRecord],
+    source: str,
+    internal: bool = False,
+    now: datetime | None = None,
+    token: CIToken | None = None,
+) -> IngestResult:
+    """Store runs (idempotent on source + visibility + key) and update the tests' states.
+
+    All or nothing: an unknown test anywhere in the file rejects the whole file, and a
+    test outside the uploading token's scope refuses it (PermissionDenied). The created
+    count comes from the rows the insert returned, not from counting the table.
     """
     now = now or timezone.now()
     tests = _resolve_tests(records)
+    if token is not None:
+        refused = token.refused_tests({t.pk: t for t in tests.values()}.values())
+        if refused:
+            raise PermissionDenied(
+                f"The token '{token.name}' may not upload results for "
+                + ", ".join(sorted(str(t) for t in refused)[:10])
+                + ": ask the TFMOT team to add the technique or its owner group to the token."
+            )
+    runs = [
+        ConvergenceRun(
+            test=tests[record.test],
+            started_at=record.started_at or now,
+            tfmot_sha=record.tfmot_sha,
+            tf_version=record.tf_version,
+            python_version=record.python_version,
+            outcome=record.outcome,
+            metrics=record.metrics,
+            source=source,
+            external_id=run_key(record),
+            log_url=record.log_url,
+            internal=internal,
+        )
+        for record in records
+    ]
+    # One order for every upload (test, key): concurrent uploads of the same runs wait
+    # for each other instead of deadlocking on the unique index or the tests' rows.
+    runs.sort(key=lambda run: (run.test_id, run.external_id))
     with transaction.atomic():
-        runs = []
-        for record in records:
-            key = (
-                record.external_id
-                or hashlib.sha256(
-                    f"{record.test}|{record.started_at}|{record.tfmot_sha}|{record.outcome}".encode()
-                ).hexdigest()[:40]
-            )
-            runs.append(
-                ConvergenceRun(
-                    test=tests[record.test],
-                    started_at=record.started_at or now,
-                    tfmot_sha=record.tfmot_sha,
-                    tf_version=record.tf_version,
-                    python_version=record.python_version,
-                    outcome=record.outcome,
-                    metrics=record.metrics,
-                    source=source,
-                    external_id=key,
-                    log_url=record.log_url,
-                    internal=internal,
-                )
-            )
-        before = ConvergenceRun.objects.count()
-        ConvergenceRun.objects.bulk_create(runs, ignore_conflicts=True)
-        created = ConvergenceRun.objects.count() - before
-        touched = {t.pk: t for t in tests.values()}.values()
+        created = sum(_insert_new(runs[i : i + BATCH]) for i in range(0, len(runs), BATCH))
+        touched = sorted({t.pk: t for t in tests.values()}.values(), key=lambda t: t.pk)
         for test in touched:
             convergence_state_update(test, now)
         bump_data_version()
@@ -411,8 +469,10 @@ class Readiness:
         return [t for t in self.tests if not t["green"]]
 
 
-def release_readiness(sha: str) -> Readiness:
-    """Every convergence test of every launched technique green at this commit?"""
+def release_readiness(sha: str, user=None) -> Readiness:
+    """Every convergence test of every launched technique green at this commit, judged on
+    the runs ``user`` may see (None: the public). A hidden internal failure shows only as
+    "an internal failure is open", never with its commit or time."""
     sha = sha.strip().lower()
     tests = list(
         ConvergenceTest.objects.filter(
@@ -421,10 +481,13 @@ def release_readiness(sha: str) -> Readiness:
     )
     at_sha: dict[int, ConvergenceRun] = {}
     if sha:
-        for run in ConvergenceRun.objects.filter(
-            test__in=tests, tfmot_sha__startswith=sha
-        ).order_by("started_at"):
+        for run in (
+            ConvergenceRun.objects.visible_to(user)
+            .filter(test__in=tests, tfmot_sha__startswith=sha)
+            .order_by("started_at")
+        ):
             at_sha[run.test_id] = run  # the latest run at that commit wins
+    sees_internal = internal_visibility(user)
     rows = []
     for test in tests:
         run = at_sha.get(test.pk)
@@ -441,7 +504,9 @@ def release_readiness(sha: str) -> Readiness:
                 "green": run is not None and run.is_green,
                 "reason": reason,
                 "run_at": run.started_at.isoformat() if run else None,
-                "log_url": run.log_url if run and not run.internal else "",
+                "log_url": run.log_url if run else "",
+                "internal_failure_open": not sees_internal(test.technique_id)
+                and visible_strip(test, show_internal=False)[1],
             }
         )
     return Readiness(sha, bool(sha) and all(r["green"] for r in rows), rows)

@@ -42,23 +42,37 @@ def grid(request):
     page = Paginator(tests, 25).get_page(request.GET.get("page"))
     rows = []
     for test in page.object_list:
-        cells, internal_failure = visible_strip(
-            test, can_see_internal(request.user, test.technique)
+        show_internal = can_see_internal(request.user, test.technique)
+        cells, internal_failure = visible_strip(test, show_internal)
+        # The alert's runs name commits and times: hidden when one of them is internal
+        # and the viewer may not see internal results.
+        alert_hidden = not show_internal and any(
+            run is not None and run.internal for run in (test.last_good_run, test.first_bad_run)
         )
-        culprit = next(
-            (
-                c
-                for c in test.culprit_ranges.all()
-                if test.alert_open
-                and test.last_good_run
-                and test.first_bad_run
-                and c.base_sha == test.last_good_run.tfmot_sha
-                and c.head_sha == test.first_bad_run.tfmot_sha
-            ),
-            None,
+        culprit = (
+            None
+            if alert_hidden
+            else next(
+                (
+                    c
+                    for c in test.culprit_ranges.all()
+                    if test.alert_open
+                    and test.last_good_run
+                    and test.first_bad_run
+                    and c.base_sha == test.last_good_run.tfmot_sha
+                    and c.head_sha == test.first_bad_run.tfmot_sha
+                ),
+                None,
+            )
         )
         rows.append(
-            {"test": test, "cells": cells, "internal_failure": internal_failure, "culprit": culprit}
+            {
+                "test": test,
+                "cells": cells,
+                "internal_failure": internal_failure or alert_hidden,
+                "alert_hidden": alert_hidden,
+                "culprit": culprit,
+            }
         )
     missing = (
         Technique.objects.filter(stage="launched")
@@ -111,7 +125,7 @@ def releases(request):
     from ci_status.models import Release
 
     sha, error = _sha_from(request)
-    readiness = release_readiness(sha) if sha else None
+    readiness = release_readiness(sha, request.user) if sha else None
     release_page = Paginator(Release.objects.order_by("-published_at", "-id"), 25).get_page(
         request.GET.get("page")
     )
@@ -133,7 +147,7 @@ def readiness_json(request):
     sha, error = _sha_from(request)
     if not sha:
         return JsonResponse({"error": error or "Pass ?sha=<commit>."}, status=400)
-    readiness = release_readiness(sha)
+    readiness = release_readiness(sha, request.user)
     return JsonResponse(
         {
             "sha": sha,

@@ -215,6 +215,10 @@ def tos_change_decide(
     duties count from this moment (fact "tos_since")."""
     if not user.is_staff:
         raise PermissionDenied("Only the TFMOT team approves TOS changes.")
+    if request.requested_by_id == user.pk:
+        raise PermissionDenied(
+            "You cannot decide your own TOS change request: another member of the TFMOT team does."
+        )
     if request.status != TOSChangeRequest.Status.PENDING:
         raise ValidationError("This request was already decided.")
     now = now or timezone.now()

@@ -7,10 +7,19 @@ from datetime import date
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
+from lifecycle.forms import (
+    DeprecateForm,
+    LaunchForm,
+    ModerateForm,
+    OfferHelpForm,
+    StepForm,
+    TOSDecideForm,
+    TOSRequestForm,
+)
 from lifecycle.models import (
     ContributionStep,
     Deprecation,
@@ -18,6 +27,7 @@ from lifecycle.models import (
     OwnershipCheck,
     TOSChangeRequest,
 )
+from lifecycle.permissions import can_decide_tos, can_manage, is_team
 from lifecycle.services import (
     deprecation_start,
     interest_moderate,
@@ -29,11 +39,7 @@ from lifecycle.services import (
 )
 from techniques.models import Stage, Technique
 from techniques.services import codeowners_text, technique_save
-
-
-def _errors(request, error: ValidationError) -> None:
-    for text in error.messages:
-        messages.error(request, text)
+from tfmot_portal.forms import submit
 
 
 @require_safe
@@ -53,22 +59,7 @@ def pipeline(request):
     return render(request, "lifecycle/pipeline.html", {"rows": rows})
 
 
-def _date(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
-@login_required
-@require_safe
-def technique_lifecycle(request, slug):
-    technique = get_object_or_404(Technique.objects.select_related("owner_group"), slug=slug)
-    is_owner = technique.is_owned_by(request.user)
-    if not (request.user.is_staff or is_owner):
-        raise PermissionDenied(
-            "The lifecycle page is for the technique's owners and the TFMOT team."
-        )
+def _page(request, technique: Technique, status: int = 200):
     steps = sorted(technique.contribution_steps.all(), key=lambda s: s.order)
     context = {
         "technique": technique,
@@ -83,9 +74,28 @@ def technique_lifecycle(request, slug):
         "tos_requests": technique.tos_requests.select_related("requested_by", "decided_by"),
         "check": OwnershipCheck.objects.filter(technique=technique).first(),
         "codeowners": codeowners_text() if request.user.is_staff else "",
-        "is_owner": is_owner,
+        "is_owner": technique.is_owned_by(request.user),
     }
-    return render(request, "lifecycle/technique.html", context)
+    return render(request, "lifecycle/technique.html", context, status=status)
+
+
+def _after(request, done: bool, technique: Technique):
+    """Back to the lifecycle page; when the form or the service refused, that page with
+    the errors and a 400."""
+    if done:
+        return redirect("lifecycle:technique", slug=technique.slug)
+    return _page(request, technique, status=400)
+
+
+@login_required
+@require_safe
+def technique_lifecycle(request, slug):
+    technique = get_object_or_404(Technique.objects.select_related("owner_group"), slug=slug)
+    if not can_manage(request.user, technique):
+        raise PermissionDenied(
+            "The lifecycle page is for the technique's owners and the TFMOT team."
+        )
+    return _page(request, technique)
 
 
 @login_required
@@ -94,63 +104,60 @@ def step_save(request, pk):
     step = get_object_or_404(
         ContributionStep.objects.select_related("technique__owner_group"), pk=pk
     )
-    try:
-        step_update(
-            step,
-            request.user,
-            request.POST.get("state", ""),
-            request.POST.get("link", "").strip(),
-            _date(request.POST.get("done_on", "")),
-            request.POST.get("note", "")[:500],
+    if not can_manage(request.user, step.technique):
+        raise PermissionDenied(
+            "Only the TFMOT team or the technique's owners update its contribution steps."
         )
-        messages.success(request, f"Step updated: {step.get_step_display()}.")
-    except ValidationError as error:
-        _errors(request, error)
-    return redirect("lifecycle:technique", slug=step.technique.slug)
+    done = submit(
+        request,
+        StepForm(request.POST),
+        lambda data: step_update(
+            step, request.user, data["state"], data["link"], data["done_on"], data["note"]
+        ),
+        lambda: f"Step updated: {step.get_step_display()}.",
+    )
+    return _after(request, done, step.technique)
 
 
 @login_required
 @require_POST
 def launch(request, slug):
     technique = get_object_or_404(Technique, slug=slug)
-    if not request.user.is_staff:
+    if not is_team(request.user):
         raise PermissionDenied("Only the TFMOT team marks a technique launched.")
-    technique.stage = Stage.LAUNCHED
-    technique.launch_date = (
-        technique.launch_date or _date(request.POST.get("launch_date", "")) or date.today()
-    )
-    try:
-        technique_save(
-            technique,
-            user=request.user,
-            note="Launched",
-            override=request.POST.get("override", "").strip(),
-        )
-        messages.success(request, f"{technique.name} is launched.")
-    except ValidationError as error:
-        _errors(request, error)
-    return redirect("lifecycle:technique", slug=slug)
+
+    def launch_now(data):
+        technique.stage = Stage.LAUNCHED
+        technique.launch_date = technique.launch_date or data["launch_date"] or date.today()
+        technique_save(technique, user=request.user, note="Launched", override=data["override"])
+
+    done = submit(request, LaunchForm(request.POST), launch_now, f"{technique.name} is launched.")
+    if not done:
+        technique.refresh_from_db()
+    return _after(request, done, technique)
 
 
 @login_required
 @require_POST
 def deprecate(request, slug):
     technique = get_object_or_404(Technique.objects.select_related("owner_group"), slug=slug)
-    replacement = Technique.objects.filter(pk=request.POST.get("replacement") or None).first()
-    try:
-        deprecation_start(
+    if not is_team(request.user):
+        raise PermissionDenied("Only the TFMOT team starts a deprecation.")
+    done = submit(
+        request,
+        DeprecateForm(request.POST, technique=technique),
+        lambda data: deprecation_start(
             technique,
             request.user,
-            request.POST.get("reason", ""),
-            _date(request.POST.get("planned_on", "")),
-            replacement,
-            request.POST.get("explanation", "")[:5000],
-            request.POST.get("call_for_owners") == "on",
-        )
-        messages.success(request, "Deprecation started; the technique page shows the banner.")
-    except ValidationError as error:
-        _errors(request, error)
-    return redirect("lifecycle:technique", slug=slug)
+            data["reason"],
+            data["planned_on"],
+            data["replacement"],
+            data["explanation"],
+            data["call_for_owners"],
+        ),
+        "Deprecation started; the technique page shows the banner.",
+    )
+    return _after(request, done, technique)
 
 
 @login_required
@@ -159,13 +166,12 @@ def offer_help(request, slug):
     deprecation = get_object_or_404(
         Deprecation.objects.select_related("technique"), technique__slug=slug
     )
-    try:
-        interest_submit(deprecation, request.user, request.POST.get("message", ""))
-        messages.success(
-            request, "Thank you! The TFMOT team will review your offer before it is listed."
-        )
-    except ValidationError as error:
-        _errors(request, error)
+    submit(
+        request,
+        OfferHelpForm(request.POST),
+        lambda data: interest_submit(deprecation, request.user, data["message"]),
+        "Thank you! The TFMOT team will review your offer before it is listed.",
+    )
     return redirect(deprecation.technique)
 
 
@@ -173,30 +179,38 @@ def offer_help(request, slug):
 @require_POST
 def moderate(request, pk):
     interest = get_object_or_404(
-        OwnerInterest.objects.select_related("deprecation__technique"), pk=pk
+        OwnerInterest.objects.select_related("deprecation__technique", "user"), pk=pk
     )
-    interest_moderate(interest, request.user, approve=request.POST.get("decision") == "approve")
-    messages.success(
-        request, f"Offer from {interest.user} {interest.get_status_display().lower()}."
+    if not is_team(request.user):
+        raise PermissionDenied("Only the TFMOT team moderates offers.")
+    done = submit(
+        request,
+        ModerateForm(request.POST),
+        lambda data: interest_moderate(
+            interest, request.user, approve=data["decision"] == "approve"
+        ),
+        lambda: f"Offer from {interest.user} {interest.get_status_display().lower()}.",
     )
-    return redirect("lifecycle:technique", slug=interest.deprecation.technique.slug)
+    return _after(request, done, interest.deprecation.technique)
 
 
 @login_required
 @require_POST
 def tos_request(request, slug):
     technique = get_object_or_404(Technique.objects.select_related("owner_group"), slug=slug)
-    try:
-        tos_change_request(
-            technique,
-            request.user,
-            request.POST.get("to_level", ""),
-            request.POST.get("justification", ""),
+    if not can_manage(request.user, technique):
+        raise PermissionDenied(
+            "Only the technique's owners or the TFMOT team can ask for a TOS change."
         )
-        messages.success(request, "TOS change requested; the TFMOT team will decide.")
-    except ValidationError as error:
-        _errors(request, error)
-    return redirect("lifecycle:technique", slug=slug)
+    done = submit(
+        request,
+        TOSRequestForm(request.POST),
+        lambda data: tos_change_request(
+            technique, request.user, data["to_level"], data["justification"]
+        ),
+        "TOS change requested; the TFMOT team will decide.",
+    )
+    return _after(request, done, technique)
 
 
 @login_required
@@ -205,17 +219,19 @@ def tos_decide(request, pk):
     change = get_object_or_404(
         TOSChangeRequest.objects.select_related("technique__owner_group"), pk=pk
     )
-    try:
-        tos_change_decide(
-            change,
-            request.user,
-            approve=request.POST.get("decision") == "approve",
-            note=request.POST.get("note", ""),
+    if not can_decide_tos(request.user, change):
+        raise PermissionDenied(
+            "Only the TFMOT team decides TOS changes, and never on a request of their own."
         )
-        messages.success(request, f"TOS change {change.get_status_display().lower()}.")
-    except ValidationError as error:
-        _errors(request, error)
-    return redirect("lifecycle:technique", slug=change.technique.slug)
+    done = submit(
+        request,
+        TOSDecideForm(request.POST),
+        lambda data: tos_change_decide(
+            change, request.user, approve=data["decision"] == "approve", note=data["note"]
+        ),
+        lambda: f"TOS change {change.get_status_display().lower()}.",
+    )
+    return _after(request, done, change.technique)
 
 
 @login_required

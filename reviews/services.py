@@ -7,14 +7,13 @@ import difflib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-import markdown
-import nh3
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from reviews.markup import render_markdown  # noqa: F401 (the pages import it from here)
 from reviews.models import MAX_TEXT, ReminderSent, Review, ReviewCycle, ReviewTransition
 from reviews.permissions import can_decide, can_edit
 from techniques.duties import duties_for
@@ -50,15 +49,6 @@ def cycles_ensure(today: date | None = None) -> ReviewCycle:
         [Review(cycle=cycle, technique=t) for t in techniques], ignore_conflicts=True
     )
     return cycle
-
-
-# --- markdown --------------------------------------------------------------------------
-
-
-def render_markdown(text: str) -> str:
-    """Markdown to HTML, sanitized by nh3 (no script, no event handlers, safe links)."""
-    html = markdown.markdown(text or "", extensions=["extra", "sane_lists"])
-    return nh3.clean(html, link_rel="noopener noreferrer nofollow")
 
 
 # --- evidence ----------------------------------------------------------------------------

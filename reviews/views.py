@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import JsonResponse
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -92,7 +92,12 @@ def queue(request):
 @require_POST
 def assign_shepherd(request, pk):
     review = _review_or_404(pk)
-    shepherd = get_user_model().objects.filter(pk=request.POST.get("shepherd") or None).first()
+    if not request.user.is_staff:
+        raise PermissionDenied("Only the TFMOT team assigns shepherds.")
+    shepherd_id = request.POST.get("shepherd", "")
+    if shepherd_id and not shepherd_id.isdigit():
+        return HttpResponseBadRequest("Choose a shepherd from the list.")
+    shepherd = get_user_model().objects.filter(pk=shepherd_id or None).first()
     try:
         review_assign_shepherd(review, request.user, shepherd)
         messages.success(request, f"Shepherd of {review.technique.name}: {shepherd or 'nobody'}.")

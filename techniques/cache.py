@@ -64,9 +64,23 @@ post_save.connect(_on_change, dispatch_uid="techniques.cache.save")
 post_delete.connect(_on_change, dispatch_uid="techniques.cache.delete")
 
 
-def _digest(path: str) -> str:
-    """Fixed-size keys whatever the query string (fuzzers send kilobytes of it)."""
-    return hashlib.sha256(path.encode()).hexdigest()
+# Request headers a cached response may vary on: they are part of the key. A response
+# that varies on anything else (its Vary header) is not cached.
+KEYED_HEADERS = ("Accept",)
+
+
+def _digest(request) -> str:
+    """What the response depends on besides the data version: scheme, host (absolute
+    links, pagination), the full path and the keyed headers (DRF picks JSON or HTML from
+    Accept). Hashed: fixed-size keys whatever fuzzers send."""
+    parts = [request.scheme, request.get_host(), request.get_full_path()]
+    parts += [request.headers.get(name, "") for name in KEYED_HEADERS]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _varies_only_on_keyed_headers(response) -> bool:
+    varies = {h.strip().lower() for h in response.get("Vary", "").split(",") if h.strip()}
+    return varies <= {name.lower() for name in KEYED_HEADERS}
 
 
 def _cacheable(request) -> bool:
@@ -83,7 +97,11 @@ def _cached_response(key: str, view, request, *args, **kwargs):
     response = cache.get(key)
     if response is None:
         response = view(request, *args, **kwargs)
-        if response.status_code == 200 and not response.streaming:
+        if (
+            response.status_code == 200
+            and not response.streaming
+            and _varies_only_on_keyed_headers(response)
+        ):
             if hasattr(response, "render"):
                 response.render()  # DRF and template responses render lazily
             cache.set(key, response, TIMEOUT_SECONDS)
@@ -97,7 +115,7 @@ def public_page(view):
     def wrapper(request, *args, **kwargs):
         if not _cacheable(request):
             return view(request, *args, **kwargs)
-        key = f"page:{data_version(request)}:{_digest(request.get_full_path())}"
+        key = f"page:{data_version(request)}:{_digest(request)}"
         return _cached_response(key, view, request, *args, **kwargs)
 
     return wrapper
@@ -120,7 +138,7 @@ def private_page(view):
             or "_messages" in session
         ):
             return view(request, *args, **kwargs)
-        key = f"private:{session.session_key}:{data_version(request)}:{_digest(request.get_full_path())}"
+        key = f"private:{session.session_key}:{data_version(request)}:{_digest(request)}"
         return _cached_response(key, view, request, *args, **kwargs)
 
     return wrapper

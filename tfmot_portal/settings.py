@@ -110,6 +110,8 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     # django-allauth's request context (GitHub sign-in).
     "allauth.account.middleware.AccountMiddleware",
+    # A NUL character in a query parameter or form field is a 400, never a database error.
+    "tfmot_portal.middleware.RefuseUnstorableParameters",
 ]
 
 ROOT_URLCONF = "tfmot_portal.urls"
@@ -246,7 +248,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
-        "rest_framework.filters.SearchFilter",
+        "tfmot_portal.filters.BoundedSearchFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -319,6 +321,8 @@ ADHERENCE = {
     "API_TESTS_MONTHS": env_int("ADHERENCE_API_TESTS_MONTHS", 3),
 }
 GAP_WEBHOOK_URL = env_str("GAP_WEBHOOK_URL")
+# The longest a gap may be waived, in days from the day of the waiver.
+WAIVER_MAX_DAYS = env_int("WAIVER_MAX_DAYS", 365)
 
 # --- GitHub integration: sign-in, teams, gap issues, chat -------------------------------
 # Sign in with GitHub (django-allauth's GitHub provider). GITHUB_OAUTH_URL is GitHub's web

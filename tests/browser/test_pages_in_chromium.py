@@ -2,6 +2,7 @@
 and team's flows from end to end. Screenshots go to test-artifacts/screenshots/."""
 
 import re
+from datetime import date, timedelta
 
 import pytest
 
@@ -70,9 +71,10 @@ def test_staff_waives_a_gap_and_sees_the_ci_grid(page):
     assert serious_violations(page) == []
     page.locator("td.status-fail a").first.click()
     page.fill("#id_reason", "Agreed at the TFMOT sync; owners are hiring.")
-    page.fill("#id_until", "2099-01-31")
+    until = (date.today() + timedelta(days=60)).isoformat()
+    page.fill("#id_until", until)
     page.get_by_role("button", name="Waive gap").click()
-    page.wait_for_selector("text=Gap waived until 2099-01-31")
+    page.wait_for_selector(f"text=Gap waived until {until}")
     shot(page, "gap-waived")
     page.goto("/ci/")
     assert page.locator(".status-failing").count() >= 1

@@ -1,0 +1,63 @@
+"""Forms for every POST of the lifecycle pages: choices from the model enums, lengths
+from the model fields, free text through ``tfmot_portal.forms.CleanCharField``."""
+
+from __future__ import annotations
+
+from django import forms
+
+from lifecycle.models import ContributionStep, Deprecation, OwnerInterest, TOSChangeRequest
+from techniques.models import Technique, TechniqueChange, TOSLevel
+from tfmot_portal.forms import CleanCharField
+
+
+def _length(model, field: str) -> int:
+    return model._meta.get_field(field).max_length
+
+
+DECISIONS = [("approve", "Approve"), ("reject", "Reject")]
+
+
+class StepForm(forms.Form):
+    state = forms.ChoiceField(choices=ContributionStep.State.choices)
+    link = forms.URLField(
+        required=False, max_length=_length(ContributionStep, "link"), assume_scheme="https"
+    )
+    done_on = forms.DateField(required=False)
+    note = CleanCharField(required=False, max_length=_length(ContributionStep, "note"))
+
+
+class LaunchForm(forms.Form):
+    launch_date = forms.DateField(required=False)
+    override = CleanCharField(
+        required=False, max_length=_length(TechniqueChange, "note") - len("Launched Override: ")
+    )
+
+
+class DeprecateForm(forms.Form):
+    reason = forms.ChoiceField(choices=Deprecation.Reason.choices)
+    planned_on = forms.DateField()
+    replacement = forms.ModelChoiceField(queryset=Technique.objects.all(), required=False)
+    explanation = CleanCharField(required=False, max_length=_length(Deprecation, "explanation"))
+    call_for_owners = forms.BooleanField(required=False)
+
+    def __init__(self, *args, technique: Technique, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["replacement"].queryset = Technique.objects.exclude(pk=technique.pk)
+
+
+class OfferHelpForm(forms.Form):
+    message = CleanCharField(max_length=_length(OwnerInterest, "message"))
+
+
+class ModerateForm(forms.Form):
+    decision = forms.ChoiceField(choices=DECISIONS)
+
+
+class TOSRequestForm(forms.Form):
+    to_level = forms.ChoiceField(choices=TOSLevel.choices)
+    justification = CleanCharField(max_length=_length(TOSChangeRequest, "justification"))
+
+
+class TOSDecideForm(forms.Form):
+    decision = forms.ChoiceField(choices=DECISIONS)
+    note = CleanCharField(required=False, max_length=_length(TOSChangeRequest, "decision_note"))

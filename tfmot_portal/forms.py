@@ -1,0 +1,57 @@
+"""Form helpers shared by the apps: one cleaning rule for free text, and one way to run
+a service from a form and report its validation error."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+
+# C0 controls except tab, line feed and carriage return; DEL and the C1 controls; lone
+# surrogates (JSON's "\ud800" escapes), which no database can store.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def clean_text(value: object) -> str:
+    """Text without control characters, stripped: text that was only control characters
+    (or blanks) becomes empty, so a required field refuses it."""
+    return _CONTROL.sub("", str(value or "")).strip()
+
+
+class CleanCharField(forms.CharField):
+    """A CharField whose value goes through ``clean_text`` before validation."""
+
+    def to_python(self, value):
+        return clean_text(super().to_python(value))
+
+
+def report_form_errors(request, form: forms.Form) -> None:
+    for name, errors in form.errors.items():
+        label = form.fields[name].label or name.replace("_", " ") if name in form.fields else ""
+        for text in errors:
+            messages.error(request, f"{str(label).capitalize()}: {text}" if label else text)
+
+
+def run_service(request, call: Callable[[], object], success: str | Callable[[], str] = "") -> bool:
+    """Run ``call()``; a ValidationError becomes error messages for the user. Returns
+    whether the service succeeded (then ``success`` is shown)."""
+    try:
+        call()
+    except ValidationError as error:
+        for text in error.messages:
+            messages.error(request, text)
+        return False
+    if success:
+        messages.success(request, success() if callable(success) else success)
+    return True
+
+
+def submit(request, form: forms.Form, call: Callable[[dict], object], success="") -> bool:
+    """Validate ``form``, then run ``call(form.cleaned_data)`` through ``run_service``."""
+    if not form.is_valid():
+        report_form_errors(request, form)
+        return False
+    return run_service(request, lambda: call(form.cleaned_data), success)
