@@ -1,14 +1,16 @@
 """Public pages of the registry (anonymous read-only) and "My techniques"."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_safe
 
-from techniques.cache import public_page
+from techniques.cache import private_page, public_page
 from techniques.duties import duties_for, duties_not_applicable
+from techniques.landing import landing_sections
 from techniques.models import Technique, TOSLevel
 from techniques.panels import technique_panels, techniques_health
+from techniques.selectors import group_for_page, search, techniques_with_health
 from techniques.services import codeowners_text, owners_markdown, owners_rows
 
 
@@ -71,11 +73,51 @@ def codeowners(request):
     return response
 
 
+@public_page
+@require_safe
+def group_detail(request, slug):
+    group = group_for_page(slug)
+    if group is None:
+        raise Http404("No owner group with this name.")
+    techniques = techniques_with_health(group.techniques.all())
+    maintainers = list(group.maintainers.all())
+    context = {
+        "group": group,
+        "techniques": techniques,
+        "active": [m for m in maintainers if m.is_active],
+        "emeritus": [m for m in maintainers if not m.is_active],
+    }
+    return render(request, "techniques/group.html", context)
+
+
+@public_page
+@require_safe
+def search_page(request):
+    return render(request, "techniques/search.html", {"results": search(request.GET.get("q", ""))})
+
+
 @login_required
 @require_safe
+@private_page
+def landing(request):
+    """A signed-in person's start: what needs their action, then their techniques."""
+    owned = techniques_with_health(
+        Technique.objects.owned_by(request.user).for_pages().order_by("name")
+    )
+    context = {
+        "owned": owned,
+        "staff_sections": landing_sections(request.user, owned, "staff")
+        if request.user.is_staff
+        else [],
+        "owner_sections": landing_sections(request.user, owned, "owner"),
+    }
+    return render(request, "techniques/landing.html", context)
+
+
+@require_safe
 def my_techniques(request):
-    techniques = Technique.objects.owned_by(request.user).for_pages().order_by("name")
-    return render(request, "techniques/mine.html", {"techniques": techniques})
+    """The former "My techniques" address: the landing page lists them now."""
+    return redirect("techniques:landing", permanent=True)
 
 
 @require_safe

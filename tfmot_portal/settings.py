@@ -165,7 +165,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "techniques:mine"
+LOGIN_REDIRECT_URL = "techniques:landing"
 LOGOUT_REDIRECT_URL = "techniques:home"
 # Login rate limit: lock a username+IP pair after this many failures, for an hour.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
