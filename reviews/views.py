@@ -349,6 +349,10 @@ def preview(request):
 @require_POST
 def decide(request, pk):
     review = _review_or_404(pk)
+    if not can_decide(request.user, review):
+        raise PermissionDenied(
+            "Only the TFMOT team can decide on a review, and not on one they own or submitted."
+        )
     form = DecideForm(request.POST)
     if not form.is_valid():
         for text in form_errors(form):
