@@ -15,6 +15,8 @@ from django.views.decorators.http import require_POST, require_safe
 
 from adherence import engine
 from adherence.forms import AcknowledgeForm, MatrixFilterForm, WaiveForm
+from adherence.guidance import HOW_TO_FIX, duty_of, evidence_pages
+from adherence.matrix import area_spans, rule_columns
 from adherence.models import Gap, GapEvent
 from adherence.permissions import can_acknowledge, can_see_internals, can_waive
 from adherence.services import (
@@ -41,27 +43,42 @@ def dashboard(request):
         techniques = techniques.filter(owner_group__slug=filters["owner_group"])
     if filters.get("stage"):
         techniques = techniques.filter(stage=filters["stage"])
+    if filters.get("mine"):
+        techniques = techniques.filter(pk__in=Technique.objects.owned_by(request.user).values("pk"))
     sort = filters.get("sort") or "name"
-    if sort == "name":
+    severity = filters.get("severity", "")
+    if sort == "name" and not filters.get("failing"):
         # Paginate in the database: only the page's techniques are evaluated and drawn.
         page = Paginator(techniques, 50).get_page(request.GET.get("page"))
-        rule_ids, rows = adherence_matrix(page.object_list, severity=filters.get("severity", ""))
+        rule_ids, rows = adherence_matrix(page.object_list, severity=severity)
     else:
-        # Sorting by gaps needs every row; the sorted list is then paginated.
-        rule_ids, all_rows = adherence_matrix(
-            techniques, severity=filters.get("severity", ""), sort=sort
-        )
+        # Sorting by health or keeping failing rows needs every row; then paginated.
+        rule_ids, all_rows = adherence_matrix(techniques, severity=severity, sort=sort)
+        if filters.get("failing"):
+            all_rows = [row for row in all_rows if row.open_gaps]
         page = Paginator(all_rows, 50).get_page(request.GET.get("page"))
         rows = list(page.object_list)
+    all_columns = [c for c in rule_columns() if c.rule.id in rule_ids]
+    columns = [
+        c
+        for c in all_columns
+        if (not filters.get("area") or c.area == filters["area"])
+        and (not filters.get("rule") or c.rule.id == filters["rule"])
+    ]
+    index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
+    for row in rows:
+        row.shown = [row.cells[index[c.rule.id]] for c in columns]
     context = {
         "form": form,
-        "rules": [engine.RULES[r] for r in rule_ids],
+        "columns": columns,
+        "all_columns": all_columns,
+        "areas": area_spans(columns),
+        "all_areas": [area for area, _, _ in area_spans(all_columns)],
         "rows": rows,
         "groups": OwnerGroup.objects.order_by("name").only("slug", "name"),
         "stages": Stage.choices,
         "filters": filters,
         "page": page,
-        "query": request.GET.urlencode().replace("page=", "_="),
     }
     return render(request, "adherence/dashboard.html", context)
 
@@ -70,12 +87,23 @@ def dashboard(request):
 @require_safe
 def gap_detail(request, pk):
     gap = get_object_or_404(
-        Gap.objects.select_related("technique__owner_group", "acknowledged_by", "waived_by"), pk=pk
+        Gap.objects.select_related(
+            "technique__owner_group", "acknowledged_by", "waived_by"
+        ).prefetch_related("technique__owner_group__maintainers"),
+        pk=pk,
     )
     rule = engine.RULES.get(gap.rule_id)
+    group = gap.technique.owner_group
+    maintainers = [m for m in group.maintainers.all() if m.is_active] if group else []
     context = {
         "gap": gap,
         "rule": rule,
+        "duty": duty_of(gap.rule_id),
+        "how_to_fix": HOW_TO_FIX.get(gap.rule_id, ""),
+        "evidence_pages": evidence_pages(gap),
+        "group": group,
+        "assignees": [m for m in maintainers if m.is_direct_assignee],
+        "maintainers": maintainers,
         "events": gap.events.select_related("by"),
         "internals": can_see_internals(request.user, gap),
         "may_acknowledge": can_acknowledge(request.user, gap) and gap.state == Gap.State.OPEN,
