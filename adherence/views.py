@@ -26,6 +26,7 @@ from adherence.services import (
     gap_waive,
     health_by_technique,
 )
+from adherence.trend import line_chart, open_gaps_per_week
 from techniques.cache import data_version, private_page, public_page
 from techniques.models import OwnerGroup, Stage, Technique
 
@@ -171,35 +172,18 @@ def trend(request):
     if request.GET.get("technique"):
         technique = get_object_or_404(Technique, slug=request.GET["technique"])
     data = gap_trend(technique=technique)
+    points = open_gaps_per_week(technique=technique)
     return render(
         request,
         "adherence/trend.html",
         {
             "trend": data,
-            "chart": _chart(data["points"]),
+            "points": points,
+            "chart": line_chart(points),
             "technique": technique,
             "techniques": Technique.objects.order_by("name").only("slug", "name"),
         },
     )
-
-
-def _chart(points, width=640, height=180) -> dict:
-    """Coordinates for a server-rendered SVG line chart of (date, count) points."""
-    top = max((count for _, count in points), default=0) or 1
-    step = width / max(len(points) - 1, 1)
-    coords = [
-        (round(i * step, 1), round(height - count / top * (height - 10), 1))
-        for i, (_, count) in enumerate(points)
-    ]
-    return {
-        "width": width,
-        "height": height,
-        "max": top,
-        "polyline": " ".join(f"{x},{y}" for x, y in coords),
-        "first": points[0][0] if points else None,
-        "last": points[-1][0] if points else None,
-        "latest": points[-1][1] if points else 0,
-    }
 
 
 BADGE_COLOURS = {"healthy": "#2e7d32", "gaps": "#c62828", "unknown": "#6a737d"}

@@ -10,7 +10,12 @@ from techniques.duties import duties_for, duties_not_applicable
 from techniques.landing import landing_sections
 from techniques.models import Technique, TOSLevel
 from techniques.panels import technique_panels, techniques_health
-from techniques.selectors import group_for_page, search, techniques_with_health
+from techniques.selectors import (
+    audit_changes,
+    group_for_page,
+    search,
+    techniques_with_health,
+)
 from techniques.services import codeowners_text, owners_markdown, owners_rows
 
 
@@ -120,9 +125,10 @@ def my_techniques(request):
     return redirect("techniques:landing", permanent=True)
 
 
+@login_required
 @require_safe
 def audit_trail(request):
-    """Staff: the latest audited changes (who, when, before, after)."""
+    """Staff: the latest audited changes (who, when, before, after), in words."""
     from auditlog.models import LogEntry
     from django.core.exceptions import PermissionDenied
     from django.core.paginator import Paginator
@@ -133,5 +139,6 @@ def audit_trail(request):
     model = request.GET.get("model", "")
     if model:
         entries = entries.filter(content_type__model=model)
-    page = Paginator(entries, 50).get_page(request.GET.get("page"))
-    return render(request, "techniques/audit.html", {"page": page, "model": model})
+    page = Paginator(entries, 25).get_page(request.GET.get("page"))
+    context = {"page": page, "rows": audit_changes(page.object_list), "model": model}
+    return render(request, "techniques/audit.html", context)
