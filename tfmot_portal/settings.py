@@ -254,6 +254,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Only the CI token is a documented scheme: reading is public, so the docs show no
+    # lock on the read operations (the session cookie is the pages' business).
+    "AUTHENTICATION_WHITELIST": ["convergence.api.CITokenAuthentication"],
 }
 
 # --- Celery ---------------------------------------------------------------------------
