@@ -207,7 +207,7 @@ def edit(request, pk):
             try:
                 review = review_save_draft(review, request.user, form.draft(), form.loaded_version)
                 if action == "preview":
-                    problems = form.overrides()
+                    problems = {key: [text] for key, text in form.overrides().items()}
                     if not problems:
                         return redirect("reviews:review_preview", pk=review.pk)
                     messages.error(request, "Draft saved. Some ratings need a note first.")
