@@ -72,7 +72,16 @@ def queue(request):
     ]
     if request.GET.get("overdue"):
         rows = [row for row in rows if row["overdue"]]
-    rows.sort(key=lambda row: (-row["overdue"], not row["mine"], row["review"].technique.name))
+    # The team decides first what waits for it; then the most overdue; the viewer's own.
+    awaiting = Review.Status.SUBMITTED if request.user.is_staff else None
+    rows.sort(
+        key=lambda row: (
+            row["review"].status != awaiting,
+            -row["overdue"],
+            not row["mine"],
+            row["review"].technique.name,
+        )
+    )
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     staff = ShepherdForm.base_fields["shepherd"].queryset.order_by("username")
     views = {k: v for k, v in VIEWS.items() if k != "decide" or request.user.is_staff}
