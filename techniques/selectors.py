@@ -87,6 +87,14 @@ class AuditChange:
     after: str
 
 
+# Field labels where the verbose name reads badly (acronyms).
+FIELD_LABELS = {
+    "tos_level": "TOS level",
+    "proposal_tos": "Proposed TOS",
+    "tos_rationale": "TOS rationale",
+}
+
+
 def _readable(value) -> str:
     if value in (None, "None", ""):
         return "—"
@@ -128,7 +136,9 @@ def audit_changes(entries) -> list[tuple[object, list[AuditChange]]]:
     for entry, fields in plans:
         changes = []
         for name, field, before, after in fields:
-            label = str(field.verbose_name).capitalize() if field is not None else name
+            label = FIELD_LABELS.get(name) or (
+                str(field.verbose_name).capitalize() if field is not None else name
+            )
             if field is not None and field.many_to_one:
                 before = names.get((field.related_model, str(before)), before)
                 after = names.get((field.related_model, str(after)), after)

@@ -109,7 +109,7 @@ def test_dashboard_needs_sign_in_and_shows_cells_as_text(client, alice, lonely):
     assert client.get("/adherence/").status_code == 302
     client.force_login(alice)
     page = client.get("/adherence/").content.decode()
-    assert "✗ 0d" in page and "✓" in page and "N/A" in page
+    assert "✗ 0d" in page and "✓" in page and "not applicable" in page  # N/A stays quiet
 
 
 def test_dashboard_query_count_does_not_grow(alice_client, pruning, django_assert_max_num_queries):
