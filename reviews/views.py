@@ -204,53 +204,61 @@ def edit(request, pk):
     evidence = duty_evidence(review.technique)
     suggestions = {k: e.suggestion for k, e in evidence.items()}
     duties = duties_for(review.technique)
-    conflict, problems, status = None, {}, 200
-    if request.method == "POST":
-        form = ReviewForm(request.POST, duties=duties, suggestions=suggestions)
-        action = request.POST.get("action", "save")
-        if not form.is_valid():
-            problems = {"__all__": form_errors(form)}
-            messages.error(request, "Not saved: " + " ".join(problems["__all__"]))
-            status = 400
-        else:
-            try:
-                review = review_save_draft(review, request.user, form.draft(), form.loaded_version)
-                if action == "preview":
-                    problems = {key: [text] for key, text in form.overrides().items()}
-                    if not problems:
-                        return redirect("reviews:review_preview", pk=review.pk)
-                    messages.error(request, "Draft saved. Some ratings need a note first.")
-                elif action == "submit":
-                    review_submit(review, request.user, suggestions=suggestions)
-                    messages.success(request, "Review submitted to the TFMOT team. Thank you!")
-                    return redirect(review)
-                else:
-                    messages.success(request, "Draft saved.")
-                    return redirect("reviews:edit", pk=review.pk)
-            except Conflict as error:
-                conflict, review, status = error, error.theirs, 409
-                messages.error(
-                    request,
-                    str(error)
-                    + " Both versions are shown: yours stays in the form; save again to keep it.",
-                )
-                mine = request.POST.copy()
-                mine["version"] = str(error.theirs.version)
-                form = ReviewForm(mine, duties=duties, suggestions=suggestions)
-                form.is_valid()
-            except ValidationError as error:
-                problems = _edit_error(error)
-                messages.error(
-                    request, "Not submitted: some parts are missing. They are marked below."
-                )
-                review.refresh_from_db()
-                form = ReviewForm(
-                    initial=_initial(review, suggestions), duties=duties, suggestions=suggestions
-                )
-    else:
+    if request.method != "POST":
         form = ReviewForm(
             initial=_initial(review, suggestions), duties=duties, suggestions=suggestions
         )
+        return _edit_page(request, review, form, evidence)
+    form = ReviewForm(request.POST, duties=duties, suggestions=suggestions)
+    if not form.is_valid():
+        problems = {"__all__": form_errors(form)}
+        messages.error(request, "Not saved: " + " ".join(problems["__all__"]))
+        return _edit_page(request, review, form, evidence, problems, status=400)
+    try:
+        review = review_save_draft(review, request.user, form.draft(), form.loaded_version)
+        return _after_save(request, review, form, evidence, request.POST.get("action", "save"))
+    except Conflict as error:
+        messages.error(
+            request,
+            str(error)
+            + " Both versions are shown: yours stays in the form; save again to keep it.",
+        )
+        mine = request.POST.copy()
+        mine["version"] = str(error.theirs.version)
+        form = ReviewForm(mine, duties=duties, suggestions=suggestions)
+        form.is_valid()
+        return _edit_page(request, error.theirs, form, evidence, conflict=error, status=409)
+
+
+def _after_save(request, review, form, evidence, action):
+    """After the draft is saved: on to the preview, submit, or back to the form."""
+    if action == "save":
+        messages.success(request, "Draft saved.")
+        return redirect("reviews:edit", pk=review.pk)
+    if action == "preview":
+        problems = {key: [text] for key, text in form.overrides().items()}
+        if not problems:
+            return redirect("reviews:review_preview", pk=review.pk)
+        messages.error(request, "Draft saved. Some ratings need a note first.")
+        return _edit_page(request, review, form, evidence, problems)
+    try:
+        review_submit(review, request.user, suggestions=form.suggestions)
+    except ValidationError as error:
+        messages.error(request, "Not submitted: some parts are missing. They are marked below.")
+        review.refresh_from_db()
+        form = ReviewForm(
+            initial=_initial(review, form.suggestions),
+            duties=form.duties,
+            suggestions=form.suggestions,
+        )
+        return _edit_page(request, review, form, evidence, _edit_error(error))
+    messages.success(request, "Review submitted to the TFMOT team. Thank you!")
+    return redirect(review)
+
+
+def _edit_page(request, review, form, evidence, problems=None, conflict=None, status=200):
+    problems = problems or {}
+    suggestions = {k: e.suggestion for k, e in evidence.items()}
     rows = [
         {
             "duty": duty,
@@ -259,7 +267,7 @@ def edit(request, pk):
             "evidence": evidence.get(duty.id),
             "problem": problems.get(f"assessment-{duty.id}"),
         }
-        for duty in duties
+        for duty in form.duties
     ]
     context = {
         "review": review,
