@@ -120,7 +120,7 @@ class DecideForm(forms.Form):
         super().__init__(*args, **kwargs)
         for key, title in SECTIONS.items():
             self.fields[f"comment-{key}"] = forms.CharField(
-                label=f"Comment on {title.lower()}", required=False, max_length=MAX_TEXT
+                label=f"Comment: {title}", required=False, max_length=MAX_TEXT
             )
 
     @property
