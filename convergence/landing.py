@@ -79,5 +79,5 @@ def your_tests(user, owned) -> Section | None:
     )
 
 
-register_landing(failing_production, audience="staff", order=25)
+register_landing(failing_production, audience="staff", order=5)
 register_landing(your_tests, audience="owner", order=30)
