@@ -129,6 +129,8 @@ PUBLIC_PAGES = [
     "/releases/",
     "/search/?q=pruning",
     "/api/docs/",
+    "/accounts/login/",
+    "/releases/?sha=abcdef1",
 ]
 
 
