@@ -6,4 +6,5 @@ class AdherenceConfig(AppConfig):
     name = "adherence"
 
     def ready(self):
+        import adherence.landing  # noqa: F401 - registers its landing-page sections
         from adherence import panels, rules  # noqa: F401 - registers rules and the panel

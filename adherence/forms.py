@@ -19,15 +19,24 @@ class WaiveForm(forms.Form):
 
 
 class MatrixFilterForm(forms.Form):
-    SORTS = [("name", "Name"), ("most", "Most gaps"), ("oldest", "Oldest gap")]
+    SORTS = [
+        ("name", "Name"),
+        ("health", "Health: worst first"),
+        ("most", "Most open gaps first"),
+        ("oldest", "Oldest gap first"),
+    ]
     tos_level = forms.ChoiceField(
         required=False,
         choices=[("", "Any TOS"), ("production", "Production"), ("research", "Research")],
     )
-    owner_group = forms.CharField(required=False)
-    stage = forms.CharField(required=False)
+    owner_group = forms.CharField(required=False, max_length=120)
+    stage = forms.CharField(required=False, max_length=20)
     severity = forms.ChoiceField(
         required=False,
         choices=[("", "Any severity"), ("high", "High"), ("medium", "Medium"), ("low", "Low")],
     )
+    area = forms.CharField(required=False, max_length=40)
+    rule = forms.CharField(required=False, max_length=40)
+    failing = forms.BooleanField(required=False, label="Only techniques with open gaps")
+    mine = forms.BooleanField(required=False, label="My techniques only")
     sort = forms.ChoiceField(required=False, choices=SORTS)

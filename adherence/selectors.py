@@ -15,7 +15,7 @@ from django.utils import timezone
 from adherence import engine
 from adherence.models import Gap, RuleResult
 from techniques.duties import DUTIES
-from techniques.models import Technique
+from techniques.models import HealthLevel, Technique
 
 
 @dataclass
@@ -116,6 +116,20 @@ def _cell(rule_id: str, result, gap: Gap | None, now: datetime) -> Cell:
     return Cell(rule_id, status, summary)
 
 
+def matrix_techniques(filters: dict, user):
+    """The techniques the matrix filters select (TOS, group, stage, the viewer's own)."""
+    techniques = Technique.objects.select_related("owner_group").order_by("name")
+    if filters.get("tos_level"):
+        techniques = techniques.filter(tos_level=filters["tos_level"])
+    if filters.get("owner_group"):
+        techniques = techniques.filter(owner_group__slug=filters["owner_group"])
+    if filters.get("stage"):
+        techniques = techniques.filter(stage=filters["stage"])
+    if filters.get("mine"):
+        techniques = techniques.filter(pk__in=Technique.objects.owned_by(user).values("pk"))
+    return techniques
+
+
 def adherence_matrix(
     techniques, severity: str = "", sort: str = "name", now: datetime | None = None
 ) -> tuple[list[str], list[MatrixRow]]:
@@ -160,7 +174,17 @@ def adherence_matrix(
         failing = [c.gap for c in cells if c.status == "fail" and c.gap]
         starts = [g.since or g.opened_at for g in failing]
         rows.append(MatrixRow(technique, cells, len(failing), min(starts) if starts else None))
-    if sort == "most":
+    if sort == "health":
+        # The stored health level: most points first (unknown health last), then name.
+        rows.sort(
+            key=lambda r: (
+                r.technique.health_level == HealthLevel.UNKNOWN,
+                -r.technique.health_points,
+                -r.open_gaps,
+                r.technique.name,
+            )
+        )
+    elif sort == "most":
         rows.sort(key=lambda r: (-r.open_gaps, r.technique.name))
     elif sort == "oldest":
         rows.sort(key=lambda r: (r.oldest_gap is None, r.oldest_gap or now, r.technique.name))

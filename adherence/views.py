@@ -15,11 +15,14 @@ from django.views.decorators.http import require_POST, require_safe
 
 from adherence import engine
 from adherence.forms import AcknowledgeForm, MatrixFilterForm, WaiveForm
+from adherence.guidance import HOW_TO_FIX, duty_of, evidence_pages
 from adherence.health import AGE_STEPS, LEVELS, MEANING, WEIGHT
+from adherence.matrix import area_spans, matrix_columns
 from adherence.models import Gap, GapEvent
 from adherence.permissions import can_acknowledge, can_see_internals, can_waive
-from adherence.selectors import adherence_matrix, gap_trend
+from adherence.selectors import adherence_matrix, gap_trend, matrix_techniques
 from adherence.services import gap_acknowledge, gap_waive
+from adherence.trend import line_chart, open_gaps_per_week
 from techniques.cache import data_version, private_page, public_page
 from techniques.models import HealthLevel, OwnerGroup, Stage, Technique
 
@@ -30,34 +33,35 @@ from techniques.models import HealthLevel, OwnerGroup, Stage, Technique
 def dashboard(request):
     form = MatrixFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    techniques = Technique.objects.select_related("owner_group").order_by("name")
-    if filters.get("tos_level"):
-        techniques = techniques.filter(tos_level=filters["tos_level"])
-    if filters.get("owner_group"):
-        techniques = techniques.filter(owner_group__slug=filters["owner_group"])
-    if filters.get("stage"):
-        techniques = techniques.filter(stage=filters["stage"])
+    techniques = matrix_techniques(filters, request.user)
     sort = filters.get("sort") or "name"
-    if sort == "name":
+    severity = filters.get("severity", "")
+    if sort == "name" and not filters.get("failing"):
         # Paginate in the database: only the page's techniques are evaluated and drawn.
         page = Paginator(techniques, 50).get_page(request.GET.get("page"))
-        rule_ids, rows = adherence_matrix(page.object_list, severity=filters.get("severity", ""))
+        rule_ids, rows = adherence_matrix(page.object_list, severity=severity)
     else:
-        # Sorting by gaps needs every row; the sorted list is then paginated.
-        rule_ids, all_rows = adherence_matrix(
-            techniques, severity=filters.get("severity", ""), sort=sort
-        )
+        # Sorting by health or keeping failing rows needs every row; then paginated.
+        rule_ids, all_rows = adherence_matrix(techniques, severity=severity, sort=sort)
+        if filters.get("failing"):
+            all_rows = [row for row in all_rows if row.open_gaps]
         page = Paginator(all_rows, 50).get_page(request.GET.get("page"))
         rows = list(page.object_list)
+    all_columns, columns = matrix_columns(rule_ids, filters)
+    index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
+    for row in rows:
+        row.shown = [row.cells[index[c.rule.id]] for c in columns]
     context = {
         "form": form,
-        "rules": [engine.RULES[r] for r in rule_ids],
+        "columns": columns,
+        "all_columns": all_columns,
+        "areas": area_spans(columns),
+        "all_areas": [area for area, _, _ in area_spans(all_columns)],
         "rows": rows,
         "groups": OwnerGroup.objects.order_by("name").only("slug", "name"),
         "stages": Stage.choices,
         "filters": filters,
         "page": page,
-        "query": request.GET.urlencode().replace("page=", "_="),
     }
     return render(request, "adherence/dashboard.html", context)
 
@@ -66,12 +70,23 @@ def dashboard(request):
 @require_safe
 def gap_detail(request, pk):
     gap = get_object_or_404(
-        Gap.objects.select_related("technique__owner_group", "acknowledged_by", "waived_by"), pk=pk
+        Gap.objects.select_related(
+            "technique__owner_group", "acknowledged_by", "waived_by"
+        ).prefetch_related("technique__owner_group__maintainers"),
+        pk=pk,
     )
     rule = engine.RULES.get(gap.rule_id)
+    group = gap.technique.owner_group
+    maintainers = [m for m in group.maintainers.all() if m.is_active] if group else []
     context = {
         "gap": gap,
         "rule": rule,
+        "duty": duty_of(gap.rule_id),
+        "how_to_fix": HOW_TO_FIX.get(gap.rule_id, ""),
+        "evidence_pages": evidence_pages(gap),
+        "group": group,
+        "assignees": [m for m in maintainers if m.is_direct_assignee],
+        "maintainers": maintainers,
         "events": gap.events.select_related("by"),
         "internals": can_see_internals(request.user, gap),
         "may_acknowledge": can_acknowledge(request.user, gap) and gap.state == Gap.State.OPEN,
@@ -139,35 +154,18 @@ def trend(request):
     if request.GET.get("technique"):
         technique = get_object_or_404(Technique, slug=request.GET["technique"])
     data = gap_trend(technique=technique)
+    points = open_gaps_per_week(technique=technique)
     return render(
         request,
         "adherence/trend.html",
         {
             "trend": data,
-            "chart": _chart(data["points"]),
+            "points": points,
+            "chart": line_chart(points),
             "technique": technique,
             "techniques": Technique.objects.order_by("name").only("slug", "name"),
         },
     )
-
-
-def _chart(points, width=640, height=180) -> dict:
-    """Coordinates for a server-rendered SVG line chart of (date, count) points."""
-    top = max((count for _, count in points), default=0) or 1
-    step = width / max(len(points) - 1, 1)
-    coords = [
-        (round(i * step, 1), round(height - count / top * (height - 10), 1))
-        for i, (_, count) in enumerate(points)
-    ]
-    return {
-        "width": width,
-        "height": height,
-        "max": top,
-        "polyline": " ".join(f"{x},{y}" for x, y in coords),
-        "first": points[0][0] if points else None,
-        "last": points[-1][0] if points else None,
-        "latest": points[-1][1] if points else 0,
-    }
 
 
 BADGE_COLOURS = {

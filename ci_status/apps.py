@@ -7,6 +7,7 @@ class CiStatusConfig(AppConfig):
     verbose_name = "GitHub and CI"
 
     def ready(self):
+        import ci_status.landing  # noqa: F401 - registers its landing-page sections
         from ci_status import rules  # noqa: F401 - registers rules and fact loaders
         from ci_status.panels import community_panel
         from techniques.panels import register_panel

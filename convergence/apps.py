@@ -6,4 +6,5 @@ class ConvergenceConfig(AppConfig):
     name = "convergence"
 
     def ready(self):
+        import convergence.landing  # noqa: F401 - registers its landing-page sections
         from convergence import panels, rules  # noqa: F401 - registers the panel and rules

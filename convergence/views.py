@@ -6,74 +6,29 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Case, Value, When
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
-from convergence.models import ConvergenceTest, State
-from convergence.permissions import can_see_internal
-from convergence.presenters import visible_strip
+from convergence.forms import GridFilterForm
+from convergence.models import ConvergenceTest
+from convergence.selectors import grid_rows, grid_tests
 from convergence.services import culprit_range_fetch, release_readiness
-from techniques.cache import private_page
-from techniques.models import Technique
+from techniques.cache import private_page, public_page
+from techniques.models import OwnerGroup, Technique
 
-STATE_ORDER = {State.FAILING: 0, State.FLAKY: 1, State.STALE: 2, State.NO_RUNS: 3, State.PASSING: 4}
 SHA_CHARS = set("0123456789abcdef")
 
 
-@login_required
 @require_safe
+@public_page
 @private_page
 def grid(request):
-    sort = request.GET.get("sort", "status")
-    tests = ConvergenceTest.objects.select_related(
-        "technique__owner_group", "last_good_run", "first_bad_run"
-    ).prefetch_related("technique__owner_group__maintainers", "culprit_ranges")
-    if sort == "status":
-        # Failing first, then flaky, stale, no runs, passing: ordered in the database so
-        # that only the page shown is built.
-        rank = Case(
-            *(When(state=s, then=Value(r)) for s, r in STATE_ORDER.items()), default=Value(9)
-        )
-        tests = tests.order_by(rank, "-flip_rate", "technique__name", "name")
-    else:
-        tests = tests.order_by("technique__name", "name")
-    page = Paginator(tests, 25).get_page(request.GET.get("page"))
-    rows = []
-    for test in page.object_list:
-        show_internal = can_see_internal(request.user, test.technique)
-        cells, internal_failure = visible_strip(test, show_internal)
-        # The alert's runs name commits and times: hidden when one of them is internal
-        # and the viewer may not see internal results.
-        alert_hidden = not show_internal and any(
-            run is not None and run.internal for run in (test.last_good_run, test.first_bad_run)
-        )
-        culprit = (
-            None
-            if alert_hidden
-            else next(
-                (
-                    c
-                    for c in test.culprit_ranges.all()
-                    if test.alert_open
-                    and test.last_good_run
-                    and test.first_bad_run
-                    and c.base_sha == test.last_good_run.tfmot_sha
-                    and c.head_sha == test.first_bad_run.tfmot_sha
-                ),
-                None,
-            )
-        )
-        rows.append(
-            {
-                "test": test,
-                "cells": cells,
-                "internal_failure": internal_failure or alert_hidden,
-                "alert_hidden": alert_hidden,
-                "culprit": culprit,
-            }
-        )
+    """Public: every test's runs aligned by date and commit; internal results per viewer."""
+    form = GridFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    page = Paginator(grid_tests(filters, request.user), 25).get_page(request.GET.get("page"))
+    columns, rows = grid_rows(page.object_list, request.user)
     missing = (
         Technique.objects.filter(stage="launched")
         .exclude(convergence_tests__isnull=False)
@@ -82,7 +37,18 @@ def grid(request):
     return render(
         request,
         "convergence/grid.html",
-        {"page": page, "rows": rows, "sort": sort, "missing": missing},
+        {
+            "form": form,
+            "filters": filters,
+            "page": page,
+            "columns": columns,
+            "rows": rows,
+            "missing": missing,
+            "groups": OwnerGroup.objects.order_by("name").only("slug", "name"),
+            "techniques": Technique.objects.order_by("name").only("slug", "name"),
+            "may_refresh": request.user.is_authenticated,
+            "query": request.GET.urlencode().replace("page=", "_="),
+        },
     )
 
 
@@ -118,8 +84,8 @@ def _sha_from(request) -> tuple[str, str]:
     return sha, ""
 
 
-@login_required
 @require_safe
+@public_page
 @private_page
 def releases(request):
     from ci_status.models import Release
@@ -129,6 +95,10 @@ def releases(request):
     release_page = Paginator(Release.objects.order_by("-published_at", "-id"), 25).get_page(
         request.GET.get("page")
     )
+    for release in release_page.object_list:
+        # A release targets a commit or a branch: only a commit can be checked.
+        target = release.target_commitish.lower()
+        release.commit_sha = target if 7 <= len(target) <= 40 and set(target) <= SHA_CHARS else ""
     return render(
         request,
         "convergence/releases.html",

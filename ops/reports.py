@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from adherence import engine
-from adherence.selectors import adherence_matrix
-from techniques.models import Technique
+from adherence.matrix import matrix_columns
+from adherence.selectors import adherence_matrix, matrix_techniques
 
 # A spreadsheet runs a cell that starts with one of these as a formula: such cells are
 # prefixed with a quote (text from reviews and GitHub is free text).
@@ -22,18 +22,20 @@ def cell(value) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def adherence_rows(filters: dict) -> Iterator[list[str]]:
-    """The adherence matrix: one row per technique, one column per rule (its state)."""
-    techniques = Technique.objects.select_related("owner_group").order_by("name")
-    if filters.get("tos_level"):
-        techniques = techniques.filter(tos_level=filters["tos_level"])
-    if filters.get("owner_group"):
-        techniques = techniques.filter(owner_group__slug=filters["owner_group"])
-    if filters.get("stage"):
-        techniques = techniques.filter(stage=filters["stage"])
+def adherence_rows(filters: dict, user) -> Iterator[list[str]]:
+    """The adherence matrix as the page filters it: one row per technique, one column per
+    rule (its state)."""
     rule_ids, rows = adherence_matrix(
-        techniques, severity=filters.get("severity", ""), sort=filters.get("sort") or "name"
+        matrix_techniques(filters, user),
+        severity=filters.get("severity", ""),
+        sort=filters.get("sort") or "name",
     )
+    if filters.get("failing"):
+        rows = [row for row in rows if row.open_gaps]
+    _, columns = matrix_columns(rule_ids, filters)
+    kept = {c.rule.id for c in columns}
+    index = [i for i, rule_id in enumerate(rule_ids) if rule_id in kept]
+    rule_ids = [rule_ids[i] for i in index]
     yield [
         "technique",
         "name",
@@ -54,7 +56,7 @@ def adherence_rows(filters: dict) -> Iterator[list[str]]:
             cell(t.stage),
             str(row.open_gaps),
             cell(row.oldest_gap),
-            *(c.status for c in row.cells),
+            *(row.cells[i].status for i in index),
         ]
 
 

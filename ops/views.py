@@ -90,7 +90,7 @@ def adherence_csv(request):
     form = MatrixFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     today = timezone.localdate().isoformat()
-    return _csv_response(reports.adherence_rows(filters), f"adherence-{today}.csv")
+    return _csv_response(reports.adherence_rows(filters, request.user), f"adherence-{today}.csv")
 
 
 @login_required

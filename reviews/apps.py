@@ -6,4 +6,5 @@ class ReviewsConfig(AppConfig):
     name = "reviews"
 
     def ready(self):
+        import reviews.landing  # noqa: F401 - registers its landing-page sections
         from reviews import panels, rules  # noqa: F401 - registers the panel and the rule

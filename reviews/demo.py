@@ -62,7 +62,11 @@ def load(stdout=None) -> dict:
             slug, (f"{review.technique.name} is used by the community.", "")
         )
         review.benefits_usage, review.major_updates = benefits, updates
-        review.self_assessment = _assessment(review.technique)
+        # A draft's self-assessment starts empty: the form pre-fills it from the
+        # portal's results. Submitted reviews carry the owners' ratings.
+        review.self_assessment = (
+            {} if status == Review.Status.DRAFT else _assessment(review.technique)
+        )
         review.shepherd = carol
         if status != Review.Status.DRAFT:
             review.evidence = evidence_collect(review.technique, cycle)

@@ -251,12 +251,40 @@ def _transition(review: Review, to: str, user, note: str = "") -> None:
     review.status = to
 
 
-def submission_problems(review: Review) -> dict:
+RATING_RANK = {Review.Rating.NOT_MET: 0, Review.Rating.PARTLY: 1, Review.Rating.MET: 2}
+
+
+def override_problems(duties, assessment: dict, suggestions: dict[str, str]) -> dict:
+    """Duties rated better than the portal's results suggest, without a note saying why."""
     problems = {}
+    for duty in duties:
+        entry = assessment.get(duty.id) or {}
+        rating, suggested = entry.get("rating", ""), suggestions.get(duty.id, "")
+        if (
+            rating in RATING_RANK
+            and suggested in RATING_RANK
+            and RATING_RANK[rating] > RATING_RANK[suggested]
+            and not str(entry.get("note", "")).strip()
+        ):
+            problems[f"assessment-{duty.id}"] = (
+                f"The portal finds '{duty.title}' {Review.Rating(suggested).label.lower()}: "
+                f"say in the note why you rate it {Review.Rating(rating).label.lower()}."
+            )
+    return problems
+
+
+def submission_problems(review: Review, suggestions: dict[str, str] | None = None) -> dict:
+    """What keeps a review from being submitted; ``suggestions`` are the ratings the
+    portal's results suggest per duty (a better rating then needs a note)."""
+    problems = override_problems(
+        duties_for(review.technique), review.self_assessment, suggestions or {}
+    )
     if not review.benefits_usage.strip():
         problems["benefits_usage"] = "Describe the benefits and usage."
     for duty in duties_for(review.technique):
         entry = review.self_assessment.get(duty.id, {})
+        if f"assessment-{duty.id}" in problems:
+            continue
         if entry.get("rating") not in Review.Rating.values:
             problems[f"assessment-{duty.id}"] = f"Assess '{duty.title}'."
         elif entry["rating"] != Review.Rating.MET and not entry.get("note", "").strip():
@@ -265,7 +293,9 @@ def submission_problems(review: Review) -> dict:
 
 
 @transaction.atomic
-def review_submit(review: Review, user, now: datetime | None = None) -> Review:
+def review_submit(
+    review: Review, user, now: datetime | None = None, suggestions: dict | None = None
+) -> Review:
     review = (
         Review.objects.select_for_update(of=("self",))
         .select_related("technique__owner_group", "cycle")
@@ -275,7 +305,7 @@ def review_submit(review: Review, user, now: datetime | None = None) -> Review:
         raise PermissionDenied(
             "Only the technique's owners can submit this review, while it is a draft or returned."
         )
-    problems = submission_problems(review)
+    problems = submission_problems(review, suggestions)
     if problems:
         raise ValidationError(problems)
     now = now or timezone.now()

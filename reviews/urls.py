@@ -10,6 +10,8 @@ urlpatterns = [
     path("reviews/<int:pk>/", views.detail, name="detail"),
     path("reviews/<int:pk>/edit", views.edit, name="edit"),
     path("reviews/<int:pk>/autosave", views.autosave, name="autosave"),
+    path("reviews/<int:pk>/preview", views.review_preview, name="review_preview"),
+    path("reviews/<int:pk>/submit", views.submit, name="submit"),
     path("reviews/<int:pk>/decide", views.decide, name="decide"),
     path("reviews/<int:pk>/shepherd", views.assign_shepherd, name="shepherd"),
 ]

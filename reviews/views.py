@@ -1,19 +1,28 @@
-"""Review pages: the team's queue, the owners' form (autosave, preview), decisions, history."""
+"""Review pages: the queue of what needs the viewer's action, the owners' form
+(pre-filled from the portal's results, autosave, preview), decisions, history."""
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from reviews.forms import (
+    DecideForm,
+    PreviewForm,
+    ReviewForm,
+    ShepherdForm,
+    SubmitForm,
+)
 from reviews.models import Review, ReviewCycle
 from reviews.permissions import can_decide, can_edit, can_view
+from reviews.selectors import VIEWS, duty_evidence, queue_reviews
 from reviews.services import (
     SECTIONS,
     TEXT_FIELDS,
@@ -31,8 +40,7 @@ from reviews.services import (
 from techniques.cache import private_page
 from techniques.duties import duties_for
 from techniques.models import Technique
-
-MAX_PREVIEW = 20_000
+from tfmot_portal.forms import form_errors, run_service
 
 
 def _review_or_404(pk):
@@ -50,39 +58,45 @@ def _review_or_404(pk):
 def queue(request):
     current = cycles_ensure()
     cycles = list(ReviewCycle.objects.all())
+    view = request.GET.get("view") or ("cycle" if request.GET.get("cycle") else "action")
+    if view not in VIEWS:
+        view = "action"
     cycle = next((c for c in cycles if str(c.pk) == request.GET.get("cycle")), current)
-    reviews = Review.objects.filter(cycle=cycle).select_related(
-        "technique__owner_group", "shepherd", "cycle"
-    )
     status = request.GET.get("status", "")
-    if status in Review.Status.values:
-        reviews = reviews.filter(status=status)
     mine = set(Technique.objects.owned_by(request.user).values_list("pk", flat=True))
     today = timezone.localdate()
     rows = [
         {"review": r, "mine": r.technique_id in mine, "overdue": r.days_overdue(today)}
-        for r in reviews
+        for r in queue_reviews(request.user, view, cycle, status)
     ]
     if request.GET.get("overdue"):
         rows = [row for row in rows if row["overdue"]]
-    rows.sort(key=lambda row: (not row["mine"], -row["overdue"], row["review"].technique.name))
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    staff = (
-        get_user_model().objects.filter(is_staff=True).order_by("username")
-        if request.user.is_staff
-        else []
+    # The team decides first what waits for it; then the most overdue; the viewer's own.
+    awaiting = Review.Status.SUBMITTED if request.user.is_staff else None
+    rows.sort(
+        key=lambda row: (
+            row["review"].status != awaiting,
+            -row["overdue"],
+            not row["mine"],
+            row["review"].technique.name,
+        )
     )
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    staff = ShepherdForm.base_fields["shepherd"].queryset.order_by("username")
+    views = {k: v for k, v in VIEWS.items() if k != "decide" or request.user.is_staff}
     return render(
         request,
         "reviews/queue.html",
         {
+            "view": view,
+            "views": views,
             "cycle": cycle,
             "cycles": cycles,
             "rows": page.object_list,
             "page": page,
             "status": status,
             "statuses": Review.Status.choices,
-            "staff": staff,
+            "staff": list(staff) if request.user.is_staff else [],
             "overdue_only": bool(request.GET.get("overdue")),
         },
     )
@@ -94,16 +108,38 @@ def assign_shepherd(request, pk):
     review = _review_or_404(pk)
     if not request.user.is_staff:
         raise PermissionDenied("Only the TFMOT team assigns shepherds.")
-    shepherd_id = request.POST.get("shepherd", "")
-    if shepherd_id and not shepherd_id.isdigit():
-        return HttpResponseBadRequest("Choose a shepherd from the list.")
-    shepherd = get_user_model().objects.filter(pk=shepherd_id or None).first()
-    try:
-        review_assign_shepherd(review, request.user, shepherd)
-        messages.success(request, f"Shepherd of {review.technique.name}: {shepherd or 'nobody'}.")
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    return redirect(f"/reviews/?cycle={review.cycle_id}")
+    form = ShepherdForm(request.POST)
+    if not form.is_valid():
+        # The form offers a list: anything else is a malformed request.
+        return HttpResponseBadRequest(" ".join(form_errors(form)))
+    shepherd = form.cleaned_data["shepherd"]
+    run_service(
+        request,
+        lambda: review_assign_shepherd(review, request.user, shepherd),
+        f"Shepherd of {review.technique.name}: {shepherd or 'nobody'}.",
+    )
+    return redirect(reverse("reviews:queue") + f"?cycle={review.cycle_id}")
+
+
+def _review_context(review) -> dict:
+    """The whole review as read: texts rendered, each duty with its assessment."""
+    evidence = duty_evidence(review.technique)
+    return {
+        "review": review,
+        "duties": [
+            {
+                "duty": d,
+                "entry": review.self_assessment.get(d.id, {}),
+                "evidence": evidence.get(d.id),
+            }
+            for d in duties_for(review.technique)
+        ],
+        "benefits": render_markdown(review.benefits_usage),
+        "updates": render_markdown(review.major_updates),
+        "notes": render_markdown(review.proposal_notes),
+        "sections": SECTIONS,
+        "suggestions": {k: e.suggestion for k, e in evidence.items()},
+    }
 
 
 @login_required
@@ -119,46 +155,37 @@ def detail(request, pk):
         .order_by("-cycle__due_date")
         .first()
     )
-    duties = [(d, review.self_assessment.get(d.id, {})) for d in duties_for(review.technique)]
-    context = {
-        "review": review,
-        "duties": duties,
-        "benefits": render_markdown(review.benefits_usage),
-        "updates": render_markdown(review.major_updates),
-        "notes": render_markdown(review.proposal_notes),
-        "evidence": review.evidence or evidence_collect(review.technique, review.cycle),
-        "frozen": bool(review.evidence),
-        "transitions": review.transitions.select_related("by"),
-        "may_edit": can_edit(request.user, review),
-        "may_decide": can_decide(request.user, review) and review.status == Review.Status.SUBMITTED,
-        "sections": SECTIONS,
-        "previous": previous,
-        "diff": review_diff(review, previous),
-        "history": Review.objects.filter(technique=review.technique).select_related("cycle"),
-    }
+    context = _review_context(review)
+    context.update(
+        {
+            "evidence": review.evidence or evidence_collect(review.technique, review.cycle),
+            "frozen": bool(review.evidence),
+            "transitions": review.transitions.select_related("by"),
+            "may_edit": can_edit(request.user, review),
+            "may_decide": can_decide(request.user, review)
+            and review.status == Review.Status.SUBMITTED,
+            "previous": previous,
+            "diff": review_diff(review, previous),
+            "history": Review.objects.filter(technique=review.technique).select_related("cycle"),
+        }
+    )
     return render(request, "reviews/detail.html", context)
 
 
-def _form_data(post) -> dict:
-    data = {field: post.get(field, "") for field in TEXT_FIELDS}
-    data["proposal_tos"] = post.get("proposal_tos", "")
-    data["proposal_deprecate"] = post.get("proposal_deprecate") == "on"
-    data["self_assessment"] = {
-        key[len("rating-") :]: {
-            "rating": post.get(key, ""),
-            "note": post.get("note-" + key[len("rating-") :], ""),
-        }
-        for key in post
-        if key.startswith("rating-")
-    }
-    return data
+def _initial(review, suggestions) -> dict:
+    initial = {field: getattr(review, field) for field in (*TEXT_FIELDS, "proposal_tos")}
+    initial["proposal_deprecate"] = review.proposal_deprecate
+    initial["version"] = review.version
+    for duty in duties_for(review.technique):
+        entry = review.self_assessment.get(duty.id) or {}
+        # Pre-filled from the portal's results until the owners rate the duty.
+        initial[f"rating-{duty.id}"] = entry.get("rating") or suggestions.get(duty.id, "")
+        initial[f"note-{duty.id}"] = entry.get("note", "")
+    return initial
 
 
-def _version(post) -> int:
-    try:
-        return int(post.get("version", "0"))
-    except ValueError:
-        return 0
+def _edit_error(error: ValidationError) -> dict:
+    return error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
 
 
 @login_required
@@ -169,68 +196,132 @@ def edit(request, pk):
         raise PermissionDenied(
             "Only the technique's owners can edit this review, and only while it is a draft or returned for changes."
         )
-    conflict = None
-    problems = {}
-    if request.method == "POST":
-        data = _form_data(request.POST)
-        try:
-            review = review_save_draft(review, request.user, data, _version(request.POST))
-            if request.POST.get("action") == "submit":
-                review_submit(review, request.user)
-                messages.success(request, "Review submitted to the TFMOT team. Thank you!")
-                return redirect(review)
-            messages.success(request, "Draft saved.")
-            return redirect("reviews:edit", pk=review.pk)
-        except Conflict as error:
-            conflict = error
-            review = error.theirs
-            messages.error(
-                request,
-                str(error)
-                + " Both versions are shown: yours stays in the form; save again to keep it.",
-            )
-        except ValidationError as error:
-            problems = (
-                error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
-            )
-            messages.error(request, "Not submitted: some parts are missing. They are marked below.")
-            review.refresh_from_db()
-    source = conflict.mine if conflict else None
-    duties = []
-    for duty in duties_for(review.technique):
-        entry = (
-            (source or {}).get("self_assessment", {}).get(duty.id)
-            if source
-            else review.self_assessment.get(duty.id, {})
+    evidence = duty_evidence(review.technique)
+    suggestions = {k: e.suggestion for k, e in evidence.items()}
+    duties = duties_for(review.technique)
+    if request.method != "POST":
+        form = ReviewForm(
+            initial=_initial(review, suggestions), duties=duties, suggestions=suggestions
         )
-        duties.append(
-            {"duty": duty, "entry": entry or {}, "problem": problems.get(f"assessment-{duty.id}")}
+        return _edit_page(request, review, form, evidence)
+    form = ReviewForm(request.POST, duties=duties, suggestions=suggestions)
+    if not form.is_valid():
+        problems = {"__all__": form_errors(form)}
+        messages.error(request, "Not saved: " + " ".join(problems["__all__"]))
+        return _edit_page(request, review, form, evidence, problems, status=400)
+    try:
+        review = review_save_draft(review, request.user, form.draft(), form.loaded_version)
+        return _after_save(request, review, form, evidence, request.POST.get("action", "save"))
+    except Conflict as error:
+        messages.error(
+            request,
+            str(error)
+            + " Both versions are shown: yours stays in the form; save again to keep it.",
         )
-    values = {
-        field: (source[field] if source else getattr(review, field))
-        for field in (*TEXT_FIELDS, "proposal_tos", "proposal_deprecate")
-    }
+        mine = request.POST.copy()
+        mine["version"] = str(error.theirs.version)
+        form = ReviewForm(mine, duties=duties, suggestions=suggestions)
+        form.is_valid()
+        return _edit_page(request, error.theirs, form, evidence, conflict=error, status=409)
+
+
+def _after_save(request, review, form, evidence, action):
+    """After the draft is saved: on to the preview, submit, or back to the form."""
+    if action == "save":
+        messages.success(request, "Draft saved.")
+        return redirect("reviews:edit", pk=review.pk)
+    if action == "preview":
+        problems = {key: [text] for key, text in form.overrides().items()}
+        if not problems:
+            return redirect("reviews:review_preview", pk=review.pk)
+        messages.error(request, "Draft saved. Some ratings need a note first.")
+        return _edit_page(request, review, form, evidence, problems)
+    try:
+        review_submit(review, request.user, suggestions=form.suggestions)
+    except ValidationError as error:
+        messages.error(request, "Not submitted: some parts are missing. They are marked below.")
+        review.refresh_from_db()
+        form = ReviewForm(
+            initial=_initial(review, form.suggestions),
+            duties=form.duties,
+            suggestions=form.suggestions,
+        )
+        return _edit_page(request, review, form, evidence, _edit_error(error))
+    messages.success(request, "Review submitted to the TFMOT team. Thank you!")
+    return redirect(review)
+
+
+def _edit_page(request, review, form, evidence, problems=None, conflict=None, status=200):
+    problems = problems or {}
+    suggestions = {k: e.suggestion for k, e in evidence.items()}
+    rows = [
+        {
+            "duty": duty,
+            "rating": form[f"rating-{duty.id}"],
+            "note": form[f"note-{duty.id}"],
+            "evidence": evidence.get(duty.id),
+            "problem": problems.get(f"assessment-{duty.id}"),
+        }
+        for duty in form.duties
+    ]
     context = {
         "review": review,
-        "values": values,
-        "duties": duties,
+        "form": form,
+        "duties": rows,
         "problems": problems,
+        "general_problems": problems.get("__all__", []),
         "conflict": conflict,
         "evidence": evidence_collect(review.technique, review.cycle),
-        "ratings": Review.Rating.choices,
-        "missing": submission_problems(review) if not problems else {},
+        "missing": submission_problems(review, suggestions) if not problems else {},
     }
-    return render(request, "reviews/edit.html", context, status=409 if conflict else 200)
+    return render(request, "reviews/edit.html", context, status=status)
+
+
+@login_required
+@require_safe
+def review_preview(request, pk):
+    """The whole review as the TFMOT team will read it, with the final Submit button."""
+    review = _review_or_404(pk)
+    if not can_edit(request.user, review):
+        raise PermissionDenied("Only the technique's owners preview and submit this review.")
+    context = _review_context(review)
+    context["problems"] = submission_problems(review, context["suggestions"])
+    context["submit_form"] = SubmitForm(initial={"version": review.version})
+    return render(request, "reviews/preview.html", context)
+
+
+@login_required
+@require_POST
+def submit(request, pk):
+    review = _review_or_404(pk)
+    if not can_edit(request.user, review):
+        raise PermissionDenied("Only the technique's owners can submit this review.")
+    form = SubmitForm(request.POST)
+    if not form.is_valid() or form.cleaned_data["version"] != review.version:
+        messages.error(
+            request,
+            "The review changed since this preview. Check it again before submitting.",
+        )
+        return redirect("reviews:review_preview", pk=review.pk)
+    suggestions = {k: e.suggestion for k, e in duty_evidence(review.technique).items()}
+    if run_service(
+        request,
+        lambda: review_submit(review, request.user, suggestions=suggestions),
+        "Review submitted to the TFMOT team. Thank you!",
+    ):
+        return redirect(review)
+    return redirect("reviews:edit", pk=review.pk)
 
 
 @login_required
 @require_POST
 def autosave(request, pk):
     review = _review_or_404(pk)
+    form = ReviewForm(request.POST, duties=duties_for(review.technique))
+    if not form.is_valid():
+        return JsonResponse({"error": " ".join(form_errors(form))}, status=400)
     try:
-        review = review_save_draft(
-            review, request.user, _form_data(request.POST), _version(request.POST)
-        )
+        review = review_save_draft(review, request.user, form.draft(), form.loaded_version)
     except PermissionDenied as error:
         return JsonResponse({"error": str(error)}, status=403)
     except ValidationError as error:
@@ -257,26 +348,32 @@ def autosave(request, pk):
 @login_required
 @require_POST
 def preview(request):
-    text = request.POST.get("text", "")
-    if len(text) > MAX_PREVIEW:
-        return JsonResponse({"error": f"Keep this under {MAX_PREVIEW} characters."}, status=400)
-    return JsonResponse({"html": render_markdown(text)})
+    form = PreviewForm(request.POST)
+    if not form.is_valid():
+        return JsonResponse({"error": " ".join(form_errors(form))}, status=400)
+    return JsonResponse({"html": render_markdown(form.cleaned_data["text"])})
 
 
 @login_required
 @require_POST
 def decide(request, pk):
     review = _review_or_404(pk)
-    comments = {section: request.POST.get(f"comment-{section}", "") for section in SECTIONS}
-    try:
-        review_decide(
-            review, request.user, accept=request.POST.get("decision") == "accept", comments=comments
+    if not can_decide(request.user, review):
+        raise PermissionDenied(
+            "Only the TFMOT team can decide on a review, and not on one they own or submitted."
         )
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+    form = DecideForm(request.POST)
+    if not form.is_valid():
+        for text in form_errors(form):
+            messages.error(request, text)
         return redirect(review)
-    messages.success(
+    if run_service(
         request,
-        f"Review {review.technique.name} ({review.cycle}): {Review.objects.get(pk=review.pk).get_status_display().lower()}.",
-    )
+        lambda: review_decide(review, request.user, accept=form.accept, comments=form.comments()),
+    ):
+        review.refresh_from_db(fields=["status"])
+        messages.success(
+            request,
+            f"Review {review.technique.name} ({review.cycle}): {review.get_status_display().lower()}.",
+        )
     return redirect(review)

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Take README screenshots of a running portal in headless Chromium.
+"""Take README screenshots of a running portal in headless Chromium, desktop and phone.
 
 Usage: .venv/bin/python scripts/screenshots.py [--base http://127.0.0.1:8000] [--out docs/screenshots]
-Signs in as carol (demo staff) for the team pages. Pages that do not exist are skipped.
+Signs in as carol (demo staff) and alice (demo owner) for their pages. Pages that do not
+exist are skipped.
 """
 
 import argparse
@@ -18,15 +19,37 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-PUBLIC = [("home", "/"), ("technique", "/techniques/pruning/"), ("owners", "/owners/")]
-SIGNED_IN = [
-    ("adherence", "/adherence/"),
-    ("reviews", "/reviews/"),
-    ("ci", "/ci/"),
-    ("releases", "/releases/"),
-    ("sync", "/sync/"),
-    ("pipeline", "/pipeline/"),
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+# (file name, path, who: None for a visitor, or a demo user name, viewport)
+SHOTS = [
+    ("home", "/", None, DESKTOP),
+    ("technique", "/techniques/pruning/", None, DESKTOP),
+    ("owners", "/owners/", None, DESKTOP),
+    ("group", "/groups/tf-mot/", None, DESKTOP),
+    ("ci", "/ci/", None, DESKTOP),
+    ("releases", "/releases/", None, DESKTOP),
+    ("pipeline", "/pipeline/", None, DESKTOP),
+    ("phone-home", "/", None, PHONE),
+    ("phone-technique", "/techniques/pruning/", None, PHONE),
+    ("phone-ci", "/ci/", None, PHONE),
+    ("landing-team", "/me/", "carol", DESKTOP),
+    ("adherence", "/adherence/?sort=health", "carol", DESKTOP),
+    ("reviews", "/reviews/", "carol", DESKTOP),
+    ("trend", "/adherence/trend/", "carol", DESKTOP),
+    ("audit", "/audit/", "carol", DESKTOP),
+    ("sync", "/sync/", "carol", DESKTOP),
+    ("landing-owner", "/me/", "alice", DESKTOP),
+    ("phone-landing-owner", "/me/", "alice", PHONE),
 ]
+
+
+def sign_in(page, base: str, username: str) -> None:
+    page.goto(base + "/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "demo-password")
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/me/")
 
 
 def main() -> None:
@@ -38,16 +61,14 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        for name, path in PUBLIC:
-            page.goto(args.base + path)
-            page.screenshot(path=out / f"{name}.png", full_page=False)
-            print("saved", out / f"{name}.png")
-        page.goto(args.base + "/accounts/login/")
-        page.fill("#id_username", "carol")
-        page.fill("#id_password", "demo-password")
-        page.click("button[type=submit]")
-        for name, path in SIGNED_IN:
+        pages = {}
+        for name, path, who, viewport in SHOTS:
+            key = (who, viewport["width"])
+            if key not in pages:
+                pages[key] = browser.new_page(viewport=viewport)
+                if who:
+                    sign_in(pages[key], args.base, who)
+            page = pages[key]
             response = page.goto(args.base + path)
             if response is None or response.status != 200:
                 print("skipped", path, response.status if response else "no response")

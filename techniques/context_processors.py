@@ -8,15 +8,17 @@ from techniques.models import Technique, TOSLevel
 # (label, URL name, who sees it: "public", "user" or "staff"). A section whose URL does
 # not exist (a feature not installed) is left out rather than linking to a 404.
 SECTIONS = [
+    ("My page", "techniques:landing", "user"),
     ("Techniques", "techniques:home", "public"),
     ("Owners", "techniques:owners", "public"),
     ("Pipeline", "techniques:pipeline", "public"),
-    ("API", "api-docs", "public"),
-    ("My techniques", "techniques:mine", "user"),
+    ("CI", "convergence:grid", "public"),
+    ("Releases", "convergence:releases", "public"),
     ("Adherence", "adherence:dashboard", "user"),
     ("Reviews", "reviews:queue", "user"),
-    ("CI", "convergence:grid", "user"),
-    ("Releases", "convergence:releases", "user"),
+    ("API", "api-docs", "public"),
+    # The team's tools, grouped under one "Team" menu so the bar stays on one line.
+    ("Gap trend", "adherence:trend", "staff"),
     ("Sync", "ci_status:sync", "staff"),
     ("GitHub ownership", "lifecycle:ownership", "staff"),
     ("Audit", "techniques:audit", "staff"),
@@ -35,7 +37,7 @@ def _visible(audience: str, user) -> bool:
 
 
 def navigation(request):
-    sections = []
+    sections, team = [], []
     for label, name, audience in SECTIONS:
         if not _visible(audience, request.user):
             continue
@@ -43,9 +45,12 @@ def navigation(request):
             url = reverse(name)
         except NoReverseMatch:
             continue
-        sections.append({"label": label, "url": url, "active": request.path == url})
+        item = {"label": label, "url": url, "active": request.path == url}
+        (team if audience == "staff" else sections).append(item)
     return {
         "nav_sections": sections,
+        "nav_team": team,
+        "nav_team_active": any(item["active"] for item in team),
         "nav_tos_groups": cached("nav-techniques", request, _techniques_by_level),
     }
 

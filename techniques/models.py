@@ -96,7 +96,7 @@ class OwnerGroup(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("techniques:owners") + f"#group-{self.slug}"
+        return reverse("techniques:group", args=[self.slug])
 
     def clean(self):
         if not (self.name or "").strip():

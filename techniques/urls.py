@@ -13,6 +13,9 @@ urlpatterns = [
     path("pipeline/", lifecycle_views.pipeline, name="pipeline"),
     path("owners/OWNERS.md", views.owners_md, name="owners_md"),
     path("owners/CODEOWNERS", views.codeowners, name="codeowners"),
+    path("me/", views.landing, name="landing"),
     path("me/techniques/", views.my_techniques, name="mine"),
+    path("groups/<slug:slug>/", views.group_detail, name="group"),
+    path("search/", views.search_page, name="search"),
     path("audit/", views.audit_trail, name="audit"),
 ]

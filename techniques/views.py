@@ -1,14 +1,20 @@
 """Public pages of the registry (anonymous read-only) and "My techniques"."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_safe
 
-from techniques.cache import public_page
+from techniques.cache import private_page, public_page
 from techniques.duties import duties_for, duties_not_applicable
+from techniques.landing import landing_sections
 from techniques.models import Technique, TOSLevel
 from techniques.panels import technique_panels
+from techniques.selectors import (
+    audit_changes,
+    group_for_page,
+    search,
+)
 from techniques.services import codeowners_text, owners_markdown, owners_rows
 
 
@@ -71,16 +77,55 @@ def codeowners(request):
     return response
 
 
+@public_page
+@require_safe
+def group_detail(request, slug):
+    group = group_for_page(slug)
+    if group is None:
+        raise Http404("No owner group with this name.")
+    techniques = list(group.techniques.all())
+    maintainers = list(group.maintainers.all())
+    context = {
+        "group": group,
+        "techniques": techniques,
+        "active": [m for m in maintainers if m.is_active],
+        "emeritus": [m for m in maintainers if not m.is_active],
+    }
+    return render(request, "techniques/group.html", context)
+
+
+@public_page
+@require_safe
+def search_page(request):
+    return render(request, "techniques/search.html", {"results": search(request.GET.get("q", ""))})
+
+
 @login_required
 @require_safe
-def my_techniques(request):
-    techniques = Technique.objects.owned_by(request.user).for_pages().order_by("name")
-    return render(request, "techniques/mine.html", {"techniques": techniques})
+@private_page
+def landing(request):
+    """A signed-in person's start: what needs their action, then their techniques."""
+    owned = list(Technique.objects.owned_by(request.user).for_pages().order_by("name"))
+    context = {
+        "owned": owned,
+        "staff_sections": landing_sections(request.user, owned, "staff")
+        if request.user.is_staff
+        else [],
+        "owner_sections": landing_sections(request.user, owned, "owner"),
+    }
+    return render(request, "techniques/landing.html", context)
 
 
 @require_safe
+def my_techniques(request):
+    """The former "My techniques" address: the landing page lists them now."""
+    return redirect("techniques:landing", permanent=True)
+
+
+@login_required
+@require_safe
 def audit_trail(request):
-    """Staff: the latest audited changes (who, when, before, after)."""
+    """Staff: the latest audited changes (who, when, before, after), in words."""
     from auditlog.models import LogEntry
     from django.core.exceptions import PermissionDenied
     from django.core.paginator import Paginator
@@ -91,5 +136,6 @@ def audit_trail(request):
     model = request.GET.get("model", "")
     if model:
         entries = entries.filter(content_type__model=model)
-    page = Paginator(entries, 50).get_page(request.GET.get("page"))
-    return render(request, "techniques/audit.html", {"page": page, "model": model})
+    page = Paginator(entries, 25).get_page(request.GET.get("page"))
+    context = {"page": page, "rows": audit_changes(page.object_list), "model": model}
+    return render(request, "techniques/audit.html", context)

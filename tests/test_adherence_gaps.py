@@ -111,8 +111,32 @@ def test_dashboard_needs_sign_in_and_shows_cells_as_text(client, alice, lonely):
     page = client.get("/adherence/").content.decode()
     # The days count from when the duty was first missed (here: since the launch).
     days = (timezone.now().date() - lonely.launch_date).days
-    assert f"✗ {days}d" in page and "✓" in page and "N/A" in page
+    assert f"✗ {days}d" in page and "✓" in page and "not applicable" in page  # N/A stays quiet
     assert "✗ 0d" not in page
+
+
+def test_matrix_sorts_by_the_stored_health_level(alice_client, pruning, clustering):
+    from techniques.models import HealthLevel, Technique
+
+    Technique.objects.filter(pk=pruning.pk).update(
+        health_level=HealthLevel.TROUBLE, health_points=40
+    )
+    Technique.objects.filter(pk=clustering.pk).update(
+        health_level=HealthLevel.MINOR, health_points=3
+    )
+
+    def order(url):
+        page = alice_client.get(url).content.decode()
+        rows = [f'title="{t.name}"' for t in (pruning, clustering)]
+        return sorted(rows, key=page.index)
+
+    # Worst first: pruning, in trouble, before clustering's minor gaps; by name otherwise.
+    assert order("/adherence/?sort=health") == [
+        f'title="{pruning.name}"',
+        f'title="{clustering.name}"',
+    ]
+    assert order("/adherence/") == [f'title="{clustering.name}"', f'title="{pruning.name}"']
+    assert "In trouble" in alice_client.get("/adherence/").content.decode()
 
 
 def test_dashboard_query_count_does_not_grow(alice_client, pruning, django_assert_max_num_queries):

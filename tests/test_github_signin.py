@@ -53,15 +53,15 @@ def test_first_sign_in_joins_the_owners_account_and_lands_on_their_page(
 ):
     response = sign_in_with_github(client)  # the server approves as alice by default
     assert response.status_code == 302
-    assert response["Location"] == "/me/techniques/"
-    page = client.get("/me/techniques/")
+    assert response["Location"] == "/me/"
+    page = client.get("/me/")
     assert page.context["user"] == alice
     assert "Weight pruning" in page.content.decode()
     account = SocialAccount.objects.get(user=alice, provider="github")
     github_id = github_signin.dataset.user_id("alice")
     assert account.uid == str(github_id)
     assert Maintainer.objects.get(github_login="alice").github_id == github_id
-    me = client.get("/me/").content.decode()
+    me = client.get("/me/github/").content.decode()
     assert "@alice" in me and str(github_id) in me and "Weight pruning" in me
 
 
@@ -78,14 +78,14 @@ def test_renamed_login_keeps_the_link(client, github_signin, pruning, alice):
     assert TechniqueChange.objects.filter(
         technique=pruning, field="maintainers", after__contains="@alice is now @alice-ml"
     ).exists()
-    assert "Weight pruning" in client.get("/me/techniques/").content.decode()
+    assert "Weight pruning" in client.get("/me/").content.decode()
 
 
 def test_new_github_user_gets_an_account_with_no_rights(client, github_signin, pruning):
     sign_in_with_github(client, login="mallory")
     user = get_user_model().objects.get(username="mallory")
     assert not user.is_staff and not user.has_usable_password()
-    assert "do not maintain" in client.get("/me/techniques/").content.decode()
+    assert "do not maintain" in client.get("/me/").content.decode()
 
 
 def test_staff_account_is_never_taken_over_by_a_github_login(client, github_signin, carol):
@@ -126,16 +126,16 @@ def test_password_sign_up_stays_closed(client, db):
 
 def test_staff_link_their_github_account_from_their_page(client, github_signin, carol, pruning):
     client.force_login(carol)
-    page = client.get("/me/").content.decode()
+    page = client.get("/me/github/").content.decode()
     assert "Link your GitHub account" in page
-    start = client.post("/accounts/github/login/", {"process": "connect", "next": "/me/"})
+    start = client.post("/accounts/github/login/", {"process": "connect", "next": "/me/github/"})
     approved = requests.get(start["Location"] + "&login=carol", allow_redirects=False, timeout=5)
     callback = urlsplit(approved.headers["Location"])
     done = client.get(f"{callback.path}?{callback.query}")
-    assert done.status_code == 302 and done["Location"] == "/me/"
+    assert done.status_code == 302 and done["Location"] == "/me/github/"
     account = SocialAccount.objects.get(provider="github")
     assert account.user == carol and account.uid == str(github_signin.dataset.user_id("carol"))
-    page = client.get("/me/").content.decode()
+    page = client.get("/me/github/").content.decode()
     assert "Linked to GitHub user" in page and ">@carol</a>" in page
 
 

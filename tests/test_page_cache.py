@@ -71,4 +71,4 @@ def test_another_user_never_gets_my_cached_page(client, alice, bob, pruning):
     client.force_login(alice)
     client.get("/reviews/")
     client.force_login(bob)
-    assert b"Signed in as <strong>bob</strong>" in client.get("/reviews/").content
+    assert b"<strong>bob</strong>" in client.get("/reviews/").content

@@ -94,19 +94,20 @@ def test_codeowners_is_built_from_path_globs_with_active_owners(client, pruning)
     assert "olduser" not in body
 
 
-def test_my_techniques_needs_sign_in_and_lists_what_i_own(client, alice, bob, pruning, clustering):
-    assert client.get("/me/techniques/").status_code == 302
+def test_my_page_needs_sign_in_and_lists_what_i_own(client, alice, bob, pruning, clustering):
+    assert "/accounts/login/" in client.get("/me/")["Location"]
+    assert client.get("/me/techniques/")["Location"] == "/me/"  # the former address
     client.force_login(alice)
-    page = main_of(client.get("/me/techniques/"))
+    page = main_of(client.get("/me/"))
     assert "Weight pruning" in page and "Weight clustering" not in page
     client.force_login(bob)
-    assert "Weight clustering" in main_of(client.get("/me/techniques/"))
+    assert "Weight clustering" in main_of(client.get("/me/"))
 
 
 def test_signed_out_users_see_no_team_sections(client, pruning):
     page = text(client.get("/"))
     assert ">Sign in<" in page
-    assert ">Admin<" not in page and ">My techniques<" not in page
+    assert ">Admin<" not in page and ">My page<" not in page
 
 
 def test_staff_see_the_admin_link(carol_client, pruning):

@@ -35,6 +35,15 @@ def report_form_errors(request, form: forms.Form) -> None:
             messages.error(request, f"{str(label).capitalize()}: {text}" if label else text)
 
 
+def form_errors(form: forms.Form) -> list[str]:
+    """A form's errors as sentences naming their field (for JSON answers and 400s)."""
+    lines = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else ""
+        lines += [f"{label}: {e}" if label else e for e in errors]
+    return lines
+
+
 def run_service(request, call: Callable[[], object], success: str | Callable[[], str] = "") -> bool:
     """Run ``call()``; a ValidationError becomes error messages for the user. Returns
     whether the service succeeded (then ``success`` is shown)."""

@@ -175,7 +175,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "techniques:mine"
+LOGIN_REDIRECT_URL = "techniques:landing"
 LOGOUT_REDIRECT_URL = "techniques:home"
 # Login rate limit: lock a username+IP pair after this many failures, for an hour.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
@@ -264,6 +264,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Only the CI token is a documented scheme: reading is public, so the docs show no
+    # lock on the read operations (the session cookie is the pages' business).
+    "AUTHENTICATION_WHITELIST": ["convergence.api.CITokenAuthentication"],
 }
 
 # --- Celery ---------------------------------------------------------------------------

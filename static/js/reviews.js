@@ -9,6 +9,9 @@
   const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
   let timer = null;
   let busy = false;
+  // Typed but not yet saved: leaving the page asks first (the autosave waits 1.5 s).
+  let dirty = false;
+  let generation = 0;
 
   function post(url, body) {
     return fetch(url, { method: "POST", body: body, headers: { "X-CSRFToken": csrf }, credentials: "same-origin" });
@@ -17,6 +20,7 @@
   function save() {
     if (busy) { schedule(); return; }
     busy = true;
+    const sent = generation;
     const data = new FormData(form);
     data.delete("action");
     post(form.dataset.autosaveUrl, data).then(function (response) {
@@ -24,6 +28,7 @@
     }).then(function (result) {
       if (result.ok) {
         version.value = result.body.version;
+        if (sent === generation) dirty = false;
         status.textContent = "Draft saved at " + result.body.saved_at + ".";
       } else {
         status.textContent = result.body.error || "Could not save the draft.";
@@ -39,6 +44,8 @@
   }
 
   form.addEventListener("input", function (event) {
+    dirty = true;
+    generation++;
     status.textContent = "Unsaved changes…";
     schedule();
     const target = event.target;
@@ -54,5 +61,10 @@
       }, 600);
     }
   });
-  form.addEventListener("submit", function () { clearTimeout(timer); });
+  form.addEventListener("submit", function () { clearTimeout(timer); dirty = false; });
+  window.addEventListener("beforeunload", function (event) {
+    if (!dirty) return;
+    event.preventDefault();
+    event.returnValue = "";  // the browser shows its own "leave the page?" question
+  });
 })();

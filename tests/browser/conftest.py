@@ -69,8 +69,15 @@ def sign_in(page, username: str) -> None:
     page.goto("/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", "demo-password")
-    page.click("button[type=submit]")
-    page.wait_for_url("**/me/techniques/")
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/me/")
+
+
+def overflow(page) -> int:
+    """How many pixels the page is wider than the viewport (0: no sideways scrolling)."""
+    return page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
 
 
 def serious_violations(page) -> list[str]:

@@ -37,6 +37,10 @@ def test_the_adherence_matrix_downloads_for_signed_in_users(client, bob, pruning
     assert [r[0] for r in research] == ["clustering"]
     page = client.get("/adherence/?tos_level=research").content.decode()
     assert 'href="/adherence/matrix.csv?tos_level=research"' in page
+    # As on the page: techniques with open gaps only, and one rule's column.
+    header, *failing = _rows(client.get("/adherence/matrix.csv?failing=1&rule=two-maintainers"))
+    assert [r[0] for r in failing] == ["pruning"]
+    assert [h for h in header[7:]] == ["two-maintainers (high)"]
 
 
 def test_cells_that_a_spreadsheet_would_run_are_quoted(client, bob, pruning):

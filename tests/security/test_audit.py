@@ -40,7 +40,8 @@ def test_admin_edit_of_tos_and_owner_group_is_audited_with_actor(carol_client, c
     assert entry.changes_dict["tos_level"] == ["production", "research"]
     assert entry.changes_dict["owner_group"][1] == str(other.pk)
     page = carol_client.get("/audit/?model=technique").content.decode()
-    assert "tos_level" in page and "research" in page
+    assert "TOS level" in page and "Research" in page  # in words, not stored values
+    assert other.name in page and f"→ {other.pk}<" not in page
     assert pruning.changes.filter(field="tos_level", changed_by=carol).exists()
 
 

@@ -15,7 +15,11 @@ from tfmot_portal.celery import app as celery_app
 ROLES = ("anonymous", "other", "owner", "staff")
 OTHER_METHODS = {"login": {"put"}, "account_login": {"put"}}
 # Objects addressed by slug where the technique's slug is not the one to use.
-SLUGS = {"ownergroup-detail": "tf-mot", "lifecycle:help": "tensor-encoding"}
+SLUGS = {
+    "ownergroup-detail": "tf-mot",
+    "techniques:group": "tf-mot",
+    "lifecycle:help": "tensor-encoding",
+}
 ALL, USERS, OWNER, STAFF, NONE = (
     set(ROLES),
     {"other", "owner", "staff"},
@@ -64,15 +68,17 @@ EXPECTED = {
     "adherence:waive": (NONE, STAFF),
     "adherence:badge": (ALL, NONE),
     "adherence:health": (ALL, NONE),
-    "convergence:grid": (USERS, NONE),
+    "convergence:grid": (ALL, NONE),
     "convergence:culprit_refresh": (NONE, OWNER),
-    "convergence:releases": (USERS, NONE),
+    "convergence:releases": (ALL, NONE),
     "convergence:readiness_json": (ALL, NONE),
     "reviews:queue": (USERS, NONE),
     "reviews:preview": (NONE, USERS),
     "reviews:detail": (OWNER, NONE),
     "reviews:edit": (OWNER_ONLY, OWNER_ONLY),
     "reviews:autosave": (NONE, OWNER_ONLY),
+    "reviews:review_preview": (OWNER_ONLY, NONE),
+    "reviews:submit": (NONE, OWNER_ONLY),
     "reviews:decide": (NONE, STAFF),
     "reviews:shepherd": (NONE, STAFF),
     "lifecycle:ownership": (STAFF, NONE),
@@ -92,7 +98,10 @@ EXPECTED = {
     "techniques:pipeline": (ALL, NONE),
     "techniques:owners_md": (ALL, NONE),
     "techniques:codeowners": (ALL, NONE),
-    "techniques:mine": (USERS, NONE),
+    "techniques:mine": (ALL, NONE),  # a redirect to the landing page
+    "techniques:landing": (USERS, NONE),
+    "techniques:group": (ALL, NONE),
+    "techniques:search": (ALL, NONE),
     "techniques:audit": (STAFF, NONE),
     "ops:readyz": (ALL, NONE),  # 503 here: no worker or beat runs in this test
     "ops:metrics": (NONE, NONE),  # METRICS_TOKEN or METRICS_ALLOWED_IPS only

@@ -1,0 +1,102 @@
+"""Landing-page sections of adherence: new gaps, waivers ending, owners' open gaps."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+
+from adherence import engine
+from adherence.models import Gap
+from adherence.templatetags.adherence_tags import failing_for
+from techniques.landing import Entry, Section, register_landing
+
+SHOWN = 8
+WAIVER_NOTICE_DAYS = 14
+
+
+def _rule_title(rule_id: str) -> str:
+    rule = engine.RULES.get(rule_id)
+    return rule.title if rule else rule_id
+
+
+def _entry(gap: Gap, detail: str, status: str) -> Entry:
+    return Entry(
+        f"{gap.technique.name}: {_rule_title(gap.rule_id)}", gap.get_absolute_url(), detail, status
+    )
+
+
+def gaps_this_week(user, owned) -> Section:
+    since = timezone.now() - timedelta(days=7)
+    gaps = (
+        Gap.objects.unresolved()
+        .filter(opened_at__gte=since)
+        .select_related("technique")
+        .order_by("-opened_at")
+    )
+    total = gaps.count()
+    entries = [
+        _entry(g, f"noticed {g.opened_at:%-d %b} · {failing_for(g)}", "fail") for g in gaps[:SHOWN]
+    ]
+    return Section(
+        "new-gaps",
+        "Gaps opened this week",
+        entries,
+        reverse("adherence:dashboard") + "?sort=most",
+        "No gap opened in the last 7 days.",
+        total,
+    )
+
+
+def waivers_ending(user, owned) -> Section:
+    until = timezone.localdate() + timedelta(days=WAIVER_NOTICE_DAYS)
+    gaps = (
+        Gap.objects.filter(state=Gap.State.WAIVED, waived_until__lte=until)
+        .select_related("technique")
+        .order_by("waived_until")
+    )
+    total = gaps.count()
+    entries = [_entry(g, f"waived until {g.waived_until:%-d %b %Y}", "warn") for g in gaps[:SHOWN]]
+    return Section(
+        "waivers",
+        f"Waivers ending within {WAIVER_NOTICE_DAYS} days",
+        entries,
+        reverse("adherence:dashboard"),
+        "No waiver ends soon.",
+        total,
+    )
+
+
+def your_gaps(user, owned) -> Section | None:
+    if not owned:
+        return None
+    gaps = (
+        Gap.objects.open()
+        .filter(technique__in=owned)
+        .select_related("technique")
+        .order_by(F("since").asc(nulls_last=True), "opened_at")
+    )
+    total = gaps.count()
+    entries = [
+        _entry(
+            g,
+            f"{failing_for(g)} · {g.get_state_display().lower()}",
+            "fail",
+        )
+        for g in gaps[:SHOWN]
+    ]
+    return Section(
+        "your-gaps",
+        "Open gaps on your techniques",
+        entries,
+        reverse("adherence:dashboard") + "?mine=1",
+        "No open gap: every checked duty is met.",
+        total,
+    )
+
+
+register_landing(gaps_this_week, audience="staff", order=30)
+register_landing(waivers_ending, audience="staff", order=50)
+register_landing(your_gaps, audience="owner", order=20)

@@ -1,0 +1,83 @@
+"""Landing-page section of convergence: failing production tests and who answers for them."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+from convergence.models import ConvergenceTest, State
+from techniques.landing import Entry, Section, register_landing
+from techniques.models import TOSLevel
+
+
+def responsible(technique) -> list[tuple[str, str]]:
+    """(label, url) of the owner group and its active maintainers, star first."""
+    group = technique.owner_group
+    if group is None:
+        return [("no owner group", "")]
+    people = [(group.name, group.get_absolute_url())]
+    people += [
+        (f"@{m.github_login}{'*' if m.is_direct_assignee else ''}", m.github_url)
+        for m in group.active_maintainers
+    ]
+    return people
+
+
+def failing_production(user, owned) -> Section:
+    tests = (
+        ConvergenceTest.objects.filter(
+            state=State.FAILING, technique__tos_level=TOSLevel.PRODUCTION
+        )
+        .select_related("technique__owner_group")
+        .prefetch_related("technique__owner_group__maintainers")
+        .order_by("technique__name", "name")
+    )
+    entries = []
+    for test in tests:
+        since = test.failing_since or test.state_since
+        entries.append(
+            Entry(
+                f"{test.technique.name}: {test.name}",
+                reverse("convergence:grid") + f"?technique={test.technique.slug}#test-{test.pk}",
+                f"failing since {since:%-d %b %Y}" if since else "failing",
+                "fail",
+                responsible(test.technique),
+            )
+        )
+    return Section(
+        "failing-tests",
+        "Failing production convergence tests",
+        entries,
+        reverse("convergence:grid") + "?tos=production&state=failing",
+        "Every production convergence test passes.",
+    )
+
+
+def your_tests(user, owned) -> Section | None:
+    if not owned:
+        return None
+    tests = (
+        ConvergenceTest.objects.filter(technique__in=owned)
+        .exclude(state=State.PASSING)
+        .select_related("technique")
+        .order_by("technique__name", "name")
+    )
+    entries = [
+        Entry(
+            f"{t.technique.name}: {t.name}",
+            reverse("convergence:grid") + f"?technique={t.technique.slug}#test-{t.pk}",
+            t.get_state_display().lower(),
+            "fail" if t.state == State.FAILING else "warn",
+        )
+        for t in tests
+    ]
+    return Section(
+        "your-tests",
+        "Your convergence tests needing attention",
+        entries,
+        reverse("convergence:grid") + "?mine=1",
+        "Every convergence test of your techniques passes.",
+    )
+
+
+register_landing(failing_production, audience="staff", order=5)
+register_landing(your_tests, audience="owner", order=30)

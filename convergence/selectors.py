@@ -1,0 +1,142 @@
+"""Reads for the CI pages: the TestGrid-style grid, aligned by date and commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Case, Value, When
+
+from convergence.models import ConvergenceRun, ConvergenceTest, State
+from convergence.permissions import internal_visibility
+from convergence.presenters import SYMBOLS
+
+STATE_ORDER = {State.FAILING: 0, State.FLAKY: 1, State.STALE: 2, State.NO_RUNS: 3, State.PASSING: 4}
+RED = (ConvergenceRun.Outcome.FAILED, ConvergenceRun.Outcome.ERROR)
+INTERNAL = "internal"
+
+
+@dataclass(frozen=True, order=True)
+class Column:
+    """One column of the grid: the runs of one day at one TFMOT commit."""
+
+    date: str  # YYYY-MM-DD
+    sha: str  # short SHA, or "internal" for results hidden from the viewer
+
+    @property
+    def label(self) -> str:
+        return f"{self.date} at {self.sha}" if self.sha != INTERNAL else "internal runs"
+
+
+@dataclass
+class GridRow:
+    test: ConvergenceTest
+    cells: list[dict | None] = field(default_factory=list)
+    internal_failure: bool = False
+    alert_hidden: bool = False  # the alert's runs are internal and hidden from the viewer
+    culprit: object = None
+    hidden_runs: int = 0  # runs older than the columns shown
+
+
+def grid_tests(filters: dict, user):
+    """Tests for the grid, filtered, failing and flaky first unless sorted by name."""
+    tests = ConvergenceTest.objects.select_related(
+        "technique__owner_group", "last_good_run", "first_bad_run"
+    ).prefetch_related("technique__owner_group__maintainers", "culprit_ranges")
+    if filters.get("tos"):
+        tests = tests.filter(technique__tos_level=filters["tos"])
+    if filters.get("state"):
+        tests = tests.filter(state=filters["state"])
+    if filters.get("group"):
+        tests = tests.filter(technique__owner_group__slug=filters["group"])
+    if filters.get("technique"):
+        tests = tests.filter(technique__slug=filters["technique"])
+    if filters.get("kind"):
+        tests = tests.filter(kind=filters["kind"])
+    if filters.get("mine"):
+        tests = tests.filter(
+            technique__owner_group__maintainers__github_login__iexact=user.get_username()
+            if user.is_authenticated
+            else None
+        ).distinct()
+    if filters.get("sort") == "name":
+        return tests.order_by("technique__name", "name")
+    rank = Case(*(When(state=s, then=Value(r)) for s, r in STATE_ORDER.items()), default=Value(9))
+    return tests.order_by(rank, "-flip_rate", "technique__name", "name")
+
+
+# Hidden internal runs share one undated column: the public sees neither their commit
+# nor their time (see ConvergenceRun.objects.visible_to).
+HIDDEN = Column("", INTERNAL)
+
+
+def _column(run: dict, visible: bool) -> Column:
+    if not visible:
+        return HIDDEN
+    return Column(run["at"][:10], (run["sha"] or "")[:7] or "—")
+
+
+def _cell(run: dict, visible: bool) -> dict:
+    if not visible:
+        return {"outcome": INTERNAL, "symbol": SYMBOLS[INTERNAL], "label": "internal run"}
+    label = f"{run['o']} on {run['at'][:10]}" + (f" at {run['sha'][:7]}" if run["sha"] else "")
+    return {"outcome": run["o"], "symbol": SYMBOLS.get(run["o"], "?"), "label": label}
+
+
+def _culprit(test):
+    if not (test.alert_open and test.last_good_run and test.first_bad_run):
+        return None
+    return next(
+        (
+            c
+            for c in test.culprit_ranges.all()
+            if c.base_sha == test.last_good_run.tfmot_sha
+            and c.head_sha == test.first_bad_run.tfmot_sha
+        ),
+        None,
+    )
+
+
+def grid_rows(tests, user, columns: int = 14) -> tuple[list[Column], list[GridRow]]:
+    """Columns (newest first) shared by every test, and each test's cell per column.
+
+    Runs of the same day at the same commit line up across tests, as in TestGrid. A run
+    the viewer may not see shows only as "internal", with neither outcome, commit nor
+    time, in one undated column of its own.
+    """
+    rows, seen = [], set()
+    may_see = internal_visibility(user)
+    for test in tests:
+        visible = may_see(test.technique_id)
+        runs = []
+        for run in test.recent:
+            shown = visible or not run["i"]
+            runs.append((_column(run, shown), _cell(run, shown), run))
+            seen.add(_column(run, shown))
+        rows.append((test, visible, runs))
+    shown_columns = sorted(seen - {HIDDEN}, reverse=True)[:columns]
+    if HIDDEN in seen:
+        shown_columns.insert(0, HIDDEN)
+    index = {column: i for i, column in enumerate(shown_columns)}
+    result = []
+    for test, visible, runs in rows:
+        # The alert's runs name commits and times: hidden when one of them is internal
+        # and the viewer may not see internal results.
+        alert_hidden = not visible and any(
+            run is not None and run.internal for run in (test.last_good_run, test.first_bad_run)
+        )
+        row = GridRow(
+            test,
+            [None] * len(shown_columns),
+            alert_hidden=alert_hidden,
+            culprit=None if alert_hidden else _culprit(test),
+        )
+        for column, cell, run in runs:  # oldest first: the latest run of a column wins
+            if run["i"] and not visible:
+                row.internal_failure = run["o"] in RED
+            if column in index:
+                row.cells[index[column]] = cell
+            else:
+                row.hidden_runs += 1
+        row.internal_failure = row.internal_failure or alert_hidden
+        result.append(row)
+    return shown_columns, result

@@ -1,0 +1,128 @@
+"""Forms of every POST of the reviews: the owners' draft, decisions, shepherds, preview.
+
+Choices come from the model enums and lengths from the model fields; free text goes
+through ``CleanCharField``. Views run services through ``tfmot_portal.forms.run_service``.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from reviews.models import MAX_TEXT, Review
+from reviews.services import SECTIONS, TEXT_FIELDS, override_problems
+from tfmot_portal.forms import CleanCharField
+
+MAX_PREVIEW = 20_000
+
+
+def _max_length(name: str) -> int:
+    return Review._meta.get_field(name).max_length or MAX_TEXT
+
+
+class ReviewForm(forms.Form):
+    """The owners' draft: texts, proposals and one rating and note per duty.
+
+    ``duties`` are the technique's duties; ``suggestions`` the ratings the portal
+    suggests from its results ({duty_id: rating}). Rating a duty better than the portal
+    finds it needs a note: the override is the owners' to explain.
+    """
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    benefits_usage = CleanCharField(
+        label="Benefits and usage", required=False, max_length=_max_length("benefits_usage")
+    )
+    major_updates = CleanCharField(
+        label="Major updates since the last review",
+        required=False,
+        max_length=_max_length("major_updates"),
+    )
+    proposal_tos = forms.ChoiceField(
+        label="Terms of service",
+        required=False,
+        choices=Review._meta.get_field("proposal_tos").choices,
+    )
+    proposal_maintainers = CleanCharField(
+        label="Maintainers to add or retire",
+        required=False,
+        max_length=_max_length("proposal_maintainers"),
+    )
+    proposal_deprecate = forms.BooleanField(
+        label="Propose to deprecate this technique", required=False
+    )
+    proposal_notes = CleanCharField(
+        label="Other notes", required=False, max_length=_max_length("proposal_notes")
+    )
+
+    def __init__(self, *args, duties=(), suggestions=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.duties = list(duties)
+        self.suggestions = suggestions or {}
+        for duty in self.duties:
+            self.fields[f"rating-{duty.id}"] = forms.ChoiceField(
+                label=duty.title,
+                choices=Review.Rating.choices,
+                required=False,
+                widget=forms.RadioSelect,
+            )
+            self.fields[f"note-{duty.id}"] = CleanCharField(
+                label=f"Note on {duty.title}", required=False, max_length=MAX_TEXT
+            )
+
+    def overrides(self) -> dict[str, str]:
+        """Duties rated better than the portal finds them, without a note: {key: message}."""
+        return override_problems(self.duties, self.draft()["self_assessment"], self.suggestions)
+
+    def draft(self) -> dict:
+        """The cleaned data in the shape ``review_save_draft`` takes."""
+        data = {name: self.cleaned_data.get(name, "") for name in TEXT_FIELDS}
+        data["proposal_tos"] = self.cleaned_data.get("proposal_tos", "")
+        data["proposal_deprecate"] = self.cleaned_data.get("proposal_deprecate", False)
+        data["self_assessment"] = {
+            duty.id: {
+                "rating": self.cleaned_data.get(f"rating-{duty.id}", ""),
+                "note": self.cleaned_data.get(f"note-{duty.id}", ""),
+            }
+            for duty in self.duties
+        }
+        return data
+
+    @property
+    def loaded_version(self) -> int:
+        return self.cleaned_data.get("version") or 0
+
+
+class DecideForm(forms.Form):
+    decision = forms.ChoiceField(
+        choices=[("accept", "Accept review"), ("changes", "Request changes")]
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for key, title in SECTIONS.items():
+            self.fields[f"comment-{key}"] = CleanCharField(
+                label=f"Comment: {title}", required=False, max_length=MAX_TEXT
+            )
+
+    @property
+    def accept(self) -> bool:
+        return self.cleaned_data["decision"] == "accept"
+
+    def comments(self) -> dict[str, str]:
+        return {key: self.cleaned_data.get(f"comment-{key}", "") for key in SECTIONS}
+
+
+class ShepherdForm(forms.Form):
+    shepherd = forms.ModelChoiceField(
+        queryset=get_user_model().objects.filter(is_staff=True, is_active=True),
+        required=False,
+        empty_label="nobody",
+    )
+
+
+class PreviewForm(forms.Form):
+    text = forms.CharField(required=False, max_length=MAX_PREVIEW, strip=False)
+
+
+class SubmitForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)

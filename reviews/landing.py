@@ -1,0 +1,113 @@
+"""Landing-page sections of the reviews: decisions awaited, reviews due and overdue."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.timesince import timesince
+
+from reviews.models import Review
+from techniques.landing import Entry, Section, register_landing
+
+SHOWN = 8
+PENDING = (Review.Status.DRAFT, Review.Status.CHANGES_REQUESTED)
+
+
+def _queue(view: str) -> str:
+    return reverse("reviews:queue") + f"?view={view}"
+
+
+def awaiting_decision(user, owned) -> Section:
+    reviews = (
+        Review.objects.filter(status=Review.Status.SUBMITTED)
+        .select_related("technique", "cycle", "submitted_by")
+        .order_by("submitted_at", "technique__name")
+    )
+    total = reviews.count()
+    entries = [
+        Entry(
+            f"{r.technique.name} — {r.cycle} review",
+            r.get_absolute_url(),
+            f"submitted {timesince(r.submitted_at)} ago by {r.submitted_by}"
+            if r.submitted_at
+            else "submitted",
+            "warn",
+        )
+        for r in reviews[:SHOWN]
+    ]
+    return Section(
+        "decide",
+        "Reviews awaiting a decision",
+        entries,
+        _queue("decide"),
+        "No submitted review waits for a decision.",
+        total,
+    )
+
+
+def overdue(user, owned) -> Section:
+    today = timezone.localdate()
+    reviews = (
+        Review.objects.filter(status__in=PENDING, cycle__due_date__lt=today)
+        .select_related("technique", "cycle")
+        .order_by("cycle__due_date", "technique__name")
+    )
+    total = reviews.count()
+    entries = [
+        Entry(
+            f"{r.technique.name} — {r.cycle} review",
+            r.get_absolute_url(),
+            f"{r.days_overdue(today)} days overdue · {r.get_status_display().lower()}",
+            "fail",
+        )
+        for r in reviews[:SHOWN]
+    ]
+    return Section(
+        "overdue",
+        "Reviews overdue",
+        entries,
+        _queue("overdue"),
+        "No review is overdue.",
+        total,
+    )
+
+
+def your_reviews(user, owned) -> Section | None:
+    if not owned:
+        return None
+    today = timezone.localdate()
+    reviews = (
+        Review.objects.filter(technique__in=owned, status__in=PENDING)
+        .select_related("technique", "cycle")
+        .order_by("cycle__due_date", "technique__name")
+    )
+    entries = []
+    for r in reviews:
+        late = r.days_overdue(today)
+        detail = (
+            f"{late} days overdue (due {r.cycle.due_date:%-d %B %Y})"
+            if late
+            else f"due {r.cycle.due_date:%-d %B %Y}"
+        )
+        if r.status == Review.Status.CHANGES_REQUESTED:
+            detail += " · changes requested"
+        entries.append(
+            Entry(
+                f"{r.technique.name} — {r.cycle} review",
+                reverse("reviews:edit", args=[r.pk]),
+                detail,
+                "fail" if late else "warn",
+            )
+        )
+    return Section(
+        "your-reviews",
+        "Your reviews to fill in",
+        entries,
+        _queue("mine"),
+        "Every review of your techniques is submitted.",
+    )
+
+
+register_landing(awaiting_decision, audience="staff", order=10)
+register_landing(overdue, audience="staff", order=20)
+register_landing(your_reviews, audience="owner", order=10)

@@ -1,0 +1,120 @@
+"""Reads for the review pages: the queue of what needs the viewer's action, and each
+duty's evidence from the portal's own results (the suggested self-assessment)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+from django.utils import timezone
+
+from adherence import engine
+from adherence.models import Gap, RuleResult
+from reviews.models import Review
+from techniques.duties import duties_for
+from techniques.models import Technique
+
+PENDING = (Review.Status.DRAFT, Review.Status.CHANGES_REQUESTED)
+# The queue's views: (key, label); "action" is what needs the viewer's action.
+VIEWS = {
+    "action": "Needs your action",
+    "overdue": "Overdue",
+    "decide": "Awaiting a decision",
+    "mine": "Your techniques",
+    "cycle": "By cycle",
+}
+
+
+@dataclass
+class RuleLine:
+    rule_id: str
+    title: str
+    status: str  # pass | fail | waived | na | unknown
+    summary: str
+    links: list = field(default_factory=list)
+    gap_url: str = ""
+
+
+@dataclass
+class DutyEvidence:
+    """What the portal knows of one duty, and the rating it suggests ("" = none)."""
+
+    rules: list[RuleLine]
+    suggestion: str = ""
+
+    @property
+    def reason(self) -> str:
+        failing = [r.title for r in self.rules if r.status == "fail"]
+        if failing:
+            return "The portal finds: " + "; ".join(failing) + " not met."
+        if any(r.status == "waived" for r in self.rules):
+            return "A gap is waived by the TFMOT team."
+        if self.suggestion == Review.Rating.MET:
+            return "Every check the portal runs for this duty passes."
+        return ""
+
+
+def _suggest(statuses: list[str]) -> str:
+    checked = [s for s in statuses if s in ("pass", "fail", "waived")]
+    if not checked:
+        return ""
+    if all(s == "pass" for s in checked):
+        return Review.Rating.MET
+    if all(s == "fail" for s in checked):
+        return Review.Rating.NOT_MET
+    return Review.Rating.PARTLY
+
+
+def duty_evidence(technique: Technique) -> dict[str, DutyEvidence]:
+    """Per duty of the technique: its rules' latest results, gaps and a suggested
+    rating (met when every check passes, not met when all fail, partly otherwise;
+    nothing for duties no rule checks). Two queries."""
+    results = {r.rule_id: r for r in RuleResult.objects.filter(technique=technique)}
+    gaps = {g.rule_id: g for g in Gap.objects.unresolved().filter(technique=technique)}
+    evidence = {}
+    for duty in duties_for(technique):
+        lines = []
+        for rule_id in duty.rules:
+            rule = engine.RULES.get(rule_id)
+            result, gap = results.get(rule_id), gaps.get(rule_id)
+            status = result.status if result else "unknown"
+            if gap is not None and gap.state == Gap.State.WAIVED:
+                status = "waived"
+            lines.append(
+                RuleLine(
+                    rule_id,
+                    rule.title if rule else rule_id,
+                    status,
+                    result.summary if result else "Not evaluated yet.",
+                    list(result.links) if result else [],
+                    gap.get_absolute_url() if gap else "",
+                )
+            )
+        evidence[duty.id] = DutyEvidence(lines, _suggest([line.status for line in lines]))
+    return evidence
+
+
+def queue_reviews(user, view: str, cycle=None, status: str = ""):
+    """The reviews of one queue view, most overdue first; ``cycle`` for the cycle view."""
+    today = timezone.localdate()
+    reviews = Review.objects.select_related("technique__owner_group", "shepherd", "cycle")
+    owned = Technique.objects.owned_by(user).values("pk")
+    if view == "action":
+        # Owners: their drafts and returned reviews, due or overdue (cycles exist only
+        # from the current one back). The team: submitted reviews and overdue ones.
+        needs = Q(technique__in=owned, status__in=PENDING)
+        if user.is_staff:
+            needs |= Q(status=Review.Status.SUBMITTED)
+            needs |= Q(status__in=PENDING, cycle__due_date__lt=today)
+        reviews = reviews.filter(needs)
+    elif view == "overdue":
+        reviews = reviews.filter(status__in=PENDING, cycle__due_date__lt=today)
+    elif view == "decide":
+        reviews = reviews.filter(status=Review.Status.SUBMITTED)
+    elif view == "mine":
+        reviews = reviews.filter(technique__in=owned)
+    else:
+        reviews = reviews.filter(cycle=cycle)
+    if status in Review.Status.values:
+        reviews = reviews.filter(status=status)
+    return reviews.order_by("cycle__due_date", "technique__name")

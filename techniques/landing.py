@@ -1,0 +1,58 @@
+"""Sections of a signed-in person's landing page (``/me/``), contributed by the apps.
+
+Each app that knows of something needing a person's action (a review to decide, a
+failing convergence test, a waiver ending) registers a function here in its
+AppConfig.ready(); the registry imports no other app. A function gets the user and the
+techniques they maintain and returns a ``Section`` or None; it reads precomputed data in
+a fixed number of queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Entry:
+    text: str
+    url: str
+    detail: str = ""
+    status: str = ""  # a status word for the colour: fail, warn, pass...
+    people: list = field(default_factory=list)  # [(label, url)] responsible people
+
+
+@dataclass
+class Section:
+    key: str  # the section's anchor
+    title: str
+    entries: list[Entry]
+    url: str = ""  # the page that lists them all, filtered
+    empty: str = "Nothing here."
+    total: int | None = None  # when ``entries`` is only the first few
+
+    @property
+    def count(self) -> int:
+        return len(self.entries) if self.total is None else self.total
+
+
+# audience: "staff" (the TFMOT team) or "owner" (maintainers of at least one technique)
+LandingFunction = Callable[..., Section | None]
+_SECTIONS: list[tuple[int, str, LandingFunction]] = []
+
+
+def register_landing(function: LandingFunction, *, audience: str, order: int = 50):
+    if function not in [f for _, _, f in _SECTIONS]:
+        _SECTIONS.append((order, audience, function))
+        _SECTIONS.sort(key=lambda item: item[0])
+    return function
+
+
+def landing_sections(user, owned: list, audience: str) -> list[Section]:
+    sections = []
+    for _, who, function in _SECTIONS:
+        if who == audience:
+            section = function(user, owned)
+            if section is not None:
+                sections.append(section)
+    return sections

@@ -1,0 +1,140 @@
+"""Reads of the registry for pages: owner groups with their techniques, and search."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, Q
+
+from techniques.models import Maintainer, OwnerGroup, Technique
+
+SEARCH_LIMIT = 20
+
+
+def group_for_page(slug: str) -> OwnerGroup | None:
+    """The group with its maintainers (active first, star first) and its techniques."""
+    return (
+        OwnerGroup.objects.filter(slug=slug)
+        .prefetch_related(
+            Prefetch(
+                "maintainers",
+                queryset=Maintainer.objects.order_by(
+                    "status", "-is_direct_assignee", "github_login"
+                ),
+            ),
+            Prefetch("techniques", queryset=Technique.objects.order_by("tos_level", "name")),
+        )
+        .first()
+    )
+
+
+@dataclass
+class SearchResults:
+    query: str
+    techniques: list
+    groups: list
+    maintainers: list
+
+    @property
+    def count(self) -> int:
+        return len(self.techniques) + len(self.groups) + len(self.maintainers)
+
+
+def search(query: str) -> SearchResults:
+    """Techniques, owner groups and maintainers whose names contain the words."""
+    query = " ".join(query.split())[:100]
+    if not query:
+        return SearchResults("", [], [], [])
+    techniques = Technique.objects.select_related("owner_group")
+    groups = OwnerGroup.objects.all()
+    maintainers = Maintainer.objects.select_related("group")
+    for word in query.split()[:5]:
+        techniques = techniques.filter(
+            Q(name__icontains=word)
+            | Q(slug__icontains=word)
+            | Q(category__icontains=word)
+            | Q(public_api__icontains=word)
+        )
+        groups = groups.filter(
+            Q(name__icontains=word) | Q(slug__icontains=word) | Q(github_team__icontains=word)
+        )
+        maintainers = maintainers.filter(Q(github_login__icontains=word) | Q(name__icontains=word))
+    return SearchResults(
+        query,
+        list(techniques.order_by("name")[:SEARCH_LIMIT]),
+        list(groups.order_by("name")[:SEARCH_LIMIT]),
+        list(maintainers.order_by("github_login", "group__name")[:SEARCH_LIMIT]),
+    )
+
+
+# --- the audit trail, readable ------------------------------------------------------
+
+
+@dataclass
+class AuditChange:
+    field: str
+    before: str
+    after: str
+
+
+# Field labels where the verbose name reads badly (acronyms).
+FIELD_LABELS = {
+    "tos_level": "TOS level",
+    "proposal_tos": "Proposed TOS",
+    "tos_rationale": "TOS rationale",
+}
+
+
+def _readable(value) -> str:
+    if value in (None, "None", ""):
+        return "—"
+    text = str(value)
+    return text if len(text) <= 160 else text[:157] + "…"
+
+
+def audit_changes(entries) -> list[tuple[object, list[AuditChange]]]:
+    """Each log entry with its changes as (field label, before, after) in words:
+    related objects by name (one query per related model), choices by label."""
+    entries = list(entries)
+    wanted: dict[type, set[str]] = {}
+    plans = []
+    for entry in entries:
+        model = entry.content_type.model_class() if entry.content_type_id else None
+        fields = []
+        for name, values in (entry.changes_dict or {}).items():
+            before, after = [*values, "", ""][:2] if isinstance(values, list) else ("", "")
+            field = None
+            if model is not None:
+                try:
+                    field = model._meta.get_field(name)
+                except Exception:
+                    field = None
+            if field is not None and not getattr(field, "concrete", False):
+                field = None
+            if field is not None and field.many_to_one:
+                ids = wanted.setdefault(field.related_model, set())
+                ids.update(str(v) for v in (before, after) if v not in (None, "None", ""))
+            fields.append((name, field, before, after))
+        plans.append((entry, fields))
+    names: dict[tuple[type, str], str] = {}
+    for related, ids in wanted.items():
+        keys = [i for i in ids if i.isdigit()]
+        for obj in related._default_manager.filter(pk__in=keys):
+            label = obj.get_username() if hasattr(obj, "get_username") else str(obj)
+            names[(related, str(obj.pk))] = label
+    result = []
+    for entry, fields in plans:
+        changes = []
+        for name, field, before, after in fields:
+            label = FIELD_LABELS.get(name) or (
+                str(field.verbose_name).capitalize() if field is not None else name
+            )
+            if field is not None and field.many_to_one:
+                before = names.get((field.related_model, str(before)), before)
+                after = names.get((field.related_model, str(after)), after)
+            elif field is not None and field.choices:
+                choices = {str(k): v for k, v in field.flatchoices}
+                before, after = choices.get(str(before), before), choices.get(str(after), after)
+            changes.append(AuditChange(label, _readable(before), _readable(after)))
+        result.append((entry, changes))
+    return result

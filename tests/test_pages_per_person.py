@@ -1,0 +1,217 @@
+"""The pages built around what each person needs: landing pages, owner groups, search,
+the public CI grid, the review form pre-filled from the portal's results, the trend
+counted as the home page counts, the audit trail in words, the matrix filters."""
+
+import re
+from datetime import date, datetime, timedelta
+
+import pytest
+import time_machine
+from django.test import Client
+from django.utils import timezone
+
+from adherence.models import Gap, RuleResult
+from adherence.services import gap_waive
+from convergence.models import ConvergenceTest
+from reviews.models import Review
+from reviews.services import cycles_ensure
+from techniques.duties import duties_for
+
+pytestmark = pytest.mark.django_db
+NOW = datetime(2026, 11, 23, 9, tzinfo=timezone.get_fixed_timezone(0))
+
+
+def failing_test(technique, internal_sha="") -> ConvergenceTest:
+    recent = [
+        {
+            "id": 1,
+            "o": "passed",
+            "at": "2026-11-21T11:00:00+00:00",
+            "sha": "aaaaaaa1111",
+            "i": False,
+        },
+        {
+            "id": 2,
+            "o": "failed",
+            "at": "2026-11-22T11:00:00+00:00",
+            "sha": "bbbbbbb2222",
+            "i": False,
+        },
+    ]
+    if internal_sha:
+        recent.append(
+            {
+                "id": 3,
+                "o": "failed",
+                "at": "2026-11-23T11:00:00+00:00",
+                "sha": internal_sha,
+                "i": True,
+            }
+        )
+    return ConvergenceTest.objects.create(
+        technique=technique,
+        name="resnet50-imagenet",
+        model_family="ResNet",
+        task="ImageNet",
+        state="failing",
+        recent=recent,
+    )
+
+
+def gap(technique, rule_id="two-maintainers", **fields) -> Gap:
+    return Gap.objects.create(
+        technique=technique,
+        rule_id=rule_id,
+        severity="high",
+        summary="Only one active maintainer.",
+        opened_at=fields.pop("opened_at", timezone.now() - timedelta(days=2)),
+        **fields,
+    )
+
+
+def test_the_team_lands_on_what_needs_attention(carol_client, pruning, clustering, alice):
+    failing_test(pruning)
+    cycle = cycles_ensure()
+    review = Review.objects.get(cycle=cycle, technique=pruning)
+    review.status = Review.Status.SUBMITTED
+    review.save()
+    gap(clustering)
+    page = carol_client.get("/me/").content.decode()
+    failing = page.split('id="failing-tests"')[1].split("</section>")[0]
+    assert "Weight pruning: resnet50-imagenet" in failing
+    assert "TensorFlow Model Optimization" in failing and "@alice*" in failing
+    assert "/ci/?tos=production&amp;state=failing" in failing
+    assert "Weight pruning — " in page.split('id="decide"')[1].split("</section>")[0]
+    assert "Weight clustering: 2+ active maintainers" in page.split('id="new-gaps"')[1]
+
+
+def test_an_owner_lands_on_her_techniques_and_overdue_reviews(alice_client, pruning):
+    with time_machine.travel(datetime(2026, 3, 1, 9, tzinfo=timezone.get_fixed_timezone(0))):
+        cycles_ensure()
+    cycles_ensure()
+    page = alice_client.get("/me/").content.decode()
+    mine = page.split('id="your-reviews"')[1].split("</section>")[0]
+    assert "2026 H1 review" in mine and "days overdue" in mine
+    assert "/edit" in mine
+    assert "Weight pruning" in page.split('id="mine-h"')[1]
+
+
+def test_group_pages_and_the_owners_table_link_people_and_techniques(client, pruning, clustering):
+    pruning.owner_group.mailing_list = "tf-mot@example.org"
+    pruning.owner_group.save()
+    page = client.get("/groups/tf-mot/").content.decode()
+    assert "@alice" in page and "direct assignee" in page and "Weight pruning" in page
+    assert 'href="mailto:tf-mot@example.org"' in page
+    owners = client.get("/owners/").content.decode()
+    assert 'href="/groups/tf-mot/"' in owners and 'href="mailto:tf-mot@example.org"' in owners
+    ids = [part.split('"')[0] for part in owners.split(' id="')[1:]]
+    assert len(ids) == len(set(ids)), "anchors repeat on the owners page"
+    assert 'href="/groups/tf-mot/"' in client.get("/techniques/pruning/").content.decode()
+    assert client.get("/groups/nobody/").status_code == 404
+
+
+def test_search_finds_techniques_groups_and_maintainers(client, pruning, clustering):
+    page = client.get("/search/?q=alice").content.decode()
+    assert "/groups/tf-mot/#maintainer-alice" in page
+    assert "Weight pruning" in client.get("/search/?q=sparsity").content.decode()
+    assert "Nothing matches" in client.get("/search/?q=zzzz").content.decode()
+
+
+def test_the_ci_grid_is_public_and_hides_internal_results_from_visitors(alice, pruning):
+    failing_test(pruning, internal_sha="ccccccc3333")
+    client, alice_client = Client(), Client()
+    alice_client.force_login(alice)
+    page = client.get("/ci/").content.decode()
+    assert "bbbbbbb" in page and "11-22" in page  # column headers: date and short SHA
+    assert "internal run" in page and "ccccccc" not in page
+    assert "Production TOS" in page and "/groups/tf-mot/" in page
+    assert "ccccccc" in alice_client.get("/ci/").content.decode()  # owners see it
+    assert "resnet50" not in client.get("/ci/?state=passing").content.decode()
+    assert client.get("/releases/").status_code == 200
+
+
+def test_the_review_form_is_prefilled_and_an_override_needs_a_note(alice_client, pruning):
+    with time_machine.travel(NOW, tick=False):
+        cycle = cycles_ensure()
+    review = Review.objects.get(cycle=cycle, technique=pruning)
+    RuleResult.objects.create(
+        technique=pruning, rule_id="technique-label", status="pass", summary="ok", evaluated_at=NOW
+    )
+    RuleResult.objects.create(
+        technique=pruning,
+        rule_id="questions-answered",
+        status="fail",
+        summary="1 issue waited",
+        links=[{"title": "#6 crash", "url": "https://github.com/x/y/issues/6"}],
+        evaluated_at=NOW,
+    )
+    form = alice_client.get(f"/reviews/{review.pk}/edit").content.decode()
+    label_duty = form.split('id="duty-github-label"')[1].split("</fieldset>")[0]
+    assert re.search(r'<input type="radio"[^>]*value="met"[^>]*checked', label_duty)
+    answers = form.split('id="duty-answer-questions"')[1].split("</fieldset>")[0]
+    assert re.search(r'<input type="radio"[^>]*value="not_met"[^>]*checked', answers)
+    assert "#6 crash" in form and "Not met" in form
+    data = {"version": review.version, "benefits_usage": "Used.", "action": "preview"}
+    for duty in duties_for(pruning):
+        data[f"rating-{duty.id}"] = "met"
+    response = alice_client.post(f"/reviews/{review.pk}/edit", data)
+    assert "say in the note why you rate it met" in response.content.decode()
+    review.refresh_from_db()
+    data.update({"version": review.version, "note-answer-questions": "Answered since."})
+    response = alice_client.post(f"/reviews/{review.pk}/edit", data)
+    assert response["Location"] == f"/reviews/{review.pk}/preview"
+    preview = alice_client.get(response["Location"]).content.decode()
+    assert "Not met" in preview and "not_met" not in preview and "owners differ" in preview
+    review.refresh_from_db()
+    response = alice_client.post(f"/reviews/{review.pk}/submit", {"version": review.version})
+    review.refresh_from_db()
+    assert review.status == Review.Status.SUBMITTED
+    assert alice_client.get(response["Location"]).status_code == 200
+
+
+def test_review_form_lengths_come_from_the_model(alice_client, pruning):
+    cycle = cycles_ensure()
+    review = Review.objects.get(cycle=cycle, technique=pruning)
+    too_long = "x" * (Review._meta.get_field("benefits_usage").max_length + 1)
+    response = alice_client.post(
+        f"/reviews/{review.pk}/edit",
+        {"version": review.version, "benefits_usage": too_long, "action": "save"},
+    )
+    assert response.status_code == 400
+    assert "Benefits and usage: Ensure this value has at most" in response.content.decode()
+    review.refresh_from_db()
+    assert review.benefits_usage == ""
+
+
+def test_the_queue_opens_on_what_needs_the_viewers_action(alice_client, carol_client, pruning):
+    with time_machine.travel(datetime(2026, 3, 1, 9, tzinfo=timezone.get_fixed_timezone(0))):
+        old = cycles_ensure()
+    cycles_ensure()
+    page = alice_client.get("/reviews/").content.decode()
+    assert str(old) in page and "days overdue" in page
+    assert "days overdue" in carol_client.get("/reviews/").content.decode()
+
+
+def test_the_trend_counts_as_the_home_page_does(carol_client, carol, pruning, clustering):
+    gap(pruning)
+    waived = gap(clustering)
+    gap_waive(waived, carol, "Agreed.", date.today() + timedelta(days=30))
+    page = carol_client.get("/adherence/trend/").content.decode()
+    assert Gap.objects.open().count() == 1
+    assert "now 1," in page
+    assert "Open gaps" in page and "Week ending" in page  # axis labels
+
+
+def test_the_audit_trail_names_people_and_fields(carol_client, carol, pruning):
+    waived = gap(pruning)
+    gap_waive(waived, carol, "Agreed.", date.today() + timedelta(days=30))
+    page = carol_client.get("/audit/").content.decode()
+    assert "Waived by" in page and "carol" in page
+    assert f"→ {carol.pk}" not in page
+
+
+def test_the_matrix_filters_rules_and_groups_them_by_area(carol_client, pruning, clustering):
+    page = carol_client.get("/adherence/?rule=two-maintainers").content.decode()
+    assert page.count('class="rule"') == 1 and ">Ownership<" in page
+    full = carol_client.get("/adherence/").content.decode()
+    assert ">Ownership<" in full and ">Maintenance<" in full
