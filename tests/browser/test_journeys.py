@@ -151,8 +151,8 @@ def test_no_public_page_overflows_a_phone(browser, live_server, demo):
         if overflow(phone) > 0:
             wide[path] = overflow(phone)
     phone.goto("/")
-    assert phone.locator("table.techniques td .status").first.is_visible()  # health
-    health = phone.locator("table.techniques td .status").first.bounding_box()
+    assert phone.locator("table.techniques td .health").first.is_visible()  # health
+    health = phone.locator("table.techniques td .health").first.bounding_box()
     assert health["x"] + health["width"] <= 390
     shot(phone, "phone-home")
     context.close()
