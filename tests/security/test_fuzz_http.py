@@ -366,6 +366,9 @@ def test_signed_webhook(portal, event, changes, delivery, raw):
 RATINGS = ["rating-owner-group", "note-owner-group"]
 FORMS = {
     "login": ("/accounts/login/", ["username", "password"]),
+    "account_login": ("/accounts/login/", ["username", "password"]),
+    "socialaccount_connections": ("/accounts/social/connections/", ["account"]),
+    "github_integration:bootstrap_decide": ("/github/bootstrap/decide", ["action", "proposal"]),
     "logout": ("/accounts/logout/", []),
     "ci_status:sync_now": ("/sync/now/", ["repository"]),
     "adherence:acknowledge": ("/adherence/gaps/{gap}/acknowledge", ["note"]),
@@ -395,6 +398,7 @@ FORMS = {
         ["decision", "comment-benefits_usage", "comment-proposals"],
     ),
     "reviews:shepherd": ("/reviews/{review}/shepherd", ["shepherd"]),
+    "reviews:submit": ("/reviews/{review}/submit", ["version"]),
     "lifecycle:ownership_check": ("/lifecycle/ownership/check", []),
     "lifecycle:step": ("/lifecycle/steps/{step}", ["state", "link", "done_on", "note"]),
     "lifecycle:moderate": ("/lifecycle/offers/{offer}/moderate", ["decision"]),
@@ -446,7 +450,11 @@ def test_form_posts(portal, post):
     else:
         response = session.post(url, data=data, allow_redirects=False, timeout=30)
     check(response, before)
-    if name in ("login", "logout"):  # signing in or out changes the shared sessions: restore
+    if name in (
+        "login",
+        "account_login",
+        "logout",
+    ):  # signing in or out changes the shared sessions: restore
         portal["sessions"].update(
             {"owner": _session_of(portal, "owner"), "staff": _session_of(portal, "staff")}
         )
