@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from ci_status import services
@@ -44,7 +45,9 @@ def sync_repository(self, repository_id: int, sync_run_id: int | None = None, re
             return {"status": "skipped"}
         if run.pk is None:
             run.save()
-        raise self.retry(exc=exc, countdown=_retry_delay(services.LOCK_SECONDS / 2)) from exc
+        raise self.retry(
+            exc=exc, countdown=_retry_delay(settings.GITHUB_SYNC_LOCK_SECONDS / 2)
+        ) from exc
     except RateLimited as exc:
         wait = (exc.reset_at - timezone.now()).total_seconds() if exc.reset_at else 60
         raise self.retry(exc=exc, countdown=_retry_delay(wait)) from exc

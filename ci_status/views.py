@@ -16,9 +16,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from ci_status import services, webhooks
-from ci_status.community import triage_queue
 from ci_status.models import Repository, SyncCursor, SyncRun
 from ci_status.permissions import staff_required
+from ci_status.selectors import triage_queue
 from techniques.models import Technique
 
 logger = logging.getLogger(__name__)

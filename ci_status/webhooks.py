@@ -10,7 +10,7 @@ import hmac
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from ci_status import upserts
+from ci_status import services, upserts
 from ci_status.models import Comment, Issue, Repository, WebhookDelivery
 from ci_status.services import repository_get_or_create
 
@@ -60,10 +60,17 @@ def webhook_handle(event: str, delivery_id: str, payload: dict) -> tuple[str, in
         if repository is None:
             return "ignored", 0
         rows = _apply(repository, event, payload)
+        services.community_refresh(repository, _numbers(payload))
         delivery.rows_written = rows
         delivery.save(update_fields=["rows_written"])
         upserts.record_maintainer_activity(repository, only=_people(payload))
     return "applied", rows
+
+
+def _numbers(payload: dict) -> set[int]:
+    """The issue or PR a delivery is about (none for workflow runs)."""
+    item = payload.get("issue") or payload.get("pull_request") or {}
+    return {int(item["number"])} if isinstance(item, dict) and "number" in item else set()
 
 
 def _people(payload: dict) -> set[str]:
@@ -99,7 +106,6 @@ def _apply(repository: Repository, event: str, payload: dict) -> int:
                 repository, [upserts.comment_from_json(repository, comment, number)]
             )
             rows += 1
-        upserts.refresh_responses(repository, {number})
         return rows
     if event == "pull_request_review":
         rows = upserts.upsert_issues(repository, [payload["pull_request"]], kind="pr")
@@ -108,7 +114,6 @@ def _apply(repository: Repository, event: str, payload: dict) -> int:
         if review is not None and action != "dismissed":
             upserts.upsert_comments(repository, [review])
             rows += 1
-        upserts.refresh_responses(repository, {number})
         return rows
     if event == "workflow_run":
         return upserts.upsert_runs(repository, [payload["workflow_run"]])

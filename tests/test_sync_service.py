@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from ci_status import services
+from ci_status import locks, services
 from ci_status.github import GitHubClient, Unavailable
 from ci_status.models import CIRun, Comment, Issue, Label, Release, Repository, SyncRun
 from fake_github import FakeGitHub
@@ -178,7 +178,7 @@ def test_one_sync_per_repository_at_a_time(repository, settings):
 
 def test_an_expired_row_lock_can_be_taken_over(repository, settings):
     settings.CELERY_BROKER_URL = "filesystem://"
-    dead = services._RowLock(repository, ttl=60)
+    dead = locks.RowLock(repository, ttl=60)
     assert dead.acquire()
     Repository.objects.filter(pk=repository.pk).update(
         lock_until=datetime.now(UTC) - timedelta(seconds=1)

@@ -1,0 +1,74 @@
+"""Reads of the synced GitHub data: the stored community figures, the triage queue and
+the items API's queryset. Writes are in ``services``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from ci_status.community import Figures
+from ci_status.models import CommunityFigures, Issue, Repository
+
+
+def primary_repository() -> Repository | None:
+    return Repository.objects.primary().first()
+
+
+def community_figures(techniques, now: datetime | None = None) -> dict[int, Figures]:
+    """Each technique's stored figures as of ``now`` (by id), in two queries whatever
+    the number of techniques or items."""
+    now = now or timezone.now()
+    techniques = list(techniques)
+    cfg = settings.ADHERENCE
+    repository = primary_repository()
+    synced = bool(repository and repository.last_synced_at)
+    stored = (
+        {
+            row.technique_id: row
+            for row in CommunityFigures.objects.filter(technique__in=[t.pk for t in techniques])
+        }
+        if synced and techniques
+        else {}
+    )
+    result = {}
+    for t in techniques:
+        base = {
+            "synced": synced,
+            "labels": list(t.github_labels or []),
+            "response_days": cfg["RESPONSE_DAYS"],
+            "review_days": cfg["PR_REVIEW_DAYS"],
+            "unlabeled_days": cfg["UNLABELED_DAYS"],
+        }
+        row = stored.get(t.pk)
+        result[t.pk] = Figures.from_stored(row, now, base) if row else Figures(**base)
+    return result
+
+
+def triage_queue(techniques, now: datetime | None = None) -> list[dict]:
+    """Open unlabeled items that belong to a technique, each with the labels it probably
+    needs (from every technique it touches or names), oldest first."""
+    figures = community_figures(techniques, now)
+    by_number: dict[int, dict] = {}
+    names = {t.pk: t for t in techniques}
+    for technique_id, f in figures.items():
+        for item in f.unlabeled:
+            entry = by_number.setdefault(
+                item.number, {"item": item, "labels": [], "techniques": [], "reasons": []}
+            )
+            for label in item.suggested_labels:
+                if label not in entry["labels"]:
+                    entry["labels"].append(label)
+            entry["techniques"].append(names[technique_id])
+            if item.reason not in entry["reasons"]:
+                entry["reasons"].append(item.reason)
+    return sorted(by_number.values(), key=lambda e: e["item"].created_at)
+
+
+def items_for_api() -> QuerySet[Issue]:
+    """Synced issues and PRs of the primary repository, newest first."""
+    return Issue.objects.filter(repository__full_name__iexact=settings.GITHUB_REPOSITORY).order_by(
+        "-number"
+    )
