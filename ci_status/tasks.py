@@ -78,3 +78,10 @@ def sync_all_repositories(resources=None):
     services.repository_get_or_create()
     for pk in Repository.objects.values_list("pk", flat=True):
         sync_repository.delay(pk, resources=resources)
+
+
+@shared_task(name="ci_status.tasks.refresh_community", acks_late=True)
+def refresh_community():
+    """Recompute the stored community figures of every repository."""
+    for repository in Repository.objects.all():
+        services.community_refresh(repository)

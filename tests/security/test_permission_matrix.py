@@ -51,6 +51,7 @@ EXPECTED = {
     "convergencerun-detail": (ALL, NONE),
     "review-list": (ALL, NONE),
     "review-detail": (ALL, NONE),  # an accepted review: public parts
+    "item-list": (ALL, NONE),
     "ci_status:sync": (STAFF, NONE),
     "ci_status:sync_now": (NONE, STAFF),
     "ci_status:sync_run_json": (STAFF, NONE),
