@@ -496,6 +496,11 @@ class GitHubClient:
         return list(self.items(f"/repos/{{repo}}/pulls/{int(number)}/files"))
 
     # -- for the other apps -------------------------------------------------------------
+    def commits(self, since: datetime | None = None) -> list[dict]:
+        """The default branch's commits, newest first (GitHub's order)."""
+        params = {"since": _iso(since)} if since else None
+        return list(self.items("/repos/{repo}/commits", params))
+
     def compare(self, base: str, head: str) -> Comparison:
         """Commits between ``base`` and ``head`` (oldest first) and their merged PRs.
 

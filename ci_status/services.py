@@ -9,6 +9,7 @@ runs) and conditional (the first page's ETag; a 304 means "nothing changed").
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -39,10 +40,13 @@ from ci_status.github import (
 )
 from ci_status.locks import SyncLocked, no_lock, sync_lock
 from ci_status.models import (
+    CIRun,
     Comment,
     CommunityFigures,
     Issue,
     ItemTechnique,
+    Label,
+    Release,
     Repository,
     SyncCursor,
     SyncRun,
@@ -322,25 +326,12 @@ def repository_sync(
     resources = [r for r in RESOURCES if r in (resources or RESOURCES)]
     client = client or GitHubClient(repository.full_name)
     run = sync_run or SyncRun(repository=repository, trigger=trigger)
-    lock_cm = sync_lock(repository) if use_lock else no_lock()
-    with lock_cm as lock:
-        # Whoever held the lock before us is gone: its runs did not finish.
-        SyncRun.objects.filter(repository=repository, status=SyncRun.Status.RUNNING).exclude(
-            pk=run.pk
-        ).update(status=SyncRun.Status.INTERRUPTED, finished_at=timezone.now())
-        run.status = SyncRun.Status.RUNNING
-        run.resource = "all" if len(resources) == len(RESOURCES) else ",".join(resources)
-        run.started_at = timezone.now()
-        run.finished_at = None
-        run.error = ""
-        run.progress = {"done": []}
-        run.per_resource = {}
-        run.rows_written = 0
-        run.save()
+    with sync_lock(repository) if use_lock else no_lock() as lock:
+        _run_start(run, repository, resources)
+        source_switch(repository, source_of(client), run)
         sync = _Sync(repository, client, run, lock, on_progress)
         error, resource = None, "start"
         try:
-            repository.api_url = client.base_url[:200]
             for resource in resources:
                 getattr(sync, f"sync_{resource}")()
             resource = "community figures"
@@ -353,20 +344,74 @@ def repository_sync(
             error = exc
             run.error = f"{resource}: internal error {type(exc).__name__}: {str(exc)[:300]}"
             logger.exception("GitHub sync of %s failed", repository)
-        run.status = SyncRun.Status.FAILED if error else SyncRun.Status.OK
-        run.finished_at = timezone.now()
-        sync.flush(force=True)
-        run.save(update_fields=["status", "finished_at", "error"])
-        if not error:
-            repository.last_synced_at = run.finished_at
-            repository.save(update_fields=["last_synced_at", "api_url"])
-    if error and getattr(error, "transient", False):
-        raise error
-    if error and not isinstance(error, GitHubError):
+        _run_finish(run, repository, sync, error)
+    if error and (getattr(error, "transient", False) or not isinstance(error, GitHubError)):
         raise error
     if evaluate and not error:
         request_adherence_evaluation()
     return run
+
+
+def _run_start(run: SyncRun, repository: Repository, resources: list[str]) -> None:
+    # Whoever held the lock before us is gone: its runs did not finish.
+    SyncRun.objects.filter(repository=repository, status=SyncRun.Status.RUNNING).exclude(
+        pk=run.pk
+    ).update(status=SyncRun.Status.INTERRUPTED, finished_at=timezone.now())
+    run.status = SyncRun.Status.RUNNING
+    run.resource = "all" if len(resources) == len(RESOURCES) else ",".join(resources)
+    run.started_at = timezone.now()
+    run.finished_at = None
+    run.error = ""
+    run.progress = {"done": []}
+    run.per_resource = {}
+    run.rows_written = 0
+    run.save()
+
+
+def _run_finish(run: SyncRun, repository: Repository, sync: _Sync, error) -> None:
+    run.status = SyncRun.Status.FAILED if error else SyncRun.Status.OK
+    run.finished_at = timezone.now()
+    sync.flush(force=True)
+    run.save(update_fields=["status", "finished_at", "error"])
+    if not error:
+        repository.last_synced_at = run.finished_at
+        repository.save(update_fields=["last_synced_at"])
+
+
+# --- sources -------------------------------------------------------------------------
+def source_of(client: GitHubClient) -> str:
+    """Where a client's data comes from: its API base and its token's identity (a
+    digest: the token itself is never stored)."""
+    identity = hashlib.sha256(client.token.encode()).hexdigest()[:16] if client.token else "-"
+    return f"{client.base_url}#{identity}"
+
+
+def source_switch(repository: Repository, source: str, run: SyncRun) -> bool:
+    """Before a sync: when the API base or the token changed since the last sync, the
+    sync positions, ETags and rows of the old source go, so that this sync starts
+    afresh and the pages never mix two sources. Returns whether it switched."""
+    previous = repository.source or (f"{repository.api_url}#?" if repository.api_url else "")
+    if previous == source:
+        return False
+    if previous:
+        with transaction.atomic():
+            removed = Issue.objects.filter(repository=repository).count()
+            for model in (Issue, Comment, Label, Release, CIRun, SyncCursor):
+                model.objects.filter(repository=repository).delete()
+        old_base, new_base = previous.split("#")[0], source.split("#")[0]
+        run.progress["switched"] = {
+            "from": old_base,
+            "to": new_base,
+            "token_changed": old_base == new_base,
+            "removed_items": removed,
+        }
+        run.save(update_fields=["progress"])
+        repository.last_synced_at = None
+        repository.community_fingerprint = ""  # every technique's figures change
+    repository.source = source
+    repository.api_url = source.split("#")[0][:200]
+    repository.save(update_fields=["source", "api_url", "last_synced_at", "community_fingerprint"])
+    return bool(previous)
 
 
 def request_adherence_evaluation() -> bool:

@@ -42,8 +42,14 @@ def sync_status(request):
         watched = next((r for r in runs if r.pk == int(run_id)), None) or (
             SyncRun.objects.filter(pk=int(run_id)).first()
         )
+    switched = {run.repository_id: run for run in reversed(runs) if run.progress.get("switched")}
     rows = [
-        {"repository": r, "cursors": cursors.get(r.pk, []), "last": last_by_repo.get(r.pk)}
+        {
+            "repository": r,
+            "cursors": cursors.get(r.pk, []),
+            "last": last_by_repo.get(r.pk),
+            "switched": switched.get(r.pk),
+        }
         for r in repositories
     ]
     context = {

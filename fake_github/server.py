@@ -56,6 +56,7 @@ ROUTES: list[tuple[re.Pattern, str]] = [
             r"^/repos/(?P<o>[^/]+)/(?P<r>[^/]+)/compare/(?P<base>[^/.]+)\.\.\.(?P<head>[^/]+)$",
             "compare",
         ),
+        (r"^/repos/(?P<o>[^/]+)/(?P<r>[^/]+)/commits$", "commits"),
         (r"^/repos/(?P<o>[^/]+)/(?P<r>[^/]+)/commits/(?P<sha>[0-9a-f]+)/pulls$", "commit_pulls"),
         (r"^/repos/(?P<o>[^/]+)/(?P<r>[^/]+)/collaborators/(?P<u>[^/]+)/permission$", "permission"),
         (r"^/repos/(?P<o>[^/]+)/(?P<r>[^/]+)/contents/(?P<path>.+)$", "contents"),
@@ -680,6 +681,15 @@ class _Handler(BaseHTTPRequestHandler):
             "files": [],
         }
         return _Paged(data, number, per_page, total)
+
+    def _commits(self, query, o, r):
+        """The default branch's commits, newest first (``since``/``until`` filter)."""
+        commits = list(reversed(self.fake.dataset.commits))
+        if query.get("since"):
+            commits = [c for c in commits if c.date >= _parse_time(query["since"])]
+        if query.get("until"):
+            commits = [c for c in commits if c.date <= _parse_time(query["until"])]
+        return self._slice([self._commit_json(c) for c in commits], query)
 
     def _commit_pulls(self, query, o, r, sha):
         ds = self.fake.dataset

@@ -231,7 +231,7 @@ def test_sync_github_command_fails_readably(fake_github, repository):
         call_command("sync_github", "--repo", "not a repo", stdout=StringIO())
 
 
-def test_demo_loader_is_idempotent(settings):
+def test_demo_loader_is_idempotent(settings, demo_github):
     from ci_status import demo
     from techniques import demo as registry_demo
 
@@ -242,3 +242,45 @@ def test_demo_loader_is_idempotent(settings):
     assert first["status"] == second["status"] == "ok"
     assert (Issue.objects.count(), Comment.objects.count(), CIRun.objects.count()) == counts
     assert Maintainer.objects.filter(last_activity_at__isnull=False).count() >= 4
+
+
+def test_switching_github_starts_afresh_and_keeps_no_row_of_the_old_source(
+    settings, demo_github, client, carol
+):
+    """A demo sync, then GITHUB_API_URL points at another GitHub-shaped server with other
+    data: all of its items arrive, none of the demo's remain, and /sync/ says so."""
+    from ci_status import demo
+    from fake_github import FakeGitHub, bulk_dataset
+
+    demo.load()
+    repository = Repository.objects.get()
+    demo_numbers = set(Issue.objects.values_list("number", flat=True))
+    assert demo_numbers and repository.last_synced_at
+    other = bulk_dataset(250)
+    assert other.full_name == repository.full_name
+    with FakeGitHub(other) as server:
+        settings.GITHUB_API_URL = server.url
+        run = services.repository_sync(repository, evaluate=False)
+    assert run.status == "ok"
+    expected = {r.number for r in other.issues}
+    assert set(Issue.objects.values_list("number", flat=True)) == expected
+    demo_titles = set(i.title for i in demo_github.dataset.issues)
+    assert not Issue.objects.filter(title__in=demo_titles).exists()
+    assert not Comment.objects.filter(author__in=["priya-ml", "jdoe42"]).exists()
+    assert set(Label.objects.values_list("name", flat=True)) == {lb["name"] for lb in other.labels}
+    assert run.progress["switched"]["from"] == demo_github.url
+    client.force_login(carol)
+    page = client.get("/sync/").content.decode()
+    assert f"from <code>{demo_github.url}</code> to <code>{server.url}</code>" in page
+
+
+def test_a_new_token_also_starts_afresh(settings, demo_github):
+    from ci_status import demo
+
+    demo.load()
+    repository = Repository.objects.get()
+    settings.GITHUB_TOKEN = "another-identity"
+    run = services.repository_sync(repository, evaluate=False)
+    assert run.progress["switched"]["token_changed"] is True
+    assert run.not_modified == 0  # no ETag of the old identity was sent
+    assert Issue.objects.count() == len(demo_github.dataset.issues)

@@ -172,7 +172,7 @@ def _denied(response) -> bool:
 
 
 @pytest.mark.slow
-def test_permission_matrix(client, transactional_db, settings):
+def test_permission_matrix(client, transactional_db, settings, demo_github):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     call_command("load_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
     from django.contrib.auth import get_user_model
