@@ -10,13 +10,14 @@ runs) and conditional (the first page's ETag; a 304 means "nothing changed").
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import reset_queries, transaction
+from django.db import connection, reset_queries, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -539,25 +540,59 @@ def community_items_refresh(repository: Repository, numbers, registry: Registry)
         )
     ):
         events.setdefault(row["issue_number"], []).append(row)
-    links = ItemTechnique.objects.filter(issue_id__in=ids)
-    affected = set(links.values_list("technique_id", flat=True))
-    new_links, changed = [], []
+    old_links = {
+        (issue_id, tid, via, reason): pk
+        for pk, issue_id, tid, via, reason in ItemTechnique.objects.filter(
+            issue_id__in=ids
+        ).values_list("pk", "issue_id", "technique_id", "via", "reason")
+    }
+    new_links, changed = set(), []
     for item in issues:
         matches = match_item(item, registry)
-        new_links += [
-            ItemTechnique(issue_id=item["id"], technique_id=tid, via=via, reason=reason)
-            for tid, (via, reason) in matches.items()
-        ]
-        affected |= set(matches)
+        new_links |= {(item["id"], tid, via, reason) for tid, (via, reason) in matches.items()}
         fields = first_responses(
             item, events.get(item["number"], []), item_maintainers(matches, registry)
         )
         if any(item[name] != value for name, value in fields.items()):
-            changed.append(Issue(id=item["id"], **fields))
-    links.delete()
-    ItemTechnique.objects.bulk_create(new_links)
-    Issue.objects.bulk_update(changed, ITEM_FIELDS, batch_size=500)
-    return affected
+            changed.append({"id": item["id"], **fields})
+    stale = [pk for key, pk in old_links.items() if key not in new_links]
+    # A raw delete: per-row delete signals would cost a query per link.
+    ItemTechnique.objects.filter(pk__in=stale)._raw_delete(ItemTechnique.objects.db)
+    ItemTechnique.objects.bulk_create(
+        ItemTechnique(issue_id=issue_id, technique_id=tid, via=via, reason=reason)
+        for issue_id, tid, via, reason in new_links - set(old_links)
+    )
+    _issues_set(changed)
+    if stale or changed or new_links != set(old_links):
+        bump_data_version()
+    # The items changed (state, labels, title...): all their techniques, before and after.
+    return {key[1] for key in new_links | set(old_links)}
+
+
+def _issues_set(rows: list[dict]) -> None:
+    """Write the response fields of many issues: one UPDATE ... FROM (VALUES ...) per
+    1,000 rows on PostgreSQL (Django's bulk_update builds a CASE per row and field)."""
+    if connection.vendor != "postgresql":
+        Issue.objects.bulk_update([Issue(**row) for row in rows], ITEM_FIELDS, batch_size=500)
+        return
+    table = Issue._meta.db_table
+    columns = {f.attname: (f.column, f.db_type(connection)) for f in Issue._meta.concrete_fields}
+    names = ["id", *ITEM_FIELDS]
+    setters = ", ".join(f'"{columns[n][0]}" = v."{columns[n][0]}"' for n in ITEM_FIELDS)
+    row_sql = "(" + ", ".join(f"%s::{columns[n][1]}" for n in names) + ")"
+    aliases = ", ".join(f'"{columns[n][0]}"' for n in names)
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 1000):
+            batch = rows[start : start + 1000]
+            params = [
+                json.dumps(row[n]) if n == "approved_by" else row[n] for row in batch for n in names
+            ]
+            cursor.execute(
+                f'UPDATE "{table}" AS i SET {setters} FROM (VALUES '  # noqa: S608 - names
+                + ", ".join([row_sql] * len(batch))
+                + f') AS v({aliases}) WHERE i."id" = v."id"',
+                params,
+            )
 
 
 def community_figures_refresh(technique_ids=None, now=None) -> int:
