@@ -32,9 +32,9 @@ from ci_status.community import (
 )
 from ci_status.etags import CursorETags
 from ci_status.github import (
+    GRAPHQL_BATCH,
     GitHubClient,
     GitHubError,
-    NotFound,
     Page,
     RateLimited,
     parse_timestamp,
@@ -245,37 +245,45 @@ class _Sync:
         self.listing("runs", fetch, handle, _runs_state, _runs_since)
 
     def sync_pulls(self):
-        """Reviews and files of the PRs that need them (open or recently closed, and
-        changed since their details were fetched)."""
+        """Reviews and files of the PRs changed since their details were fetched (all
+        of them on the first sync: every PR's reviews count for first responses),
+        ``GRAPHQL_BATCH`` PRs per GraphQL request."""
         cursor = self.cursor("pulls")
         start_requests, start_304 = self.client.stats.requests, self.client.stats.not_modified
-        horizon = timezone.now() - timedelta(days=settings.GITHUB_SYNC_DETAIL_DAYS)
         todo = list(
             Issue.objects.filter(repository=self.repository, kind=Issue.Kind.PR)
-            .filter(Q(state="open") | Q(closed_at__gte=horizon))
             .filter(Q(details_synced_for__isnull=True) | ~Q(details_synced_for=F("updated_at")))
+            .order_by("-updated_at")
             .values_list("number", "updated_at")
         )
-        self.run.progress.update(resource="pulls", pages=0, items=0, last_page=len(todo))
-        for number, updated_at in todo:
-            try:
-                reviews = self.client.pull_reviews(number)
-                files = self.client.pull_files(number)
-            except NotFound:  # deleted or moved meanwhile: nothing to learn
-                reviews, files = [], []
+        self.run.progress.update(
+            resource="pulls", pages=0, items=0, last_page=-(-len(todo) // GRAPHQL_BATCH)
+        )
+        for start in range(0, len(todo), GRAPHQL_BATCH):
+            batch = dict(todo[start : start + GRAPHQL_BATCH])
+            details = self.client.pull_details(list(batch))
             with transaction.atomic():
-                rows = [upserts.review_from_json(self.repository, number, r) for r in reviews]
-                upserts.upsert_comments(self.repository, rows)
-                Issue.objects.filter(repository=self.repository, number=number).update(
-                    files=[str(f.get("filename", ""))[:300] for f in files][:3000],
-                    details_synced_for=updated_at,
-                )
-                self.touched_numbers.add(number)
-                self.wrote("pulls", len(rows) + 1)
+                self.wrote("pulls", self.write_pull_details(batch, details))
+            self.touched_numbers.update(batch)
             self.run.progress["pages"] += 1
-            self.run.progress["items"] += 1
+            self.run.progress["items"] += len(batch)
             self.flush()
         self.finish_cursor(cursor, "pulls", start_requests, start_304)
+
+    def write_pull_details(self, batch: dict, details: dict) -> int:
+        rows = [
+            upserts.review_from_json(self.repository, number, review)
+            for number, found in details.items()
+            for review in found["reviews"]
+        ]
+        upserts.upsert_comments(self.repository, rows)
+        for number, updated_at in batch.items():
+            files = details.get(number, {}).get("files", [])
+            Issue.objects.filter(repository=self.repository, number=number).update(
+                files=[str(f.get("filename", ""))[:300] for f in files][:3000],
+                details_synced_for=updated_at,
+            )
+        return len(rows) + len(batch)
 
 
 def _max_updated(items: list, newest):

@@ -64,6 +64,9 @@ ROUTES: list[tuple[re.Pattern, str]] = [
 ]
 
 
+GRAPHQL_PR = re.compile(r"(\w+): pullRequest\(number: (\d+)\)")
+
+
 class HTTPError(Exception):
     def __init__(self, status: int, message: str):
         self.status = status
@@ -206,6 +209,10 @@ class _Handler(BaseHTTPRequestHandler):
             except (ValueError, TypeError) as error:
                 return self._send_json(422, {"message": str(error)})
             return self._send_json(201, {"faults": self.fake.faults})
+        if urlsplit(self.path).path.endswith("/graphql"):
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self._graphql()
+            return
         self._send_json(404, {"message": "Not Found"})
 
     def do_DELETE(self):
@@ -254,6 +261,84 @@ class _Handler(BaseHTTPRequestHandler):
             raise HTTPError(404, "Not Found")
         except HTTPError as error:
             self._send_json(error.status, {"message": error.message})
+
+    # -- GraphQL: the subset the client uses (PRs' reviews and files by number) ---------
+    def _graphql(self):
+        fake = self.fake
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        with fake.lock:
+            fake.counters["requests"] += 1
+            fake.paths.append(self.path)
+            fake.auth_headers.append(self.headers.get("Authorization"))
+        if fake.delay:
+            time.sleep(fake.delay)
+        self.prefix = ""
+        fault = fake.take_fault(self.path)
+        if fault and self._fault(fault):
+            return
+        if fake.token and self.headers.get("Authorization") not in {
+            f"Bearer {fake.token}",
+            f"token {fake.token}",
+        }:
+            return self._send_json(401, {"message": "Bad credentials"})
+        try:
+            body = json.loads(raw)
+            query, variables = body["query"], body.get("variables") or {}
+            full_name = f"{variables['owner']}/{variables['name']}"
+        except (ValueError, KeyError, TypeError):
+            return self._send_json(400, {"message": "Problems parsing JSON"})
+        if full_name.lower() != fake.dataset.full_name.lower():
+            return self._send_json(
+                200,
+                {"data": {"repository": None}, "errors": [{"type": "NOT_FOUND"}]},
+            )
+        repository, errors = {}, []
+        with fake.dataset.lock:
+            for alias, number in GRAPHQL_PR.findall(query):
+                record = fake.dataset.issue(int(number))
+                if record is None or record.kind != "pr":
+                    repository[alias] = None
+                    errors.append({"type": "NOT_FOUND", "path": ["repository", alias]})
+                else:
+                    repository[alias] = self._graphql_pr(record)
+        data = {
+            "data": {
+                "repository": repository,
+                "rateLimit": {"cost": 1, "remaining": fake.remaining, "resetAt": fake.reset_at},
+            }
+        }
+        if errors:
+            data["errors"] = errors
+        self._answer(data, {}, fault)
+
+    def _graphql_pr(self, record) -> dict:
+        reviews = self.fake.dataset.reviews.get(record.number, [])
+        return {
+            "number": record.number,
+            "updatedAt": iso(record.updated_at),
+            "reviews": {
+                "pageInfo": {"hasNextPage": len(reviews) > 100},
+                "nodes": [
+                    {
+                        "databaseId": v.id,
+                        "state": v.state,
+                        "submittedAt": iso(v.submitted_at),
+                        "url": f"{self._html}/pull/{record.number}#pullrequestreview-{v.id}",
+                        "authorAssociation": v.association,
+                        "author": {
+                            "login": v.author,
+                            "__typename": "Bot" if v.author.endswith(BOT_SUFFIX) else "User",
+                        },
+                    }
+                    for v in reviews[:100]
+                ],
+            },
+            "files": {
+                "pageInfo": {"hasNextPage": len(record.files) > 100},
+                "nodes": [{"path": f} for f in record.files[:100]],
+            },
+        }
 
     # -- faults -------------------------------------------------------------------------
     def _fault(self, fault: dict) -> bool:
