@@ -1,4 +1,5 @@
-"""python -m fake_github --port 8765 [--host 127.0.0.1] [--issues N] [--token T]"""
+"""python -m fake_github --port 8765 [--host 127.0.0.1] [--issues N [--open-prs P]]
+[--token T] [--delay S]"""
 
 import argparse
 import signal
@@ -12,10 +13,11 @@ def main(argv=None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--issues", type=int, default=0, help="serve N synthetic issues/PRs")
+    parser.add_argument("--open-prs", type=int, default=0, help="with --issues: open PRs")
     parser.add_argument("--token", default=None, help="require this token")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds per request")
     args = parser.parse_args(argv)
-    dataset = bulk_dataset(args.issues) if args.issues else demo_dataset()
+    dataset = bulk_dataset(args.issues, open_prs=args.open_prs) if args.issues else demo_dataset()
     server = FakeGitHub(dataset, host=args.host, port=args.port, token=args.token, delay=args.delay)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"GitHub-shaped API on {server.url} serving {dataset.full_name}", flush=True)

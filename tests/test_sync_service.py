@@ -284,3 +284,69 @@ def test_a_new_token_also_starts_afresh(settings, demo_github):
     assert run.progress["switched"]["token_changed"] is True
     assert run.not_modified == 0  # no ETag of the old identity was sent
     assert Issue.objects.count() == len(demo_github.dataset.issues)
+
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def _sync_bulk(server, repository):
+    client = GitHubClient(repository.full_name, base_url=server.url, token="", backoff=0.01)
+    return services.repository_sync(repository, client=client, evaluate=False)
+
+
+def test_first_sync_fetches_pr_details_100_prs_per_request_and_then_only_changes(repository):
+    from fake_github import bulk_dataset
+
+    dataset = bulk_dataset(1200, open_prs=100)
+    old_pr = 3  # closed years ago: its review still counts for first responses
+    dataset.add_review(old_pr, "alice", "APPROVED", dataset.issue(old_pr).created_at)
+    with FakeGitHub(dataset) as server:
+        run = _sync_bulk(server, repository)
+        graphql = [p for p in server.paths if p.endswith("/graphql")]
+        assert run.status == "ok" and len(graphql) == 4  # 400 PRs, 100 per request
+        assert run.requests <= 12 + 1 + 4 + 6  # issue pages, their ETag, PR details, rest
+        assert Comment.objects.filter(kind="review", issue_number=old_pr).exists()
+        assert Issue.objects.get(number=old_pr).first_response_by == "alice"
+
+        server.paths.clear()
+        resync = _sync_bulk(server, repository)
+        assert resync.requests == resync.not_modified  # only 304s
+        assert not [p for p in server.paths if p.endswith("/graphql")]
+
+        changed = 1197  # an open PR (every third number is a PR)
+        dataset.add_review(changed, "dave", "COMMENTED", NOW)
+        dataset.update_issue(changed, NOW)
+        server.paths.clear()
+        _sync_bulk(server, repository)
+        assert len([p for p in server.paths if p.endswith("/graphql")]) == 1
+
+
+@pytest.mark.parametrize(
+    ("fault", "status"),
+    [
+        ({"kind": "5xx", "path": "/graphql", "count": 2}, "ok"),  # retried
+        ({"kind": "malformed", "path": "/graphql"}, "failed"),
+    ],
+)
+def test_graphql_failures(repository, fault, status):
+    from fake_github import bulk_dataset
+
+    with FakeGitHub(bulk_dataset(300, open_prs=10)) as server:
+        server.add_fault(**fault)
+        run = _sync_bulk(server, repository)
+    assert run.status == status
+    if status == "failed":
+        assert run.error.startswith("pulls:")
+
+
+def test_graphql_rate_limit_ends_the_sync_for_a_retry_after_the_reset(
+    repository, github_client, fake_github
+):
+    from ci_status.github import RateLimited
+
+    fake_github.add_fault("rate_limit", path="/graphql")
+    with pytest.raises(RateLimited):  # the Celery task retries after the reset
+        services.repository_sync(repository, client=github_client, evaluate=False)
+    run = SyncRun.objects.get()
+    assert run.status == "failed" and run.error.startswith("pulls:")
+    assert Issue.objects.exists()  # what was written stays
