@@ -2,7 +2,7 @@
 
 import django_filters
 from django.utils.decorators import method_decorator
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import mixins, pagination, serializers, viewsets
 
 from ci_status.models import Issue
 from ci_status.selectors import items_for_api
@@ -43,6 +43,13 @@ class ItemFilter(django_filters.FilterSet):
         return queryset
 
 
+class ItemPagination(pagination.CursorPagination):
+    """Newest first, ``next``/``previous`` links: no count of a table of 100,000s."""
+
+    ordering = "-number"
+    page_size = 50
+
+
 @method_decorator(public_page, name="dispatch")
 class ItemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Issues and PRs of the synced repository: ``?number=N``, ``?technique=slug``,
@@ -51,6 +58,7 @@ class ItemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = Issue.objects.none()  # for the schema; requests use get_queryset
     serializer_class = ItemSerializer
     filterset_class = ItemFilter
+    pagination_class = ItemPagination
 
     def get_queryset(self):
         return items_for_api()

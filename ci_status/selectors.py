@@ -3,13 +3,14 @@ the items API's queryset. Writes are in ``services``."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from ci_status.community import Figures
+from ci_status.community import Figures, Item
 from ci_status.models import CommunityFigures, Issue, Repository
 
 
@@ -23,18 +24,29 @@ def community_figures(techniques, now: datetime | None = None) -> dict[int, Figu
     now = now or timezone.now()
     techniques = list(techniques)
     cfg = settings.ADHERENCE
-    repository = primary_repository()
-    synced = bool(repository and repository.last_synced_at)
+    names = {t.repository_name.lower() for t in techniques}
+    synced_names = (
+        {
+            name.lower()
+            for name in Repository.objects.filter(
+                full_name__iregex=r"^(" + "|".join(re.escape(n) for n in names) + r")$",
+                last_synced_at__isnull=False,
+            ).values_list("full_name", flat=True)
+        }
+        if names
+        else set()
+    )
     stored = (
         {
             row.technique_id: row
             for row in CommunityFigures.objects.filter(technique__in=[t.pk for t in techniques])
         }
-        if synced and techniques
+        if synced_names
         else {}
     )
     result = {}
     for t in techniques:
+        synced = t.repository_name.lower() in synced_names
         base = {
             "synced": synced,
             "labels": list(t.github_labels or []),
@@ -43,18 +55,22 @@ def community_figures(techniques, now: datetime | None = None) -> dict[int, Figu
             "unlabeled_days": cfg["UNLABELED_DAYS"],
         }
         row = stored.get(t.pk)
-        result[t.pk] = Figures.from_stored(row, now, base) if row else Figures(**base)
+        result[t.pk] = Figures.from_stored(row, now, base) if row and synced else Figures(**base)
     return result
 
 
 def triage_queue(techniques, now: datetime | None = None) -> list[dict]:
     """Open unlabeled items that belong to a technique, each with the labels it probably
     needs (from every technique it touches or names), oldest first."""
-    figures = community_figures(techniques, now)
-    by_number: dict[int, dict] = {}
+    now = now or timezone.now()
     names = {t.pk: t for t in techniques}
-    for technique_id, f in figures.items():
-        for item in f.unlabeled:
+    by_number: dict[int, dict] = {}
+    # Only the unlabeled lists: the waiting lists of every technique are not needed here.
+    rows = CommunityFigures.objects.filter(technique__in=list(names)).values_list(
+        "technique_id", "unlabeled"
+    )
+    for technique_id, unlabeled in rows:
+        for item in (Item.from_stored(d, now) for d in unlabeled):
             entry = by_number.setdefault(
                 item.number, {"item": item, "labels": [], "techniques": [], "reasons": []}
             )
@@ -68,7 +84,6 @@ def triage_queue(techniques, now: datetime | None = None) -> list[dict]:
 
 
 def items_for_api() -> QuerySet[Issue]:
-    """Synced issues and PRs of the primary repository, newest first."""
-    return Issue.objects.filter(repository__full_name__iexact=settings.GITHUB_REPOSITORY).order_by(
-        "-number"
-    )
+    """Synced issues and PRs of the configured repository, newest first (the unique
+    index on repository and number serves the order)."""
+    return Issue.objects.filter(repository=primary_repository()).order_by("-number")

@@ -61,6 +61,16 @@ EVALUATE_TASK = "adherence.tasks.evaluate_adherence"
 
 
 # --- repositories --------------------------------------------------------------------
+def repositories_ensure() -> list[Repository]:
+    """The repositories to sync: the configured one and every technique's."""
+    names = {settings.GITHUB_REPOSITORY.lower(): settings.GITHUB_REPOSITORY}
+    for name in Technique.objects.exclude(github_repository="").values_list(
+        "github_repository", flat=True
+    ):
+        names.setdefault(name.lower(), name)
+    return [repository_get_or_create(name) for name in names.values()]
+
+
 def repository_get_or_create(full_name: str | None = None) -> Repository:
     full_name = (full_name or settings.GITHUB_REPOSITORY).strip()
     repository = Repository.objects.filter(full_name__iexact=full_name).first()
@@ -502,14 +512,17 @@ ITEM_FIELDS = [
 REFRESH_CHUNK = 2000
 
 
-def community_registry() -> Registry:
-    """The registry as matching needs it (two queries)."""
+def community_registry(repository: Repository) -> Registry:
+    """The registry as matching the repository's items needs it: the techniques whose
+    issues live there, and their maintainers (two queries)."""
     maintainers: dict[int, set[str]] = {}
     for group_id, login in Maintainer.objects.filter(status=Maintainer.Status.ACTIVE).values_list(
         "group_id", "github_login"
     ):
         maintainers.setdefault(group_id, set()).add(login.lower())
-    return Registry.build(list(Technique.objects.order_by("pk")), maintainers)
+    name = repository.full_name.lower()
+    techniques = [t for t in Technique.objects.order_by("pk") if t.repository_name.lower() == name]
+    return Registry.build(techniques, maintainers)
 
 
 def community_items_refresh(repository: Repository, numbers, registry: Registry) -> set[int]:
@@ -659,7 +672,7 @@ def community_figures_refresh(technique_ids=None, now=None) -> int:
 def community_refresh(repository: Repository, numbers=None, now=None) -> int:
     """Bring the stored community figures up to date after these items changed (all
     items when None, or when the registry changed since the last refresh)."""
-    registry = community_registry()
+    registry = community_registry(repository)
     full = numbers is None or repository.community_fingerprint != registry.fingerprint
     if full:
         numbers = (
@@ -677,4 +690,4 @@ def community_refresh(repository: Repository, numbers=None, now=None) -> int:
     if full:
         repository.community_fingerprint = registry.fingerprint
         repository.save(update_fields=["community_fingerprint"])
-    return community_figures_refresh(None if full else affected, now)
+    return community_figures_refresh(list(registry.techniques) if full else affected, now)

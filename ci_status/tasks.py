@@ -74,8 +74,9 @@ def sync_resource(repository_id: int, resource: str):
 
 @shared_task(name="ci_status.tasks.sync_all_repositories", acks_late=True)
 def sync_all_repositories(resources=None):
-    """The periodic job: queue a sync of every repository (the primary one first)."""
-    services.repository_get_or_create()
+    """The periodic job: queue a sync of every repository (the configured one and the
+    techniques'); each runs alone (the per-repository lock), in parallel with others."""
+    services.repositories_ensure()
     for pk in Repository.objects.values_list("pk", flat=True):
         sync_repository.delay(pk, resources=resources)
 

@@ -93,8 +93,11 @@ class FakeGitHub:
         link_base: str | None = None,
         delay: float = 0.0,
         faults: list[dict] | None = None,
+        more: list[Dataset] | None = None,
     ):
         self.dataset = dataset
+        # Every repository served (``more``: other repositories, e.g. for the benchmark).
+        self.datasets = {d.full_name.lower(): d for d in [dataset, *(more or [])]}
         self.token = token
         self.link_base = link_base
         self.delay = delay
@@ -253,9 +256,10 @@ class _Handler(BaseHTTPRequestHandler):
                 match = pattern.match(path)
                 if match:
                     params = match.groupdict()
-                    if (params["o"] + "/" + params["r"]).lower() != fake.dataset.full_name.lower():
+                    self.ds = fake.datasets.get((params["o"] + "/" + params["r"]).lower())
+                    if self.ds is None:
                         raise HTTPError(404, "Not Found")
-                    with fake.dataset.lock:
+                    with self.ds.lock:
                         result = getattr(self, "_" + name)(query, **params)
                     return self._answer(result, query, fault)
             raise HTTPError(404, "Not Found")
@@ -288,15 +292,16 @@ class _Handler(BaseHTTPRequestHandler):
             full_name = f"{variables['owner']}/{variables['name']}"
         except (ValueError, KeyError, TypeError):
             return self._send_json(400, {"message": "Problems parsing JSON"})
-        if full_name.lower() != fake.dataset.full_name.lower():
+        self.ds = fake.datasets.get(full_name.lower())
+        if self.ds is None:
             return self._send_json(
                 200,
                 {"data": {"repository": None}, "errors": [{"type": "NOT_FOUND"}]},
             )
         repository, errors = {}, []
-        with fake.dataset.lock:
+        with self.ds.lock:
             for alias, number in GRAPHQL_PR.findall(query):
-                record = fake.dataset.issue(int(number))
+                record = self.ds.issue(int(number))
                 if record is None or record.kind != "pr":
                     repository[alias] = None
                     errors.append({"type": "NOT_FOUND", "path": ["repository", alias]})
@@ -313,7 +318,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(data, {}, fault)
 
     def _graphql_pr(self, record) -> dict:
-        reviews = self.fake.dataset.reviews.get(record.number, [])
+        reviews = self.ds.reviews.get(record.number, [])
         return {
             "number": record.number,
             "updatedAt": iso(record.updated_at),
@@ -468,11 +473,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     @property
     def _api(self) -> str:
-        return self.fake.url + "/repos/" + self.fake.dataset.full_name
+        return self.fake.url + "/repos/" + self.ds.full_name
 
     @property
     def _html(self) -> str:
-        return "https://github.com/" + self.fake.dataset.full_name
+        return "https://github.com/" + self.ds.full_name
 
     def _user(self, login: str) -> dict:
         user_id = int(hashlib.md5(login.encode(), usedforsecurity=False).hexdigest()[:7], 16)
@@ -487,7 +492,7 @@ class _Handler(BaseHTTPRequestHandler):
         }
 
     def _label(self, name: str) -> dict:
-        known = next((lb for lb in self.fake.dataset.labels if lb["name"] == name), None)
+        known = next((lb for lb in self.ds.labels if lb["name"] == name), None)
         label_id = int(hashlib.md5(name.encode(), usedforsecurity=False).hexdigest()[:8], 16)
         return {
             "id": label_id,
@@ -541,7 +546,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "url": f"{self._api}/pulls/{r.number}",
                 "merged_at": iso(r.merged_at),
                 "merge_commit_sha": r.merge_commit_sha,
-                "base": {"ref": self.fake.dataset.default_branch},
+                "base": {"ref": self.ds.default_branch},
             }
         )
         data.pop("pull_request", None)
@@ -549,7 +554,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- routes -------------------------------------------------------------------------
     def _repo(self, query, o, r):
-        ds = self.fake.dataset
+        ds = self.ds
         return {
             "id": 1,
             "name": ds.name,
@@ -561,7 +566,7 @@ class _Handler(BaseHTTPRequestHandler):
         }
 
     def _issues(self, query, o, r):
-        ds = self.fake.dataset
+        ds = self.ds
         since = _parse_time(query["since"]) if query.get("since") else None
         records = ds.issues_since(since)
         state = query.get("state", "open")
@@ -590,26 +595,26 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _comments(self, query, o, r):
         since = _parse_time(query["since"]) if query.get("since") else None
-        records = self.fake.dataset.comments_since(since)
+        records = self.ds.comments_since(since)
         if query.get("direction", "asc") == "desc":
             records = records[::-1]
         page, item_key, info = self._slice(records, query)
         return [self._comment_json(c) for c in page], item_key, info
 
     def _issue_comments(self, query, o, r, n):
-        records = [c for c in self.fake.dataset.comments if c.issue_number == int(n)]
+        records = [c for c in self.ds.comments if c.issue_number == int(n)]
         page, item_key, info = self._slice(records, query)
         return [self._comment_json(c) for c in page], item_key, info
 
     def _pr(self, n):
-        record = self.fake.dataset.issue(int(n))
+        record = self.ds.issue(int(n))
         if not record or record.kind != "pr":
             raise HTTPError(404, "Not Found")
         return record
 
     def _reviews(self, query, o, r, n):
         self._pr(n)
-        reviews = self.fake.dataset.reviews.get(int(n), [])
+        reviews = self.ds.reviews.get(int(n), [])
         data = [
             {
                 "id": v.id,
@@ -644,7 +649,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self._slice(data, query)
 
     def _labels(self, query, o, r):
-        return self._slice([self._label(lb["name"]) for lb in self.fake.dataset.labels], query)
+        return self._slice([self._label(lb["name"]) for lb in self.ds.labels], query)
 
     def _releases(self, query, o, r):
         data = [
@@ -663,7 +668,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "published_at": iso(rel["published_at"]),
                 "author": self._user("tensorflower-gardener"),
             }
-            for rel in self.fake.dataset.releases
+            for rel in self.ds.releases
         ]
         return self._slice(data, query)
 
@@ -693,7 +698,7 @@ class _Handler(BaseHTTPRequestHandler):
         }
 
     def _runs(self, query, o, r):
-        runs = self.fake.dataset.runs
+        runs = self.ds.runs
         created = query.get("created", "")
         if created.startswith(">="):
             since = _parse_time(created[2:])
@@ -707,7 +712,7 @@ class _Handler(BaseHTTPRequestHandler):
         return [self._run_json(run) for run in page], "workflow_runs", info
 
     def _artifacts(self, query, o, r, n):
-        run = next((run for run in self.fake.dataset.runs if run.id == int(n)), None)
+        run = next((run for run in self.ds.runs if run.id == int(n)), None)
         if not run:
             raise HTTPError(404, "Not Found")
         data = [
@@ -728,7 +733,7 @@ class _Handler(BaseHTTPRequestHandler):
         return page, "artifacts", info
 
     def _artifact_zip(self, query, o, r, n):
-        for run in self.fake.dataset.runs:
+        for run in self.ds.runs:
             for artifact in run.artifacts:
                 if artifact.id == int(n):
                     return _Raw(artifact.data, "application/zip")
@@ -746,7 +751,7 @@ class _Handler(BaseHTTPRequestHandler):
         }
 
     def _compare(self, query, o, r, base, head):
-        ds = self.fake.dataset
+        ds = self.ds
         start, end = ds.commit_index(base), ds.commit_index(head)
         if start is None or end is None:
             raise HTTPError(404, "Not Found")
@@ -769,7 +774,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _commits(self, query, o, r):
         """The default branch's commits, newest first (``since``/``until`` filter)."""
-        commits = list(reversed(self.fake.dataset.commits))
+        commits = list(reversed(self.ds.commits))
         if query.get("since"):
             commits = [c for c in commits if c.date >= _parse_time(query["since"])]
         if query.get("until"):
@@ -777,7 +782,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self._slice([self._commit_json(c) for c in commits], query)
 
     def _commit_pulls(self, query, o, r, sha):
-        ds = self.fake.dataset
+        ds = self.ds
         commit = next((c for c in ds.commits if c.sha == sha), None)
         if not commit:
             raise HTTPError(422, "No commit found for SHA")
@@ -785,14 +790,14 @@ class _Handler(BaseHTTPRequestHandler):
         return [self._pull_json(record)] if record else []
 
     def _permission(self, query, o, r, u):
-        role = self.fake.dataset.permissions.get(u.lower())
+        role = self.ds.permissions.get(u.lower())
         if role is None:
             raise HTTPError(404, f"{u} is not a user")
         legacy = {"maintain": "write", "triage": "read"}.get(role, role)
         return {"permission": legacy, "role_name": role, "user": self._user(u)}
 
     def _contents(self, query, o, r, path):
-        ds = self.fake.dataset
+        ds = self.ds
         ref = query.get("ref")
         if ref and ref != ds.default_branch and ds.commit_index(ref) is None:
             raise HTTPError(404, "No commit found for the ref")

@@ -55,7 +55,7 @@ def test_items_api_lists_both_first_responses(client, repo, pruning, clustering)
     services.community_refresh(repo, None, NOW)
 
     data = client.get("/api/items/", {"number": 8}).json()
-    assert data["count"] == 1
+    assert len(data["results"]) == 1
     item = data["results"][0]
     assert item["number"] == 8 and item["kind"] == "issue"
     assert item["first_response_by"] == "priya-ml"
@@ -125,3 +125,21 @@ def test_a_webhook_comment_updates_the_stored_figures(client, repo, pruning, set
     assert response.json()["outcome"] == "applied"
     figures = community_figures([pruning], NOW)[pruning.pk]
     assert figures.unanswered == [] and figures.maintainer_responded == 1
+
+
+def test_a_technique_reads_the_items_of_its_own_repository(repo, pruning, settings):
+    from ci_status.selectors import community_figures
+
+    other = Repository.objects.create(full_name="tensorflow/tensorflow", last_synced_at=NOW)
+    pruning.github_repository = "tensorflow/tensorflow"
+    pruning.save()
+    make(repo, 8, ["technique:pruning"])  # the configured repository: not pruning's now
+    make(other, 9, ["technique:pruning"])
+    for repository in (repo, other):
+        services.community_refresh(repository, None, NOW)
+    figures = community_figures([pruning], NOW)[pruning.pk]
+    assert figures.synced and [i.number for i in figures.unanswered] == [9]
+    assert {r.full_name for r in services.repositories_ensure()} == {
+        "tensorflow/model-optimization",
+        "tensorflow/tensorflow",
+    }
