@@ -60,7 +60,7 @@ def django_shell(env: dict, code: str) -> str:
         check=True,
         capture_output=True,
         text=True,
-    ).stdout.strip()
+    ).stdout.strip().splitlines()[-1]
 
 
 QUEUE = """
