@@ -525,6 +525,26 @@ def community_registry(repository: Repository) -> Registry:
     return Registry.build(techniques, maintainers)
 
 
+def _events_by_number(repository: Repository, numbers: list[int]) -> dict[int, list[dict]]:
+    """Comments and reviews of these items, oldest first."""
+    events: dict[int, list[dict]] = {}
+    for row in (
+        Comment.objects.filter(repository=repository, issue_number__in=numbers)
+        .order_by("created_at", "id")
+        .values(
+            "issue_number",
+            "kind",
+            "author",
+            "author_is_bot",
+            "author_association",
+            "state",
+            "created_at",
+        )
+    ):
+        events.setdefault(row["issue_number"], []).append(row)
+    return events
+
+
 def community_items_refresh(repository: Repository, numbers, registry: Registry) -> set[int]:
     """Store which techniques these items belong to and their first responses; returns
     the ids of the techniques whose figures changed with them (before or after)."""
@@ -544,23 +564,7 @@ def community_items_refresh(repository: Repository, numbers, registry: Registry)
     if not issues:
         return set()
     ids = [i["id"] for i in issues]
-    events: dict[int, list[dict]] = {}
-    for row in (
-        Comment.objects.filter(
-            repository=repository, issue_number__in=[i["number"] for i in issues]
-        )
-        .order_by("created_at", "id")
-        .values(
-            "issue_number",
-            "kind",
-            "author",
-            "author_is_bot",
-            "author_association",
-            "state",
-            "created_at",
-        )
-    ):
-        events.setdefault(row["issue_number"], []).append(row)
+    events = _events_by_number(repository, [i["number"] for i in issues])
     old_links = {
         (issue_id, tid, via, reason): pk
         for pk, issue_id, tid, via, reason in ItemTechnique.objects.filter(
