@@ -149,3 +149,11 @@ def test_technique_page_before_any_sync(client, pruning):
     Repository.objects.all().delete()
     page = client.get(pruning.get_absolute_url()).content.decode()
     assert "No GitHub data yet" in page
+
+
+def test_sync_page_shows_the_budget_spent_and_its_reset(carol_client, synced):
+    run = SyncRun.objects.get()
+    page = carol_client.get("/sync/").content.decode()
+    assert f"GitHub budget: {run.requests} requests spent by the last sync" in page
+    assert f"{run.rate_limit_remaining} of the hourly budget left" in page
+    assert f"resets at {run.rate_limit_reset:%H:%M} UTC" in page
