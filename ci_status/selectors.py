@@ -59,25 +59,25 @@ def community_figures(techniques, now: datetime | None = None) -> dict[int, Figu
     return result
 
 
-def triage_queue(techniques, now: datetime | None = None) -> list[dict]:
-    """Open unlabeled items that belong to a technique, each with the labels it probably
-    needs (from every technique it touches or names), oldest first."""
+def triage_queue(techniques=None, now: datetime | None = None) -> list[dict]:
+    """Open unlabeled items that belong to a technique (of ``techniques``, default all),
+    each with the labels it probably needs (from every technique it touches or names),
+    oldest first. Reads only the techniques that have such items."""
     now = now or timezone.now()
-    names = {t.pk: t for t in techniques}
+    rows = CommunityFigures.objects.exclude(unlabeled=[]).select_related("technique")
+    if techniques is not None:
+        rows = rows.filter(technique__in=[t.pk for t in techniques])
+    rows = rows.only("unlabeled", "technique__slug", "technique__name")
     by_number: dict[int, dict] = {}
-    # Only the unlabeled lists: the waiting lists of every technique are not needed here.
-    rows = CommunityFigures.objects.filter(technique__in=list(names)).values_list(
-        "technique_id", "unlabeled"
-    )
-    for technique_id, unlabeled in rows:
-        for item in (Item.from_stored(d, now) for d in unlabeled):
+    for row in rows:
+        for item in (Item.from_stored(d, now) for d in row.unlabeled):
             entry = by_number.setdefault(
                 item.number, {"item": item, "labels": [], "techniques": [], "reasons": []}
             )
             for label in item.suggested_labels:
                 if label not in entry["labels"]:
                     entry["labels"].append(label)
-            entry["techniques"].append(names[technique_id])
+            entry["techniques"].append(row.technique)
             if item.reason not in entry["reasons"]:
                 entry["reasons"].append(item.reason)
     return sorted(by_number.values(), key=lambda e: e["item"].created_at)

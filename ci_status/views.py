@@ -19,7 +19,6 @@ from ci_status import services, webhooks
 from ci_status.models import Repository, SyncCursor, SyncRun
 from ci_status.permissions import staff_required
 from ci_status.selectors import triage_queue
-from techniques.models import Technique
 
 logger = logging.getLogger(__name__)
 RECENT_RUNS = 25
@@ -117,8 +116,7 @@ def sync_run_json(request, pk: int):
 @require_GET
 @staff_required
 def triage(request):
-    techniques = list(Technique.objects.select_related("owner_group").order_by("name"))
-    queue = triage_queue(techniques)
+    queue = triage_queue()
     page = Paginator(queue, 50).get_page(request.GET.get("page"))
     return render(request, "ci_status/triage.html", {"page": page, "total": len(queue)})
 
