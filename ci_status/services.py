@@ -612,12 +612,10 @@ def _issues_set(rows: list[dict]) -> None:
             params = [
                 json.dumps(row[n]) if n == "approved_by" else row[n] for row in batch for n in names
             ]
-            cursor.execute(
-                f'UPDATE "{table}" AS i SET {setters} FROM (VALUES '  # noqa: S608 - names
-                + ", ".join([row_sql] * len(batch))
-                + f') AS v({aliases}) WHERE i."id" = v."id"',
-                params,
-            )
+            values = ", ".join([row_sql] * len(batch))
+            # Identifiers come from the model's fields; every value is a parameter.
+            sql = f'UPDATE "{table}" AS i SET {setters} FROM (VALUES {values}) AS v({aliases}) WHERE i."id" = v."id"'  # noqa: S608  # nosec B608
+            cursor.execute(sql, params)
 
 
 def community_figures_refresh(technique_ids=None, now=None) -> int:
