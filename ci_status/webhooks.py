@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from ci_status import services, upserts
-from ci_status.models import Comment, Issue, Repository, WebhookDelivery
+from ci_status.models import Comment, Issue, ItemTechnique, Repository, WebhookDelivery
 from ci_status.services import repository_get_or_create
 
 EVENTS = {"issues", "issue_comment", "pull_request", "pull_request_review", "workflow_run", "ping"}
@@ -87,8 +87,14 @@ def _apply(repository: Repository, event: str, payload: dict) -> int:
     if event == "issues":
         if action in {"deleted", "transferred"}:  # gone from this repository
             number = int(payload["issue"]["number"])
-            Issue.objects.filter(repository=repository, number=number).delete()
+            gone = Issue.objects.filter(repository=repository, number=number)
+            # Its techniques' figures no longer count it (its links go with the row).
+            techniques = set(
+                ItemTechnique.objects.filter(issue__in=gone).values_list("technique_id", flat=True)
+            )
+            gone.delete()
             Comment.objects.filter(repository=repository, issue_number=number).delete()
+            services.community_figures_refresh(techniques)
             return 0
         return upserts.upsert_issues(repository, [payload["issue"]])
     if event == "pull_request":

@@ -126,6 +126,23 @@ def test_a_webhook_comment_updates_the_stored_figures(client, repo, pruning, set
     figures = community_figures([pruning], NOW)[pruning.pk]
     assert figures.unanswered == [] and figures.maintainer_responded == 1
 
+    # A deleted issue leaves the figures of the techniques it belonged to.
+    make(repo, 10, ["technique:pruning"])
+    services.community_refresh(repo, {10}, NOW)
+    assert [i.number for i in community_figures([pruning], NOW)[pruning.pk].unanswered] == [10]
+    body = json.dumps(
+        {"action": "deleted", "repository": payload["repository"], "issue": {"number": 10}}
+    ).encode()
+    client.post(
+        "/webhooks/github/",
+        body,
+        content_type="application/json",
+        HTTP_X_HUB_SIGNATURE_256=sign("s3cret", body),
+        HTTP_X_GITHUB_EVENT="issues",
+        HTTP_X_GITHUB_DELIVERY="d-2",
+    )
+    assert community_figures([pruning], NOW)[pruning.pk].unanswered == []
+
 
 def test_a_technique_reads_the_items_of_its_own_repository(repo, pruning, settings):
     from ci_status.selectors import community_figures
