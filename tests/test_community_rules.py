@@ -345,3 +345,47 @@ def test_repo_labels_and_maintainer_activity_facts(repo, pruning):
     assert set(facts["maintainer_activity"][pruning.pk]) == {"alice", "dave"}
     Repository.objects.update(last_synced_at=None)
     assert load_facts([pruning], NOW)["repo_labels"][pruning.pk] is None
+
+
+# --- since: when the violation began -------------------------------------------------
+def test_since_is_the_oldest_wait_plus_the_allowed_days(repo, pruning):
+    old, _recent = issue(repo, 30), issue(repo, 20)
+    r = result(pruning, "questions-answered")
+    assert r.since == old.created_at + timedelta(days=14)
+    pr = issue(repo, 16, kind="pr")
+    assert result(pruning, "prs-reviewed").since == pr.created_at + timedelta(days=14)
+
+
+def test_since_of_ci_release_and_api_changes(repo, pruning):
+    ci_run(repo, 50, "success", 1)
+    ci_run(repo, 30, "failure", 2)
+    ci_run(repo, 2, "failure", 3)
+    assert result(pruning, "ci-green").since == NOW - timedelta(hours=30) + timedelta(hours=24)
+    release(repo, "v0.8.0", 100)
+    shipped = release(repo, "v0.8.1", 10)
+    merged_pr(repo, 50)
+    assert result(pruning, "release-notes").since == shipped.published_at
+    first = merged_pr(repo, 20, files=[PRUNING_API])
+    merged_pr(repo, 5, files=[PRUNING_API])
+    assert result(pruning, "api-review").since == first.merged_at
+
+
+def test_stored_figures_become_overdue_as_the_clock_moves(repo, pruning):
+    """Stored once, judged at read time: no refresh is needed for an item to become late."""
+    import time_machine
+
+    issue(repo, 10)
+    refreshed(NOW)
+    with time_machine.travel(NOW, tick=False):
+        assert (
+            evaluate([pruning], rule_ids=["questions-answered"])[
+                (pruning.pk, "questions-answered")
+            ].status
+            == Status.PASS
+        )
+    with time_machine.travel(NOW + timedelta(days=5), tick=False):
+        late = evaluate([pruning], rule_ids=["questions-answered"])[
+            (pruning.pk, "questions-answered")
+        ]
+        assert late.status == Status.FAIL
+        assert late.since == NOW - timedelta(days=10) + timedelta(days=14)
