@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from ci_status.community import Figures, Item
-from ci_status.models import CommunityFigures, Issue, Repository
+from ci_status.models import CommunityFigures, Issue, Repository, SyncCursor, SyncRun
 
 
 def primary_repository() -> Repository | None:
@@ -87,3 +87,45 @@ def items_for_api() -> QuerySet[Issue]:
     """Synced issues and PRs of the configured repository, newest first (the unique
     index on repository and number serves the order)."""
     return Issue.objects.filter(repository=primary_repository()).order_by("-number")
+
+
+RECENT_RUNS = 25
+
+
+def sync_overview(watched_id: int | None = None) -> dict:
+    """What the sync status page shows: each repository with its cursors, last run and
+    last source switch; the recent runs; the run being watched."""
+    repositories = list(Repository.objects.order_by("full_name"))
+    cursors: dict[int, list] = {}
+    for cursor in SyncCursor.objects.order_by("resource"):
+        cursors.setdefault(cursor.repository_id, []).append(cursor)
+    runs = list(SyncRun.objects.select_related("repository")[:RECENT_RUNS])
+    last_by_repo: dict[int, SyncRun] = {}
+    for run in runs:
+        last_by_repo.setdefault(run.repository_id, run)
+    watched = None
+    if watched_id is not None:
+        watched = next((r for r in runs if r.pk == watched_id), None) or (
+            SyncRun.objects.filter(pk=watched_id).first()
+        )
+    switched = {run.repository_id: run for run in reversed(runs) if run.progress.get("switched")}
+    rows = [
+        {
+            "repository": r,
+            "cursors": cursors.get(r.pk, []),
+            "last": last_by_repo.get(r.pk),
+            "switched": switched.get(r.pk),
+        }
+        for r in repositories
+    ]
+    return {
+        "rows": rows,
+        "runs": runs,
+        "watched": watched,
+        "primary": settings.GITHUB_REPOSITORY,
+        "has_primary": any(
+            r.full_name.lower() == settings.GITHUB_REPOSITORY.lower() for r in repositories
+        ),
+        "api_url": settings.GITHUB_API_URL,
+        "token_set": bool(settings.GITHUB_TOKEN),
+    }
