@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Case, Q, Value, When
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -59,14 +60,23 @@ def queue(request):
         reviews = reviews.filter(status=status)
     mine = set(Technique.objects.owned_by(request.user).values_list("pk", flat=True))
     today = timezone.localdate()
-    rows = [
-        {"review": r, "mine": r.technique_id in mine, "overdue": r.days_overdue(today)}
-        for r in reviews
-    ]
+    # Yours first, then the late ones (all late reviews of a cycle are equally late),
+    # then by name: ordered and paginated in the database, so only the page is built.
+    past_due = today > cycle.due_date
+    late = ~Q(status=Review.Status.ACCEPTED)
     if request.GET.get("overdue"):
-        rows = [row for row in rows if row["overdue"]]
-    rows.sort(key=lambda row: (not row["mine"], -row["overdue"], row["review"].technique.name))
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+        reviews = reviews.filter(late) if past_due else reviews.none()
+    reviews = reviews.annotate(
+        not_mine=Case(When(technique_id__in=mine, then=Value(0)), default=Value(1))
+        if mine
+        else Value(1),
+        on_time=Case(When(late, then=Value(0)), default=Value(1)) if past_due else Value(1),
+    ).order_by("not_mine", "on_time", "technique__name", "pk")
+    page = Paginator(reviews, 50).get_page(request.GET.get("page"))
+    page.object_list = [
+        {"review": r, "mine": r.technique_id in mine, "overdue": r.days_overdue(today)}
+        for r in page.object_list
+    ]
     staff = (
         get_user_model().objects.filter(is_staff=True).order_by("username")
         if request.user.is_staff
