@@ -17,7 +17,7 @@ venv: $(VENV)/.installed
 
 demo: venv
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py load_demo
+	scripts/load_demo.sh
 
 run: demo
 	HOST=$(HOST) PORT=$(PORT) scripts/run.sh

@@ -13,10 +13,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+# Several checkouts on one server: each may use its own prefix (tfmot_bench_<name>_).
+PREFIX = os.environ.get("BENCH_DATABASE_PREFIX", "tfmot_bench_")
 
 
 def database_name(scale: float) -> str:
-    return "tfmot_bench_" + f"{scale:g}".replace(".", "_")
+    return PREFIX + f"{scale:g}".replace(".", "_")
 
 
 def setup_django(scale: float) -> None:

@@ -156,7 +156,8 @@ def make_convergence(scale: float, rng: random.Random) -> None:
 def make_ci_status(scale: float, rng: random.Random) -> None:
     from datetime import timedelta as td
 
-    from ci_status.models import CIRun, Issue, Label, Repository
+    from ci_status.models import CIRun, Comment, Issue, Label, Repository
+    from ci_status.services import community_refresh
     from techniques.models import Technique
 
     repository = Repository.objects.create(
@@ -165,29 +166,58 @@ def make_ci_status(scale: float, rng: random.Random) -> None:
     labels = list(Technique.objects.values_list("github_labels", flat=True))
     Label.objects.bulk_create(Label(repository=repository, name=ls[0]) for ls in labels)
     logins = [f"maint{i:04d}" for i in range(sized("maintainers", scale, 2))]
+    groups = sized("groups", scale)
+    comments = []  # (number, author, association, created_at)
 
     def issues():
         for number in range(1, sized("issues", scale) + 1):
             created = NOW - td(days=rng.uniform(0, 730))
             open_ = rng.random() < 0.15
             answered = rng.random() < 0.8
+            label = [rng.choice(labels)[0]] if rng.random() < 0.9 else []
+            if answered:
+                # Half the time someone from the community answers first, then a
+                # maintainer of the technique's group.
+                technique = int(label[0][-4:]) if label else rng.randrange(len(labels))
+                first = created + td(hours=rng.uniform(1, 400))
+                if rng.random() < 0.5:
+                    comments.append((number, f"user{rng.randrange(5000)}", "NONE", first))
+                    first += td(hours=rng.uniform(1, 100))
+                maintainer = logins[technique % groups + groups * rng.randrange(2)]
+                comments.append((number, maintainer, "MEMBER", first))
             yield {
                 "repository_id": repository.pk,
                 "number": number,
                 "kind": "pr" if number % 3 == 0 else "issue",
                 "title": f"Issue {number}",
                 "state": "open" if open_ else "closed",
-                "labels": [rng.choice(labels)[0]] if rng.random() < 0.9 else [],
+                "labels": label,
                 "author": f"user{number % 5000}",
                 "created_at": created,
                 "updated_at": created + td(days=1),
                 "closed_at": None if open_ else created + td(days=3),
-                "first_response_at": created + td(hours=rng.uniform(1, 400)) if answered else None,
-                "first_response_by": rng.choice(logins) if answered else "",
-                "review_given": answered,
             }
 
     copy_rows(Issue, issues())
+    copy_rows(
+        Comment,
+        (
+            {
+                "repository_id": repository.pk,
+                "kind": "comment",
+                "github_id": i,
+                "issue_number": number,
+                "author": author,
+                "author_association": association,
+                "created_at": at,
+                "updated_at": at,
+            }
+            for i, (number, author, association, at) in enumerate(comments, 1)
+        ),
+    )
+    started = time.perf_counter()
+    community_refresh(repository, None, NOW)  # what the sync stores: items, then figures
+    print(f"{'(community)':<14} {time.perf_counter() - started:7.1f} s for all items")
 
     def runs():
         for i in range(sized("ci_runs", scale)):

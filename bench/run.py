@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""Page benchmark: median/p95 server time and SQL query count per main page, in-process.
+"""Page benchmark: median/p95 server time and SQL query count per page, in-process,
+cold (no cache: what the first visitor after any change, and every signed-in user, pays)
+and warm (the per-view cache of the public pages).
 
 Usage: .venv/bin/python bench/run.py --scale 0.1 [--scale 1] [--requests 50]
 Each scale needs its data first: .venv/bin/python bench/make_data.py --scale S
-Prints one table per scale and a comparison; exits non-zero when a target is missed:
-median <= 30 ms, p95 <= 60 ms at the largest scale; time at the largest scale <= 1.5x
-its time at the smallest; identical query counts at every scale; median <= 6x the
-minimal view (/healthz) for the same audience
-(anonymous, or signed in: the session and user lookups are part of every signed-in page). Rule evaluation time (all rules, all techniques; median of 3) <= 2 s.
+Prints one table and exits non-zero when a target is missed. Targets apply to the cold
+figures: median <= 30 ms, p95 <= 60 ms at the largest scale; time at the largest scale
+<= 1.5x its time at the smallest; identical query counts at every scale. Pages for
+signed-in users are timed signed in. Rule evaluation time (all rules, all techniques;
+median of 3) <= 2 s.
 """
 
 from __future__ import annotations
@@ -38,29 +40,43 @@ PAGES = [
     ("API maintainers", "/api/maintainers/", None),
     ("API gaps", "/api/gaps/", None),
     ("API convergence tests", "/api/convergence/tests/", None),
+    ("API convergence runs", "/api/convergence/runs/", None),
+    ("API rule results", "/api/rule-results/", None),
+    ("API reviews", "/api/reviews/", None),
+    ("API items", "/api/items/", None),
+    ("triage queue", "/sync/triage/", "carol"),
 ]
+DUMMY_CACHE = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
 TARGET_MEDIAN_MS = 30
 TARGET_P95_MS = 60
 TARGET_GROWTH = 1.5
-TARGET_FLOOR_FACTOR = 6
 TARGET_RULES_S = 2.0
 
 
 def measure_scale(scale: float, requests: int) -> dict:
-    """Run in a subprocess per scale: Django can be set up only once per process."""
-    output = subprocess.run(
-        [sys.executable, __file__, "--child", str(scale), "--requests", str(requests)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    """Run in a subprocess per scale and mode: Django is set up once per process."""
+    results = {}
+    for mode in ("cold", "warm"):
+        output = subprocess.run(
+            [sys.executable, __file__, "--child", str(scale), "--requests", str(requests)]
+            + (["--cold"] if mode == "cold" else []),
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        results[mode] = json.loads(output.strip().splitlines()[-1])
+    return results
 
 
-def child(scale: float, requests: int) -> None:
+def child(scale: float, requests: int, cold: bool) -> None:
     from bench.common import setup_django
 
     setup_django(scale)
+    if cold:
+        import django.test.signals  # noqa: F401 - resets the cache handler on change
+        from django.test.utils import override_settings
+
+        override_settings(CACHES=DUMMY_CACHE).enable()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
@@ -99,7 +115,8 @@ def child(scale: float, requests: int) -> None:
             "p95": times[int(len(times) * 0.95) - 1],
             "queries": query_count,
         }
-    results["_rules"] = rules_time()
+    if cold:
+        results["_rules"] = rules_time()
     results["_techniques"] = Technique.objects.count()
     print(json.dumps(results))
 
@@ -143,33 +160,28 @@ def report(by_scale: dict[float, dict]) -> list[str]:
     failures = []
     scales = sorted(by_scale)
     small, large = scales[0], scales[-1]
-    header = f"{'page':<24}" + "".join(
-        f"{'median ms @' + format(s, 'g'):>16}{'p95 ms':>9}{'queries':>9}" for s in scales
+    header = f"{'page (cold; warm median)':<26}" + "".join(
+        f"{'median ms @' + format(s, 'g'):>16}{'p95':>7}{'queries':>8}{'warm':>7}" for s in scales
     )
     print(header)
     print("-" * len(header))
-    floors = {
-        None: by_scale[large]["minimal view (floor)"]["median"],
-        "carol": by_scale[large]["minimal view, signed in"]["median"],
-    }
     for name, _, user in PAGES:
-        floor = floors[user]
-        row = f"{name:<24}"
+        row = f"{name + (' *' if user else ''):<26}"
         for scale in scales:
-            result = by_scale[scale].get(name, {})
-            if result.get("status") != 200:
-                row += f"{'HTTP ' + str(result.get('status')):>34}"
+            cold = by_scale[scale]["cold"].get(name, {})
+            warm = by_scale[scale]["warm"].get(name, {})
+            if cold.get("status") != 200:
+                row += f"{'HTTP ' + str(cold.get('status')):>38}"
                 continue
-            row += f"{result['median']:>16.1f}{result['p95']:>9.1f}{result['queries']:>9}"
+            row += f"{cold['median']:>16.1f}{cold['p95']:>7.1f}{cold['queries']:>8}"
+            row += f"{warm.get('median', float('nan')):>7.1f}"
         print(row)
-        big = by_scale[large].get(name, {})
-        if big.get("status") != 200:
+        big = by_scale[large]["cold"].get(name, {})
+        if big.get("status") != 200 or name.startswith("minimal view"):
             continue
         if big["median"] > TARGET_MEDIAN_MS or big["p95"] > TARGET_P95_MS:
             failures.append(f"{name}: median {big['median']:.1f} ms / p95 {big['p95']:.1f} ms")
-        if not name.startswith("minimal view") and big["median"] > TARGET_FLOOR_FACTOR * floor:
-            failures.append(f"{name}: {big['median'] / floor:.1f}x the minimal view")
-        base = by_scale[small].get(name, {})
+        base = by_scale[small]["cold"].get(name, {})
         if base.get("status") == 200 and small != large:
             if big["median"] > TARGET_GROWTH * max(base["median"], 1.0):
                 failures.append(
@@ -179,15 +191,17 @@ def report(by_scale: dict[float, dict]) -> list[str]:
                 failures.append(
                     f"{name}: {base['queries']} queries at {small:g}, {big['queries']} at {large:g}"
                 )
+    print("(* signed in as staff; targets apply to the cold figures)")
     print()
     for scale in scales:
-        rules = by_scale[scale]["_rules"]
+        rules = by_scale[scale]["cold"]["_rules"]
         print(
-            f"rules @ {scale:g}: {rules['rules']} rules x {by_scale[scale]['_techniques']} techniques "
+            f"rules @ {scale:g}: {rules['rules']} rules x "
+            f"{by_scale[scale]['cold']['_techniques']} techniques "
             f"in {rules['seconds']:.2f} s, {rules['queries']} queries"
         )
-    if by_scale[large]["_rules"]["seconds"] > TARGET_RULES_S:
-        failures.append(f"rule evaluation {by_scale[large]['_rules']['seconds']:.2f} s")
+    if by_scale[large]["cold"]["_rules"]["seconds"] > TARGET_RULES_S:
+        failures.append(f"rule evaluation {by_scale[large]['cold']['_rules']['seconds']:.2f} s")
     return failures
 
 
@@ -196,9 +210,10 @@ def main() -> int:
     parser.add_argument("--scale", type=float, action="append")
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--child", type=float)
+    parser.add_argument("--cold", action="store_true")
     args = parser.parse_args()
     if args.child is not None:
-        child(args.child, args.requests)
+        child(args.child, args.requests, args.cold)
         return 0
     by_scale = {scale: measure_scale(scale, args.requests) for scale in args.scale or [0.1, 1.0]}
     failures = report(by_scale)

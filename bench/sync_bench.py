@@ -1,16 +1,18 @@
 #!/usr/bin/env python
 """Benchmark of the GitHub sync against the project's GitHub-shaped server.
 
-    .venv/bin/python bench/sync_bench.py --issues 100000
+    .venv/bin/python bench/sync_bench.py            (20,000 items, 1,666 open PRs; 100,000)
     .venv/bin/python bench/sync_bench.py --issues 2000 --database-url sqlite:////tmp/b.sqlite3
 
-For each N it serves a synthetic repository of N issues and PRs from a separate process
-(python -m fake_github), then runs in a fresh process (the "worker"):
-1. a full sync — requests (target: ceil(N/100) + a constant), seconds (target <= 60 s
-   for 100,000), peak RSS of the worker (target <= 300 MB, flat in N);
-2. a re-sync with nothing changed — requests, 304s (target: all), seconds (target <= 2 s).
-The database is PostgreSQL ``tfmot_bench`` (dropped and created) when PostgreSQL answers,
-else a temporary SQLite file; ``--database-url`` chooses another.
+For each N it serves a synthetic repository of N issues and PRs (a twelfth of them open
+PRs, as many as ``--open-prs`` for 20,000) from a separate process (python -m fake_github),
+then runs in a fresh process (the "worker"):
+1. a full sync — requests (target: <= 300 for 20,000 items: issues ceil(N/100), PR
+   reviews and files 100 PRs per GraphQL request), seconds, peak RSS of the worker;
+2. a re-sync with nothing changed — requests, 304s (target: all), seconds;
+3. issues only (the first sync's issues listing), seconds: the speed of the listing.
+The database is PostgreSQL ``<BENCH_DATABASE_PREFIX>sync`` (dropped and created) when
+PostgreSQL answers, else a temporary SQLite file; ``--database-url`` chooses another.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 REPO = "tensorflow/model-optimization"
+DATABASE = os.environ.get("BENCH_DATABASE_PREFIX", "tfmot_bench_") + "sync"
 
 
 def child(api_url: str) -> None:
@@ -43,15 +46,24 @@ def child(api_url: str) -> None:
 
     repository = repository_get_or_create(REPO)
     client = GitHubClient(REPO, base_url=api_url, token="")
+    stamps = {}
+
+    def progress(run):
+        stamps.setdefault(run.progress.get("resource"), time.perf_counter())
+
     started = time.perf_counter()
-    run = repository_sync(repository, client=client, trigger="bench", evaluate=False)
+    run = repository_sync(
+        repository, client=client, trigger="bench", evaluate=False, on_progress=progress
+    )
     seconds = time.perf_counter() - started
+    issues_seconds = stamps.get("comments", time.perf_counter()) - stamps.get("issues", started)
     print(
         json.dumps(
             {
                 "status": str(run.status),
                 "error": run.error,
                 "seconds": round(seconds, 2),
+                "issues_seconds": round(issues_seconds, 2),
                 "requests": run.requests,
                 "not_modified": run.not_modified,
                 "rows": run.rows_written,
@@ -77,13 +89,13 @@ def fresh_database(url: str | None) -> str:
         import psycopg
 
         with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
-            c.execute("DROP DATABASE IF EXISTS tfmot_bench")
-            c.execute("CREATE DATABASE tfmot_bench")
-        return "postgres://postgres@127.0.0.1:5432/tfmot_bench"
+            c.execute(f'DROP DATABASE IF EXISTS "{DATABASE}"')
+            c.execute(f'CREATE DATABASE "{DATABASE}"')
+        return f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
     return f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
 
 
-def run_bench(issues: int, database_url: str | None) -> dict:
+def run_bench(issues: int, database_url: str | None, open_prs: int) -> dict:
     python = sys.executable
     env = {
         **os.environ,
@@ -98,7 +110,17 @@ def run_bench(issues: int, database_url: str | None) -> dict:
         [python, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
     )
     server = subprocess.Popen(
-        [python, "-m", "fake_github", "--port", "0", "--issues", str(issues)],
+        [
+            python,
+            "-m",
+            "fake_github",
+            "--port",
+            "0",
+            "--issues",
+            str(issues),
+            "--open-prs",
+            str(open_prs),
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -122,6 +144,7 @@ def run_bench(issues: int, database_url: str | None) -> dict:
         server.terminate()
         server.wait(timeout=10)
     results["issues"] = issues
+    results["open_prs"] = open_prs
     results["database"] = env["DATABASE_URL"].split(":", 1)[0]
     results["expected_requests"] = f"ceil({issues}/100) + c = {math.ceil(issues / 100)} + c"
     return results
@@ -129,13 +152,19 @@ def run_bench(issues: int, database_url: str | None) -> dict:
 
 def report(r: dict) -> None:
     full, resync = r["full"], r["resync"]
-    constant = full["requests"] - math.ceil(r["issues"] / 100)
-    print(f"N = {r['issues']:,} issues+PRs, database {r['database']}")
+    per = full["per_resource"]
+    print(
+        f"N = {r['issues']:,} issues+PRs ({r['issues'] // 3:,} PRs, {r['open_prs']:,} open), "
+        f"database {r['database']}"
+    )
     print(
         f"  full sync : {full['status']}, {full['seconds']:.1f} s, {full['requests']} requests "
-        f"(= ceil(N/100) + {constant}), {full['rows']:,} rows, worker peak RSS "
+        f"(issues {per['issues']['requests']} = ceil(N/100) + "
+        f"{per['issues']['requests'] - math.ceil(r['issues'] / 100)}, PR details "
+        f"{per['pulls']['requests']} GraphQL), {full['rows']:,} rows, worker peak RSS "
         f"{full['peak_rss_mb']} MB"
     )
+    print(f"  issues only: {full['issues_seconds']:.1f} s for the issues listing")
     print(
         f"  re-sync   : {resync['status']}, {resync['seconds']:.2f} s, {resync['requests']} "
         f"requests, {resync['not_modified']} of them 304, {resync['rows']} rows"
@@ -146,7 +175,8 @@ def report(r: dict) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--issues", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--issues", type=int, nargs="+", default=[20_000, 100_000])
+    parser.add_argument("--open-prs", type=int, default=1666, help="for 20,000 items")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--child", metavar="API_URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -154,7 +184,7 @@ def main() -> int:
         child(args.child)
         return 0
     for n in args.issues:
-        report(run_bench(n, args.database_url))
+        report(run_bench(n, args.database_url, round(args.open_prs * n / 20_000)))
     return 0
 
 

@@ -1,18 +1,28 @@
-"""Community figures per technique, from the synced GitHub data (DESIGN.md section 4).
+"""Community figures: which technique an issue or PR belongs to, its first responses,
+and each technique's figures. Pure computation; ``services.community_refresh`` stores
+the results when the data changes and ``selectors.community_figures`` reads them.
 
-``community_figures(techniques, now)`` computes every technique's figures in a fixed
-number of queries (four), whatever the number of techniques or items; the technique
-panel, the adherence rules and the reviews' evidence all call it.
+Belonging (``match_item``, the one place that decides it): an item belongs to the
+techniques whose GitHub label it carries; an item with no technique's label belongs to
+the techniques whose paths its changed files touch (the most specific path, as in
+CODEOWNERS). An open item with neither but whose title or body names a technique is a
+triage suggestion for it, not one of its items.
 
-Time to first response (after CHAOSS): the first comment or review by a listed
-maintainer of the technique, or of another technique sharing its label (any repository
-member when none is listed), bots and the author excluded; median and 90th percentile over the items created in the last year;
-items still waiting are counted apart. For research techniques, feature requests and PRs
-count only where the technique opted in (``accepts_feature_requests``/``accepts_prs``).
+First responses (after CHAOSS), per item, bots and the author excluded: the first
+comment or review by anyone (``first_response_*``), and by a maintainer of the groups
+owning the item's techniques (``first_maintainer_response_*``; any repository member
+when none is listed). Items opened by bots or by those maintainers need no answer.
+
+Per technique: open issues and PRs, the median and 90th percentile of both response
+times over items created in the last half-year, the open items waiting for a
+maintainer's first response or review, and the unlabeled items that probably need its
+label. For research techniques, feature requests and PRs count only where the
+technique opted in (``accepts_feature_requests``/``accepts_prs``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from dataclasses import dataclass, field
@@ -20,85 +30,15 @@ from datetime import datetime, timedelta
 from fnmatch import fnmatch
 from statistics import median
 
-from django.conf import settings
-from django.db.models import Q
-from django.utils import timezone
-
-from ci_status.models import Comment, Issue, Repository
-from ci_status.upserts import RESPONDER_ASSOCIATIONS
-from techniques.models import Maintainer
-
 # Time to first response is measured over the last half-year: the semi-annual review
 # period, and a bounded amount of data whatever the repository's age.
 WINDOW_DAYS = 183
 FEATURE_LABELS = {"feature request", "enhancement", "type:feature"}
+RESPONDER_ASSOCIATIONS = {"OWNER", "MEMBER", "COLLABORATOR"}
+LABEL, PATHS, MENTION = "label", "paths", "mention"
 
 
-@dataclass
-class Item:
-    """An issue or PR as the figures show it."""
-
-    number: int
-    kind: str
-    title: str
-    url: str
-    created_at: datetime
-    waiting_days: int = 0
-    labels: list[str] = field(default_factory=list)
-    suggested_labels: list[str] = field(default_factory=list)
-    reason: str = ""
-
-    def as_dict(self) -> dict:
-        return {
-            "number": self.number,
-            "kind": self.kind,
-            "title": self.title,
-            "url": self.url,
-            "created_at": self.created_at.isoformat(),
-            "waiting_days": self.waiting_days,
-            "suggested_labels": self.suggested_labels,
-            "reason": self.reason,
-        }
-
-
-@dataclass
-class Figures:
-    synced: bool
-    labels: list[str]
-    open_issues: int = 0
-    open_prs: int = 0
-    responded: int = 0
-    median_response_hours: float | None = None
-    p90_response_hours: float | None = None
-    unanswered: list[Item] = field(default_factory=list)  # open, no response yet
-    unanswered_overdue: list[Item] = field(default_factory=list)
-    prs_waiting: list[Item] = field(default_factory=list)  # open, no review yet
-    prs_waiting_overdue: list[Item] = field(default_factory=list)
-    unlabeled: list[Item] = field(default_factory=list)  # touch its paths or name it
-    unlabeled_overdue: list[Item] = field(default_factory=list)
-    excluded_by_tos: list[str] = field(default_factory=list)
-    response_days: int = 14
-    review_days: int = 14
-    unlabeled_days: int = 7
-
-    @property
-    def median_response_days(self) -> float | None:
-        return None if self.median_response_hours is None else self.median_response_hours / 24
-
-    @property
-    def p90_response_days(self) -> float | None:
-        return None if self.p90_response_hours is None else self.p90_response_hours / 24
-
-
-def percentile(values: list[float], fraction: float) -> float | None:
-    """Nearest-rank percentile (p90 of 10 values is the 9th smallest)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(round(fraction * len(ordered), 9)))
-    return ordered[min(rank, len(ordered)) - 1]
-
-
+# --- matching ------------------------------------------------------------------------
 def path_matches(path: str, glob: str) -> bool:
     """CODEOWNERS-style: "dir/" matches everything below, else an fnmatch pattern."""
     path, glob = path.lstrip("/"), glob.lstrip("/")
@@ -121,270 +61,314 @@ def name_terms(technique) -> list[str]:
 
 
 def name_pattern(terms: list[str]) -> re.Pattern | None:
-    """One compiled pattern for all of a technique's terms (compiled once per technique)."""
+    """One compiled pattern for all the terms (longest first, so the longest name wins)."""
     if not terms:
         return None
-    return re.compile(r"(?<![\w.])(" + "|".join(re.escape(t) for t in terms) + r")(?![\w])")
+    ordered = sorted(set(terms), key=lambda t: (-len(t), t))
+    return re.compile(r"(?<![\w.])(" + "|".join(re.escape(t) for t in ordered) + r")(?![\w])")
 
 
-def _mentions(text: str, terms: list[str] | re.Pattern | None) -> str | None:
-    pattern = terms if isinstance(terms, re.Pattern) or terms is None else name_pattern(terms)
-    if pattern is None:
-        return None
-    match = pattern.search(text)
-    return match.group(1) if match else None
+@dataclass
+class Registry:
+    """What matching and first responses need from the registry, loaded once."""
 
+    techniques: dict[int, object]
+    by_label: dict[str, set[int]]
+    globs: list[tuple[str, int]]
+    by_term: dict[str, set[int]]
+    pattern: re.Pattern | None
+    maintainers: dict[int, set[str]]  # technique id -> its group's active maintainers
+    fingerprint: str
 
-def primary_repository() -> Repository | None:
-    return Repository.objects.primary().first()
-
-
-def community_figures(
-    techniques, now: datetime | None = None, response_times: bool = True
-) -> dict[int, Figures]:
-    """Figures for each technique (by id), in four queries."""
-    now = now or timezone.now()
-    techniques = list(techniques)
-    cfg = settings.ADHERENCE
-    thresholds = {
-        "response_days": cfg["RESPONSE_DAYS"],
-        "review_days": cfg["PR_REVIEW_DAYS"],
-        "unlabeled_days": cfg["UNLABELED_DAYS"],
-    }
-    repository = primary_repository()  # query 1
-    synced = bool(repository and repository.last_synced_at)
-    result = {
-        t.pk: Figures(synced=synced, labels=list(t.github_labels or []), **thresholds)
-        for t in techniques
-    }
-    if not synced or not techniques:
-        return result
-    horizon = now - timedelta(days=WINDOW_DAYS)
-    # Response times need the closed items of the window too; the rules judge only open
-    # items, so their loader skips the closed ones (most of a large repository).
-    in_scope = Issue.objects.filter(repository=repository).filter(
-        Q(state="open") | Q(created_at__gte=horizon) if response_times else Q(state="open")
-    )
-    issues = list(  # query 2
-        in_scope.values(
-            "number",
-            "kind",
-            "title",
-            "state",
-            "labels",
-            "author",
-            "author_is_bot",
-            "created_at",
-            "draft",
-            "html_url",
+    @classmethod
+    def build(cls, techniques, maintainers_by_group: dict[int, set[str]]) -> Registry:
+        by_label: dict[str, set[int]] = {}
+        globs, by_term, maintainers, parts = [], {}, {}, []
+        for t in techniques:
+            for label in t.github_labels or []:
+                by_label.setdefault(label, set()).add(t.pk)
+            globs += [(g.lstrip("/"), t.pk) for g in t.path_globs or [] if g.strip("/")]
+            for term in name_terms(t):
+                by_term.setdefault(term, set()).add(t.pk)
+            maintainers[t.pk] = maintainers_by_group.get(t.owner_group_id, set())
+            key = (t.pk, t.github_labels, t.path_globs, t.public_api, t.name, t.slug, t.tos_level)
+            key += (t.accepts_prs, t.accepts_feature_requests)
+            parts.append(repr((key, sorted(maintainers[t.pk]))))
+        fingerprint = hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()
+        return cls(
+            {t.pk: t for t in techniques},
+            by_label,
+            sorted(globs, key=lambda g: -len(g[0])),
+            by_term,
+            name_pattern(list(by_term)),
+            maintainers,
+            fingerprint,
         )
-    )
-    events: dict[int, list[dict]] = {}
-    for row in (  # query 3
-        Comment.objects.filter(repository=repository, issue_number__in=in_scope.values("number"))
-        .order_by("created_at", "id")
-        .values(
-            "issue_number", "kind", "author", "author_is_bot", "author_association", "created_at"
-        )
-    ):
-        events.setdefault(row["issue_number"], []).append(row)
-    group_ids = {t.owner_group_id for t in techniques if t.owner_group_id}
-    maintainers: dict[int, set[str]] = {}
-    for group_id, login in Maintainer.objects.filter(  # query 4
-        group_id__in=group_ids, status=Maintainer.Status.ACTIVE
-    ).values_list("group_id", "github_login"):
-        maintainers.setdefault(group_id, set()).add(login.lower())
-    all_technique_labels = {label for t in techniques for label in (t.github_labels or [])}
-    # A label shared by several techniques (technique:qat for QAT, PQAT, CQAT...) is
-    # answered when the owners of any of them answered.
-    groups_by_label: dict[str, set[int]] = {}
-    for t in techniques:
-        for label in t.github_labels or []:
-            if t.owner_group_id:
-                groups_by_label.setdefault(label, set()).add(t.owner_group_id)
-    # Index the issues once by label, so each technique reads only its own items plus the
-    # open unlabeled ones: cost grows with issues + techniques, not issues x techniques.
-    by_label: dict[str, list[dict]] = {}
-    unlabeled_open = []
-    for issue in issues:
-        known = [label for label in issue["labels"] if label in all_technique_labels]
-        for label in known:
-            by_label.setdefault(label, []).append(issue)
-        if not known and issue["state"] == "open":
-            unlabeled_open.append(issue)
-    # Bodies only where they are read: open items no technique's label claims (query 5).
-    details = {
-        number: (body, files)
-        for number, body, files in Issue.objects.filter(
-            repository=repository, number__in=[i["number"] for i in unlabeled_open]
-        ).values_list("number", "body_excerpt", "files")
-    }
-    for issue in unlabeled_open:
-        issue["body_excerpt"], issue["files"] = details.get(issue["number"], ("", None))
-        issue["_text"] = f"{issue['title']}\n{issue['body_excerpt']}".lower()
-    # Unlabeled items a technique may claim: those whose text contains one of its terms
-    # (a cheap substring test first; _maybe_unlabeled confirms with the word pattern)
-    # and PRs with files (checked against its paths).
-    # An inverted index word -> unlabeled items keeps this linear in items + techniques.
-    postings: dict[str, set[int]] = {}
-    unlabeled_by_number = {i["number"]: i for i in unlabeled_open}
-    for issue in unlabeled_open:
-        for word in set(re.findall(r"[a-z0-9_]+", issue["_text"])):
-            postings.setdefault(word, set()).add(issue["number"])
-    technique_terms = {t.pk: name_terms(t) for t in techniques}
-    with_files = [i for i in unlabeled_open if i["files"]]
-    for technique in techniques:
-        own: dict[int, dict] = {}
-        for label in technique.github_labels or []:
-            for issue in by_label.get(label, []):
-                own[issue["number"]] = issue
-        terms = technique_terms[technique.pk]
-        named = {}
-        for term in terms:
-            words = re.findall(r"[a-z0-9_]+", term)
-            numbers = set.intersection(*(postings.get(w, set()) for w in words)) if words else set()
-            named.update({n: unlabeled_by_number[n] for n in numbers})
-        named.update({i["number"]: i for i in with_files})
-        candidates = sorted(own.values(), key=lambda i: i["number"]) + sorted(
-            named.values(), key=lambda i: i["number"]
-        )
-        groups = {technique.owner_group_id} if technique.owner_group_id else set()
-        for label in technique.github_labels or []:
-            groups |= groups_by_label.get(label, set())
-        responders = set().union(*(maintainers.get(g, set()) for g in groups))
-        _figures_for(
-            result[technique.pk],
-            technique,
-            candidates,
-            events,
-            responders,
-            all_technique_labels,
-            now,
-        )
-    return result
 
 
-def _figures_for(figures, technique, issues, events, maintainers, all_labels, now):
-    labels = set(technique.github_labels or [])
-    research = technique.tos_level == "research"
-    count_prs = not research or technique.accepts_prs
-    count_features = not research or technique.accepts_feature_requests
-    if not count_prs:
-        figures.excluded_by_tos.append("pull requests")
-    if not count_features:
-        figures.excluded_by_tos.append("feature requests")
-    terms = name_pattern(name_terms(technique))
-    globs = list(technique.path_globs or [])
+def match_item(item: dict, registry: Registry) -> dict[int, tuple[str, str]]:
+    """The techniques an item belongs to, {technique id: (via, reason)}: by label first,
+    then by paths (the most specific glob per changed file); an open item matching
+    neither may be suggested to techniques it names (via "mention")."""
+    labelled = set().union(*(registry.by_label.get(label, set()) for label in item["labels"]))
+    if labelled:
+        return {tid: (LABEL, "") for tid in labelled}
+    found: dict[int, tuple[str, str]] = {}
+    for path in item.get("files") or []:
+        best = None
+        for glob, tid in registry.globs:  # longest first
+            if best is not None and len(glob) < best:
+                break
+            if path_matches(path, glob):
+                best = len(glob)
+                found.setdefault(tid, (PATHS, f"touches {path}"[:300]))
+    if found or item["state"] != "open" or registry.pattern is None:
+        return found
+    text = f"{item['title']}\n{item.get('body_excerpt') or ''}".lower()
+    for term in dict.fromkeys(registry.pattern.findall(text)):
+        for tid in registry.by_term.get(term, ()):
+            found.setdefault(tid, (MENTION, f"mentions “{term}”"))
+    return found
 
-    def responder(event, author: str) -> bool:
+
+def item_maintainers(matches: dict[int, tuple[str, str]], registry: Registry) -> set[str]:
+    """The maintainers who answer for an item: those of the techniques it belongs to."""
+    ids = [tid for tid, (via, _) in matches.items() if via != MENTION]
+    return set().union(*(registry.maintainers.get(tid, set()) for tid in ids))
+
+
+def first_responses(item: dict, events: list[dict], maintainers: set[str]) -> dict:
+    """The item's stored response fields from its comments and reviews (oldest first)."""
+    author = item["author"].lower()
+    first = first_maintainer = None
+    reviewed = maintainer_reviewed = False
+    approved: list[str] = []
+    for event in events:
         login = event["author"].lower()
         if event["author_is_bot"] or login == author:
-            return False
-        if maintainers:
-            return login in maintainers
-        return event["author_association"] in RESPONDER_ASSOCIATIONS
-
-    response_hours = []
-    for issue in issues:
-        item_labels = set(issue["labels"])
-        is_pr = issue["kind"] == Issue.Kind.PR
-        if not item_labels & labels:
-            if issue["state"] == "open" and not item_labels & all_labels:
-                _maybe_unlabeled(figures, technique, issue, terms, globs, now)
             continue
-        if is_pr and not count_prs:
-            continue
-        if not is_pr and not count_features and item_labels & FEATURE_LABELS:
-            continue
-        author = issue["author"].lower()
-        if issue["author_is_bot"] or author in maintainers:
-            # The owners' own items need no answer from them.
-            if issue["state"] == "open":
-                figures.open_prs += is_pr
-                figures.open_issues += not is_pr
-            continue
-        first = next((e for e in events.get(issue["number"], []) if responder(e, author)), None)
-        reviewed = any(
-            e["kind"] == Comment.Kind.REVIEW and responder(e, author)
-            for e in events.get(issue["number"], [])
+        by_maintainer = (
+            login in maintainers
+            if maintainers
+            else event["author_association"] in RESPONDER_ASSOCIATIONS
         )
-        if first is not None and issue["created_at"] >= now - timedelta(days=WINDOW_DAYS):
-            hours = (first["created_at"] - issue["created_at"]).total_seconds() / 3600
-            response_hours.append(max(hours, 0.0))
-        if issue["state"] != "open":
-            continue
-        figures.open_prs += is_pr
-        figures.open_issues += not is_pr
-        item = _item(issue, now)
-        if first is None:
-            figures.unanswered.append(item)
-            if not is_pr and _waited(issue, now) > timedelta(days=figures.response_days):
-                figures.unanswered_overdue.append(item)
-        if is_pr and not issue["draft"] and not reviewed:
-            figures.prs_waiting.append(item)
-            if _waited(issue, now) > timedelta(days=figures.review_days):
-                figures.prs_waiting_overdue.append(item)
-    figures.responded = len(response_hours)
-    if response_hours:
-        figures.median_response_hours = round(median(response_hours), 1)
-        figures.p90_response_hours = round(percentile(response_hours, 0.9), 1)
-    for bucket in (figures.unanswered, figures.unanswered_overdue, figures.prs_waiting):
-        bucket.sort(key=lambda i: i.created_at)
+        first = first or event
+        if by_maintainer and first_maintainer is None:
+            first_maintainer = event
+        if event["kind"] == "review":
+            reviewed = True
+            maintainer_reviewed = maintainer_reviewed or by_maintainer
+            if event["state"] == "APPROVED" and event["author"] not in approved:
+                approved.append(event["author"])
+    return {
+        "first_response_at": first["created_at"] if first else None,
+        "first_response_by": first["author"] if first else "",
+        "first_maintainer_response_at": first_maintainer["created_at"]
+        if first_maintainer
+        else None,
+        "first_maintainer_response_by": first_maintainer["author"] if first_maintainer else "",
+        "review_given": reviewed,
+        "maintainer_reviewed": maintainer_reviewed,
+        "approved_by": approved,
+        "from_maintainer": author in maintainers,
+    }
 
 
-def _waited(issue, now) -> timedelta:
-    return now - issue["created_at"]
+# --- per-technique figures -----------------------------------------------------------
+def percentile(values: list[float], fraction: float) -> float | None:
+    """Nearest-rank percentile (p90 of 10 values is the 9th smallest)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(round(fraction * len(ordered), 9)))
+    return ordered[min(rank, len(ordered)) - 1]
 
 
-def _item(issue, now, **extra) -> Item:
-    return Item(
-        number=issue["number"],
-        kind=issue["kind"],
-        title=issue["title"],
-        url=issue["html_url"],
-        created_at=issue["created_at"],
-        waiting_days=max(_waited(issue, now).days, 0),
-        labels=list(issue["labels"]),
+def _hours(start: datetime, end: datetime | None) -> float | None:
+    return None if end is None else max((end - start).total_seconds() / 3600, 0.0)
+
+
+def _stored_item(row: dict, **extra) -> dict:
+    return {
+        "number": row["number"],
+        "kind": row["kind"],
+        "title": row["title"],
+        "url": row["html_url"],
+        "created_at": row["created_at"].isoformat(),
+        "labels": list(row["labels"]),
         **extra,
-    )
+    }
 
 
-def _maybe_unlabeled(figures, technique, issue, terms, globs, now):
-    reason = ""
-    for path in issue["files"] or []:
-        if any(path_matches(path, glob) for glob in globs):
-            reason = f"touches {path}"
-            break
-    if not reason:
-        text = issue.get("_text") or f"{issue['title']}\n{issue['body_excerpt']}".lower()
-        term = _mentions(text, terms)
-        if term:
-            reason = f"mentions “{term}”"
-    if not reason:
-        return
-    item = _item(
-        issue, now, suggested_labels=[technique.label] if technique.label else [], reason=reason
-    )
-    figures.unlabeled.append(item)
-    if _waited(issue, now) > timedelta(days=figures.unlabeled_days):
-        figures.unlabeled_overdue.append(item)
+def _counted(technique, row: dict) -> bool:
+    """Whether an item counts for the technique under its terms of service."""
+    if technique.tos_level != "research":
+        return True
+    if row["kind"] == "pr":
+        return technique.accepts_prs
+    return technique.accepts_feature_requests or not set(row["labels"]) & FEATURE_LABELS
 
 
-def triage_queue(techniques, now: datetime | None = None) -> list[dict]:
-    """Open unlabeled items that belong to a technique, each with the labels it probably
-    needs (from every technique it touches or names), oldest first."""
-    figures = community_figures(techniques, now)
-    by_number: dict[int, dict] = {}
-    names = {t.pk: t for t in techniques}
-    for technique_id, f in figures.items():
-        for item in f.unlabeled:
-            entry = by_number.setdefault(
-                item.number, {"item": item, "labels": [], "techniques": [], "reasons": []}
+def figures_for(technique, rows: list[dict], now: datetime) -> dict:
+    """A technique's stored figures (CommunityFigures fields) from its linked items:
+    open ones and those created in the window, each with ``via`` and ``reason``."""
+    horizon = now - timedelta(days=WINDOW_DAYS)
+    out = {"open_issues": 0, "open_prs": 0, "unanswered": [], "prs_waiting": [], "unlabeled": []}
+    any_hours, maintainer_hours = [], []
+    for row in sorted(rows, key=lambda r: (r["created_at"], r["number"])):
+        is_open, is_pr = row["state"] == "open", row["kind"] == "pr"
+        if row["via"] != LABEL and is_open:
+            out["unlabeled"].append(
+                _stored_item(
+                    row, reason=row["reason"], suggested_labels=technique.github_labels[:1]
+                )
             )
-            for label in item.suggested_labels:
-                if label not in entry["labels"]:
-                    entry["labels"].append(label)
-            entry["techniques"].append(names[technique_id])
-            if item.reason not in entry["reasons"]:
-                entry["reasons"].append(item.reason)
-    return sorted(by_number.values(), key=lambda e: e["item"].created_at)
+        if row["via"] == MENTION or not _counted(technique, row):
+            continue
+        out["open_prs"] += is_open and is_pr
+        out["open_issues"] += is_open and not is_pr
+        if row["author_is_bot"] or row["from_maintainer"]:
+            continue  # needs no answer from the owners
+        if row["created_at"] >= horizon:
+            for values, key in (
+                (any_hours, "first_response_at"),
+                (maintainer_hours, "first_maintainer_response_at"),
+            ):
+                hours = _hours(row["created_at"], row[key])
+                if hours is not None:
+                    values.append(hours)
+        if not is_open:
+            continue
+        if row["first_maintainer_response_at"] is None:
+            out["unanswered"].append(_stored_item(row))
+        if is_pr and not row["draft"] and not row["maintainer_reviewed"]:
+            out["prs_waiting"].append(_stored_item(row))
+    for prefix, values in (("", any_hours), ("maintainer_", maintainer_hours)):
+        out[f"{prefix}responded"] = len(values)
+        out[f"median_{prefix}response_hours"] = round(median(values), 1) if values else None
+        p90 = percentile(values, 0.9)
+        out[f"p90_{prefix}response_hours"] = None if p90 is None else round(p90, 1)
+    research = technique.tos_level == "research"
+    out["excluded_by_tos"] = [
+        name
+        for name, opted in (
+            ("pull requests", technique.accepts_prs),
+            ("feature requests", technique.accepts_feature_requests),
+        )
+        if research and not opted
+    ]
+    return out
+
+
+# --- the read model ------------------------------------------------------------------
+@dataclass
+class Item:
+    """An issue or PR as the figures show it."""
+
+    number: int
+    kind: str
+    title: str
+    url: str
+    created_at: datetime
+    waiting_days: int = 0
+    labels: list[str] = field(default_factory=list)
+    suggested_labels: list[str] = field(default_factory=list)
+    reason: str = ""
+
+    @classmethod
+    def from_stored(cls, data: dict, now: datetime) -> Item:
+        created = datetime.fromisoformat(data["created_at"])
+        return cls(
+            number=data["number"],
+            kind=data["kind"],
+            title=data["title"],
+            url=data["url"],
+            created_at=created,
+            waiting_days=max((now - created).days, 0),
+            labels=data.get("labels", []),
+            suggested_labels=data.get("suggested_labels", []),
+            reason=data.get("reason", ""),
+        )
+
+    def as_dict(self) -> dict:
+        return {
+            "number": self.number,
+            "kind": self.kind,
+            "title": self.title,
+            "url": self.url,
+            "created_at": self.created_at.isoformat(),
+            "waiting_days": self.waiting_days,
+            "suggested_labels": self.suggested_labels,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class Figures:
+    synced: bool
+    labels: list[str]
+    open_issues: int = 0
+    open_prs: int = 0
+    responded: int = 0
+    median_response_hours: float | None = None  # first response by anyone
+    p90_response_hours: float | None = None
+    maintainer_responded: int = 0
+    median_maintainer_response_hours: float | None = None
+    p90_maintainer_response_hours: float | None = None
+    unanswered: list[Item] = field(default_factory=list)  # open, no maintainer response
+    unanswered_overdue: list[Item] = field(default_factory=list)  # issues past the wait
+    prs_waiting: list[Item] = field(default_factory=list)  # open, no maintainer review
+    prs_waiting_overdue: list[Item] = field(default_factory=list)
+    unlabeled: list[Item] = field(default_factory=list)  # touch its paths or name it
+    unlabeled_overdue: list[Item] = field(default_factory=list)
+    excluded_by_tos: list[str] = field(default_factory=list)
+    response_days: int = 14
+    review_days: int = 14
+    unlabeled_days: int = 7
+
+    @classmethod
+    def from_stored(cls, row, now: datetime, base: dict) -> Figures:
+        """The figures of a CommunityFigures row as of ``now``: overdue is the one
+        judgement that depends on the clock (an item waiting more than the limit)."""
+        figures = cls(**base)
+        for name in (
+            "open_issues",
+            "open_prs",
+            "responded",
+            "median_response_hours",
+            "p90_response_hours",
+            "maintainer_responded",
+            "median_maintainer_response_hours",
+            "p90_maintainer_response_hours",
+            "excluded_by_tos",
+        ):
+            setattr(figures, name, getattr(row, name))
+        for name, days, only_issues in (
+            ("unanswered", figures.response_days, True),
+            ("prs_waiting", figures.review_days, False),
+            ("unlabeled", figures.unlabeled_days, False),
+        ):
+            items = [Item.from_stored(d, now) for d in getattr(row, name)]
+            setattr(figures, name, items)
+            limit = now - timedelta(days=days)
+            overdue = [
+                i for i in items if i.created_at < limit and (i.kind == "issue" or not only_issues)
+            ]
+            setattr(figures, f"{name}_overdue", overdue)
+        return figures
+
+    @property
+    def median_response_days(self) -> float | None:
+        """Median days to a first response by a maintainer (what the rule judges)."""
+        hours = self.median_maintainer_response_hours
+        return None if hours is None else hours / 24
+
+    @property
+    def p90_response_days(self) -> float | None:
+        hours = self.p90_maintainer_response_hours
+        return None if hours is None else hours / 24
+
+    @property
+    def median_any_response_days(self) -> float | None:
+        """Median days to a first response by anyone but the author (CHAOSS)."""
+        return None if self.median_response_hours is None else self.median_response_hours / 24

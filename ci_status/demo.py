@@ -1,25 +1,17 @@
-"""Demo GitHub data: the real sync, through the real client, against the project's
-GitHub-shaped server started in-process on a free loopback port with
-``demo_dataset()``, then stopped. Safe to run again (upserts; a second run is 304s)."""
+"""Demo GitHub data: the real sync, through the real client, against the configured
+GitHub API (``GITHUB_API_URL``; ``make demo`` serves the project's GitHub-shaped server
+there when ``GITHUB_TOKEN`` is unset). Safe to run again (upserts; a second run is 304s)."""
 
 from __future__ import annotations
 
 from ci_status.github import GitHubClient
 from ci_status.services import repository_get_or_create, repository_sync
-from fake_github import FakeGitHub, demo_dataset
 
 
 def load(stdout=None) -> dict:
-    dataset = demo_dataset()
-    repository = repository_get_or_create(dataset.full_name)
-    with FakeGitHub(dataset) as server:
-        client = GitHubClient(dataset.full_name, base_url=server.url, token="", backoff=0.05)
-        run = repository_sync(repository, client=client, trigger="demo", evaluate=False)
-    # The demo server's address is gone: point the repository back at the configured API.
-    from django.conf import settings
-
-    repository.api_url = settings.GITHUB_API_URL[:200]
-    repository.save(update_fields=["api_url"])
+    repository = repository_get_or_create()
+    client = GitHubClient(repository.full_name, backoff=0.05)
+    run = repository_sync(repository, client=client, trigger="demo", evaluate=False)
     counts = {
         "status": str(run.status),
         "requests": run.requests,

@@ -56,6 +56,16 @@ _LINK_RE = re.compile(r'<([^>]*)>\s*;\s*rel="?([^";]+)"?')
 
 
 # --- errors --------------------------------------------------------------------------
+# PRs per GraphQL request (GitHub allows 100 aliases of this size: ~20,000 nodes).
+GRAPHQL_BATCH = 100
+PR_FIELDS = (
+    "number updatedAt "
+    "reviews(first: 100) { pageInfo { hasNextPage } nodes { databaseId state submittedAt "
+    "url authorAssociation author { login __typename } } } "
+    "files(first: 100) { pageInfo { hasNextPage } nodes { path } }"
+)
+
+
 class GitHubError(Exception):
     """Anything the client could not turn into data; ``str()`` is for people."""
 
@@ -254,9 +264,15 @@ class GitHubClient:
 
     # -- one request, with retries and rate limits ----------------------------------------
     def request(
-        self, url: str, *, etag: str | None = None, accept: str | None = None
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        accept: str | None = None,
+        json_body: dict | None = None,
     ) -> requests.Response:
-        """GET ``url``; returns a 2xx or 304 response, else raises a GitHubError."""
+        """GET ``url`` (POST ``json_body`` when given); returns a 2xx or 304 response,
+        else raises a GitHubError."""
         attempt = 0
         while True:
             self._wait_if_spent(url)
@@ -265,7 +281,12 @@ class GitHubClient:
                 headers["Accept"] = accept
             self.stats.requests += 1
             try:
-                response = self.session.get(url, headers=headers, timeout=self.timeout)
+                if json_body is None:
+                    response = self.session.get(url, headers=headers, timeout=self.timeout)
+                else:
+                    response = self.session.post(
+                        url, json=json_body, headers=headers, timeout=self.timeout
+                    )
                 # Read the body here so that a truncated body counts as a broken
                 # connection (retried), not as garbage later.
                 response.content  # noqa: B018
@@ -495,7 +516,80 @@ class GitHubClient:
     def pull_files(self, number: int) -> list[dict]:
         return list(self.items(f"/repos/{{repo}}/pulls/{int(number)}/files"))
 
+    @property
+    def graphql_url(self) -> str:
+        """api.github.com/graphql; GitHub Enterprise serves /api/graphql beside /api/v3."""
+        if self.base_url.endswith("/api/v3"):
+            return self.base_url[: -len("v3")] + "graphql"
+        return self.base_url + "/graphql"
+
+    def pull_details(self, numbers: list[int]) -> dict[int, dict]:
+        """Reviews and changed files of many PRs: one GraphQL request per
+        ``GRAPHQL_BATCH`` PRs, {number: {"reviews": [...], "files": [...]}} in the REST
+        shapes. A PR with more than 100 of either is completed through REST; a PR that
+        no longer exists is absent."""
+        details: dict[int, dict] = {}
+        for start in range(0, len(numbers), GRAPHQL_BATCH):
+            batch = [int(n) for n in numbers[start : start + GRAPHQL_BATCH]]
+            details.update(self._pull_details_batch(batch))
+        return details
+
+    def _pull_details_batch(self, numbers: list[int]) -> dict[int, dict]:
+        owner, name = self.repo.split("/")
+        aliases = " ".join(f"p{n}: pullRequest(number: {n}) {{ {PR_FIELDS} }}" for n in numbers)
+        query = (
+            "query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) "
+            f"{{ {aliases} }} rateLimit {{ cost remaining resetAt }} }}"
+        )
+        url = self.graphql_url
+        body = {"query": query, "variables": {"owner": owner, "name": name}}
+        data = _json_of(self.request(url, json_body=body), url)
+        repository = (data.get("data") or {}).get("repository") if isinstance(data, dict) else None
+        if not isinstance(repository, dict):
+            errors = data.get("errors") if isinstance(data, dict) else None
+            raise BadResponse(f"GraphQL answered no data at {url}: {str(errors)[:200]}", url=url)
+        out = {}
+        for number in numbers:
+            pr = repository.get(f"p{number}")
+            if not isinstance(pr, dict):
+                continue  # deleted or moved: nothing to learn
+            try:
+                out[number] = self._rest_shaped(number, pr)
+            except (KeyError, TypeError) as error:
+                raise BadResponse(f"GraphQL answered a malformed PR #{number}", url=url) from error
+        return out
+
+    def _rest_shaped(self, number: int, pr: dict) -> dict:
+        reviews, files = pr["reviews"], pr["files"]
+        result = {
+            "reviews": [
+                {
+                    "id": r["databaseId"],
+                    "user": {
+                        "login": (r.get("author") or {}).get("login", ""),
+                        "type": (r.get("author") or {}).get("__typename", "User"),
+                    },
+                    "state": r.get("state", ""),
+                    "submitted_at": r.get("submittedAt"),
+                    "html_url": r.get("url", ""),
+                    "author_association": r.get("authorAssociation", ""),
+                }
+                for r in reviews["nodes"]
+            ],
+            "files": [{"filename": f["path"]} for f in files["nodes"]],
+        }
+        if reviews["pageInfo"]["hasNextPage"]:
+            result["reviews"] = self.pull_reviews(number)
+        if files["pageInfo"]["hasNextPage"]:
+            result["files"] = self.pull_files(number)
+        return result
+
     # -- for the other apps -------------------------------------------------------------
+    def commits(self, since: datetime | None = None) -> list[dict]:
+        """The default branch's commits, newest first (GitHub's order)."""
+        params = {"since": _iso(since)} if since else None
+        return list(self.items("/repos/{repo}/commits", params))
+
     def compare(self, base: str, head: str) -> Comparison:
         """Commits between ``base`` and ``head`` (oldest first) and their merged PRs.
 

@@ -20,6 +20,11 @@ class Repository(models.Model):
     default_branch = models.CharField(max_length=100, default="master")
     html_url = models.URLField(blank=True)
     api_url = models.URLField(blank=True, help_text="The API base the last sync used.")
+    # Where the synced rows come from: the API base and the token's identity. Sync
+    # positions and ETags are only valid for that source (see services.source_switch).
+    source = models.CharField(max_length=300, blank=True)
+    # The registry as the stored community figures last saw it (community.Registry).
+    community_fingerprint = models.CharField(max_length=64, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     # The DB-row sync lock (used when the broker is not Redis): who holds it, until when.
     lock_owner = models.CharField(max_length=100, blank=True)
@@ -99,10 +104,17 @@ class Issue(models.Model):
     merged_at = models.DateTimeField(null=True, blank=True)
     draft = models.BooleanField(default=False)
     html_url = models.URLField(max_length=300, blank=True)
-    # Filled from comments and reviews (any registry maintainer or repo member, bots
-    # excluded); per-technique figures are computed from the Comment rows.
+    # Filled from comments and reviews by ci_status.community (bots and the author
+    # excluded): the first response by anyone (CHAOSS), and by a maintainer of the
+    # techniques the item belongs to.
     first_response_at = models.DateTimeField(null=True, blank=True)
     first_response_by = models.CharField(max_length=60, blank=True)
+    first_maintainer_response_at = models.DateTimeField(null=True, blank=True)
+    first_maintainer_response_by = models.CharField(max_length=60, blank=True)
+    maintainer_reviewed = models.BooleanField(default=False)
+    from_maintainer = models.BooleanField(
+        default=False, help_text="Opened by a maintainer of its techniques: needs no answer"
+    )
     review_given = models.BooleanField(default=False)
     approved_by = models.JSONField(default=list, blank=True)
     files = models.JSONField(null=True, blank=True, help_text="Paths a PR touches (synced)")
@@ -158,6 +170,63 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} by {self.author} on #{self.issue_number}"
+
+
+class ItemTechnique(models.Model):
+    """An issue or PR and a technique it belongs to (``via`` label or paths), or that it
+    may belong to (``via`` mention: an unlabeled item naming the technique)."""
+
+    class Via(models.TextChoices):
+        LABEL = "label", "Label"
+        PATHS = "paths", "Paths"
+        MENTION = "mention", "Mention"
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="technique_links")
+    technique = models.ForeignKey(
+        "techniques.Technique", on_delete=models.CASCADE, related_name="github_items"
+    )
+    via = models.CharField(max_length=8, choices=Via.choices)
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issue", "technique"], name="unique_item_technique")
+        ]
+        indexes = [models.Index(fields=["technique", "via"])]
+
+    def __str__(self) -> str:
+        return f"{self.issue_id} -> {self.technique_id} ({self.via})"
+
+
+class CommunityFigures(models.Model):
+    """A technique's community figures, recomputed when its items change.
+
+    Waiting items are stored whole (open items only: a few dozen); whether one is
+    overdue depends on the clock, so readers derive it (``selectors.community_figures``).
+    """
+
+    technique = models.OneToOneField(
+        "techniques.Technique", on_delete=models.CASCADE, related_name="community"
+    )
+    computed_at = models.DateTimeField()
+    open_issues = models.PositiveIntegerField(default=0)
+    open_prs = models.PositiveIntegerField(default=0)
+    responded = models.PositiveIntegerField(default=0)
+    median_response_hours = models.FloatField(null=True, blank=True)
+    p90_response_hours = models.FloatField(null=True, blank=True)
+    maintainer_responded = models.PositiveIntegerField(default=0)
+    median_maintainer_response_hours = models.FloatField(null=True, blank=True)
+    p90_maintainer_response_hours = models.FloatField(null=True, blank=True)
+    unanswered = models.JSONField(default=list, blank=True)
+    prs_waiting = models.JSONField(default=list, blank=True)
+    unlabeled = models.JSONField(default=list, blank=True)
+    excluded_by_tos = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        verbose_name_plural = "community figures"
+
+    def __str__(self) -> str:
+        return f"community figures of {self.technique_id}"
 
 
 class Release(models.Model):

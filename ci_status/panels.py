@@ -1,6 +1,6 @@
-"""The technique page's "Community on GitHub" panel (four queries, see community.py)."""
+"""The technique page's "Community on GitHub" panel: the stored figures (two queries)."""
 
-from ci_status.community import community_figures
+from ci_status.selectors import community_figures
 from techniques.panels import Panel
 
 

@@ -21,8 +21,9 @@ from django.conf import settings
 from django.db.models import Q
 
 from adherence.engine import BOTH, PRODUCTION, Result, Severity, register_facts, register_rule
-from ci_status.community import community_figures, name_terms, path_matches, primary_repository
+from ci_status.community import name_terms, path_matches
 from ci_status.models import CIRun, Issue, Label, Release
+from ci_status.selectors import community_figures, primary_repository
 from techniques.models import Maintainer
 
 NO_DATA = "No GitHub data yet: the repository has not been synced."
@@ -40,9 +41,7 @@ def _same(techniques, value):
 # --- fact loaders --------------------------------------------------------------------
 @register_facts("community")
 def load_community(techniques, now):
-    # The rules judge open items only; time-to-first-response figures are on the
-    # technique page and in the review evidence.
-    return community_figures(techniques, now, response_times=False)
+    return community_figures(techniques, now)
 
 
 @register_facts("repo_labels")
@@ -216,6 +215,13 @@ def load_api_changes(techniques, now):
 
 
 # --- rules ---------------------------------------------------------------------------
+def _waiting_since(items, facts, days: int) -> datetime:
+    """When waiting became a violation: the oldest item's creation (never before the
+    duty began) plus the allowed wait."""
+    oldest = min(i.created_at for i in items)
+    return facts.counts_from(oldest) + timedelta(days=days)
+
+
 def _links(items, limit=10):
     return [{"title": f"#{i.number} {i.title}", "url": i.url} for i in items[:limit]]
 
@@ -237,6 +243,7 @@ def questions_answered(technique, facts):
             f"{len(overdue)} issue(s) labeled {technique.label} waited more than "
             f"{f.response_days} days for a maintainer's first response.",
             links=_links(overdue),
+            since=_waiting_since(overdue, facts, f.response_days),
             issues=[i.as_dict() for i in overdue],
             threshold_days=f.response_days,
         )
@@ -271,6 +278,7 @@ def prs_reviewed(technique, facts):
             f"{len(overdue)} PR(s) labeled {technique.label} waited more than "
             f"{f.review_days} days for a review.",
             links=_links(overdue),
+            since=_waiting_since(overdue, facts, f.review_days),
             pulls=[i.as_dict() for i in overdue],
             threshold_days=f.review_days,
         )
@@ -298,6 +306,7 @@ def unlabeled_triage(technique, facts):
             f"{len(overdue)} unlabeled item(s) older than {f.unlabeled_days} days touch "
             f"the technique's paths or name it; they probably need {technique.label}.",
             links=_links(overdue),
+            since=_waiting_since(overdue, facts, f.unlabeled_days),
             items=[i.as_dict() for i in overdue],
             threshold_days=f.unlabeled_days,
         )
@@ -336,6 +345,7 @@ def release_notes(technique, facts):
             {"title": f"#{pr['number']} {pr['title']}", "url": pr["html_url"]}
             for pr in f.merged[:5]
         ],
+        since=facts.counts_from(f.release["published_at"]),
         release=tag,
         pulls=[pr["number"] for pr in f.merged],
     )
@@ -360,6 +370,7 @@ def api_review(technique, facts):
                 {"title": f"#{pr['number']} {pr['title']}", "url": pr["html_url"]}
                 for pr in f.unapproved[:10]
             ],
+            since=facts.counts_from(min(pr["merged_at"] for pr in f.unapproved)),
             pulls=[pr["number"] for pr in f.unapproved],
         )
     return Result.passed(
@@ -394,6 +405,7 @@ def ci_green(technique, facts):
             + f"{settings.ADHERENCE['CI_RED_HOURS']} hours: "
             + ", ".join(f"{r['workflow']} since {r['since']:%Y-%m-%d %H:%M} UTC" for r in too_long),
             links=[{"title": r["workflow"], "url": r["url"]} for r in too_long],
+            since=facts.counts_from(min(r["since"] for r in too_long)) + limit,
             red=[{"workflow": r["workflow"], "since": r["since"].isoformat()} for r in too_long],
         )
     if state.red:

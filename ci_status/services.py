@@ -9,117 +9,68 @@ runs) and conditional (the first page's ETag; a 304 means "nothing changed").
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
-import os
-import socket
 import time
-import uuid
 from collections.abc import Callable
-from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import reset_queries, transaction
+from django.db import connection, reset_queries, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from ci_status import upserts
+from ci_status.community import (
+    WINDOW_DAYS,
+    Registry,
+    figures_for,
+    first_responses,
+    item_maintainers,
+    match_item,
+)
+from ci_status.etags import CursorETags
 from ci_status.github import (
+    GRAPHQL_BATCH,
     GitHubClient,
     GitHubError,
-    NotFound,
     Page,
     RateLimited,
     parse_timestamp,
 )
-from ci_status.models import Issue, Repository, SyncCursor, SyncRun
+from ci_status.locks import SyncLocked, no_lock, sync_lock
+from ci_status.models import (
+    CIRun,
+    Comment,
+    CommunityFigures,
+    Issue,
+    ItemTechnique,
+    Label,
+    Release,
+    Repository,
+    SyncCursor,
+    SyncRun,
+)
+from techniques.cache import bump_data_version
+from techniques.models import Maintainer, Technique
 
 logger = logging.getLogger(__name__)
 RESOURCES = ["labels", "issues", "comments", "pulls", "releases", "runs"]
-# PR reviews and files are fetched per PR: only for open PRs and those closed in this
-# window (the rules look no further back), and only when the PR changed since.
-DETAIL_DAYS = int(os.environ.get("GITHUB_SYNC_DETAIL_DAYS", "180"))
-# Workflow runs older than this are not fetched on the first sync.
-RUNS_DAYS = int(os.environ.get("GITHUB_SYNC_RUNS_DAYS", "90"))
-LOCK_SECONDS = int(os.environ.get("GITHUB_SYNC_LOCK_SECONDS", "300"))
 EVALUATE_TASK = "adherence.tasks.evaluate_adherence"
 
 
-class SyncLocked(Exception):
-    """Another sync of the same repository is running."""
-
-
-# --- the lock ------------------------------------------------------------------------
-class _RedisLock:
-    def __init__(self, url: str, name: str, ttl: int):
-        import redis
-
-        self.lock = redis.Redis.from_url(url, socket_timeout=5).lock(
-            f"tfmot-portal:sync:{name}", timeout=ttl
-        )
-
-    def acquire(self) -> bool:
-        return self.lock.acquire(blocking=False)
-
-    def extend(self) -> None:
-        self.lock.reacquire()
-
-    def release(self) -> None:
-        try:
-            self.lock.release()
-        except Exception:  # expired meanwhile: someone else may hold it now
-            logger.warning("sync lock had expired before release")
-
-
-class _RowLock:
-    """A lock on the Repository row: a conditional UPDATE, with an expiry so that a
-    killed worker does not hold it forever."""
-
-    def __init__(self, repository: Repository, ttl: int):
-        self.pk = repository.pk
-        self.ttl = ttl
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-    def acquire(self) -> bool:
-        now = timezone.now()
-        free = Q(lock_until__isnull=True) | Q(lock_until__lt=now) | Q(lock_owner=self.owner)
-        return bool(
-            Repository.objects.filter(free, pk=self.pk).update(
-                lock_owner=self.owner, lock_until=now + timedelta(seconds=self.ttl)
-            )
-        )
-
-    def extend(self) -> None:
-        Repository.objects.filter(pk=self.pk, lock_owner=self.owner).update(
-            lock_until=timezone.now() + timedelta(seconds=self.ttl)
-        )
-
-    def release(self) -> None:
-        Repository.objects.filter(pk=self.pk, lock_owner=self.owner).update(
-            lock_owner="", lock_until=None
-        )
-
-
-def _lock_for(repository: Repository, ttl: int):
-    broker = settings.CELERY_BROKER_URL
-    if broker.startswith(("redis://", "rediss://")):
-        return _RedisLock(broker, repository.full_name.lower(), ttl)
-    return _RowLock(repository, ttl)
-
-
-@contextmanager
-def sync_lock(repository: Repository, ttl: int | None = None):
-    """One sync per repository at a time; yields the lock (``extend()`` it while busy)."""
-    lock = _lock_for(repository, ttl or LOCK_SECONDS)
-    if not lock.acquire():
-        raise SyncLocked(f"A sync of {repository.full_name} is already running.")
-    try:
-        yield lock
-    finally:
-        lock.release()
-
-
 # --- repositories --------------------------------------------------------------------
+def repositories_ensure() -> list[Repository]:
+    """The repositories to sync: the configured one and every technique's."""
+    names = {settings.GITHUB_REPOSITORY.lower(): settings.GITHUB_REPOSITORY}
+    for name in Technique.objects.exclude(github_repository="").values_list(
+        "github_repository", flat=True
+    ):
+        names.setdefault(name.lower(), name)
+    return [repository_get_or_create(name) for name in names.values()]
+
+
 def repository_get_or_create(full_name: str | None = None) -> Repository:
     full_name = (full_name or settings.GITHUB_REPOSITORY).strip()
     repository = Repository.objects.filter(full_name__iexact=full_name).first()
@@ -128,30 +79,6 @@ def repository_get_or_create(full_name: str | None = None) -> Repository:
             full_name=full_name, defaults={"html_url": f"https://github.com/{full_name}"}
         )
     return repository
-
-
-class _CursorETags:
-    """The client's ETag store for one resource: the ETag of its first page's URL.
-
-    A new ETag is kept aside and written only by ``commit()``, once every page of the
-    listing is written: a sync that dies half-way must not make the next one a 304.
-    """
-
-    def __init__(self, cursor: SyncCursor):
-        self.cursor = cursor
-        self.pending: tuple[str, str] | None = None
-
-    def get(self, url: str) -> str | None:
-        return self.cursor.etag if self.cursor.url == url and self.cursor.etag else None
-
-    def set(self, url: str, etag: str) -> None:
-        self.pending = (url[:500], etag[:200])
-
-    def commit(self) -> None:
-        if self.pending:
-            self.cursor.url, self.cursor.etag = self.pending
-            self.cursor.save(update_fields=["url", "etag"])
-            self.pending = None
 
 
 # --- the sync ------------------------------------------------------------------------
@@ -229,7 +156,7 @@ class _Sync:
         a re-sync with no change is a single 304 (at most three rounds)."""
         cursor = self.cursor(resource)
         start_requests, start_304 = self.client.stats.requests, self.client.stats.not_modified
-        etags = self.client.etags = _CursorETags(cursor)
+        etags = self.client.etags = CursorETags(cursor)
         for _round in range(3):
             state = None
             changed = False
@@ -272,7 +199,7 @@ class _Sync:
         """A full listing with a constant URL: the first page's ETag says "unchanged"."""
         cursor = self.cursor(resource)
         start_requests, start_304 = self.client.stats.requests, self.client.stats.not_modified
-        etags = self.client.etags = _CursorETags(cursor)
+        etags = self.client.etags = CursorETags(cursor)
         items = []
         for page in fetch():
             if page.not_modified:
@@ -293,6 +220,7 @@ class _Sync:
 
     def sync_issues(self):
         def handle(items):
+            self.touched_numbers.update(int(d["number"]) for d in items)
             return upserts.upsert_issues(self.repository, items)
 
         self.listing("issues", lambda since: self.client.issues(since), handle, _max_updated)
@@ -301,7 +229,7 @@ class _Sync:
         def handle(items):
             rows = [upserts.comment_from_json(self.repository, d) for d in items]
             numbers = upserts.upsert_comments(self.repository, rows)
-            upserts.refresh_responses(self.repository, numbers)
+            self.touched_numbers.update(numbers)
             return len(rows)
 
         self.listing(
@@ -313,7 +241,9 @@ class _Sync:
         if cursor.since is None:
             # The first sync looks back RUNS_DAYS; kept, so that the URL (and its ETag)
             # stays the same until a run shows up.
-            cursor.since = timezone.now().replace(microsecond=0) - timedelta(days=RUNS_DAYS)
+            cursor.since = timezone.now().replace(microsecond=0) - timedelta(
+                days=settings.GITHUB_SYNC_RUNS_DAYS
+            )
             cursor.save(update_fields=["since"])
 
         def fetch(since):
@@ -325,37 +255,45 @@ class _Sync:
         self.listing("runs", fetch, handle, _runs_state, _runs_since)
 
     def sync_pulls(self):
-        """Reviews and files of the PRs that need them (open or recently closed, and
-        changed since their details were fetched)."""
+        """Reviews and files of the PRs changed since their details were fetched (all
+        of them on the first sync: every PR's reviews count for first responses),
+        ``GRAPHQL_BATCH`` PRs per GraphQL request."""
         cursor = self.cursor("pulls")
         start_requests, start_304 = self.client.stats.requests, self.client.stats.not_modified
-        horizon = timezone.now() - timedelta(days=DETAIL_DAYS)
         todo = list(
             Issue.objects.filter(repository=self.repository, kind=Issue.Kind.PR)
-            .filter(Q(state="open") | Q(closed_at__gte=horizon))
             .filter(Q(details_synced_for__isnull=True) | ~Q(details_synced_for=F("updated_at")))
+            .order_by("-updated_at")
             .values_list("number", "updated_at")
         )
-        self.run.progress.update(resource="pulls", pages=0, items=0, last_page=len(todo))
-        for number, updated_at in todo:
-            try:
-                reviews = self.client.pull_reviews(number)
-                files = self.client.pull_files(number)
-            except NotFound:  # deleted or moved meanwhile: nothing to learn
-                reviews, files = [], []
+        self.run.progress.update(
+            resource="pulls", pages=0, items=0, last_page=-(-len(todo) // GRAPHQL_BATCH)
+        )
+        for start in range(0, len(todo), GRAPHQL_BATCH):
+            batch = dict(todo[start : start + GRAPHQL_BATCH])
+            details = self.client.pull_details(list(batch))
             with transaction.atomic():
-                rows = [upserts.review_from_json(self.repository, number, r) for r in reviews]
-                upserts.upsert_comments(self.repository, rows)
-                Issue.objects.filter(repository=self.repository, number=number).update(
-                    files=[str(f.get("filename", ""))[:300] for f in files][:3000],
-                    details_synced_for=updated_at,
-                )
-                upserts.refresh_responses(self.repository, {number})
-                self.wrote("pulls", len(rows) + 1)
+                self.wrote("pulls", self.write_pull_details(batch, details))
+            self.touched_numbers.update(batch)
             self.run.progress["pages"] += 1
-            self.run.progress["items"] += 1
+            self.run.progress["items"] += len(batch)
             self.flush()
         self.finish_cursor(cursor, "pulls", start_requests, start_304)
+
+    def write_pull_details(self, batch: dict, details: dict) -> int:
+        rows = [
+            upserts.review_from_json(self.repository, number, review)
+            for number, found in details.items()
+            for review in found["reviews"]
+        ]
+        upserts.upsert_comments(self.repository, rows)
+        for number, updated_at in batch.items():
+            files = details.get(number, {}).get("files", [])
+            Issue.objects.filter(repository=self.repository, number=number).update(
+                files=[str(f.get("filename", ""))[:300] for f in files][:3000],
+                details_synced_for=updated_at,
+            )
+        return len(rows) + len(batch)
 
 
 def _max_updated(items: list, newest):
@@ -407,27 +345,16 @@ def repository_sync(
     resources = [r for r in RESOURCES if r in (resources or RESOURCES)]
     client = client or GitHubClient(repository.full_name)
     run = sync_run or SyncRun(repository=repository, trigger=trigger)
-    lock_cm = sync_lock(repository) if use_lock else _no_lock()
-    with lock_cm as lock:
-        # Whoever held the lock before us is gone: its runs did not finish.
-        SyncRun.objects.filter(repository=repository, status=SyncRun.Status.RUNNING).exclude(
-            pk=run.pk
-        ).update(status=SyncRun.Status.INTERRUPTED, finished_at=timezone.now())
-        run.status = SyncRun.Status.RUNNING
-        run.resource = "all" if len(resources) == len(RESOURCES) else ",".join(resources)
-        run.started_at = timezone.now()
-        run.finished_at = None
-        run.error = ""
-        run.progress = {"done": []}
-        run.per_resource = {}
-        run.rows_written = 0
-        run.save()
+    with sync_lock(repository) if use_lock else no_lock() as lock:
+        _run_start(run, repository, resources)
+        source_switch(repository, source_of(client), run)
         sync = _Sync(repository, client, run, lock, on_progress)
         error, resource = None, "start"
         try:
-            repository.api_url = client.base_url[:200]
             for resource in resources:
                 getattr(sync, f"sync_{resource}")()
+            resource = "community figures"
+            community_refresh(repository, sync.touched_numbers)
             upserts.record_maintainer_activity(repository)
         except GitHubError as exc:
             error = exc
@@ -436,25 +363,74 @@ def repository_sync(
             error = exc
             run.error = f"{resource}: internal error {type(exc).__name__}: {str(exc)[:300]}"
             logger.exception("GitHub sync of %s failed", repository)
-        run.status = SyncRun.Status.FAILED if error else SyncRun.Status.OK
-        run.finished_at = timezone.now()
-        sync.flush(force=True)
-        run.save(update_fields=["status", "finished_at", "error"])
-        if not error:
-            repository.last_synced_at = run.finished_at
-            repository.save(update_fields=["last_synced_at", "api_url"])
-    if error and getattr(error, "transient", False):
-        raise error
-    if error and not isinstance(error, GitHubError):
+        _run_finish(run, repository, sync, error)
+    if error and (getattr(error, "transient", False) or not isinstance(error, GitHubError)):
         raise error
     if evaluate and not error:
         request_adherence_evaluation()
     return run
 
 
-@contextmanager
-def _no_lock():
-    yield None
+def _run_start(run: SyncRun, repository: Repository, resources: list[str]) -> None:
+    # Whoever held the lock before us is gone: its runs did not finish.
+    SyncRun.objects.filter(repository=repository, status=SyncRun.Status.RUNNING).exclude(
+        pk=run.pk
+    ).update(status=SyncRun.Status.INTERRUPTED, finished_at=timezone.now())
+    run.status = SyncRun.Status.RUNNING
+    run.resource = "all" if len(resources) == len(RESOURCES) else ",".join(resources)
+    run.started_at = timezone.now()
+    run.finished_at = None
+    run.error = ""
+    run.progress = {"done": []}
+    run.per_resource = {}
+    run.rows_written = 0
+    run.save()
+
+
+def _run_finish(run: SyncRun, repository: Repository, sync: _Sync, error) -> None:
+    run.status = SyncRun.Status.FAILED if error else SyncRun.Status.OK
+    run.finished_at = timezone.now()
+    sync.flush(force=True)
+    run.save(update_fields=["status", "finished_at", "error"])
+    if not error:
+        repository.last_synced_at = run.finished_at
+        repository.save(update_fields=["last_synced_at"])
+
+
+# --- sources -------------------------------------------------------------------------
+def source_of(client: GitHubClient) -> str:
+    """Where a client's data comes from: its API base and its token's identity (a
+    digest: the token itself is never stored)."""
+    identity = hashlib.sha256(client.token.encode()).hexdigest()[:16] if client.token else "-"
+    return f"{client.base_url}#{identity}"
+
+
+def source_switch(repository: Repository, source: str, run: SyncRun) -> bool:
+    """Before a sync: when the API base or the token changed since the last sync, the
+    sync positions, ETags and rows of the old source go, so that this sync starts
+    afresh and the pages never mix two sources. Returns whether it switched."""
+    previous = repository.source or (f"{repository.api_url}#?" if repository.api_url else "")
+    if previous == source:
+        return False
+    if previous:
+        with transaction.atomic():
+            removed = Issue.objects.filter(repository=repository).count()
+            for model in (Issue, Comment, Label, Release, CIRun, SyncCursor):
+                model.objects.filter(repository=repository).delete()
+        old_base, new_base = previous.split("#")[0], source.split("#")[0]
+        run.progress["switched"] = {
+            "from": old_base,
+            "to": new_base,
+            "token_changed": old_base == new_base,
+            "removed_items": removed,
+        }
+        run.save(update_fields=["progress"])
+        repository.last_synced_at = None
+        repository.community_fingerprint = ""  # every technique's figures change
+    repository.source = source
+    repository.api_url = source.split("#")[0][:200]
+    repository.save(update_fields=["source", "api_url", "last_synced_at", "community_fingerprint"])
+    return bool(previous)
 
 
 def request_adherence_evaluation() -> bool:
@@ -520,3 +496,200 @@ __all__ = [
     "sync_lock",
     "sync_queue",
 ]
+
+
+# --- stored community figures --------------------------------------------------------
+ITEM_FIELDS = [
+    "first_response_at",
+    "first_response_by",
+    "first_maintainer_response_at",
+    "first_maintainer_response_by",
+    "review_given",
+    "maintainer_reviewed",
+    "approved_by",
+    "from_maintainer",
+]
+REFRESH_CHUNK = 2000
+
+
+def community_registry(repository: Repository) -> Registry:
+    """The registry as matching the repository's items needs it: the techniques whose
+    issues live there, and their maintainers (two queries)."""
+    maintainers: dict[int, set[str]] = {}
+    for group_id, login in Maintainer.objects.filter(status=Maintainer.Status.ACTIVE).values_list(
+        "group_id", "github_login"
+    ):
+        maintainers.setdefault(group_id, set()).add(login.lower())
+    name = repository.full_name.lower()
+    techniques = [t for t in Technique.objects.order_by("pk") if t.repository_name.lower() == name]
+    return Registry.build(techniques, maintainers)
+
+
+def _events_by_number(repository: Repository, numbers: list[int]) -> dict[int, list[dict]]:
+    """Comments and reviews of these items, oldest first."""
+    events: dict[int, list[dict]] = {}
+    for row in (
+        Comment.objects.filter(repository=repository, issue_number__in=numbers)
+        .order_by("created_at", "id")
+        .values(
+            "issue_number",
+            "kind",
+            "author",
+            "author_is_bot",
+            "author_association",
+            "state",
+            "created_at",
+        )
+    ):
+        events.setdefault(row["issue_number"], []).append(row)
+    return events
+
+
+def community_items_refresh(repository: Repository, numbers, registry: Registry) -> set[int]:
+    """Store which techniques these items belong to and their first responses; returns
+    the ids of the techniques whose figures changed with them (before or after)."""
+    issues = list(
+        Issue.objects.filter(repository=repository, number__in=list(numbers)).values(
+            "id",
+            "number",
+            "labels",
+            "files",
+            "state",
+            "title",
+            "body_excerpt",
+            "author",
+            *ITEM_FIELDS,
+        )
+    )
+    if not issues:
+        return set()
+    ids = [i["id"] for i in issues]
+    events = _events_by_number(repository, [i["number"] for i in issues])
+    old_links = {
+        (issue_id, tid, via, reason): pk
+        for pk, issue_id, tid, via, reason in ItemTechnique.objects.filter(
+            issue_id__in=ids
+        ).values_list("pk", "issue_id", "technique_id", "via", "reason")
+    }
+    new_links, changed = set(), []
+    for item in issues:
+        matches = match_item(item, registry)
+        new_links |= {(item["id"], tid, via, reason) for tid, (via, reason) in matches.items()}
+        fields = first_responses(
+            item, events.get(item["number"], []), item_maintainers(matches, registry)
+        )
+        if any(item[name] != value for name, value in fields.items()):
+            changed.append({"id": item["id"], **fields})
+    stale = [pk for key, pk in old_links.items() if key not in new_links]
+    # A raw delete: per-row delete signals would cost a query per link.
+    ItemTechnique.objects.filter(pk__in=stale)._raw_delete(ItemTechnique.objects.db)
+    ItemTechnique.objects.bulk_create(
+        ItemTechnique(issue_id=issue_id, technique_id=tid, via=via, reason=reason)
+        for issue_id, tid, via, reason in new_links - set(old_links)
+    )
+    _issues_set(changed)
+    if stale or changed or new_links != set(old_links):
+        bump_data_version()
+    # The items changed (state, labels, title...): all their techniques, before and after.
+    return {key[1] for key in new_links | set(old_links)}
+
+
+def _issues_set(rows: list[dict]) -> None:
+    """Write the response fields of many issues: one UPDATE ... FROM (VALUES ...) per
+    1,000 rows on PostgreSQL (Django's bulk_update builds a CASE per row and field)."""
+    if connection.vendor != "postgresql":
+        Issue.objects.bulk_update([Issue(**row) for row in rows], ITEM_FIELDS, batch_size=500)
+        return
+    table = Issue._meta.db_table
+    columns = {f.attname: (f.column, f.db_type(connection)) for f in Issue._meta.concrete_fields}
+    names = ["id", *ITEM_FIELDS]
+    setters = ", ".join(f'"{columns[n][0]}" = v."{columns[n][0]}"' for n in ITEM_FIELDS)
+    row_sql = "(" + ", ".join(f"%s::{columns[n][1]}" for n in names) + ")"
+    aliases = ", ".join(f'"{columns[n][0]}"' for n in names)
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 1000):
+            batch = rows[start : start + 1000]
+            params = [
+                json.dumps(row[n]) if n == "approved_by" else row[n] for row in batch for n in names
+            ]
+            values = ", ".join([row_sql] * len(batch))
+            # Identifiers come from the model's fields; every value is a parameter.
+            sql = f'UPDATE "{table}" AS i SET {setters} FROM (VALUES {values}) AS v({aliases}) WHERE i."id" = v."id"'  # noqa: S608  # nosec B608
+            cursor.execute(sql, params)
+
+
+def community_figures_refresh(technique_ids=None, now=None) -> int:
+    """Recompute and store the figures of these techniques (all when None)."""
+    now = now or timezone.now()
+    techniques = Technique.objects.order_by("pk")
+    if technique_ids is not None:
+        techniques = techniques.filter(pk__in=list(technique_ids))
+    techniques = list(techniques)
+    if not techniques:
+        return 0
+    horizon = now - timedelta(days=WINDOW_DAYS)
+    rows: dict[int, list[dict]] = {t.pk: [] for t in techniques}
+    for row in (
+        ItemTechnique.objects.filter(technique__in=list(rows))
+        .filter(Q(issue__state="open") | Q(issue__created_at__gte=horizon))
+        .values(
+            "technique_id",
+            "via",
+            "reason",
+            number=F("issue__number"),
+            kind=F("issue__kind"),
+            title=F("issue__title"),
+            state=F("issue__state"),
+            labels=F("issue__labels"),
+            html_url=F("issue__html_url"),
+            created_at=F("issue__created_at"),
+            draft=F("issue__draft"),
+            author_is_bot=F("issue__author_is_bot"),
+            from_maintainer=F("issue__from_maintainer"),
+            first_response_at=F("issue__first_response_at"),
+            first_maintainer_response_at=F("issue__first_maintainer_response_at"),
+            maintainer_reviewed=F("issue__maintainer_reviewed"),
+        )
+        .iterator(chunk_size=5000)
+    ):
+        rows[row["technique_id"]].append(row)
+    stored = [
+        CommunityFigures(technique=t, computed_at=now, **figures_for(t, rows[t.pk], now))
+        for t in techniques
+    ]
+    CommunityFigures.objects.bulk_create(
+        stored,
+        update_conflicts=True,
+        unique_fields=["technique"],
+        update_fields=[
+            f.name
+            for f in CommunityFigures._meta.concrete_fields
+            if f.name not in {"id", "technique"}
+        ],
+    )
+    bump_data_version()
+    return len(stored)
+
+
+def community_refresh(repository: Repository, numbers=None, now=None) -> int:
+    """Bring the stored community figures up to date after these items changed (all
+    items when None, or when the registry changed since the last refresh)."""
+    registry = community_registry(repository)
+    full = numbers is None or repository.community_fingerprint != registry.fingerprint
+    if full:
+        numbers = (
+            Issue.objects.filter(repository=repository)
+            .order_by("number")
+            .values_list("number", flat=True)
+        )
+    numbers = list(numbers)
+    affected: set[int] = set()
+    for start in range(0, len(numbers), REFRESH_CHUNK):
+        with transaction.atomic():
+            affected |= community_items_refresh(
+                repository, numbers[start : start + REFRESH_CHUNK], registry
+            )
+    if full:
+        repository.community_fingerprint = registry.fingerprint
+        repository.save(update_fields=["community_fingerprint"])
+    return community_figures_refresh(list(registry.techniques) if full else affected, now)

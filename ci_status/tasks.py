@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from ci_status import services
@@ -44,7 +45,9 @@ def sync_repository(self, repository_id: int, sync_run_id: int | None = None, re
             return {"status": "skipped"}
         if run.pk is None:
             run.save()
-        raise self.retry(exc=exc, countdown=_retry_delay(services.LOCK_SECONDS / 2)) from exc
+        raise self.retry(
+            exc=exc, countdown=_retry_delay(settings.GITHUB_SYNC_LOCK_SECONDS / 2)
+        ) from exc
     except RateLimited as exc:
         wait = (exc.reset_at - timezone.now()).total_seconds() if exc.reset_at else 60
         raise self.retry(exc=exc, countdown=_retry_delay(wait)) from exc
@@ -71,7 +74,15 @@ def sync_resource(repository_id: int, resource: str):
 
 @shared_task(name="ci_status.tasks.sync_all_repositories", acks_late=True)
 def sync_all_repositories(resources=None):
-    """The periodic job: queue a sync of every repository (the primary one first)."""
-    services.repository_get_or_create()
+    """The periodic job: queue a sync of every repository (the configured one and the
+    techniques'); each runs alone (the per-repository lock), in parallel with others."""
+    services.repositories_ensure()
     for pk in Repository.objects.values_list("pk", flat=True):
         sync_repository.delay(pk, resources=resources)
+
+
+@shared_task(name="ci_status.tasks.refresh_community", acks_late=True)
+def refresh_community():
+    """Recompute the stored community figures of every repository."""
+    for repository in Repository.objects.all():
+        services.community_refresh(repository)

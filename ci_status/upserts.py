@@ -13,7 +13,6 @@ from ci_status.github import parse_timestamp
 from ci_status.models import CIRun, Comment, Issue, Label, Release, Repository
 from techniques.models import Maintainer
 
-RESPONDER_ASSOCIATIONS = {"OWNER", "MEMBER", "COLLABORATOR"}
 ISSUE_UPDATE_FIELDS = [
     "github_id",
     "kind",
@@ -147,54 +146,6 @@ def upsert_comments(repository: Repository, rows: Iterable[Comment]) -> set[int]
 
 def maintainer_logins() -> set[str]:
     return {login.lower() for login in Maintainer.objects.values_list("github_login", flat=True)}
-
-
-def refresh_responses(repository: Repository, numbers: set[int]) -> int:
-    """Recompute first response, review given and approvals of these issues.
-
-    A responder is any registry maintainer or repo member (OWNER/MEMBER/COLLABORATOR),
-    never a bot and never the author; per-technique figures narrow this further.
-    """
-    if not numbers:
-        return 0
-    maintainers = maintainer_logins()
-    numbers = list(numbers)
-    issues = {
-        i.number: i
-        for i in Issue.objects.filter(repository=repository, number__in=numbers).only(
-            "id", "number", "author", "first_response_at", "first_response_by"
-        )
-    }
-    events: dict[int, list[Comment]] = {}
-    for comment in Comment.objects.filter(repository=repository, issue_number__in=numbers).order_by(
-        "created_at", "id"
-    ):
-        events.setdefault(comment.issue_number, []).append(comment)
-    changed = []
-    for number, issue in issues.items():
-        first = None
-        reviewed, approved = False, []
-        for event in events.get(number, []):
-            author = event.author.lower()
-            if event.author_is_bot or author == issue.author.lower():
-                continue
-            if event.kind == Comment.Kind.REVIEW:
-                reviewed = True
-                if event.state == "APPROVED" and event.author not in approved:
-                    approved.append(event.author)
-            if first is None and (
-                author in maintainers or event.author_association in RESPONDER_ASSOCIATIONS
-            ):
-                first = event
-        issue.first_response_at = first.created_at if first else None
-        issue.first_response_by = first.author if first else ""
-        issue.review_given = reviewed
-        issue.approved_by = approved
-        changed.append(issue)
-    Issue.objects.bulk_update(
-        changed, ["first_response_at", "first_response_by", "review_given", "approved_by"]
-    )
-    return len(changed)
 
 
 def upsert_labels(repository: Repository, items: Iterable[dict], *, complete: bool) -> int:

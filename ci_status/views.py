@@ -16,47 +16,18 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from ci_status import services, webhooks
-from ci_status.community import triage_queue
-from ci_status.models import Repository, SyncCursor, SyncRun
+from ci_status.models import Repository, SyncRun
 from ci_status.permissions import staff_required
-from techniques.models import Technique
+from ci_status.selectors import sync_overview, triage_queue
 
 logger = logging.getLogger(__name__)
-RECENT_RUNS = 25
 
 
 @require_GET
 @staff_required
 def sync_status(request):
-    repositories = list(Repository.objects.order_by("full_name"))
-    cursors = {}
-    for cursor in SyncCursor.objects.select_related("repository").order_by("resource"):
-        cursors.setdefault(cursor.repository_id, []).append(cursor)
-    runs = list(SyncRun.objects.select_related("repository")[:RECENT_RUNS])
-    last_by_repo = {}
-    for run in runs:
-        last_by_repo.setdefault(run.repository_id, run)
-    watched = None
     run_id = request.GET.get("run", "")
-    if run_id.isdigit():
-        watched = next((r for r in runs if r.pk == int(run_id)), None) or (
-            SyncRun.objects.filter(pk=int(run_id)).first()
-        )
-    rows = [
-        {"repository": r, "cursors": cursors.get(r.pk, []), "last": last_by_repo.get(r.pk)}
-        for r in repositories
-    ]
-    context = {
-        "rows": rows,
-        "runs": runs,
-        "watched": watched,
-        "primary": settings.GITHUB_REPOSITORY,
-        "has_primary": any(
-            r.full_name.lower() == settings.GITHUB_REPOSITORY.lower() for r in repositories
-        ),
-        "api_url": settings.GITHUB_API_URL,
-        "token_set": bool(settings.GITHUB_TOKEN),
-    }
+    context = sync_overview(int(run_id) if run_id.isdigit() else None)
     return render(request, "ci_status/sync.html", context)
 
 
@@ -111,8 +82,7 @@ def sync_run_json(request, pk: int):
 @require_GET
 @staff_required
 def triage(request):
-    techniques = list(Technique.objects.select_related("owner_group").order_by("name"))
-    queue = triage_queue(techniques)
+    queue = triage_queue()
     page = Paginator(queue, 50).get_page(request.GET.get("page"))
     return render(request, "ci_status/triage.html", {"page": page, "total": len(queue)})
 

@@ -14,8 +14,8 @@ from datetime import datetime
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from ci_status import upserts
-from ci_status.models import CIRun, Comment, Issue, Repository, WebhookDelivery
+from ci_status import services, upserts
+from ci_status.models import CIRun, Comment, Issue, ItemTechnique, Repository, WebhookDelivery
 from ci_status.services import repository_get_or_create
 
 EVENTS = {"issues", "issue_comment", "pull_request", "pull_request_review", "workflow_run", "ping"}
@@ -156,6 +156,7 @@ def webhook_handle(event: str, delivery_id: str, payload: dict) -> tuple[str, in
         if _stale(repository, event, payload):
             return "stale", 0
         rows = _apply(repository, event, payload)
+        services.community_refresh(repository, _numbers(payload))
         delivery.rows_written = rows
         delivery.save(update_fields=["rows_written"])
         upserts.record_maintainer_activity(repository, only=_people(payload))
@@ -205,6 +206,12 @@ def _stale(repository: Repository, event: str, payload: dict) -> bool:
     return False
 
 
+def _numbers(payload: dict) -> set[int]:
+    """The issue or PR a delivery is about (none for workflow runs)."""
+    item = payload.get("issue") or payload.get("pull_request") or {}
+    return {int(item["number"])} if isinstance(item, dict) and "number" in item else set()
+
+
 def _people(payload: dict) -> set[str]:
     people = set()
     for key in ("issue", "pull_request", "comment", "review", "sender"):
@@ -219,8 +226,14 @@ def _apply(repository: Repository, event: str, payload: dict) -> int:
     if event == "issues":
         if action in {"deleted", "transferred"}:  # gone from this repository
             number = int(payload["issue"]["number"])
-            Issue.objects.filter(repository=repository, number=number).delete()
+            gone = Issue.objects.filter(repository=repository, number=number)
+            # Its techniques' figures no longer count it (its links go with the row).
+            techniques = set(
+                ItemTechnique.objects.filter(issue__in=gone).values_list("technique_id", flat=True)
+            )
+            gone.delete()
             Comment.objects.filter(repository=repository, issue_number=number).delete()
+            services.community_figures_refresh(techniques)
             return 0
         return upserts.upsert_issues(repository, [payload["issue"]])
     if event == "pull_request":
@@ -243,7 +256,6 @@ def _apply(repository: Repository, event: str, payload: dict) -> int:
                 repository, [upserts.comment_from_json(repository, comment, number)]
             )
             rows += 1
-        upserts.refresh_responses(repository, {number})
         return rows
     if event == "pull_request_review":
         pull = payload["pull_request"]
@@ -257,7 +269,6 @@ def _apply(repository: Repository, event: str, payload: dict) -> int:
         if review is not None and action != "dismissed":
             upserts.upsert_comments(repository, [review])
             rows += 1
-        upserts.refresh_responses(repository, {number})
         return rows
     if event == "workflow_run":
         return upserts.upsert_runs(repository, [payload["workflow_run"]])

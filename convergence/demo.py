@@ -1,9 +1,10 @@
 """Demo convergence tests with run histories that show every state.
 
 Targets come from the TF Model Garden figures in demo_data/official_models.json
-(official/projects/pruning and official/projects/qat). Run SHAs are commits of the demo
-GitHub repository (fake_github), so the failing test's culprit range is real
-compare data: with `make run` the "Refresh culprit range" button asks the same server.
+(official/projects/pruning and official/projects/qat). Run SHAs are commits of the
+configured GitHub repository, fetched through the real client, so the failing test's
+culprit range is real compare data: with `make run` the "Refresh culprit range" button
+asks the same server.
 """
 
 from __future__ import annotations
@@ -133,12 +134,20 @@ def _outcomes(pattern: str, count: int, rng: random.Random) -> list[str]:
     return ["passed"] * count
 
 
+def _commits() -> list[str]:
+    """SHAs of the repository's default branch, oldest first ([] when GitHub does not
+    answer: the runs then carry no SHA)."""
+    from ci_status.github import GitHubClient, GitHubError
+
+    try:
+        return [c["sha"] for c in reversed(GitHubClient(backoff=0.05).commits())]
+    except GitHubError:
+        return []
+
+
 @transaction.atomic
 def load(stdout=None) -> dict:
-    from fake_github.demo import demo_dataset
-
-    dataset = demo_dataset()
-    commits = dataset.commits
+    commits = _commits()
     rng = random.Random(7)
     now = timezone.now().replace(minute=0, second=0, microsecond=0)
     techniques = {t.slug: t for t in Technique.objects.filter(slug__in={row[0] for row in TESTS})}
@@ -196,7 +205,7 @@ def load(stdout=None) -> dict:
                     started_at=started,
                     outcome=outcome,
                     metrics=metrics,
-                    tfmot_sha=commit.sha if commit else "",
+                    tfmot_sha=commit or "",
                     source=ConvergenceRun.Source.DEMO,
                     external_id=f"demo-{name}-{i}",
                     tf_version=f"tf-nightly 2.21.0.dev{started:%Y%m%d}",
@@ -214,13 +223,11 @@ def load(stdout=None) -> dict:
     ranges = 0
     if failing:
         from ci_status.github import GitHubClient
-        from fake_github.server import FakeGitHub
 
-        with FakeGitHub(dataset) as server:
-            client = GitHubClient(dataset.full_name, base_url=server.url, token="", backoff=0.05)
-            for test in failing:
-                culprit = culprit_range_fetch(test, client=client)
-                ranges += bool(culprit and not culprit.error)
+        client = GitHubClient(backoff=0.05)
+        for test in failing:
+            culprit = culprit_range_fetch(test, client=client)
+            ranges += bool(culprit and not culprit.error)
     counts = {"tests": len(TESTS), "runs created": created, "culprit ranges": ranges}
     if stdout:
         stdout.write(f"convergence: {counts}")

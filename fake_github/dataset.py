@@ -373,9 +373,10 @@ class Dataset:
         return None
 
 
-def bulk_dataset(issues: int, *, seed_time: datetime | None = None) -> Dataset:
+def bulk_dataset(issues: int, *, seed_time: datetime | None = None, open_prs: int = 0) -> Dataset:
     """A large synthetic repository for the benchmark: ``issues`` issues and PRs, all
-    closed long ago except a constant handful (so PR details stay a constant cost)."""
+    closed long ago except the newest handful and, with ``open_prs``, that many of the
+    newest PRs (open and waiting for review)."""
     base = seed_time or datetime(2020, 1, 1, tzinfo=UTC)
     ds = Dataset()
     ds.add_label("technique:pruning", "0e8a16")
@@ -384,7 +385,7 @@ def bulk_dataset(issues: int, *, seed_time: datetime | None = None) -> Dataset:
     for number in range(1, issues + 1):
         created = base + timedelta(minutes=number)
         kind = "pr" if number % 3 == 0 else "issue"
-        recent = number > issues - 5
+        recent = number > issues - 5 or (kind == "pr" and number > issues - 3 * open_prs)
         records.append(
             IssueRecord(
                 number=number,

@@ -57,11 +57,15 @@ ROUTES: list[tuple[re.Pattern, str]] = [
             r"^/repos/(?P<o>[^/]+)/(?P<r>[^/]+)/compare/(?P<base>[^/.]+)\.\.\.(?P<head>[^/]+)$",
             "compare",
         ),
+        (r"^/repos/(?P<o>[^/]+)/(?P<r>[^/]+)/commits$", "commits"),
         (r"^/repos/(?P<o>[^/]+)/(?P<r>[^/]+)/commits/(?P<sha>[0-9a-f]+)/pulls$", "commit_pulls"),
         (r"^/repos/(?P<o>[^/]+)/(?P<r>[^/]+)/collaborators/(?P<u>[^/]+)/permission$", "permission"),
         (r"^/repos/(?P<o>[^/]+)/(?P<r>[^/]+)/contents/(?P<path>.+)$", "contents"),
     ]
 ]
+
+
+GRAPHQL_PR = re.compile(r"(\w+): pullRequest\(number: (\d+)\)")
 
 
 class HTTPError(Exception):
@@ -90,8 +94,11 @@ class FakeGitHub:
         link_base: str | None = None,
         delay: float = 0.0,
         faults: list[dict] | None = None,
+        more: list[Dataset] | None = None,
     ):
         self.dataset = dataset
+        # Every repository served (``more``: other repositories, e.g. for the benchmark).
+        self.datasets = {d.full_name.lower(): d for d in [dataset, *(more or [])]}
         self.token = token
         self.link_base = link_base
         self.delay = delay
@@ -208,6 +215,10 @@ class _Handler(BaseHTTPRequestHandler):
             except (ValueError, TypeError) as error:
                 return self._send_json(422, {"message": str(error)})
             return self._send_json(201, {"faults": self.fake.faults})
+        if urlsplit(self.path).path.endswith("/graphql"):
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self._graphql()
+            return
         self._send_json(404, {"message": "Not Found"})
 
     def do_PATCH(self):
@@ -255,14 +266,94 @@ class _Handler(BaseHTTPRequestHandler):
                 match = pattern.match(path)
                 if match:
                     params = match.groupdict()
-                    if (params["o"] + "/" + params["r"]).lower() != fake.dataset.full_name.lower():
+                    self.ds = fake.datasets.get((params["o"] + "/" + params["r"]).lower())
+                    if self.ds is None:
                         raise HTTPError(404, "Not Found")
-                    with fake.dataset.lock:
+                    with self.ds.lock:
                         result = getattr(self, "_" + name)(query, **params)
                     return self._answer(result, query, fault)
             raise HTTPError(404, "Not Found")
         except HTTPError as error:
             self._send_json(error.status, {"message": error.message})
+
+    # -- GraphQL: the subset the client uses (PRs' reviews and files by number) ---------
+    def _graphql(self):
+        fake = self.fake
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        with fake.lock:
+            fake.counters["requests"] += 1
+            fake.paths.append(self.path)
+            fake.auth_headers.append(self.headers.get("Authorization"))
+        if fake.delay:
+            time.sleep(fake.delay)
+        self.prefix = ""
+        fault = fake.take_fault(self.path)
+        if fault and self._fault(fault):
+            return
+        if fake.token and self.headers.get("Authorization") not in {
+            f"Bearer {fake.token}",
+            f"token {fake.token}",
+        }:
+            return self._send_json(401, {"message": "Bad credentials"})
+        try:
+            body = json.loads(raw)
+            query, variables = body["query"], body.get("variables") or {}
+            full_name = f"{variables['owner']}/{variables['name']}"
+        except (ValueError, KeyError, TypeError):
+            return self._send_json(400, {"message": "Problems parsing JSON"})
+        self.ds = fake.datasets.get(full_name.lower())
+        if self.ds is None:
+            return self._send_json(
+                200,
+                {"data": {"repository": None}, "errors": [{"type": "NOT_FOUND"}]},
+            )
+        repository, errors = {}, []
+        with self.ds.lock:
+            for alias, number in GRAPHQL_PR.findall(query):
+                record = self.ds.issue(int(number))
+                if record is None or record.kind != "pr":
+                    repository[alias] = None
+                    errors.append({"type": "NOT_FOUND", "path": ["repository", alias]})
+                else:
+                    repository[alias] = self._graphql_pr(record)
+        data = {
+            "data": {
+                "repository": repository,
+                "rateLimit": {"cost": 1, "remaining": fake.remaining, "resetAt": fake.reset_at},
+            }
+        }
+        if errors:
+            data["errors"] = errors
+        self._answer(data, {}, fault)
+
+    def _graphql_pr(self, record) -> dict:
+        reviews = self.ds.reviews.get(record.number, [])
+        return {
+            "number": record.number,
+            "updatedAt": iso(record.updated_at),
+            "reviews": {
+                "pageInfo": {"hasNextPage": len(reviews) > 100},
+                "nodes": [
+                    {
+                        "databaseId": v.id,
+                        "state": v.state,
+                        "submittedAt": iso(v.submitted_at),
+                        "url": f"{self._html}/pull/{record.number}#pullrequestreview-{v.id}",
+                        "authorAssociation": v.association,
+                        "author": {
+                            "login": v.author,
+                            "__typename": "Bot" if v.author.endswith(BOT_SUFFIX) else "User",
+                        },
+                    }
+                    for v in reviews[:100]
+                ],
+            },
+            "files": {
+                "pageInfo": {"hasNextPage": len(record.files) > 100},
+                "nodes": [{"path": f} for f in record.files[:100]],
+            },
+        }
 
     # -- faults -------------------------------------------------------------------------
     def _fault(self, fault: dict) -> bool:
@@ -392,11 +483,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     @property
     def _api(self) -> str:
-        return self.fake.url + "/repos/" + self.fake.dataset.full_name
+        return self.fake.url + "/repos/" + self.ds.full_name
 
     @property
     def _html(self) -> str:
-        return "https://github.com/" + self.fake.dataset.full_name
+        return "https://github.com/" + self.ds.full_name
 
     def _user(self, login: str) -> dict:
         user_id = self.fake.dataset.user_id(login)
@@ -411,7 +502,7 @@ class _Handler(BaseHTTPRequestHandler):
         }
 
     def _label(self, name: str) -> dict:
-        known = next((lb for lb in self.fake.dataset.labels if lb["name"] == name), None)
+        known = next((lb for lb in self.ds.labels if lb["name"] == name), None)
         label_id = int(hashlib.md5(name.encode(), usedforsecurity=False).hexdigest()[:8], 16)
         return {
             "id": label_id,
@@ -465,7 +556,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "url": f"{self._api}/pulls/{r.number}",
                 "merged_at": iso(r.merged_at),
                 "merge_commit_sha": r.merge_commit_sha,
-                "base": {"ref": self.fake.dataset.default_branch},
+                "base": {"ref": self.ds.default_branch},
             }
         )
         data.pop("pull_request", None)
@@ -473,7 +564,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- routes -------------------------------------------------------------------------
     def _repo(self, query, o, r):
-        ds = self.fake.dataset
+        ds = self.ds
         return {
             "id": 1,
             "name": ds.name,
@@ -485,7 +576,7 @@ class _Handler(BaseHTTPRequestHandler):
         }
 
     def _issues(self, query, o, r):
-        ds = self.fake.dataset
+        ds = self.ds
         since = _parse_time(query["since"]) if query.get("since") else None
         records = ds.issues_since(since)
         state = query.get("state", "open")
@@ -514,26 +605,26 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _comments(self, query, o, r):
         since = _parse_time(query["since"]) if query.get("since") else None
-        records = self.fake.dataset.comments_since(since)
+        records = self.ds.comments_since(since)
         if query.get("direction", "asc") == "desc":
             records = records[::-1]
         page, item_key, info = self._slice(records, query)
         return [self._comment_json(c) for c in page], item_key, info
 
     def _issue_comments(self, query, o, r, n):
-        records = [c for c in self.fake.dataset.comments if c.issue_number == int(n)]
+        records = [c for c in self.ds.comments if c.issue_number == int(n)]
         page, item_key, info = self._slice(records, query)
         return [self._comment_json(c) for c in page], item_key, info
 
     def _pr(self, n):
-        record = self.fake.dataset.issue(int(n))
+        record = self.ds.issue(int(n))
         if not record or record.kind != "pr":
             raise HTTPError(404, "Not Found")
         return record
 
     def _reviews(self, query, o, r, n):
         self._pr(n)
-        reviews = self.fake.dataset.reviews.get(int(n), [])
+        reviews = self.ds.reviews.get(int(n), [])
         data = [
             {
                 "id": v.id,
@@ -568,7 +659,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self._slice(data, query)
 
     def _labels(self, query, o, r):
-        return self._slice([self._label(lb["name"]) for lb in self.fake.dataset.labels], query)
+        return self._slice([self._label(lb["name"]) for lb in self.ds.labels], query)
 
     def _releases(self, query, o, r):
         data = [
@@ -587,7 +678,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "published_at": iso(rel["published_at"]),
                 "author": self._user("tensorflower-gardener"),
             }
-            for rel in self.fake.dataset.releases
+            for rel in self.ds.releases
         ]
         return self._slice(data, query)
 
@@ -617,7 +708,7 @@ class _Handler(BaseHTTPRequestHandler):
         }
 
     def _runs(self, query, o, r):
-        runs = self.fake.dataset.runs
+        runs = self.ds.runs
         created = query.get("created", "")
         if created.startswith(">="):
             since = _parse_time(created[2:])
@@ -631,7 +722,7 @@ class _Handler(BaseHTTPRequestHandler):
         return [self._run_json(run) for run in page], "workflow_runs", info
 
     def _artifacts(self, query, o, r, n):
-        run = next((run for run in self.fake.dataset.runs if run.id == int(n)), None)
+        run = next((run for run in self.ds.runs if run.id == int(n)), None)
         if not run:
             raise HTTPError(404, "Not Found")
         data = [
@@ -652,7 +743,7 @@ class _Handler(BaseHTTPRequestHandler):
         return page, "artifacts", info
 
     def _artifact_zip(self, query, o, r, n):
-        for run in self.fake.dataset.runs:
+        for run in self.ds.runs:
             for artifact in run.artifacts:
                 if artifact.id == int(n):
                     return _Raw(artifact.data, "application/zip")
@@ -670,7 +761,7 @@ class _Handler(BaseHTTPRequestHandler):
         }
 
     def _compare(self, query, o, r, base, head):
-        ds = self.fake.dataset
+        ds = self.ds
         start, end = ds.commit_index(base), ds.commit_index(head)
         if start is None or end is None:
             raise HTTPError(404, "Not Found")
@@ -691,8 +782,17 @@ class _Handler(BaseHTTPRequestHandler):
         }
         return _Paged(data, number, per_page, total)
 
+    def _commits(self, query, o, r):
+        """The default branch's commits, newest first (``since``/``until`` filter)."""
+        commits = list(reversed(self.ds.commits))
+        if query.get("since"):
+            commits = [c for c in commits if c.date >= _parse_time(query["since"])]
+        if query.get("until"):
+            commits = [c for c in commits if c.date <= _parse_time(query["until"])]
+        return self._slice([self._commit_json(c) for c in commits], query)
+
     def _commit_pulls(self, query, o, r, sha):
-        ds = self.fake.dataset
+        ds = self.ds
         commit = next((c for c in ds.commits if c.sha == sha), None)
         if not commit:
             raise HTTPError(422, "No commit found for SHA")
@@ -700,14 +800,14 @@ class _Handler(BaseHTTPRequestHandler):
         return [self._pull_json(record)] if record else []
 
     def _permission(self, query, o, r, u):
-        role = self.fake.dataset.permissions.get(u.lower())
+        role = self.ds.permissions.get(u.lower())
         if role is None:
             raise HTTPError(404, f"{u} is not a user")
         legacy = {"maintain": "write", "triage": "read"}.get(role, role)
         return {"permission": legacy, "role_name": role, "user": self._user(u)}
 
     def _contents(self, query, o, r, path):
-        ds = self.fake.dataset
+        ds = self.ds
         ref = query.get("ref")
         if ref and ref != ds.default_branch and ds.commit_index(ref) is None:
             raise HTTPError(404, "No commit found for the ref")

@@ -119,7 +119,7 @@ def evidence_collect(technique: Technique, cycle: ReviewCycle, now: datetime | N
 
 def _community(technique, now) -> dict:
     try:
-        from ci_status.community import community_figures
+        from ci_status.selectors import community_figures
     except ImportError:
         return _no_data("the GitHub sync is not installed")
     figures = community_figures([technique], now).get(technique.pk)

@@ -58,6 +58,10 @@ def navigation(request):
 def _techniques_by_level() -> list[tuple[str, list[dict]]]:
     rows = Technique.objects.order_by("name").values_list("slug", "name", "tos_level")
     by_level = {level: [] for level in TOSLevel}
+    # One reverse() for all the links: the nav is on every page, with every technique.
+    url = reverse("techniques:detail", args=["slug-placeholder"])
     for slug, name, level in rows:
-        by_level[TOSLevel(level)].append({"slug": slug, "name": name})
+        by_level[TOSLevel(level)].append(
+            {"slug": slug, "name": name, "url": url.replace("slug-placeholder", slug)}
+        )
     return [(level.label, items) for level, items in by_level.items()]

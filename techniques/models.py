@@ -231,6 +231,15 @@ class Technique(models.Model):
         blank=True,
         help_text="Repository paths the technique owns (CODEOWNERS patterns).",
     )
+    github_repository = models.CharField(
+        max_length=140,
+        blank=True,
+        validators=[
+            RegexValidator(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", "Write the repository owner/name.")
+        ],
+        help_text="owner/name of the GitHub repository its issues live in; empty: the "
+        "portal's repository (GITHUB_REPOSITORY).",
+    )
     tos_level = models.CharField(max_length=12, choices=TOSLevel.choices)
     tos_rationale = models.CharField(
         max_length=300, blank=True, help_text="Why this TOS level was chosen."
@@ -277,6 +286,11 @@ class Technique(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("techniques:detail", args=[self.slug])
+
+    @property
+    def repository_name(self) -> str:
+        """The GitHub repository of the technique's issues and PRs (owner/name)."""
+        return self.github_repository or settings.GITHUB_REPOSITORY
 
     def clean(self):
         errors = {}

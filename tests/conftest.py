@@ -118,3 +118,15 @@ def github_client(fake_github):
     )
     client.slept = []
     return client
+
+
+@pytest.fixture
+def demo_github(settings):
+    """The demo's GitHub as `make demo` serves it: the GitHub-shaped server with the demo
+    dataset on loopback, configured as the portal's GITHUB_API_URL (no token)."""
+    from fake_github import FakeGitHub, demo_dataset
+
+    with FakeGitHub(demo_dataset()) as server:
+        settings.GITHUB_API_URL = server.url
+        settings.GITHUB_TOKEN = ""
+        yield server

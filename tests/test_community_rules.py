@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adherence.engine import Status, evaluate
-from ci_status.community import community_figures, percentile, triage_queue
+from ci_status import selectors, services
+from ci_status.community import percentile
 from ci_status.models import CIRun, Comment, Issue, Label, Release, Repository
 from tests.factories import MaintainerFactory, OwnerGroupFactory
 
@@ -55,12 +56,29 @@ def respond(repo, item, login, after_hours, kind="comment", state="", bot=False)
     )
 
 
+def refreshed(now=NOW):
+    """Store the community figures as a sync would after these writes."""
+    for repository in Repository.objects.all():
+        services.community_refresh(repository, None, now)
+
+
+def community_figures(techniques, now=NOW):
+    refreshed(now)
+    return selectors.community_figures(techniques, now)
+
+
+def triage_queue(techniques, now=NOW):
+    refreshed(now)
+    return selectors.triage_queue(techniques, now)
+
+
 def result(technique, rule, now=NOW):
+    refreshed(now)
     return evaluate([technique], now=now, rule_ids=[rule])[(technique.pk, rule)]
 
 
 # --- figures -------------------------------------------------------------------------
-def test_time_to_first_response_counts_maintainers_only(repo, pruning):
+def test_both_first_responses(repo, pruning):
     a = issue(repo, 30)
     respond(repo, a, "google-ml-butler[bot]", 1, bot=True)  # bots never count
     respond(repo, a, "someone", 2)  # nor outsiders
@@ -71,10 +89,15 @@ def test_time_to_first_response_counts_maintainers_only(repo, pruning):
     del c
     f = community_figures([pruning], NOW)[pruning.pk]
     assert f.synced
-    assert f.responded == 2
-    assert f.median_response_hours == 20.0
-    assert f.p90_response_hours == 30.0
+    assert f.maintainer_responded == 2  # the maintainers' answers: alice, dave
+    assert f.median_maintainer_response_hours == 20.0
+    assert f.p90_maintainer_response_hours == 30.0
+    assert f.median_response_days == 20.0 / 24  # what the rule and the page judge
+    assert f.responded == 2  # anyone but the author and bots: someone, dave
+    assert f.median_response_hours == 16.0
     assert len(f.unanswered) == 1 and f.open_issues == 3
+    a.refresh_from_db()
+    assert (a.first_response_by, a.first_maintainer_response_by) == ("someone", "alice")
 
 
 def test_any_member_counts_when_no_maintainer_is_listed(repo, pruning):
@@ -82,7 +105,7 @@ def test_any_member_counts_when_no_maintainer_is_listed(repo, pruning):
     item = issue(repo, 30)
     respond(repo, item, "carol", 5)  # MEMBER association
     f = community_figures([pruning], NOW)[pruning.pk]
-    assert f.median_response_hours == 5.0
+    assert f.median_maintainer_response_hours == 5.0
 
 
 def test_percentile_nearest_rank():
@@ -91,13 +114,14 @@ def test_percentile_nearest_rank():
     assert percentile([], 0.5) is None
 
 
-def test_figures_cost_four_queries_whatever_the_number_of_techniques(
+def test_reading_figures_costs_two_queries_whatever_the_number_of_techniques(
     repo, pruning, clustering, django_assert_num_queries
 ):
     for days in range(20):
         respond(repo, issue(repo, days), "alice", 3)
-    with django_assert_num_queries(4):
-        community_figures([pruning, clustering], NOW)
+    refreshed()
+    with django_assert_num_queries(2):
+        selectors.community_figures([pruning, clustering], NOW)
 
 
 def test_research_prs_and_feature_requests_count_only_when_opted_in(repo, clustering):
@@ -107,6 +131,7 @@ def test_research_prs_and_feature_requests_count_only_when_opted_in(repo, cluste
     assert f.open_issues == f.open_prs == 0
     assert f.excluded_by_tos == ["pull requests", "feature requests"]
     clustering.accepts_prs = clustering.accepts_feature_requests = True
+    clustering.save()
     f = community_figures([clustering], NOW)[clustering.pk]
     assert f.open_issues == f.open_prs == 1
 
@@ -169,6 +194,7 @@ def test_prs_reviewed_is_na_for_research_unless_it_accepts_prs(repo, clustering)
     issue(repo, 30, labels=["technique:clustering"], kind="pr")
     assert result(clustering, "prs-reviewed").status == Status.NA
     clustering.accepts_prs = True
+    clustering.save()
     assert result(clustering, "prs-reviewed").status == Status.FAIL
 
 
@@ -193,9 +219,9 @@ def release(repo, tag, days_ago, notes=""):
     )
 
 
-def merged_pr(repo, days_ago, labels=("technique:pruning",), files=None, **fields):
+def merged_pr(repo, days_ago, labels=("technique:pruning",), files=None, approved_by=(), **fields):
     when = NOW - timedelta(days=days_ago)
-    return issue(
+    pr = issue(
         repo,
         days_ago + 2,
         labels=labels,
@@ -206,6 +232,9 @@ def merged_pr(repo, days_ago, labels=("technique:pruning",), files=None, **field
         files=files,
         **fields,
     )
+    for login in approved_by:
+        respond(repo, pr, login, 1, kind="review", state="APPROVED")
+    return pr
 
 
 def test_release_notes_pass_and_fail(repo, pruning):
@@ -316,3 +345,47 @@ def test_repo_labels_and_maintainer_activity_facts(repo, pruning):
     assert set(facts["maintainer_activity"][pruning.pk]) == {"alice", "dave"}
     Repository.objects.update(last_synced_at=None)
     assert load_facts([pruning], NOW)["repo_labels"][pruning.pk] is None
+
+
+# --- since: when the violation began -------------------------------------------------
+def test_since_is_the_oldest_wait_plus_the_allowed_days(repo, pruning):
+    old, _recent = issue(repo, 30), issue(repo, 20)
+    r = result(pruning, "questions-answered")
+    assert r.since == old.created_at + timedelta(days=14)
+    pr = issue(repo, 16, kind="pr")
+    assert result(pruning, "prs-reviewed").since == pr.created_at + timedelta(days=14)
+
+
+def test_since_of_ci_release_and_api_changes(repo, pruning):
+    ci_run(repo, 50, "success", 1)
+    ci_run(repo, 30, "failure", 2)
+    ci_run(repo, 2, "failure", 3)
+    assert result(pruning, "ci-green").since == NOW - timedelta(hours=30) + timedelta(hours=24)
+    release(repo, "v0.8.0", 100)
+    shipped = release(repo, "v0.8.1", 10)
+    merged_pr(repo, 50)
+    assert result(pruning, "release-notes").since == shipped.published_at
+    first = merged_pr(repo, 20, files=[PRUNING_API])
+    merged_pr(repo, 5, files=[PRUNING_API])
+    assert result(pruning, "api-review").since == first.merged_at
+
+
+def test_stored_figures_become_overdue_as_the_clock_moves(repo, pruning):
+    """Stored once, judged at read time: no refresh is needed for an item to become late."""
+    import time_machine
+
+    issue(repo, 10)
+    refreshed(NOW)
+    with time_machine.travel(NOW, tick=False):
+        assert (
+            evaluate([pruning], rule_ids=["questions-answered"])[
+                (pruning.pk, "questions-answered")
+            ].status
+            == Status.PASS
+        )
+    with time_machine.travel(NOW + timedelta(days=5), tick=False):
+        late = evaluate([pruning], rule_ids=["questions-answered"])[
+            (pruning.pk, "questions-answered")
+        ]
+        assert late.status == Status.FAIL
+        assert late.since == NOW - timedelta(days=10) + timedelta(days=14)

@@ -256,3 +256,21 @@ def test_queue_query_count_is_bounded(carol_client, review, django_assert_max_nu
             assert carol_client.get("/reviews/").status_code == 200
         counts.append(len(captured))
     assert counts[1] - counts[0] <= 1  # the second call creates the new reviews in one insert
+
+
+def test_queue_lists_yours_first_then_the_late_ones(client, alice, pruning, clustering):
+    from tests.factories import TechniqueFactory
+
+    extra = TechniqueFactory(slug="aaa-extra", name="AAA extra", owner_group=clustering.owner_group)
+    with time_machine.travel(datetime(2026, 3, 1, tzinfo=timezone.get_fixed_timezone(0))):
+        cycle = cycles_ensure()
+    Review.objects.filter(cycle=cycle, technique=extra).update(status=Review.Status.ACCEPTED)
+    client.force_login(alice)  # owns pruning
+    with time_machine.travel(datetime(2026, 7, 20, tzinfo=timezone.get_fixed_timezone(0))):
+        page = client.get("/reviews/", {"cycle": cycle.pk}).content.decode()
+        late_only = client.get("/reviews/", {"cycle": cycle.pk, "overdue": 1}).content.decode()
+    page, late_only = (html.split("<main", 1)[1] for html in (page, late_only))  # not the nav
+    # Alice's pruning first, then clustering (late), then the accepted one (on time).
+    assert page.index(pruning.name) < page.index(clustering.name) < page.index(extra.name)
+    assert "20 days" in page
+    assert extra.name not in late_only and clustering.name in late_only

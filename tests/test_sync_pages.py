@@ -6,6 +6,7 @@ from contextlib import contextmanager
 import pytest
 import redis
 
+from ci_status import services
 from ci_status.models import Repository, SyncRun
 from tfmot_portal.celery import app as celery_app
 
@@ -128,6 +129,7 @@ def test_triage_page(carol_client, synced, django_assert_max_num_queries):
     from techniques import demo
 
     demo.load()
+    services.community_refresh(synced)  # what the next sync does after a registry change
     with django_assert_max_num_queries(12):
         page = carol_client.get("/sync/triage/").content.decode()
     assert "prune_low_magnitude fails on Conv1DTranspose" in page
@@ -147,3 +149,11 @@ def test_technique_page_before_any_sync(client, pruning):
     Repository.objects.all().delete()
     page = client.get(pruning.get_absolute_url()).content.decode()
     assert "No GitHub data yet" in page
+
+
+def test_sync_page_shows_the_budget_spent_and_its_reset(carol_client, synced):
+    run = SyncRun.objects.get()
+    page = carol_client.get("/sync/").content.decode()
+    assert f"GitHub budget: {run.requests} requests spent by the last sync" in page
+    assert f"{run.rate_limit_remaining} of the hourly budget left" in page
+    assert f"resets at {run.rate_limit_reset:%H:%M} UTC" in page

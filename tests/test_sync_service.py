@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from ci_status import services
+from ci_status import locks, services
 from ci_status.github import GitHubClient, Unavailable
 from ci_status.models import CIRun, Comment, Issue, Label, Release, Repository, SyncRun
 from fake_github import FakeGitHub
@@ -178,7 +178,7 @@ def test_one_sync_per_repository_at_a_time(repository, settings):
 
 def test_an_expired_row_lock_can_be_taken_over(repository, settings):
     settings.CELERY_BROKER_URL = "filesystem://"
-    dead = services._RowLock(repository, ttl=60)
+    dead = locks.RowLock(repository, ttl=60)
     assert dead.acquire()
     Repository.objects.filter(pk=repository.pk).update(
         lock_until=datetime.now(UTC) - timedelta(seconds=1)
@@ -231,7 +231,7 @@ def test_sync_github_command_fails_readably(fake_github, repository):
         call_command("sync_github", "--repo", "not a repo", stdout=StringIO())
 
 
-def test_demo_loader_is_idempotent(settings):
+def test_demo_loader_is_idempotent(settings, demo_github):
     from ci_status import demo
     from techniques import demo as registry_demo
 
@@ -242,3 +242,111 @@ def test_demo_loader_is_idempotent(settings):
     assert first["status"] == second["status"] == "ok"
     assert (Issue.objects.count(), Comment.objects.count(), CIRun.objects.count()) == counts
     assert Maintainer.objects.filter(last_activity_at__isnull=False).count() >= 4
+
+
+def test_switching_github_starts_afresh_and_keeps_no_row_of_the_old_source(
+    settings, demo_github, client, carol
+):
+    """A demo sync, then GITHUB_API_URL points at another GitHub-shaped server with other
+    data: all of its items arrive, none of the demo's remain, and /sync/ says so."""
+    from ci_status import demo
+    from fake_github import FakeGitHub, bulk_dataset
+
+    demo.load()
+    repository = Repository.objects.get()
+    demo_numbers = set(Issue.objects.values_list("number", flat=True))
+    assert demo_numbers and repository.last_synced_at
+    other = bulk_dataset(250)
+    assert other.full_name == repository.full_name
+    with FakeGitHub(other) as server:
+        settings.GITHUB_API_URL = server.url
+        run = services.repository_sync(repository, evaluate=False)
+    assert run.status == "ok"
+    expected = {r.number for r in other.issues}
+    assert set(Issue.objects.values_list("number", flat=True)) == expected
+    demo_titles = set(i.title for i in demo_github.dataset.issues)
+    assert not Issue.objects.filter(title__in=demo_titles).exists()
+    assert not Comment.objects.filter(author__in=["priya-ml", "jdoe42"]).exists()
+    assert set(Label.objects.values_list("name", flat=True)) == {lb["name"] for lb in other.labels}
+    assert run.progress["switched"]["from"] == demo_github.url
+    client.force_login(carol)
+    page = client.get("/sync/").content.decode()
+    assert f"from <code>{demo_github.url}</code> to <code>{server.url}</code>" in page
+
+
+def test_a_new_token_also_starts_afresh(settings, demo_github):
+    from ci_status import demo
+
+    demo.load()
+    repository = Repository.objects.get()
+    settings.GITHUB_TOKEN = "another-identity"
+    run = services.repository_sync(repository, evaluate=False)
+    assert run.progress["switched"]["token_changed"] is True
+    assert run.not_modified == 0  # no ETag of the old identity was sent
+    assert Issue.objects.count() == len(demo_github.dataset.issues)
+
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def _sync_bulk(server, repository):
+    client = GitHubClient(repository.full_name, base_url=server.url, token="", backoff=0.01)
+    return services.repository_sync(repository, client=client, evaluate=False)
+
+
+def test_first_sync_fetches_pr_details_100_prs_per_request_and_then_only_changes(repository):
+    from fake_github import bulk_dataset
+
+    dataset = bulk_dataset(1200, open_prs=100)
+    old_pr = 3  # closed years ago: its review still counts for first responses
+    dataset.add_review(old_pr, "alice", "APPROVED", dataset.issue(old_pr).created_at)
+    with FakeGitHub(dataset) as server:
+        run = _sync_bulk(server, repository)
+        graphql = [p for p in server.paths if p.endswith("/graphql")]
+        assert run.status == "ok" and len(graphql) == 4  # 400 PRs, 100 per request
+        assert run.requests <= 12 + 1 + 4 + 6  # issue pages, their ETag, PR details, rest
+        assert Comment.objects.filter(kind="review", issue_number=old_pr).exists()
+        assert Issue.objects.get(number=old_pr).first_response_by == "alice"
+
+        server.paths.clear()
+        resync = _sync_bulk(server, repository)
+        assert resync.requests == resync.not_modified  # only 304s
+        assert not [p for p in server.paths if p.endswith("/graphql")]
+
+        changed = 1197  # an open PR (every third number is a PR)
+        dataset.add_review(changed, "dave", "COMMENTED", NOW)
+        dataset.update_issue(changed, NOW)
+        server.paths.clear()
+        _sync_bulk(server, repository)
+        assert len([p for p in server.paths if p.endswith("/graphql")]) == 1
+
+
+@pytest.mark.parametrize(
+    ("fault", "status"),
+    [
+        ({"kind": "5xx", "path": "/graphql", "count": 2}, "ok"),  # retried
+        ({"kind": "malformed", "path": "/graphql"}, "failed"),
+    ],
+)
+def test_graphql_failures(repository, fault, status):
+    from fake_github import bulk_dataset
+
+    with FakeGitHub(bulk_dataset(300, open_prs=10)) as server:
+        server.add_fault(**fault)
+        run = _sync_bulk(server, repository)
+    assert run.status == status
+    if status == "failed":
+        assert run.error.startswith("pulls:")
+
+
+def test_graphql_rate_limit_ends_the_sync_for_a_retry_after_the_reset(
+    repository, github_client, fake_github
+):
+    from ci_status.github import RateLimited
+
+    fake_github.add_fault("rate_limit", path="/graphql")
+    with pytest.raises(RateLimited):  # the Celery task retries after the reset
+        services.repository_sync(repository, client=github_client, evaluate=False)
+    run = SyncRun.objects.get()
+    assert run.status == "failed" and run.error.startswith("pulls:")
+    assert Issue.objects.exists()  # what was written stays

@@ -17,6 +17,9 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 300,
         "kwargs": {"resources": ["runs"]},
     },
+    # ci_status: community figures follow registry changes (also checked by every sync)
+    # and the half-year window of response times.
+    "community-figures": {"task": "ci_status.tasks.refresh_community", "schedule": 3600},
     # adherence: nightly re-evaluation (also after every sync) and the team's weekly digest.
     "evaluate-adherence": {
         "task": "adherence.tasks.evaluate_adherence",

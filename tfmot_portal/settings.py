@@ -313,6 +313,8 @@ GITHUB_TOKEN = env_str("GITHUB_TOKEN")
 GITHUB_REPOSITORY = env_str("GITHUB_REPOSITORY", "tensorflow/model-optimization")
 GITHUB_WEBHOOK_SECRET = env_str("GITHUB_WEBHOOK_SECRET")
 GITHUB_TIMEOUT_SECONDS = env_int("GITHUB_TIMEOUT_SECONDS", 20)
+GITHUB_SYNC_RUNS_DAYS = env_int("GITHUB_SYNC_RUNS_DAYS", 90)
+GITHUB_SYNC_LOCK_SECONDS = env_int("GITHUB_SYNC_LOCK_SECONDS", 300)
 
 # --- Adherence thresholds (DESIGN.md section 3) ---------------------------------------
 ADHERENCE = {

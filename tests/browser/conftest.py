@@ -40,7 +40,7 @@ def browser():
 
 
 @pytest.fixture
-def demo(transactional_db, settings):
+def demo(transactional_db, settings, demo_github):
     from django.core.management import call_command
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -55,6 +55,7 @@ EXPECTED = {
     "convergencerun-detail": (ALL, NONE),
     "review-list": (ALL, NONE),
     "review-detail": (ALL, NONE),  # an accepted review: public parts
+    "item-list": (ALL, NONE),
     "ci_status:sync": (STAFF, NONE),
     "ci_status:sync_now": (NONE, STAFF),
     "ci_status:sync_run_json": (STAFF, NONE),
@@ -199,7 +200,7 @@ def _denied(response) -> bool:
 
 
 @pytest.mark.slow
-def test_permission_matrix(client, transactional_db, settings):
+def test_permission_matrix(client, transactional_db, settings, demo_github):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     call_command("load_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
     from django.contrib.auth import get_user_model

@@ -1,0 +1,162 @@
+"""The public items API: both first responses per issue or PR, filtered by number,
+technique, state and kind."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ci_status import services
+from ci_status.models import Comment, Issue, Repository
+
+pytestmark = pytest.mark.django_db
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def repo(settings):
+    settings.GITHUB_REPOSITORY = "tensorflow/model-optimization"
+    return Repository.objects.create(full_name="tensorflow/model-optimization", last_synced_at=NOW)
+
+
+def make(repo, number, labels, kind="issue", state="open", author="outsider"):
+    return Issue.objects.create(
+        repository=repo,
+        number=number,
+        kind=kind,
+        title=f"Item {number}",
+        state=state,
+        labels=labels,
+        author=author,
+        created_at=NOW - timedelta(days=10),
+        updated_at=NOW - timedelta(days=10),
+    )
+
+
+def comment(repo, item, login, hours, association="NONE", bot=False):
+    Comment.objects.create(
+        repository=repo,
+        kind="comment",
+        github_id=item.number * 100 + int(hours),
+        issue_number=item.number,
+        author=login,
+        author_is_bot=bot,
+        author_association=association,
+        created_at=item.created_at + timedelta(hours=hours),
+    )
+
+
+def test_items_api_lists_both_first_responses(client, repo, pruning, clustering):
+    asked = make(repo, 8, ["technique:pruning"])
+    comment(repo, asked, "outsider", 1)  # the author: not a response
+    comment(repo, asked, "google-ml-butler[bot]", 2, bot=True)  # bots neither
+    comment(repo, asked, "priya-ml", 24)  # anyone: the CHAOSS first response
+    comment(repo, asked, "dave", 48, association="MEMBER")  # a pruning maintainer
+    make(repo, 9, ["technique:clustering"], kind="pr", state="closed")
+    services.community_refresh(repo, None, NOW)
+
+    data = client.get("/api/items/", {"number": 8}).json()
+    assert len(data["results"]) == 1
+    item = data["results"][0]
+    assert item["number"] == 8 and item["kind"] == "issue"
+    assert item["first_response_by"] == "priya-ml"
+    assert item["first_response_at"].startswith(
+        (asked.created_at + timedelta(hours=24)).date().isoformat()
+    )
+    assert item["first_maintainer_response_by"] == "dave"
+    assert item["first_maintainer_response_at"] is not None
+
+    def numbers(**params):
+        return [i["number"] for i in client.get("/api/items/", params).json()["results"]]
+
+    assert numbers(technique="pruning") == [8]
+    assert numbers(technique="clustering") == [9]
+    assert numbers(kind="pr") == [9] and numbers(state="open") == [8]
+    assert numbers(technique="nothing") == []
+
+
+def test_a_maintainer_of_another_group_is_not_the_maintainer_response(repo, pruning, clustering):
+    asked = make(repo, 8, ["technique:clustering"])
+    comment(repo, asked, "alice", 5, association="MEMBER")  # pruning's, not clustering's
+    services.community_refresh(repo, None, NOW)
+    asked.refresh_from_db()
+    assert asked.first_response_by == "alice"
+    assert asked.first_maintainer_response_at is None
+
+
+def test_a_webhook_comment_updates_the_stored_figures(client, repo, pruning, settings):
+    """Incremental: a comment delivered by webhook moves the item out of "waiting"."""
+    import json
+
+    from ci_status.selectors import community_figures
+    from ci_status.webhooks import sign
+
+    settings.GITHUB_WEBHOOK_SECRET = "s3cret"
+    asked = make(repo, 8, ["technique:pruning"])
+    services.community_refresh(repo, None, NOW)
+    assert [i.number for i in community_figures([pruning], NOW)[pruning.pk].unanswered] == [8]
+    payload = {
+        "action": "created",
+        "repository": {"full_name": repo.full_name},
+        "issue": {
+            "number": 8,
+            "title": asked.title,
+            "state": "open",
+            "labels": [{"name": "technique:pruning"}],
+            "user": {"login": "outsider"},
+            "created_at": asked.created_at.isoformat(),
+            "updated_at": NOW.isoformat(),
+        },
+        "comment": {
+            "id": 77,
+            "user": {"login": "alice"},
+            "author_association": "MEMBER",
+            "created_at": NOW.isoformat(),
+        },
+    }
+    body = json.dumps(payload).encode()
+    response = client.post(
+        "/webhooks/github/",
+        body,
+        content_type="application/json",
+        HTTP_X_HUB_SIGNATURE_256=sign("s3cret", body),
+        HTTP_X_GITHUB_EVENT="issue_comment",
+        HTTP_X_GITHUB_DELIVERY="d-1",
+    )
+    assert response.json()["outcome"] == "applied"
+    figures = community_figures([pruning], NOW)[pruning.pk]
+    assert figures.unanswered == [] and figures.maintainer_responded == 1
+
+    # A deleted issue leaves the figures of the techniques it belonged to.
+    make(repo, 10, ["technique:pruning"])
+    services.community_refresh(repo, {10}, NOW)
+    assert [i.number for i in community_figures([pruning], NOW)[pruning.pk].unanswered] == [10]
+    body = json.dumps(
+        {"action": "deleted", "repository": payload["repository"], "issue": {"number": 10}}
+    ).encode()
+    client.post(
+        "/webhooks/github/",
+        body,
+        content_type="application/json",
+        HTTP_X_HUB_SIGNATURE_256=sign("s3cret", body),
+        HTTP_X_GITHUB_EVENT="issues",
+        HTTP_X_GITHUB_DELIVERY="d-2",
+    )
+    assert community_figures([pruning], NOW)[pruning.pk].unanswered == []
+
+
+def test_a_technique_reads_the_items_of_its_own_repository(repo, pruning, settings):
+    from ci_status.selectors import community_figures
+
+    other = Repository.objects.create(full_name="tensorflow/tensorflow", last_synced_at=NOW)
+    pruning.github_repository = "tensorflow/tensorflow"
+    pruning.save()
+    make(repo, 8, ["technique:pruning"])  # the configured repository: not pruning's now
+    make(other, 9, ["technique:pruning"])
+    for repository in (repo, other):
+        services.community_refresh(repository, None, NOW)
+    figures = community_figures([pruning], NOW)[pruning.pk]
+    assert figures.synced and [i.number for i in figures.unanswered] == [9]
+    assert {r.full_name for r in services.repositories_ensure()} == {
+        "tensorflow/model-optimization",
+        "tensorflow/tensorflow",
+    }
