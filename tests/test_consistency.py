@@ -2,6 +2,7 @@
 agrees with its rule results, the adherence matrix, the gap pages and /ci/."""
 
 import re
+from collections import Counter
 from datetime import date
 
 import pytest
@@ -10,7 +11,7 @@ from django.core.management import call_command
 from adherence.models import Gap, RuleResult
 from convergence.models import ConvergenceTest
 from reviews.models import Review
-from techniques.models import Technique
+from techniques.models import HealthLevel, Technique
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -91,3 +92,13 @@ def test_demo_gaps_are_dated(demo):
     undated = Gap.objects.open().filter(since__isnull=True).values_list("rule_id", flat=True)
     dated = Gap.objects.open().filter(since__date__lt=today).count()
     assert dated >= Gap.objects.open().count() // 2, sorted(set(undated))
+
+
+def test_demo_health_tells_techniques_apart(demo):
+    """The demo's data gives a spread of health, as real data would: computed by the
+    rules from the data, never set by hand."""
+    levels = Counter(Technique.objects.values_list("health_level", flat=True))
+    assert levels[HealthLevel.HEALTHY] >= 3, levels
+    assert levels[HealthLevel.MINOR] + levels[HealthLevel.ATTENTION] >= 3, levels
+    assert 1 <= levels[HealthLevel.TROUBLE] <= 2, levels
+    assert levels[HealthLevel.UNKNOWN] == 0, levels
