@@ -39,6 +39,8 @@ def convergence_panel(request, technique):
                 "cells": cells,
                 "internal_failure": internal_failure,
                 "dates_shown": test.dates_shown(show_internal),
+                "internal_miss": not show_internal
+                and any(t["target"].regressed_internally for t in targets),
                 "targets": targets,
             }
         )

@@ -71,10 +71,12 @@ def test_benefit_figures_of_internal_runs_reach_only_owners_and_staff(
             client.force_login(viewer)
         page = client.get("/techniques/pruning/").content.decode()
         assert "0.613" not in page and "0.801" in page and "✓ met" in page
+        assert "An internal (Google-only) result misses a documented benefit" in page
     for viewer in (alice, carol):
         client.force_login(viewer)
         page = client.get("/techniques/pruning/").content.decode()
         assert "0.613" in page and "✗ missed" in page
+        assert "An internal (Google-only) result misses" not in page
 
 
 def test_the_benefit_rule_fails_on_an_internal_miss_without_its_value_or_date(
