@@ -156,15 +156,17 @@ class ConvergenceTestSerializer(serializers.ModelSerializer):
         ]
 
     def to_representation(self, instance):
-        """When an internal failure the viewer may not see drives the state, the state
-        stays (the public learns that a failure is open) but not since when."""
+        """When an internal run the viewer may not see drives the state, the state stays
+        (the public learns that a failure is open) but not since when."""
         data = super().to_representation(instance)
         if "sees_internal" not in self.context:  # shared by the items of a list: once
             request = self.context.get("request")
             self.context["sees_internal"] = internal_visibility(getattr(request, "user", None))
-        hidden = not self.context["sees_internal"](instance.technique_id)
-        if hidden and visible_strip(instance, show_internal=False)[1]:
-            data["state_since"] = None
+        sees = self.context["sees_internal"](instance.technique_id)
+        if not instance.dates_shown(sees) or (
+            not sees and visible_strip(instance, show_internal=False)[1]
+        ):
+            data["state_since"] = data["failing_since"] = None
         return data
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 
 from django.conf import settings
@@ -79,6 +81,9 @@ class ConvergenceTest(models.Model):
     recent = models.JSONField(
         default=list, blank=True, help_text="Last 30 runs, newest last (for the grid)."
     )
+    # Whether the state's dates (``state_since``, ``failing_since``) or the alert's runs
+    # come from an internal run: then only viewers who may see internal results see them.
+    state_internal = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["technique__name", "name"]
@@ -112,11 +117,25 @@ class ConvergenceTest(models.Model):
             self.cadence_hours, f"every {self.cadence_hours} h"
         )
 
+    def dates_shown(self, show_internal: bool) -> bool:
+        """May a viewer (``show_internal``: see ``convergence.permissions``) see when the
+        state began, the alert's runs and its culprit range? Not when they come from an
+        internal run the viewer may not see: then only the state itself is shown."""
+        return show_internal or not self.state_internal
+
     def is_stale(self, now=None) -> bool:
         now = now or timezone.now()
         if not self.last_run_id or not self.last_run:
             return True
         return (now - self.last_run.started_at).total_seconds() > 2 * self.cadence_hours * 3600
+
+
+@dataclass(frozen=True)
+class TargetFigures:
+    latest_value: float | None
+    regressed: bool
+    regressed_since: datetime | None
+    trend: list
 
 
 class BenefitTarget(models.Model):
@@ -142,6 +161,12 @@ class BenefitTarget(models.Model):
     # While regressed: the first run of the current streak of runs missing the target.
     regressed_since = models.DateTimeField(null=True, blank=True)
     trend = models.JSONField(default=list, blank=True, help_text="Last 30 values, oldest first.")
+    # The same figures from public runs only, computed in the same pass: what viewers who
+    # may not see internal results read (``figures``).
+    public_latest_value = models.FloatField(null=True, blank=True)
+    public_regressed = models.BooleanField(default=False)
+    public_regressed_since = models.DateTimeField(null=True, blank=True)
+    public_trend = models.JSONField(default=list, blank=True)
 
     class Meta:
         constraints = [
@@ -154,6 +179,25 @@ class BenefitTarget(models.Model):
     def clean(self):
         if self.tolerance < 0:
             raise ValidationError({"tolerance": "The tolerance cannot be negative."})
+
+    def figures(self, show_internal: bool) -> TargetFigures:
+        """The figures a viewer reads: all runs' for those who may see internal results
+        (``convergence.permissions``), public runs' for everyone else."""
+        if show_internal:
+            return TargetFigures(
+                self.latest_value, self.regressed, self.regressed_since, self.trend
+            )
+        return TargetFigures(
+            self.public_latest_value,
+            self.public_regressed,
+            self.public_regressed_since,
+            self.public_trend,
+        )
+
+    @property
+    def regressed_internally(self) -> bool:
+        """Misses the target only through internal results: public figures are fine."""
+        return self.regressed and not self.public_regressed
 
     def margin(self, value: float) -> float:
         """How far the value is on the good side of the documented value (negative: worse)."""

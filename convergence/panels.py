@@ -16,23 +16,33 @@ def convergence_panel(request, technique):
     rows = []
     for test in tests:
         cells, internal_failure = visible_strip(test, show_internal)
-        targets = [
-            {
-                "target": target,
-                "chart": sparkline(target.trend, target=target.documented_value),
-                "margin": target.margin(target.latest_value)
-                if target.latest_value is not None
-                else None,
-                "fraction": (
-                    target.margin(target.latest_value) / target.tolerance
-                    if target.latest_value is not None and target.tolerance
-                    else None
-                ),
-            }
-            for target in test.targets.all()
-        ]
+        targets = []
+        for target in test.targets.all():
+            figures = target.figures(show_internal)
+            latest = figures.latest_value
+            targets.append(
+                {
+                    "target": target,
+                    "figures": figures,
+                    "chart": sparkline(figures.trend, target=target.documented_value),
+                    "margin": target.margin(latest) if latest is not None else None,
+                    "fraction": (
+                        target.margin(latest) / target.tolerance
+                        if latest is not None and target.tolerance
+                        else None
+                    ),
+                }
+            )
         rows.append(
-            {"test": test, "cells": cells, "internal_failure": internal_failure, "targets": targets}
+            {
+                "test": test,
+                "cells": cells,
+                "internal_failure": internal_failure,
+                "dates_shown": test.dates_shown(show_internal),
+                "internal_miss": not show_internal
+                and any(t["target"].regressed_internally for t in targets),
+                "targets": targets,
+            }
         )
     return Panel("convergence/_panel.html", {"rows": rows, "technique": technique})
 

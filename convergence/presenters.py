@@ -10,21 +10,16 @@ SYMBOLS = {"passed": "✓", "failed": "✗", "error": "!", "skipped": "-", "inte
 def visible_strip(test, show_internal: bool) -> tuple[list[dict], bool]:
     """Cells for the recent runs, and whether an internal failure is open.
 
-    The public sees an internal run only as "internal" (no outcome, no SHA): the policy
-    asks TFMOT to communicate Google-internal failures without publishing them.
+    The public sees internal runs only as one "internal" cell, first (no outcome, no SHA,
+    no place among the public runs that would date them): the policy asks TFMOT to
+    communicate Google-internal failures without publishing them. The CI grid does the
+    same with one undated column.
     """
-    cells, internal_failure = [], False
+    cells, internal_failure, hidden = [], False, False
     for run in test.recent:
         red = run["o"] in (ConvergenceRun.Outcome.FAILED, ConvergenceRun.Outcome.ERROR)
         if run["i"] and not show_internal:
-            internal_failure = red  # the latest internal run decides
-            cells.append(
-                {
-                    "outcome": "internal",
-                    "symbol": SYMBOLS["internal"],
-                    "label": "internal run",  # no time, no commit: see visible_to
-                }
-            )
+            internal_failure, hidden = red, True  # the latest internal run decides
             continue
         label = f"{run['o']} at {run['at'][:10]}" + (
             f", TFMOT {run['sha'][:7]}" if run["sha"] else ""
@@ -37,6 +32,10 @@ def visible_strip(test, show_internal: bool) -> tuple[list[dict], bool]:
                 "at": run["at"],
                 "id": run["id"],
             }
+        )
+    if hidden:
+        cells.insert(
+            0, {"outcome": "internal", "symbol": SYMBOLS["internal"], "label": "internal runs"}
         )
     return cells, internal_failure
 

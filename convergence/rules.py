@@ -1,7 +1,11 @@
 """Convergence rules, from the stored test state (two queries).
 
 The rules judge the figures ``convergence.services`` stores on each test and target
-(state, ``failing_since``, ``regressed_since``): the pages show the same fields.
+(state, ``failing_since``, ``regressed``) from every run, internal ones included: an
+internal failure is a failure of the duty. Their results are public, so their text,
+evidence and start date carry only public figures: an alert or a missed target that
+rests on internal runs is named ("an internal failure is open", "an internal result
+misses the documented ...") without its value, commit or date.
 """
 
 from __future__ import annotations
@@ -66,27 +70,42 @@ def _link(test):
 
 
 def _failing(tests) -> Result | None:
-    """A failure naming the tests with an open alert, since the earliest first bad run."""
+    """A failure naming the tests with an open alert, since the earliest first bad run.
+
+    Results are public (technique page, matrix, gap page, API): an alert that rests on
+    internal runs is named without its date, and does not date the result."""
     failing = [t for t in tests if t.alert_open]
     if not failing:
         return None
-    starts = [t.failing_since for t in failing if t.failing_since]
+    dated = [t for t in failing if t.failing_since and not t.state_internal]
+    starts = [t.failing_since for t in dated]
+
+    def named(t) -> str:
+        if t.state_internal:
+            return f"{t} (an internal failure is open)"
+        return f"{t} (since {t.failing_since:%Y-%m-%d})" if t.failing_since else str(t)
+
     return Result.failed(
-        "Failing: "
-        + ", ".join(
-            f"{t} (since {t.failing_since:%Y-%m-%d})" if t.failing_since else str(t)
-            for t in failing
-        ),
+        "Failing: " + ", ".join(named(t) for t in failing),
         links=[_link(t) for t in failing],
         since=min(starts) if starts else None,
         failing=[str(t) for t in failing],
-        failing_since={str(t): t.failing_since.isoformat() for t in failing if t.failing_since},
+        failing_since={str(t): t.failing_since.isoformat() for t in dated},
     )
 
 
 def _regressed_since(targets) -> datetime | None:
-    starts = [g.regressed_since for g in targets if g.regressed_since]
+    """The earliest start of a public regression: internal ones do not date the result."""
+    starts = [g.public_regressed_since for g in targets if g.public_regressed_since]
     return min(starts) if starts else None
+
+
+def _missed(g, value: str) -> str:
+    """How a missed target reads in a (public) result: its public value, or only that an
+    internal result misses it when the public figures meet it."""
+    if g.regressed_internally:
+        return f"{g.test}: {g.metric}: an internal result misses the documented {g.documented_value:g}{g.unit}"
+    return value
 
 
 @register_rule(
@@ -136,17 +155,19 @@ def convergence_fresh(technique, facts):
         return Result.not_applicable("No test to run.")
     stale = [t for t in tests if t.is_stale(facts.now)]
     if stale:
-        # Stale from the moment the last run got older than twice the cadence.
+        # Stale from the moment the last run got older than twice the cadence; an
+        # internal last run does not date the (public) result.
         starts = [
             t.last_run.started_at + timedelta(hours=2 * t.cadence_hours)
             if t.last_run
             else facts.since_start(technique)
             for t in stale
+            if not (t.last_run and t.last_run.internal)
         ]
         return Result.failed(
             "No run within 2 x cadence: " + ", ".join(f"{t} ({t.cadence_label})" for t in stale),
             links=[_link(t) for t in stale],
-            since=facts.counts_from(min(starts)),
+            since=facts.counts_from(min(starts)) if starts else None,
         )
     return Result.passed("Every test ran within twice its cadence.")
 
@@ -168,7 +189,10 @@ def benefits_delivered(technique, facts):
     if missed:
         return Result.failed(
             "; ".join(
-                f"{g.test}: {g.metric} {g.latest_value:g}{g.unit} vs documented {g.documented_value:g}{g.unit} (tolerance {g.tolerance:g})"
+                _missed(
+                    g,
+                    f"{g.test}: {g.metric} {g.public_latest_value:g}{g.unit} vs documented {g.documented_value:g}{g.unit} (tolerance {g.tolerance:g})",
+                )
                 for g in missed
             ),
             links=[_link(g.test) for g in missed],
@@ -242,8 +266,14 @@ def binary_size(technique, facts):
     if over:
         return Result.failed(
             "; ".join(
-                f"{g.latest_value:g} MB over the {g.documented_value:g} MB budget" for g in over
+                _missed(
+                    g, f"{g.public_latest_value:g} MB over the {g.documented_value:g} MB budget"
+                )
+                for g in over
             ),
             since=_regressed_since(over),
         )
-    return Result.passed(f"Within the budget ({measured[0].latest_value:g} MB).")
+    public = [g for g in measured if g.public_latest_value is not None]
+    if public:
+        return Result.passed(f"Within the budget ({public[0].public_latest_value:g} MB).")
+    return Result.passed("Within the budget.")

@@ -33,6 +33,7 @@ class GridRow:
     cells: list[dict | None] = field(default_factory=list)
     internal_failure: bool = False
     alert_hidden: bool = False  # the alert's runs are internal and hidden from the viewer
+    dates_hidden: bool = False  # the state's dates come from a hidden internal run
     culprit: object = None
     hidden_runs: int = 0  # runs older than the columns shown
 
@@ -128,6 +129,7 @@ def grid_rows(tests, user, columns: int = 14) -> tuple[list[Column], list[GridRo
             test,
             [None] * len(shown_columns),
             alert_hidden=alert_hidden,
+            dates_hidden=not test.dates_shown(visible),
             culprit=None if alert_hidden else _culprit(test),
         )
         for column, cell, run in runs:  # oldest first: the latest run of a column wins

@@ -48,6 +48,8 @@ class TestState:
     # When the current state began: the first bad run of an open alert, the moment the
     # latest run went stale, the first run of the current green streak.
     since: datetime | None = None
+    # The run whose time ``since`` derives from (None: no run, or the clock).
+    since_run: object | None = None
 
 
 def _flip_rate(outcomes: list[bool]) -> float:
@@ -103,16 +105,17 @@ def convergence_state_compute(runs: list, cadence_hours: int, now: datetime) -> 
     flip = _flip_rate([r.is_green for r in runs[-FLAKY_WINDOW:]])
     latest = runs[-1]
     stale_at = latest.started_at + timedelta(hours=2 * cadence_hours)
-    since = None
+    since, since_run = None, None
     if now > stale_at:
-        state, since = State.STALE, stale_at
+        state, since, since_run = State.STALE, stale_at, latest
     elif alert:
-        state, since = State.FAILING, first_bad.started_at
+        state, since, since_run = State.FAILING, first_bad.started_at, first_bad
     elif flip >= FLAKY_RATE:
-        state = State.FLAKY
+        state, since_run = State.FLAKY, latest  # since the run that made it flaky
     else:
         state = State.PASSING
-        since = green_streak_start.started_at if greens and green_streak_start else None
+        if greens and green_streak_start:
+            since, since_run = green_streak_start.started_at, green_streak_start
     return TestState(
         state,
         alert,
@@ -120,6 +123,7 @@ def convergence_state_compute(runs: list, cadence_hours: int, now: datetime) -> 
         last_good if alert else None,
         first_bad if alert else None,
         since,
+        since_run,
     )
 
 
@@ -134,6 +138,7 @@ TEST_FIELDS = [
     "failing_since",
     "recent",
     "benefit_regressed",
+    "state_internal",
 ]
 # Runs read per test: the strip and trends (30), the flaky window (14) and room to find
 # the last good run of an alert up to two months old at a nightly cadence.
@@ -157,6 +162,10 @@ def _apply_state(test: ConvergenceTest, runs: list, targets: list, now: datetime
         test.state_since = computed.since
     elif previous != test.state or test.state_since is None:
         test.state_since = now
+    test.state_internal = any(
+        run is not None and run.internal
+        for run in (computed.since_run, computed.last_good, computed.first_bad)
+    )
     test.recent = [
         {
             "id": r.pk,
@@ -168,14 +177,24 @@ def _apply_state(test: ConvergenceTest, runs: list, targets: list, now: datetime
         for r in runs[-RECENT:]
     ]
     regressed = False
+    public_runs = [r for r in runs if not r.internal]
     for target in targets:
-        values = [r.metrics[target.metric] for r in runs if target.metric in r.metrics][-RECENT:]
-        target.trend = values
-        target.latest_value = values[-1] if values else None
-        target.regressed = target.latest_value is not None and target.misses(target.latest_value)
-        target.regressed_since = _regressed_since(target, runs) if target.regressed else None
+        _apply_figures(target, runs, "")
+        _apply_figures(target, public_runs, "public_")
         regressed = regressed or target.regressed
     test.benefit_regressed = regressed
+
+
+def _apply_figures(target: BenefitTarget, runs: list, prefix: str) -> None:
+    """Set a target's trend, latest value and regression (fields named with ``prefix``)
+    from ``runs``: all of them for the full figures, the public ones for the public."""
+    values = [r.metrics[target.metric] for r in runs if target.metric in r.metrics][-RECENT:]
+    latest = values[-1] if values else None
+    missed = latest is not None and target.misses(latest)
+    setattr(target, f"{prefix}trend", values)
+    setattr(target, f"{prefix}latest_value", latest)
+    setattr(target, f"{prefix}regressed", missed)
+    setattr(target, f"{prefix}regressed_since", _regressed_since(target, runs) if missed else None)
 
 
 def _regressed_since(target: BenefitTarget, runs: list) -> datetime | None:
@@ -191,7 +210,16 @@ def _regressed_since(target: BenefitTarget, runs: list) -> datetime | None:
     return since
 
 
-TARGET_FIELDS = ["trend", "latest_value", "regressed", "regressed_since"]
+TARGET_FIELDS = [
+    "trend",
+    "latest_value",
+    "regressed",
+    "regressed_since",
+    "public_trend",
+    "public_latest_value",
+    "public_regressed",
+    "public_regressed_since",
+]
 
 
 def convergence_state_update(test: ConvergenceTest, now: datetime | None = None) -> ConvergenceTest:
