@@ -15,6 +15,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from adherence import selectors as adherence_selectors
+from ci_status import selectors as ci_selectors
+from ci_status.community import community_figures
+from convergence import selectors as convergence_selectors
 from reviews.models import MAX_TEXT, ReminderSent, Review, ReviewCycle, ReviewTransition
 from reviews.permissions import can_decide, can_edit
 from techniques.duties import duties_for
@@ -74,9 +78,7 @@ def evidence_collect(technique: Technique, cycle: ReviewCycle, now: datetime | N
     start = datetime.combine(cycle.starts_on, datetime.min.time(), tzinfo=now.tzinfo)
     evidence = {"collected_at": now.isoformat(), "period": f"{cycle.starts_on} to {cycle.due_date}"}
 
-    from adherence.models import Gap, RuleResult
-
-    if RuleResult.objects.filter(technique=technique).exists():
+    if adherence_selectors.rules_have_run(technique):
         evidence["gaps"] = {
             "available": True,
             "open": [
@@ -86,13 +88,11 @@ def evidence_collect(technique: Technique, cycle: ReviewCycle, now: datetime | N
                     "state": g.state,
                     "summary": g.summary,
                 }
-                for g in Gap.objects.unresolved().filter(technique=technique).order_by("opened_at")
+                for g in adherence_selectors.unresolved_gaps(technique)
             ],
-            "closed_in_period": Gap.objects.filter(
-                technique=technique, resolved_at__gte=start
-            ).count(),
+            "closed_in_period": adherence_selectors.gaps_resolved_since(technique, start),
         }
-        ci = RuleResult.objects.filter(technique=technique, rule_id="ci-green").first()
+        ci = adherence_selectors.rule_result(technique, "ci-green")
         evidence["ci"] = (
             {"available": True, "status": ci.status, "summary": ci.summary}
             if ci
@@ -127,10 +127,6 @@ def evidence_collect(technique: Technique, cycle: ReviewCycle, now: datetime | N
 
 
 def _community(technique, now) -> dict:
-    try:
-        from ci_status.community import community_figures
-    except ImportError:
-        return _no_data("the GitHub sync is not installed")
     figures = community_figures([technique], now).get(technique.pk)
     if figures is None or not getattr(figures, "synced", True):
         return _no_data("GitHub has not been synced yet")
@@ -157,9 +153,7 @@ def _community(technique, now) -> dict:
 
 
 def _convergence(technique) -> dict:
-    from convergence.models import ConvergenceTest
-
-    tests = list(ConvergenceTest.objects.filter(technique=technique).prefetch_related("targets"))
+    tests = convergence_selectors.tests_with_targets(technique)
     if not tests:
         return _no_data("no convergence test registered")
     return {
@@ -185,14 +179,8 @@ def _convergence(technique) -> dict:
 
 
 def _releases(start) -> dict:
-    from ci_status.models import Release
-
-    releases = list(
-        Release.objects.filter(published_at__gte=start)
-        .order_by("published_at")
-        .values_list("tag", flat=True)
-    )
-    if not Release.objects.exists():
+    releases = ci_selectors.release_tags_since(start)
+    if releases is None:
         return _no_data("no release synced from GitHub")
     return {"available": True, "tags": releases}
 

@@ -10,7 +10,7 @@ from techniques.models import Technique, TOSLevel
 SECTIONS = [
     ("Techniques", "techniques:home", "public"),
     ("Owners", "techniques:owners", "public"),
-    ("Pipeline", "techniques:pipeline", "public"),
+    ("Pipeline", "lifecycle:pipeline", "public"),
     ("API", "api-docs", "public"),
     ("My techniques", "techniques:mine", "user"),
     ("Adherence", "adherence:dashboard", "user"),

@@ -88,7 +88,7 @@ EXPECTED = {
     "techniques:detail": (ALL, NONE),
     "techniques:docstring": (ALL, NONE),
     "techniques:owners": (ALL, NONE),
-    "techniques:pipeline": (ALL, NONE),
+    "lifecycle:pipeline": (ALL, NONE),
     "techniques:owners_md": (ALL, NONE),
     "techniques:codeowners": (ALL, NONE),
     "techniques:mine": (USERS, NONE),
