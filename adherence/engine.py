@@ -21,9 +21,11 @@ from typing import Any
 
 from django.utils import timezone
 
-PRODUCTION = ("production",)
-RESEARCH = ("research",)
-BOTH = ("production", "research")
+from techniques.models import TOSLevel
+
+PRODUCTION: tuple[str, ...] = (TOSLevel.PRODUCTION,)
+RESEARCH: tuple[str, ...] = (TOSLevel.RESEARCH,)
+BOTH: tuple[str, ...] = (TOSLevel.PRODUCTION, TOSLevel.RESEARCH)
 
 
 class Status(StrEnum):
@@ -50,16 +52,16 @@ class Result:
     since: datetime | None = None
 
     @classmethod
-    def passed(cls, summary: str, **evidence) -> Result:
+    def passed(cls, summary: str, **evidence: Any) -> Result:
         return cls(Status.PASS, summary, evidence)
 
     @classmethod
     def failed(
         cls,
         summary: str,
-        links: list | None = None,
+        links: list[dict[str, str]] | None = None,
         since: datetime | None = None,
-        **evidence,
+        **evidence: Any,
     ) -> Result:
         return cls(Status.FAIL, summary, evidence, links or [], since)
 
@@ -81,11 +83,11 @@ class Rule:
     # Research TOS: the rule applies where the technique opted in (Technique field name).
     research_opt_in: str = ""
 
-    def applicability(self, technique) -> Result | None:
+    def applicability(self, technique: Any) -> Result | None:
         """None when the rule applies, else the N/A result saying why."""
         level = technique.tos_level
         opted_in = (
-            level == "research"
+            level == TOSLevel.RESEARCH
             and self.research_opt_in
             and getattr(technique, self.research_opt_in)
         )
@@ -122,11 +124,13 @@ class Facts:
 
 
 RULES: dict[str, Rule] = {}
-FACT_LOADERS: dict[str, Callable[[list, datetime], dict[int, Any]]] = {}
+FactLoader = Callable[[list[Any], datetime], dict[int, Any]]
+FACT_LOADERS: dict[str, FactLoader] = {}
+Check = Callable[[Any, Facts], Result]
 
 
-def register_rule(**options) -> Callable:
-    def decorator(check: Callable) -> Callable:
+def register_rule(**options: Any) -> Callable[[Check], Check]:
+    def decorator(check: Check) -> Check:
         rule = Rule(check=check, **options)
         RULES[rule.id] = rule
         return check
@@ -134,27 +138,27 @@ def register_rule(**options) -> Callable:
     return decorator
 
 
-def register_facts(name: str) -> Callable:
-    def decorator(loader: Callable) -> Callable:
+def register_facts(name: str) -> Callable[[FactLoader], FactLoader]:
+    def decorator(loader: FactLoader) -> FactLoader:
         FACT_LOADERS[name] = loader
         return loader
 
     return decorator
 
 
-def load_facts(techniques: list, now: datetime) -> dict[str, dict[int, Any]]:
+def load_facts(techniques: list[Any], now: datetime) -> dict[str, dict[int, Any]]:
     return {name: loader(techniques, now) for name, loader in FACT_LOADERS.items()}
 
 
 def evaluate(
-    techniques: Iterable, now: datetime | None = None, rule_ids: Iterable[str] | None = None
+    techniques: Iterable[Any], now: datetime | None = None, rule_ids: Iterable[str] | None = None
 ) -> dict[tuple[int, str], Result]:
     """Evaluate rules for techniques: a fixed number of queries, whatever their count."""
     now = now or timezone.now()
     techniques = list(techniques)
     by_name = load_facts(techniques, now)
     rules = [RULES[r] for r in rule_ids] if rule_ids else list(RULES.values())
-    results = {}
+    results: dict[tuple[int, str], Result] = {}
     tos_since = by_name.get("tos_since", {})
     for technique in techniques:
         facts = Facts(by_name, technique.pk, now)

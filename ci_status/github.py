@@ -2,7 +2,7 @@
 management command and the tests all use it, against api.github.com, a GitHub
 Enterprise server (``GITHUB_API_URL``) or the project's GitHub-shaped server.
 
-What it promises (DESIGN.md section 5):
+What it promises:
 
 - pagination only by following the ``Link`` header's ``rel="next"`` exactly as given
   (its host and path may differ from the first request's); ``per_page=100``;
@@ -42,6 +42,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
 import requests
@@ -53,6 +54,14 @@ USER_AGENT = "tfmot-portal (+https://github.com/tensorflow/model-optimization)"
 ACCEPT = "application/vnd.github+json"
 API_VERSION = "2022-11-28"
 _LINK_RE = re.compile(r'<([^>]*)>\s*;\s*rel="?([^";]+)"?')
+JSONObject = dict[str, Any]  # a GitHub object as decoded from JSON
+Params = dict[str, Any]  # query parameters; None values are left out
+
+
+class ETagStore(Protocol):
+    def get(self, url: str) -> str | None: ...
+
+    def set(self, url: str, etag: str) -> None: ...
 
 
 # --- errors --------------------------------------------------------------------------
@@ -84,7 +93,7 @@ class RateLimited(GitHubError):
 
     transient = True
 
-    def __init__(self, message: str, *, reset_at: datetime | None = None, **kwargs):
+    def __init__(self, message: str, *, reset_at: datetime | None = None, **kwargs: Any):
         super().__init__(message, **kwargs)
         self.reset_at = reset_at
 
@@ -130,7 +139,7 @@ class Page:
     """One page of a listing. ``not_modified`` pages carry no items."""
 
     url: str
-    items: list
+    items: list[JSONObject]
     etag: str = ""
     not_modified: bool = False
     next_url: str | None = None
@@ -142,14 +151,15 @@ class Comparison:
     base: str
     head: str
     status: str  # "ahead", "behind", "diverged", "identical"
-    commits: list[dict]  # GitHub commit objects, oldest first
-    pull_requests: dict[str, list[dict]]  # commit SHA -> merged PRs that contain it
+    commits: list[JSONObject]  # GitHub commit objects, oldest first
+    pull_requests: dict[str, list[JSONObject]]  # commit SHA -> merged PRs that contain it
     total_commits: int = 0
 
     @property
-    def merged_pull_requests(self) -> list[dict]:
+    def merged_pull_requests(self) -> list[JSONObject]:
         """Distinct merged PRs of the range, in commit order."""
-        seen, result = set(), []
+        seen: set[int] = set()
+        result: list[JSONObject] = []
         for commit in self.commits:
             for pr in self.pull_requests.get(commit["sha"], []):
                 if pr["number"] not in seen:
@@ -158,7 +168,7 @@ class Comparison:
         return result
 
 
-class DictETagStore(dict):
+class DictETagStore(dict[str, str]):
     """The default ETag store: in memory, per client. The sync passes a DB-backed one."""
 
     def set(self, url: str, etag: str) -> None:
@@ -167,7 +177,7 @@ class DictETagStore(dict):
 
 def parse_link_header(value: str) -> dict[str, str]:
     """``<url>; rel="next", <url>; rel="last"`` -> {"next": url, "last": url}."""
-    links = {}
+    links: dict[str, str] = {}
     for url, rels in _LINK_RE.findall(value or ""):
         for rel in rels.split():
             links[rel] = url
@@ -180,9 +190,9 @@ def parse_timestamp(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def _int(value) -> int | None:
+def _int(value: str | None) -> int | None:
     try:
-        return int(value)
+        return None if value is None else int(value)
     except (TypeError, ValueError):
         return None
 
@@ -203,7 +213,7 @@ class GitHubClient:
         base_url: str | None = None,
         token: str | None = None,
         timeout: float | None = None,
-        etags=None,
+        etags: ETagStore | None = None,
         max_retries: int = 3,
         backoff: float = 1.0,
         max_wait: float = 60.0,
@@ -218,7 +228,7 @@ class GitHubClient:
         self.base_url = (base_url or settings.GITHUB_API_URL).rstrip("/")
         self.token = settings.GITHUB_TOKEN if token is None else token
         self.timeout = timeout or settings.GITHUB_TIMEOUT_SECONDS
-        self.etags = DictETagStore() if etags is None else etags
+        self.etags: ETagStore = DictETagStore() if etags is None else etags
         self.max_retries = max_retries
         self.backoff = backoff
         self.max_wait = max_wait
@@ -231,7 +241,7 @@ class GitHubClient:
         self._api_host = urlsplit(self.base_url).netloc
 
     # -- URLs ---------------------------------------------------------------------------
-    def url(self, path: str, params: dict | None = None) -> str:
+    def url(self, path: str, params: Params | None = None) -> str:
         """An API URL from a path ("/repos/{repo}/issues" has {repo} filled in)."""
         if path.startswith(("http://", "https://")):
             url = path
@@ -242,7 +252,7 @@ class GitHubClient:
             url += ("&" if "?" in url else "?") + query
         return url
 
-    def _headers_for(self, url: str, etag: str | None) -> dict:
+    def _headers_for(self, url: str, etag: str | None) -> dict[str, str]:
         headers = {}
         # The token goes only to the API host: a Link to another host must not leak it
         # (requests does the same on redirects).
@@ -337,10 +347,11 @@ class GitHubClient:
             return True
         return "rate limit" in _message_of(response).lower()
 
-    def _wait_for_rate_limit(self, response, url: str, attempt: int) -> None:
+    def _wait_for_rate_limit(self, response: requests.Response, url: str, attempt: int) -> None:
         h = response.headers
         retry_after = _int(h.get("retry-after"))
         reset = _int(h.get("x-ratelimit-reset"))
+        wait: float
         if retry_after is not None:
             wait = max(retry_after, 0)
         elif h.get("x-ratelimit-remaining") == "0" and reset:
@@ -392,7 +403,9 @@ class GitHubClient:
         self.sleep(seconds)
 
     # -- JSON and pagination ----------------------------------------------------------
-    def get_json(self, path: str, params: dict | None = None, *, conditional: bool = False):
+    def get_json(
+        self, path: str, params: Params | None = None, *, conditional: bool = False
+    ) -> Any:
         """One JSON document. With ``conditional``, returns None when unchanged (304)."""
         url = self.url(path, params)
         etag = self.etags.get(url) if conditional else None
@@ -405,7 +418,7 @@ class GitHubClient:
         return data
 
     def pages(
-        self, path: str, params: dict | None = None, *, item_key: str | None = None
+        self, path: str, params: Params | None = None, *, item_key: str | None = None
     ) -> Iterator[Page]:
         """Every page of a listing, one at a time (never all in memory).
 
@@ -415,8 +428,8 @@ class GitHubClient:
         object answer (e.g. "workflow_runs").
         """
         params = {"per_page": PER_PAGE, **(params or {})}
-        url = self.url(path, params)
-        first_url = url
+        first_url = self.url(path, params)
+        url: str | None = first_url
         seen: set[str] = set()
         first = True
         while url:
@@ -451,7 +464,9 @@ class GitHubClient:
             first = False
             url = next_url
 
-    def items(self, path: str, params: dict | None = None, *, item_key: str | None = None):
+    def items(
+        self, path: str, params: Params | None = None, *, item_key: str | None = None
+    ) -> Iterator[JSONObject]:
         for page in self.pages(path, params, item_key=item_key):
             yield from page.items
 
@@ -459,13 +474,13 @@ class GitHubClient:
     def issues(self, since: datetime | None = None) -> Iterator[Page]:
         """Issues and PRs (PRs carry ``pull_request``), latest update first, so that
         the first page changes whenever anything changed (its ETag then tells)."""
-        params = {"state": "all", "sort": "updated", "direction": "desc"}
+        params: Params = {"state": "all", "sort": "updated", "direction": "desc"}
         if since:
             params["since"] = _iso(since)
         return self.pages("/repos/{repo}/issues", params)
 
     def issue_comments(self, since: datetime | None = None) -> Iterator[Page]:
-        params = {"sort": "updated", "direction": "desc"}
+        params: Params = {"sort": "updated", "direction": "desc"}
         if since:
             params["since"] = _iso(since)
         return self.pages("/repos/{repo}/issues/comments", params)
@@ -479,20 +494,21 @@ class GitHubClient:
     def workflow_runs(
         self, created_since: datetime | None = None, branch: str | None = None
     ) -> Iterator[Page]:
-        params = {}
+        params: Params = {}
         if created_since:
             params["created"] = ">=" + _iso(created_since)
         if branch:
             params["branch"] = branch
         return self.pages("/repos/{repo}/actions/runs", params, item_key="workflow_runs")
 
-    def repository(self) -> dict:
-        return self.get_json("/repos/{repo}")
+    def repository(self) -> JSONObject:
+        data: JSONObject = self.get_json("/repos/{repo}")
+        return data
 
-    def pull_reviews(self, number: int) -> list[dict]:
+    def pull_reviews(self, number: int) -> list[JSONObject]:
         return list(self.items(f"/repos/{{repo}}/pulls/{int(number)}/reviews"))
 
-    def pull_files(self, number: int) -> list[dict]:
+    def pull_files(self, number: int) -> list[JSONObject]:
         return list(self.items(f"/repos/{{repo}}/pulls/{int(number)}/files"))
 
     # -- for the other apps -------------------------------------------------------------
@@ -504,9 +520,12 @@ class GitHubClient:
         """
         _check_ref(base)
         _check_ref(head)
-        commits, status, total = [], "", 0
-        url = self.url(f"/repos/{{repo}}/compare/{base}...{head}", {"per_page": PER_PAGE})
-        seen = set()
+        commits: list[JSONObject] = []
+        status, total = "", 0
+        url: str | None = self.url(
+            f"/repos/{{repo}}/compare/{base}...{head}", {"per_page": PER_PAGE}
+        )
+        seen: set[str] = set()
         while url:
             if url in seen:
                 raise BadResponse(f"GitHub pagination loops back to {url}", url=url)
@@ -521,8 +540,10 @@ class GitHubClient:
             url = parse_link_header(response.headers.get("Link", "")).get("next")
         return self._compare_result(base, head, commits, status, total)
 
-    def _compare_result(self, base, head, commits, status, total) -> Comparison:
-        prs: dict[str, list[dict]] = {}
+    def _compare_result(
+        self, base: str, head: str, commits: list[JSONObject], status: str, total: int
+    ) -> Comparison:
+        prs: dict[str, list[JSONObject]] = {}
         for commit in commits:
             pulls = self.get_json(f"/repos/{{repo}}/commits/{commit['sha']}/pulls") or []
             prs[commit["sha"]] = [p for p in pulls if p.get("merged_at")]
@@ -535,7 +556,7 @@ class GitHubClient:
             total_commits=total or len(commits),
         )
 
-    def run_artifacts(self, run_id: int) -> list[dict]:
+    def run_artifacts(self, run_id: int) -> list[JSONObject]:
         """GET /repos/{o}/{r}/actions/runs/{run_id}/artifacts, every page."""
         return list(
             self.items(
@@ -557,7 +578,8 @@ class GitHubClient:
             data = self.get_json(f"/repos/{{repo}}/collaborators/{login}/permission")
         except NotFound:
             return None
-        return data.get("role_name") or data.get("permission")
+        role: str | None = data.get("role_name") or data.get("permission")
+        return role
 
     def file_contents(self, path: str, ref: str | None = None) -> str | None:
         """GET /repos/{o}/{r}/contents/{path}[?ref=] decoded from base64 (UTF-8);
@@ -591,7 +613,7 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _json_of(response: requests.Response, url: str):
+def _json_of(response: requests.Response, url: str) -> Any:
     try:
         return json.loads(response.content)
     except (ValueError, UnicodeDecodeError) as error:

@@ -10,6 +10,8 @@ import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
+from xml.etree.ElementTree import Element
 
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
@@ -38,7 +40,7 @@ class RunRecord:
     external_id: str = ""
 
 
-def _number(value, where: str) -> float:
+def _number(value: Any, where: str) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -48,7 +50,7 @@ def _number(value, where: str) -> float:
     return number
 
 
-def _when(value, where: str) -> datetime | None:
+def _when(value: object, where: str) -> datetime | None:
     if value in (None, ""):
         return None
     parsed = parse_datetime(str(value))
@@ -57,7 +59,7 @@ def _when(value, where: str) -> datetime | None:
     return parsed
 
 
-def _sha(value, where: str) -> str:
+def _sha(value: object, where: str) -> str:
     sha = str(value or "").strip().lower()
     if sha and (len(sha) < 7 or len(sha) > 40 or any(c not in "0123456789abcdef" for c in sha)):
         raise ResultsError(f"{where}: '{sha[:45]}' is not a git commit SHA.")
@@ -118,7 +120,7 @@ def parse_json(data: bytes) -> list[RunRecord]:
     return records
 
 
-def _properties(element) -> dict[str, str]:
+def _properties(element: Element) -> dict[str, str]:
     props = element.find("properties")
     if props is None:
         return {}
@@ -150,16 +152,16 @@ def parse_junit(data: bytes) -> list[RunRecord]:
         )
     records: list[RunRecord] = []
 
-    def walk(suite, inherited: dict[str, str]):
+    def walk(suite: Element, inherited: dict[str, str]) -> None:
         props = {**inherited, **_properties(suite)}
         if suite.get("timestamp") and "started_at" not in _properties(suite):
-            props["started_at"] = suite.get("timestamp")  # inner suites inherit it
+            props["started_at"] = suite.get("timestamp", "")  # inner suites inherit it
         for case in suite.findall("testcase"):
             walk_case(case, props)
         for child in suite.findall("testsuite"):
             walk(child, props)
 
-    def walk_case(case, inherited: dict[str, str]):
+    def walk_case(case: Element, inherited: dict[str, str]) -> None:
         name = case.get("name", "").strip()
         if not name:
             raise ResultsError("A <testcase> has no name.")
