@@ -89,7 +89,7 @@ def gaps_evaluate(now: datetime | None = None) -> EvaluationSummary:
                     opened_at=now,
                 )
             )
-        elif failing:
+        elif failing and gap is not None:
             if gap.state == Gap.State.WAIVED and gap.waived_until and gap.waived_until < now.date():
                 gap.state = Gap.State.OPEN
                 events.append(GapEvent(gap=gap, kind=GapEvent.Kind.WAIVER_EXPIRED, at=now))
@@ -184,7 +184,7 @@ def gap_waive(gap: Gap, user, reason: str, until: date | None, now: datetime | N
         errors["until"] = "A waiver needs an end date."
     elif until <= now.date():
         errors["until"] = "The end date must be in the future."
-    if errors:
+    if errors or until is None:
         raise ValidationError(errors)
     if gap.state == Gap.State.RESOLVED:
         raise ValidationError("This gap is resolved; there is nothing to waive.")
@@ -400,6 +400,7 @@ def gap_trend(weeks: int = 26, technique=None, now: datetime | None = None) -> d
     durations = [
         (r - o).total_seconds() / 86400
         for o, r in closed.values_list("opened_at", "resolved_at")[:10000]
+        if r is not None
     ]
     return {
         "points": points,

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.syndication.views import Feed
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.feedgenerator import Atom1Feed
@@ -44,7 +44,7 @@ def dashboard(request):
     sort = filters.get("sort") or "name"
     if sort == "name":
         # Paginate in the database: only the page's techniques are evaluated and drawn.
-        page = Paginator(techniques, 50).get_page(request.GET.get("page"))
+        page: Page = Paginator(techniques, 50).get_page(request.GET.get("page"))
         rule_ids, rows = adherence_matrix(page.object_list, severity=filters.get("severity", ""))
     else:
         # Sorting by gaps needs every row; the sorted list is then paginated.

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fnmatch import fnmatch
 from statistics import median
+from typing import Any, cast
 
 from django.conf import settings
 from django.db.models import Q
@@ -146,7 +148,7 @@ def community_figures(
     now = now or timezone.now()
     techniques = list(techniques)
     cfg = settings.ADHERENCE
-    thresholds = {
+    thresholds: dict[str, Any] = {
         "response_days": cfg["RESPONSE_DAYS"],
         "review_days": cfg["PR_REVIEW_DAYS"],
         "unlabeled_days": cfg["UNLABELED_DAYS"],
@@ -165,21 +167,25 @@ def community_figures(
     in_scope = Issue.objects.filter(repository=repository).filter(
         Q(state="open") | Q(created_at__gte=horizon) if response_times else Q(state="open")
     )
-    issues = list(  # query 2
-        in_scope.values(
-            "number",
-            "kind",
-            "title",
-            "state",
-            "labels",
-            "author",
-            "author_is_bot",
-            "created_at",
-            "draft",
-            "html_url",
-        )
+    # Plain dicts at run time, extended below with the body, files and search text.
+    issues: list[dict[str, Any]] = cast(
+        Any,
+        list(  # query 2
+            in_scope.values(
+                "number",
+                "kind",
+                "title",
+                "state",
+                "labels",
+                "author",
+                "author_is_bot",
+                "created_at",
+                "draft",
+                "html_url",
+            )
+        ),
     )
-    events: dict[int, list[dict]] = {}
+    events: dict[int, list[Mapping[str, Any]]] = {}
     for row in (  # query 3
         Comment.objects.filter(repository=repository, issue_number__in=in_scope.values("number"))
         .order_by("created_at", "id")
@@ -325,9 +331,10 @@ def _figures_for(figures, technique, issues, events, maintainers, all_labels, no
             if _waited(issue, now) > timedelta(days=figures.review_days):
                 figures.prs_waiting_overdue.append(item)
     figures.responded = len(response_hours)
-    if response_hours:
+    p90 = percentile(response_hours, 0.9)
+    if p90 is not None:
         figures.median_response_hours = round(median(response_hours), 1)
-        figures.p90_response_hours = round(percentile(response_hours, 0.9), 1)
+        figures.p90_response_hours = round(p90, 1)
     for bucket in (figures.unanswered, figures.unanswered_overdue, figures.prs_waiting):
         bucket.sort(key=lambda i: i.created_at)
 

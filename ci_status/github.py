@@ -42,7 +42,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 from urllib.parse import urlencode, urlsplit
 
 import requests
@@ -184,6 +184,10 @@ def parse_link_header(value: str) -> dict[str, str]:
     return links
 
 
+@overload
+def parse_timestamp(value: str) -> datetime: ...
+@overload
+def parse_timestamp(value: str | None) -> datetime | None: ...
 def parse_timestamp(value: str | None) -> datetime | None:
     if not value:
         return None

@@ -423,7 +423,8 @@ def repository_sync(
         run.rows_written = 0
         run.save()
         sync = _Sync(repository, client, run, lock, on_progress)
-        error, resource = None, "start"
+        error: Exception | None = None
+        resource = "start"
         try:
             repository.api_url = client.base_url[:200]
             for resource in resources:

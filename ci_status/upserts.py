@@ -124,11 +124,12 @@ def review_from_json(repository: Repository, number: int, data: dict) -> Comment
     )
 
 
-def upsert_comments(repository: Repository, rows: Iterable[Comment]) -> set[int]:
-    """Upsert comments/reviews; returns the issue numbers they belong to."""
-    rows = {(c.kind, c.github_id): c for c in rows if c is not None}
+def upsert_comments(repository: Repository, rows: Iterable[Comment | None]) -> set[int]:
+    """Upsert comments/reviews (None, a pending review, is skipped); returns the issue
+    numbers they belong to."""
+    by_key = {(c.kind, c.github_id): c for c in rows if c is not None}
     Comment.objects.bulk_create(
-        rows.values(),
+        by_key.values(),
         update_conflicts=True,
         unique_fields=["repository", "kind", "github_id"],
         update_fields=[
@@ -142,7 +143,7 @@ def upsert_comments(repository: Repository, rows: Iterable[Comment]) -> set[int]
             "html_url",
         ],
     )
-    return {c.issue_number for c in rows.values()}
+    return {c.issue_number for c in by_key.values()}
 
 
 def maintainer_logins() -> set[str]:
@@ -158,7 +159,6 @@ def refresh_responses(repository: Repository, numbers: set[int]) -> int:
     if not numbers:
         return 0
     maintainers = maintainer_logins()
-    numbers = list(numbers)
     issues = {
         i.number: i
         for i in Issue.objects.filter(repository=repository, number__in=numbers).only(

@@ -29,11 +29,11 @@ RECENT_RUNS = 25
 @staff_required
 def sync_status(request):
     repositories = list(Repository.objects.order_by("full_name"))
-    cursors = {}
+    cursors: dict[int, list[SyncCursor]] = {}
     for cursor in SyncCursor.objects.select_related("repository").order_by("resource"):
         cursors.setdefault(cursor.repository_id, []).append(cursor)
     runs = list(SyncRun.objects.select_related("repository")[:RECENT_RUNS])
-    last_by_repo = {}
+    last_by_repo: dict[int, SyncRun] = {}
     for run in runs:
         last_by_repo.setdefault(run.repository_id, run)
     watched = None

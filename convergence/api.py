@@ -111,7 +111,7 @@ class UploadView(APIView):
 
 
 class ConvergenceTestSerializer(serializers.ModelSerializer):
-    technique = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    technique = serializers.SlugRelatedField[Technique](slug_field="slug", read_only=True)
 
     class Meta:
         model = ConvergenceTest
@@ -133,7 +133,7 @@ class ConvergenceTestSerializer(serializers.ModelSerializer):
 
 
 class ConvergenceRunSerializer(serializers.ModelSerializer):
-    test = serializers.StringRelatedField()
+    test = serializers.StringRelatedField[ConvergenceTest]()
 
     class Meta:
         model = ConvergenceRun

@@ -30,14 +30,15 @@ class TestState:
     state: str
     alert_open: bool
     flip_rate: float
-    last_good: object | None
-    first_bad: object | None
+    last_good: ConvergenceRun | None
+    first_bad: ConvergenceRun | None
 
 
 def _flip_rate(outcomes: list[bool]) -> float:
     """Share of consecutive runs that flip, over the window, with failure streaks of 3+
     removed first: a real breakage is a failure, not flakiness."""
-    kept, streak = [], []
+    kept: list[bool] = []
+    streak: list[bool] = []
     for green in outcomes:
         if green:
             if len(streak) < 3:
@@ -54,7 +55,9 @@ def _flip_rate(outcomes: list[bool]) -> float:
     return flips / (len(kept) - 1)
 
 
-def convergence_state_compute(runs: list, cadence_hours: int, now: datetime) -> TestState:
+def convergence_state_compute(
+    runs: list[ConvergenceRun], cadence_hours: int, now: datetime
+) -> TestState:
     """State of a test from its runs, oldest first (skipped runs do not count).
 
     FAILING: 2 consecutive failures open an alert, 2 consecutive passes close it; the
@@ -65,9 +68,12 @@ def convergence_state_compute(runs: list, cadence_hours: int, now: datetime) -> 
     runs = [r for r in runs if r.outcome != ConvergenceRun.Outcome.SKIPPED]
     if not runs:
         return TestState(State.NO_RUNS, False, 0.0, None, None)
-    alert, last_good, first_bad, candidate_bad = False, None, None, None
+    alert = False
+    last_good: ConvergenceRun | None = None
+    first_bad: ConvergenceRun | None = None
+    candidate_bad: ConvergenceRun | None = None
+    previous_good: ConvergenceRun | None = None
     reds = greens = 0
-    previous_good = None
     for run in runs:
         if run.is_green:
             greens, reds = greens + 1, 0
@@ -113,7 +119,9 @@ TEST_FIELDS = [
 HISTORY = max(RECENT, FLAKY_WINDOW) * 2
 
 
-def _apply_state(test: ConvergenceTest, runs: list, targets: list, now: datetime) -> None:
+def _apply_state(
+    test: ConvergenceTest, runs: list[ConvergenceRun], targets: list, now: datetime
+) -> None:
     """Set a test's state, recent strip and its targets' margins from its runs (oldest
     first), in memory; the callers save in bulk."""
     computed = convergence_state_compute(runs, test.cadence_hours, now)
@@ -348,10 +356,10 @@ def release_readiness(sha: str) -> Readiness:
     )
     at_sha: dict[int, ConvergenceRun] = {}
     if sha:
-        for run in ConvergenceRun.objects.filter(
+        for sha_run in ConvergenceRun.objects.filter(
             test__in=tests, tfmot_sha__startswith=sha
         ).order_by("started_at"):
-            at_sha[run.test_id] = run  # the latest run at that commit wins
+            at_sha[sha_run.test_id] = sha_run  # the latest run at that commit wins
     rows = []
     for test in tests:
         run = at_sha.get(test.pk)

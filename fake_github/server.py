@@ -113,7 +113,7 @@ class FakeGitHub:
 
     @property
     def url(self) -> str:
-        return f"http://{self.httpd.server_address[0]}:{self.port}"
+        return f"http://{self.httpd.server_address[0]!s}:{self.port}"
 
     def start(self) -> FakeGitHub:
         self._thread = threading.Thread(

@@ -135,7 +135,7 @@ def deprecation_start(
         errors["replacement"] = "A technique cannot replace itself."
     if hasattr(technique, "deprecation"):
         errors["technique"] = "This technique is already being deprecated."
-    if errors:
+    if errors or planned_on is None:
         raise ValidationError(errors)
     deprecation = Deprecation.objects.create(
         technique=technique,

@@ -136,7 +136,7 @@ def launch(request, slug):
 @require_POST
 def deprecate(request, slug):
     technique = get_object_or_404(Technique.objects.select_related("owner_group"), slug=slug)
-    replacement = Technique.objects.filter(pk=request.POST.get("replacement") or None).first()
+    replacement = Technique.objects.filter(pk=request.POST.get("replacement") or None).first()  # type: ignore[misc]  # None matches none
     try:
         deprecation_start(
             technique,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import markdown
 import nh3
@@ -76,7 +77,10 @@ def evidence_collect(technique: Technique, cycle: ReviewCycle, now: datetime | N
     """The figures the portal holds for the period; missing data says so, never zero."""
     now = now or timezone.now()
     start = datetime.combine(cycle.starts_on, datetime.min.time(), tzinfo=now.tzinfo)
-    evidence = {"collected_at": now.isoformat(), "period": f"{cycle.starts_on} to {cycle.due_date}"}
+    evidence: dict[str, Any] = {
+        "collected_at": now.isoformat(),
+        "period": f"{cycle.starts_on} to {cycle.due_date}",
+    }
 
     if adherence_selectors.rules_have_run(technique):
         evidence["gaps"] = {
@@ -130,7 +134,7 @@ def _community(technique, now) -> dict:
     figures = community_figures([technique], now).get(technique.pk)
     if figures is None or not getattr(figures, "synced", True):
         return _no_data("GitHub has not been synced yet")
-    data = {"available": True}
+    data: dict[str, Any] = {"available": True}
     for name in (
         "open_issues",
         "open_prs",
@@ -197,7 +201,8 @@ class Conflict(Exception):
 
 
 def _clean_draft(technique: Technique, data: dict) -> dict:
-    cleaned, errors = {}, {}
+    cleaned: dict[str, Any] = {}
+    errors: dict[str, str] = {}
     for field in TEXT_FIELDS:
         value = str(data.get(field, "") or "")
         if len(value) > MAX_TEXT:

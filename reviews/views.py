@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -59,7 +61,7 @@ def queue(request):
         reviews = reviews.filter(status=status)
     mine = set(Technique.objects.owned_by(request.user).values_list("pk", flat=True))
     today = timezone.localdate()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"review": r, "mine": r.technique_id in mine, "overdue": r.days_overdue(today)}
         for r in reviews
     ]
@@ -92,7 +94,7 @@ def queue(request):
 @require_POST
 def assign_shepherd(request, pk):
     review = _review_or_404(pk)
-    shepherd = get_user_model().objects.filter(pk=request.POST.get("shepherd") or None).first()
+    shepherd = get_user_model().objects.filter(pk=request.POST.get("shepherd") or None).first()  # type: ignore[misc]  # None matches no user
     try:
         review_assign_shepherd(review, request.user, shepherd)
         messages.success(request, f"Shepherd of {review.technique.name}: {shepherd or 'nobody'}.")

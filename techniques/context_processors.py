@@ -50,7 +50,7 @@ def navigation(request):
 
 def _techniques_by_level() -> list[tuple[str, list[dict]]]:
     rows = Technique.objects.order_by("name").values_list("slug", "name", "tos_level")
-    by_level = {level: [] for level in TOSLevel}
+    by_level: dict[TOSLevel, list[dict]] = {level: [] for level in TOSLevel}
     for slug, name, level in rows:
         by_level[TOSLevel(level)].append({"slug": slug, "name": name})
     return [(level.label, items) for level, items in by_level.items()]
