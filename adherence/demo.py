@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from adherence import engine
 from adherence.models import Gap, GapEvent
 from adherence.services import gap_acknowledge, gap_waive, gaps_evaluate
 
@@ -19,7 +20,7 @@ def load(stdout=None) -> dict:
         past = Gap.objects.create(
             technique_id=_technique_id("pruning"),
             rule_id="api-tests",
-            severity="medium",
+            severity=engine.Severity.MEDIUM,
             state=Gap.State.RESOLVED,
             summary="Comprehensive public API testing was not confirmed.",
             opened_at=now - timedelta(days=120),

@@ -21,11 +21,10 @@ from typing import Any
 
 from django.utils import timezone
 
+from techniques.duties import BOTH as BOTH
+from techniques.duties import PRODUCTION as PRODUCTION
+from techniques.duties import RESEARCH as RESEARCH
 from techniques.models import TOSLevel
-
-PRODUCTION: tuple[str, ...] = (TOSLevel.PRODUCTION,)
-RESEARCH: tuple[str, ...] = (TOSLevel.RESEARCH,)
-BOTH: tuple[str, ...] = (TOSLevel.PRODUCTION, TOSLevel.RESEARCH)
 
 
 class Status(StrEnum):

@@ -1,5 +1,8 @@
 from django import forms
 
+from adherence.engine import Severity
+from techniques.models import TOSLevel
+
 
 class AcknowledgeForm(forms.Form):
     note = forms.CharField(
@@ -22,12 +25,12 @@ class MatrixFilterForm(forms.Form):
     SORTS = [("name", "Name"), ("most", "Most gaps"), ("oldest", "Oldest gap")]
     tos_level = forms.ChoiceField(
         required=False,
-        choices=[("", "Any TOS"), ("production", "Production"), ("research", "Research")],
+        choices=[("", "Any TOS"), *TOSLevel.choices],
     )
     owner_group = forms.CharField(required=False)
     stage = forms.CharField(required=False)
     severity = forms.ChoiceField(
         required=False,
-        choices=[("", "Any severity"), ("high", "High"), ("medium", "Medium"), ("low", "Low")],
+        choices=[("", "Any severity"), *((s.value, s.value.title()) for s in Severity)],
     )
     sort = forms.ChoiceField(required=False, choices=SORTS)

@@ -21,6 +21,7 @@ from adherence.permissions import can_acknowledge, can_waive
 from techniques.cache import bump_data_version
 from techniques.duties import DUTIES
 from techniques.models import Technique
+from techniques.text import fit
 
 logger = logging.getLogger(__name__)
 MAX_NOTE = 2000
@@ -57,7 +58,7 @@ def gaps_evaluate(now: datetime | None = None) -> EvaluationSummary:
                 technique_id=technique_id,
                 rule_id=rule_id,
                 status=str(result.status),
-                summary=result.summary[:500],
+                summary=fit(Gap, "summary", result.summary),
                 evidence=result.evidence,
                 links=result.links,
                 since=result.since,
@@ -82,7 +83,7 @@ def gaps_evaluate(now: datetime | None = None) -> EvaluationSummary:
                     technique_id=technique_id,
                     rule_id=rule_id,
                     severity=str(engine.RULES[rule_id].severity),
-                    summary=result.summary[:500],
+                    summary=fit(Gap, "summary", result.summary),
                     evidence=result.evidence,
                     links=result.links,
                     since=result.since,
@@ -99,9 +100,12 @@ def gaps_evaluate(now: datetime | None = None) -> EvaluationSummary:
             gap.since = result.since
             if gap_since_changed and gap not in changed:
                 changed.append(gap)
-            if gap.summary != result.summary[:500] or gap.evidence != result.evidence:
+            if (
+                gap.summary != fit(Gap, "summary", result.summary)
+                or gap.evidence != result.evidence
+            ):
                 gap.summary, gap.evidence, gap.links = (
-                    result.summary[:500],
+                    fit(Gap, "summary", result.summary),
                     result.evidence,
                     result.links,
                 )
@@ -119,7 +123,12 @@ def gaps_evaluate(now: datetime | None = None) -> EvaluationSummary:
         elif gap is not None:
             gap.state, gap.resolved_at = Gap.State.RESOLVED, now
             events.append(
-                GapEvent(gap=gap, kind=GapEvent.Kind.RESOLVED, at=now, summary=result.summary[:500])
+                GapEvent(
+                    gap=gap,
+                    kind=GapEvent.Kind.RESOLVED,
+                    at=now,
+                    summary=fit(Gap, "summary", result.summary),
+                )
             )
             changed.append(gap)
             resolved += 1
@@ -228,7 +237,7 @@ def gaps_notify(opened: list[Gap], expired: list[Gap]) -> int:
             continue
         rule = engine.RULES.get(gap.rule_id)
         title = rule.title if rule else gap.rule_id
-        what = "A gap opened" if kind == "opened" else "A waiver expired"
+        what = "A gap opened" if kind == GapEvent.Kind.OPENED else "A waiver expired"
         url = settings.PORTAL_BASE_URL + gap.get_absolute_url()
         recipients = gap.technique.owner_group.contact_emails() if gap.technique.owner_group else []
         if recipients:

@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from ci_status.models import Comment, Issue, Repository
 from ci_status.upserts import RESPONDER_ASSOCIATIONS
-from techniques.models import Maintainer
+from techniques.models import Maintainer, TOSLevel
 
 # Time to first response is measured over the last half-year: the semi-annual review
 # period, and a bounded amount of data whatever the repository's age.
@@ -272,7 +272,7 @@ def community_figures(
 
 def _figures_for(figures, technique, issues, events, maintainers, all_labels, now):
     labels = set(technique.github_labels or [])
-    research = technique.tos_level == "research"
+    research = technique.tos_level == TOSLevel.RESEARCH
     count_prs = not research or technique.accepts_prs
     count_features = not research or technique.accepts_feature_requests
     if not count_prs:

@@ -5,8 +5,10 @@ GitHub-shaped server started in-process on a free loopback port with
 from __future__ import annotations
 
 from ci_status.github import GitHubClient
+from ci_status.models import Repository
 from ci_status.services import repository_get_or_create, repository_sync
 from fake_github import FakeGitHub, demo_dataset
+from techniques.text import fit
 
 
 def load(stdout=None) -> dict:
@@ -18,7 +20,7 @@ def load(stdout=None) -> dict:
     # The demo server's address is gone: point the repository back at the configured API.
     from django.conf import settings
 
-    repository.api_url = settings.GITHUB_API_URL[:200]
+    repository.api_url = fit(Repository, "api_url", settings.GITHUB_API_URL)
     repository.save(update_fields=["api_url"])
     counts = {
         "status": str(run.status),

@@ -33,6 +33,7 @@ from ci_status.github import (
     parse_timestamp,
 )
 from ci_status.models import Issue, Repository, SyncCursor, SyncRun
+from techniques.text import fit
 
 logger = logging.getLogger(__name__)
 RESOURCES = ["labels", "issues", "comments", "pulls", "releases", "runs"]
@@ -145,7 +146,7 @@ class _CursorETags:
         return self.cursor.etag if self.cursor.url == url and self.cursor.etag else None
 
     def set(self, url: str, etag: str) -> None:
-        self.pending = (url[:500], etag[:200])
+        self.pending = (fit(SyncCursor, "url", url), fit(SyncCursor, "etag", etag))
 
     def commit(self) -> None:
         if self.pending:
@@ -426,7 +427,7 @@ def repository_sync(
         error: Exception | None = None
         resource = "start"
         try:
-            repository.api_url = client.base_url[:200]
+            repository.api_url = fit(Repository, "api_url", client.base_url)
             for resource in resources:
                 getattr(sync, f"sync_{resource}")()
             upserts.record_maintainer_activity(repository)
@@ -483,7 +484,9 @@ def sync_queue(repository: Repository, trigger: str = "manual") -> SyncRun:
     from ci_status.tasks import sync_repository
 
     active = (
-        SyncRun.objects.filter(repository=repository, status__in=["queued", "running"])
+        SyncRun.objects.filter(
+            repository=repository, status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING]
+        )
         .order_by("-queued_at")
         .first()
     )

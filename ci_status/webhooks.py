@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from ci_status import upserts
 from ci_status.models import Comment, Issue, Repository, WebhookDelivery
 from ci_status.services import repository_get_or_create
+from techniques.text import fit
 
 EVENTS = {"issues", "issue_comment", "pull_request", "pull_request_review", "workflow_run", "ping"}
 
@@ -50,9 +51,9 @@ def webhook_handle(event: str, delivery_id: str, payload: dict) -> tuple[str, in
         try:
             with transaction.atomic():
                 delivery = WebhookDelivery.objects.create(
-                    delivery_id=delivery_id[:100],
+                    delivery_id=fit(WebhookDelivery, "delivery_id", delivery_id),
                     event=event,
-                    action=str(payload.get("action") or "")[:40],
+                    action=fit(WebhookDelivery, "action", payload.get("action")),
                 )
         except IntegrityError:
             return "replayed", 0

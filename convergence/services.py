@@ -11,10 +11,12 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from ci_status.github import GitHubClient, GitHubError
 from convergence.models import BenefitTarget, ConvergenceRun, ConvergenceTest, CulpritRange, State
 from convergence.parsers import ResultsError, RunRecord
 from techniques.cache import bump_data_version
 from techniques.models import Stage
+from techniques.text import fit
 
 logger = logging.getLogger(__name__)
 FLAKY_WINDOW = 14
@@ -299,12 +301,10 @@ def culprit_range_fetch(test: ConvergenceTest, client=None) -> CulpritRange | No
     if culprit.fetched_at and not culprit.error:
         return culprit
     try:
-        from ci_status.github import GitHubClient, GitHubError
-
         client = client or GitHubClient()
         comparison = client.compare(base, head)
-    except (ImportError, GitHubError) as error:  # the page shows the error, keeps the SHAs
-        culprit.error = str(error)[:500]
+    except GitHubError as error:  # the page shows the error, keeps the SHAs
+        culprit.error = fit(CulpritRange, "error", error)
         culprit.save(update_fields=["error"])
         return culprit
     culprit.commits = [

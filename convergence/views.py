@@ -11,12 +11,13 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
+from ci_status import selectors as ci_selectors
 from convergence.models import ConvergenceTest, State
 from convergence.permissions import can_see_internal
 from convergence.presenters import visible_strip
 from convergence.services import culprit_range_fetch, release_readiness
 from techniques.cache import private_page
-from techniques.models import Technique
+from techniques.models import Stage, Technique
 
 STATE_ORDER = {State.FAILING: 0, State.FLAKY: 1, State.STALE: 2, State.NO_RUNS: 3, State.PASSING: 4}
 SHA_CHARS = set("0123456789abcdef")
@@ -61,7 +62,7 @@ def grid(request):
             {"test": test, "cells": cells, "internal_failure": internal_failure, "culprit": culprit}
         )
     missing = (
-        Technique.objects.filter(stage="launched")
+        Technique.objects.filter(stage=Stage.LAUNCHED)
         .exclude(convergence_tests__isnull=False)
         .order_by("name")
     )
@@ -108,11 +109,9 @@ def _sha_from(request) -> tuple[str, str]:
 @require_safe
 @private_page
 def releases(request):
-    from ci_status.models import Release
-
     sha, error = _sha_from(request)
     readiness = release_readiness(sha) if sha else None
-    release_page = Paginator(Release.objects.order_by("-published_at", "-id"), 25).get_page(
+    release_page = Paginator(ci_selectors.releases_newest_first(), 25).get_page(
         request.GET.get("page")
     )
     return render(

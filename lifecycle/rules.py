@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db.models import Max
 
 from adherence.engine import BOTH, PRODUCTION, Result, Severity, register_facts, register_rule
-from lifecycle.models import Deprecation, OwnershipCheck
+from lifecycle.models import Deprecation, OwnerInterest, OwnershipCheck
 from lifecycle.services import TRIAGE_OR_MORE
 from techniques.models import Stage, TechniqueChange
 
@@ -117,5 +117,7 @@ def deprecation_owners(technique, facts):
         return Result.passed(f"Deprecated because: {deprecation.get_reason_display().lower()}.")
     if not deprecation.call_for_owners:
         return Result.failed("Deprecating for lack of people, and no call for owners is open.")
-    listed = sum(1 for i in deprecation.interests.all() if i.status == "approved")
+    listed = sum(
+        1 for i in deprecation.interests.all() if i.status == OwnerInterest.Status.APPROVED
+    )
     return Result.passed(f"A call for owners is open ({listed} offer(s) listed).")

@@ -40,9 +40,9 @@ def review_due(technique, facts):
     if facts.now.date() <= due:
         state = {
             None: "not started",
-            "draft": "in draft",
-            "submitted": "submitted",
-            "changes_requested": "returned for changes",
+            Review.Status.DRAFT: "in draft",
+            Review.Status.SUBMITTED: "submitted",
+            Review.Status.CHANGES_REQUESTED: "returned for changes",
         }
         return Result.passed(
             f"The {cycle} review is due on {due:%d %B %Y} ({state.get(status, status)})."
