@@ -183,5 +183,21 @@ def test_debug_is_off_and_cookies_secure_in_production():
     assert result.stdout.strip().splitlines()[-1] == "False True True 31536000"
 
 
-def test_settings_read_secrets_only_from_the_environment():
-    assert os.environ.get("SECRET_KEY", settings.FAKE_SECRET_KEY) == settings.SECRET_KEY
+def test_secrets_come_from_the_environment_and_never_from_the_code():
+    show = (
+        "from django.conf import settings as s; "
+        "print(s.SECRET_KEY, s.GITHUB_TOKEN or '-', s.GITHUB_WEBHOOK_SECRET or '-')"
+    )
+    given_env = manage(
+        "shell",
+        "-c",
+        show,
+        SECRET_KEY="s" * 60,
+        GITHUB_TOKEN="ghp_from_env",
+        GITHUB_WEBHOOK_SECRET="hook-from-env",
+    )
+    assert given_env.stdout.split()[-3:] == ["s" * 60, "ghp_from_env", "hook-from-env"]
+    environment = {"GITHUB_TOKEN": "", "GITHUB_WEBHOOK_SECRET": ""}
+    unset = manage("shell", "-c", show, **environment)
+    # Without them: the clearly fake development key, and no GitHub credentials at all.
+    assert unset.stdout.split()[-3:] == [settings.FAKE_SECRET_KEY, "-", "-"]
