@@ -1,4 +1,4 @@
-"""Registry rules (DESIGN.md section 3): ownership, label, maintainers, API tests."""
+"""Registry rules: ownership, label, maintainers, API tests (docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Community figures per technique, from the synced GitHub data (DESIGN.md section 4).
+"""Community figures per technique, from the synced GitHub data (docs/architecture.md).
 
 ``community_figures(techniques, now)`` computes every technique's figures in a fixed
 number of queries (four), whatever the number of techniques or items; the technique
@@ -6,7 +6,8 @@ panel, the adherence rules and the reviews' evidence all call it.
 
 Time to first response (after CHAOSS): the first comment or review by a listed
 maintainer of the technique, or of another technique sharing its label (any repository
-member when none is listed), bots and the author excluded; median and 90th percentile over the items created in the last year;
+member when none is listed), bots and the author excluded; median and 90th percentile
+over the items created in the last WINDOW_DAYS (183);
 items still waiting are counted apart. For research techniques, feature requests and PRs
 count only where the technique opted in (``accepts_feature_requests``/``accepts_prs``).
 """

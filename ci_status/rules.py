@@ -1,4 +1,4 @@
-"""Adherence rules and fact loaders backed by the GitHub sync (DESIGN.md section 3).
+"""Adherence rules and fact loaders backed by the GitHub sync (docs/architecture.md).
 
 Fact loaders (every technique at once, a fixed number of queries):
 - "community": ``community.Figures`` per technique;

@@ -1,4 +1,4 @@
-"""Convergence rules (DESIGN.md section 3), from precomputed test state: two queries."""
+"""Convergence rules, from precomputed test state: two queries (docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ def _failing(tests) -> Result | None:
     applies_to=BOTH,
     stages=LAUNCHED,
     severity=Severity.HIGH,
-    source="a training example ... with convergence tests (official-models.md)",
+    source="a training example ... with convergence tests",
 )
 def convergence_test_exists(technique, facts):
     tests = _tests(facts)

@@ -301,7 +301,7 @@ GITHUB_REPOSITORY = env_str("GITHUB_REPOSITORY", "tensorflow/model-optimization"
 GITHUB_WEBHOOK_SECRET = env_str("GITHUB_WEBHOOK_SECRET")
 GITHUB_TIMEOUT_SECONDS = env_int("GITHUB_TIMEOUT_SECONDS", 20)
 
-# --- Adherence thresholds (DESIGN.md section 3) ---------------------------------------
+# --- Adherence thresholds (the rules in docs/architecture.md) ------------------------
 ADHERENCE = {
     "RESPONSE_DAYS": env_int("ADHERENCE_RESPONSE_DAYS", 14),
     "PR_REVIEW_DAYS": env_int("ADHERENCE_PR_REVIEW_DAYS", 14),
