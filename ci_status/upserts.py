@@ -91,37 +91,45 @@ def _number_from_url(url: str) -> int:
     return int(str(url).rstrip("/").rsplit("/", 1)[-1])
 
 
-def comment_from_json(repository: Repository, data: dict, issue_number: int | None = None):
-    number = issue_number or _number_from_url(data["issue_url"])
+def _comment(repository: Repository, kind: str, number: int, data: dict, **fields) -> Comment:
+    """A Comment row from a comment or review object; ``fields`` adds what differs."""
     return Comment(
         repository=repository,
-        kind=Comment.Kind.COMMENT,
+        kind=kind,
         github_id=int(data["id"]),
         issue_number=number,
         author=_login(data.get("user")),
         author_is_bot=is_bot(data.get("user")),
         author_association=fit(Comment, "author_association", data.get("author_association")),
+        html_url=fit(Comment, "html_url", data.get("html_url")),
+        **fields,
+    )
+
+
+def comment_from_json(repository: Repository, data: dict, issue_number: int | None = None):
+    number = issue_number or _number_from_url(data["issue_url"])
+    return _comment(
+        repository,
+        Comment.Kind.COMMENT,
+        number,
+        data,
         created_at=parse_timestamp(data["created_at"]),
         updated_at=parse_timestamp(data.get("updated_at")),
-        html_url=fit(Comment, "html_url", data.get("html_url")),
     )
 
 
 def review_from_json(repository: Repository, number: int, data: dict) -> Comment | None:
     if not data.get("submitted_at"):  # a pending review is not a response yet
         return None
-    return Comment(
-        repository=repository,
-        kind=Comment.Kind.REVIEW,
-        github_id=int(data["id"]),
-        issue_number=number,
-        author=_login(data.get("user")),
-        author_is_bot=is_bot(data.get("user")),
-        author_association=fit(Comment, "author_association", data.get("author_association")),
+    submitted = parse_timestamp(data["submitted_at"])
+    return _comment(
+        repository,
+        Comment.Kind.REVIEW,
+        number,
+        data,
         state=fit(Comment, "state", data.get("state")),
-        created_at=parse_timestamp(data["submitted_at"]),
-        updated_at=parse_timestamp(data["submitted_at"]),
-        html_url=fit(Comment, "html_url", data.get("html_url")),
+        created_at=submitted,
+        updated_at=submitted,
     )
 
 
