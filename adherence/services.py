@@ -219,6 +219,10 @@ def gap_waive(gap: Gap, user, reason: str, until: date | None, now: datetime | N
     event = gap.waive(user, reason, until, now)
     gap.save()
     event.save()
+    # A waived gap stops counting: the stored health follows at once, not at the next run.
+    _health_store(
+        [gap.technique], list(Gap.objects.unresolved().filter(technique=gap.technique)), now
+    )
     return gap
 
 

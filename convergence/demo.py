@@ -100,6 +100,60 @@ TESTS = [
         [],
         "passing",
     ),
+    # Pruning's features and post-training quantization: nightly tests that pass (targets
+    # from the Model Garden's pruning and QAT projects: 2:4 sparsity on ResNet50, the
+    # XNNPack latency policy on MobileNetV2, PTQ int8 of ResNet50).
+    (
+        "structural-pruning-m-by-n",
+        "resnet50-imagenet-sparsity-2by4",
+        "convergence",
+        "ResNet",
+        "image classification (ImageNet)",
+        "official/projects/pruning/configs/experiments/image_classification/imagenet_resnet50_pruning_gpu.yaml",
+        24,
+        [],
+        "passing",
+    ),
+    (
+        "pruning-policy-xnnpack",
+        "mobilenetv2-imagenet-xnnpack-policy",
+        "convergence",
+        "MobileNet (V1/V2/V3/V3.5/V4)",
+        "image classification (ImageNet)",
+        "official/projects/pruning/configs/experiments/image_classification/imagenet_mobilenetv2_pruning_gpu.yaml",
+        24,
+        [],
+        "passing",
+    ),
+    (
+        "post-training-quantization",
+        "resnet50-imagenet-ptq-int8",
+        "convergence",
+        "ResNet",
+        "image classification (ImageNet)",
+        "official/projects/qat/vision/configs/experiments/image_classification/imagenet_resnet50_qat_gpu.yaml",
+        24,
+        [("top1_accuracy", 76.42, 0.3)],
+        "passing",
+    ),
+    *[
+        (
+            slug,
+            f"{family}-training-speed",
+            "training_speed",
+            "ResNet" if family == "resnet50" else "MobileNet (V1/V2/V3/V3.5/V4)",
+            "image classification (ImageNet)",
+            "",
+            168,
+            [],
+            "passing",
+        )
+        for slug, family in (
+            ("structural-pruning-m-by-n", "resnet50"),
+            ("pruning-policy-xnnpack", "mobilenetv2"),
+            ("post-training-quantization", "resnet50"),
+        )
+    ],
     # The collaborative-optimization and experimental techniques: nightly tests that pass.
     *[
         (

@@ -116,6 +116,9 @@ def _labels(ds: Dataset) -> None:
         ds.add_label(
             label["name"], colors[index % len(colors)], label.get("description_seen") or ""
         )
+    # Labels of their own for techniques that shared one (the RFC's rule, adopted in the demo).
+    for index, label in enumerate(json.loads((DEMO_DATA / "adopted_labels.json").read_text())):
+        ds.add_label(label["name"], colors[index % len(colors)], label["description"])
 
 
 def _releases(ds: Dataset) -> None:

@@ -56,6 +56,7 @@ def _api_token_ok(handler) -> bool:
 # --- GET --------------------------------------------------------------------------------
 def serve_get(handler, path: str, query_string: str, fault: dict | None) -> bool:
     """Answer the GET routes of this module; False for any other path."""
+    handler.ds = handler.fake.dataset  # these routes serve the server's main repository
     query = {k: v[-1] for k, v in parse_qs(query_string).items()}
     try:
         if path == "/login/oauth/authorize":
@@ -172,6 +173,7 @@ def _search(handler, query, fault) -> bool:
 # --- writes -----------------------------------------------------------------------------
 def dispatch(handler, method: str) -> bool:
     """POST/PATCH routes of this module; False for any other path."""
+    handler.ds = handler.fake.dataset  # these routes serve the server's main repository
     path = urlsplit(handler.path).path
     if method == "POST" and path == "/login/oauth/access_token":
         return _access_token(handler)

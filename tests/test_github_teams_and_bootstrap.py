@@ -110,6 +110,11 @@ def test_a_missing_team_is_reported_and_changes_nothing(team_group, github_clien
 
 @pytest.fixture
 def toolkit(fake_github):
+    """The real toolkit's labels (without those the demo adds) and CODEOWNERS shape."""
+    real = {label["name"] for label in LABELS}
+    ds = fake_github.dataset
+    with ds.lock:
+        ds.labels = [label for label in ds.labels if label["name"] in real]
     fake_github.dataset.set_file(".github/CODEOWNERS", CODEOWNERS)
     return fake_github
 

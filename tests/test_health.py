@@ -65,9 +65,13 @@ def test_health_is_stored_by_the_evaluation_and_grows_with_the_gap_age(lonely, c
     gap = Gap.objects.get(technique=lonely, rule_id="two-maintainers")
     with time_machine.travel(NOW + timedelta(days=26), tick=False):
         gap_waive(gap, carol, "Agreed.", (NOW + timedelta(days=60)).date())
+    lonely.refresh_from_db()
+    assert lonely.health_points < base  # at once, not at the next evaluation
+    waived = lonely.health_points
+    with time_machine.travel(NOW + timedelta(days=26), tick=False):
         gaps_evaluate()
     lonely.refresh_from_db()
-    assert lonely.health_points < base
+    assert lonely.health_points == waived
 
 
 def test_health_shows_everywhere_from_the_stored_level(client, lonely, clustering):

@@ -15,7 +15,9 @@ def _records(lines):
 
 
 @pytest.mark.slow
-def test_the_demo_round_trips_through_export_and_import(transactional_db, settings, tmp_path):
+def test_the_demo_round_trips_through_export_and_import(
+    transactional_db, settings, tmp_path, demo_github
+):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     call_command("load_demo", stdout=io.StringIO())
     path = tmp_path / "portal.jsonl"
