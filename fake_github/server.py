@@ -197,13 +197,6 @@ class _Handler(BaseHTTPRequestHandler):
         # delayed ACKs add 40 ms to every answer.
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def parse_request(self) -> bool:
-        # Every request starts on the default repository (search, issue writes); a route
-        # that names a repository switches to it. Never the previous request's on a
-        # kept-alive connection.
-        self.ds = self.fake.dataset
-        return super().parse_request()
-
     def log_message(self, format, *args):  # quiet: tests and the bench read counters
         logger.debug(format, *args)
 
