@@ -113,7 +113,7 @@ def test_created_filter_for_workflow_runs(fake_github, github_client):
 def test_5xx_burst_is_retried_with_backoff(fake_github, github_client):
     fake_github.add_fault("5xx", path="/labels", count=2, status=502)
     labels = list(github_client.items("/repos/{repo}/labels"))
-    assert len(labels) == 16
+    assert len(labels) == len(fake_github.dataset.labels)
     assert github_client.stats.retries == 2
     assert github_client.slept[1] > github_client.slept[0]  # exponential
 
@@ -142,13 +142,13 @@ def test_a_timeout_once_then_success(fake_github):
 
 def test_truncated_page_is_retried(fake_github, github_client):
     fake_github.add_fault("truncated", path="/labels", count=1)
-    assert len(list(github_client.items("/repos/{repo}/labels"))) == 16
+    assert len(list(github_client.items("/repos/{repo}/labels"))) == len(fake_github.dataset.labels)
     assert github_client.stats.retries == 1
 
 
 def test_primary_rate_limit_waits_until_reset_when_it_is_near(fake_github, github_client):
     fake_github.add_fault("rate_limit", path="/labels", count=1, reset_in=2)
-    assert len(list(github_client.items("/repos/{repo}/labels"))) == 16
+    assert len(list(github_client.items("/repos/{repo}/labels"))) == len(fake_github.dataset.labels)
     assert github_client.stats.rate_limit_waits == 1
     assert 1 <= github_client.slept[0] <= 4
 
@@ -163,13 +163,13 @@ def test_primary_rate_limit_far_away_raises_with_reset_time(fake_github, github_
 
 def test_429_with_retry_after_is_honoured(fake_github, github_client):
     fake_github.add_fault("rate_limit", path="/labels", count=1, status=429, retry_after=3)
-    assert len(list(github_client.items("/repos/{repo}/labels"))) == 16
+    assert len(list(github_client.items("/repos/{repo}/labels"))) == len(fake_github.dataset.labels)
     assert github_client.slept == [3]
 
 
 def test_secondary_rate_limit_honours_retry_after(fake_github, github_client):
     fake_github.add_fault("secondary", path="/labels", count=1, retry_after=7)
-    assert len(list(github_client.items("/repos/{repo}/labels"))) == 16
+    assert len(list(github_client.items("/repos/{repo}/labels"))) == len(fake_github.dataset.labels)
     assert github_client.slept == [7]
 
 
