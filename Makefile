@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format venv demo clean serve
+.PHONY: run test lint check format venv demo clean serve
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,13 @@ test: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# Every quality gate CI runs before the tests: lint, formatting, migrations in step with
+# the models, the import layers (pyproject.toml [tool.importlinter]) and the types.
+check: lint
+	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy .
 
 format: venv
 	$(VENV)/bin/ruff format .

@@ -1,15 +1,17 @@
 """Read-only API of rule results and gaps: public fields for everyone, internals for staff."""
 
 import django_filters
+from django.contrib.auth.models import User
 from django.utils.decorators import method_decorator
 from rest_framework import serializers, viewsets
 
 from adherence.models import Gap, RuleResult
 from techniques.cache import public_page
+from techniques.models import Technique
 
 
 class PublicRuleResultSerializer(serializers.ModelSerializer):
-    technique = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    technique = serializers.SlugRelatedField[Technique](slug_field="slug", read_only=True)
 
     class Meta:
         model = RuleResult
@@ -22,7 +24,7 @@ class StaffRuleResultSerializer(PublicRuleResultSerializer):
 
 
 class PublicGapSerializer(serializers.ModelSerializer):
-    technique = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    technique = serializers.SlugRelatedField[Technique](slug_field="slug", read_only=True)
 
     class Meta:
         model = Gap
@@ -40,8 +42,8 @@ class PublicGapSerializer(serializers.ModelSerializer):
 
 
 class StaffGapSerializer(PublicGapSerializer):
-    acknowledged_by = serializers.StringRelatedField()
-    waived_by = serializers.StringRelatedField()
+    acknowledged_by = serializers.StringRelatedField[User]()
+    waived_by = serializers.StringRelatedField[User]()
 
     class Meta(PublicGapSerializer.Meta):
         fields = [
@@ -66,10 +68,11 @@ class GapFilter(django_filters.FilterSet):
         fields = ["technique", "rule_id", "state", "severity"]
 
 
-class ByAudienceMixin:
-    public_serializer = staff_serializer = None
+class ByAudienceMixin(viewsets.GenericViewSet):
+    public_serializer: type[serializers.BaseSerializer]
+    staff_serializer: type[serializers.BaseSerializer]
 
-    def get_serializer_class(self):
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
         return self.staff_serializer if self.request.user.is_staff else self.public_serializer
 
 

@@ -7,27 +7,32 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from adherence import engine
 from adherence.models import Gap, GapEvent
 from adherence.services import gap_acknowledge, gap_waive, gaps_evaluate
+from techniques.models import Technique
 
 
 def load(stdout=None) -> dict:
     now = timezone.now()
     if not Gap.objects.filter(rule_id="api-tests", technique__slug="pruning").exists():
         # A gap the pruning owners closed last quarter: the trend and median time to close.
+        resolved = now - timedelta(days=95)
         past = Gap.objects.create(
             technique_id=_technique_id("pruning"),
             rule_id="api-tests",
-            severity="medium",
+            severity=engine.Severity.MEDIUM,
             state=Gap.State.RESOLVED,
             summary="Comprehensive public API testing was not confirmed.",
             opened_at=now - timedelta(days=120),
-            resolved_at=now - timedelta(days=95),
+            resolved_at=resolved,
         )
         GapEvent.objects.bulk_create(
             [
-                GapEvent(gap=past, kind="opened", at=past.opened_at, summary=past.summary),
-                GapEvent(gap=past, kind="resolved", at=past.resolved_at, summary="Confirmed."),
+                GapEvent(
+                    gap=past, kind=GapEvent.Kind.OPENED, at=past.opened_at, summary=past.summary
+                ),
+                GapEvent(gap=past, kind=GapEvent.Kind.RESOLVED, at=resolved, summary="Confirmed."),
             ]
         )
     summary = gaps_evaluate()
@@ -72,6 +77,4 @@ def load(stdout=None) -> dict:
 
 
 def _technique_id(slug: str) -> int:
-    from techniques.models import Technique
-
     return Technique.objects.values_list("pk", flat=True).get(slug=slug)

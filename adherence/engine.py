@@ -21,9 +21,10 @@ from typing import Any
 
 from django.utils import timezone
 
-PRODUCTION = ("production",)
-RESEARCH = ("research",)
-BOTH = ("production", "research")
+from techniques.duties import BOTH as BOTH
+from techniques.duties import PRODUCTION as PRODUCTION
+from techniques.duties import RESEARCH as RESEARCH
+from techniques.models import Technique, TOSLevel
 
 
 class Status(StrEnum):
@@ -50,16 +51,16 @@ class Result:
     since: datetime | None = None
 
     @classmethod
-    def passed(cls, summary: str, **evidence) -> Result:
+    def passed(cls, summary: str, **evidence: Any) -> Result:
         return cls(Status.PASS, summary, evidence)
 
     @classmethod
     def failed(
         cls,
         summary: str,
-        links: list | None = None,
+        links: list[dict[str, str]] | None = None,
         since: datetime | None = None,
-        **evidence,
+        **evidence: Any,
     ) -> Result:
         return cls(Status.FAIL, summary, evidence, links or [], since)
 
@@ -82,11 +83,11 @@ class Rule:
     # Research TOS: the rule applies where the technique opted in (Technique field name).
     research_opt_in: str = ""
 
-    def applicability(self, technique) -> Result | None:
+    def applicability(self, technique: Any) -> Result | None:
         """None when the rule applies, else the N/A result saying why."""
         level = technique.tos_level
         opted_in = (
-            level == "research"
+            level == TOSLevel.RESEARCH
             and self.research_opt_in
             and getattr(technique, self.research_opt_in)
         )
@@ -114,7 +115,7 @@ class Facts:
         """The moment a wait starts counting for this rule: never before its duty began."""
         return max(since, self.duty_start) if self.duty_start else since
 
-    def since_start(self, technique) -> datetime:
+    def since_start(self, technique: Technique) -> datetime:
         """When a "must exist" duty began: the launch (or registration), or the TOS start."""
         return self.counts_from(existence_start(technique))
 
@@ -136,19 +137,22 @@ def day_after(day: date) -> datetime:
     return day_start(day + timedelta(days=1))
 
 
-def existence_start(technique) -> datetime:
+def existence_start(technique: Technique) -> datetime:
     """Since when the technique's standing duties apply: its launch, else its registration."""
     if technique.launch_date:
         return day_start(technique.launch_date)
-    return technique.created_at
+    created: datetime = technique.created_at
+    return created
 
 
 RULES: dict[str, Rule] = {}
-FACT_LOADERS: dict[str, Callable[[list, datetime], dict[int, Any]]] = {}
+FactLoader = Callable[[list[Any], datetime], dict[int, Any]]
+FACT_LOADERS: dict[str, FactLoader] = {}
+Check = Callable[[Any, Facts], Result]
 
 
-def register_rule(**options) -> Callable:
-    def decorator(check: Callable) -> Callable:
+def register_rule(**options: Any) -> Callable[[Check], Check]:
+    def decorator(check: Check) -> Check:
         rule = Rule(check=check, **options)
         RULES[rule.id] = rule
         return check
@@ -156,27 +160,27 @@ def register_rule(**options) -> Callable:
     return decorator
 
 
-def register_facts(name: str) -> Callable:
-    def decorator(loader: Callable) -> Callable:
+def register_facts(name: str) -> Callable[[FactLoader], FactLoader]:
+    def decorator(loader: FactLoader) -> FactLoader:
         FACT_LOADERS[name] = loader
         return loader
 
     return decorator
 
 
-def load_facts(techniques: list, now: datetime) -> dict[str, dict[int, Any]]:
+def load_facts(techniques: list[Any], now: datetime) -> dict[str, dict[int, Any]]:
     return {name: loader(techniques, now) for name, loader in FACT_LOADERS.items()}
 
 
 def evaluate(
-    techniques: Iterable, now: datetime | None = None, rule_ids: Iterable[str] | None = None
+    techniques: Iterable[Any], now: datetime | None = None, rule_ids: Iterable[str] | None = None
 ) -> dict[tuple[int, str], Result]:
     """Evaluate rules for techniques: a fixed number of queries, whatever their count."""
     now = now or timezone.now()
     techniques = list(techniques)
     by_name = load_facts(techniques, now)
     rules = [RULES[r] for r in rule_ids] if rule_ids else list(RULES.values())
-    results = {}
+    results: dict[tuple[int, str], Result] = {}
     tos_since = by_name.get("tos_since", {})
     for technique in techniques:
         facts = Facts(by_name, technique.pk, now)

@@ -1,5 +1,8 @@
 from django import forms
 
+from adherence.engine import Severity
+from techniques.models import TOSLevel
+
 
 class AcknowledgeForm(forms.Form):
     note = forms.CharField(
@@ -27,13 +30,13 @@ class MatrixFilterForm(forms.Form):
     ]
     tos_level = forms.ChoiceField(
         required=False,
-        choices=[("", "Any TOS"), ("production", "Production"), ("research", "Research")],
+        choices=[("", "Any TOS"), *TOSLevel.choices],
     )
     owner_group = forms.CharField(required=False, max_length=120)
     stage = forms.CharField(required=False, max_length=20)
     severity = forms.ChoiceField(
         required=False,
-        choices=[("", "Any severity"), ("high", "High"), ("medium", "Medium"), ("low", "Low")],
+        choices=[("", "Any severity"), *((s.value, s.value.title()) for s in Severity)],
     )
     area = forms.CharField(required=False, max_length=40)
     rule = forms.CharField(required=False, max_length=40)

@@ -6,10 +6,10 @@ Pages read stored rule results, gaps and health; nothing here evaluates a rule.
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from adherence import engine
@@ -77,6 +77,7 @@ def gap_trend(weeks: int = 26, technique=None, now: datetime | None = None) -> d
     durations = [
         (r - o).total_seconds() / 86400
         for o, r in closed.values_list("opened_at", "resolved_at")[:10000]
+        if r is not None
     ]
     return {
         "points": points,
@@ -102,6 +103,7 @@ class MatrixRow:
     cells: list[Cell]
     open_gaps: int
     oldest_gap: datetime | None  # when the longest-standing violation began
+    shown: list[Cell] = field(default_factory=list)  # the cells of the columns shown
 
 
 def _cell(rule_id: str, result, gap: Gap | None, now: datetime) -> Cell:
@@ -189,3 +191,41 @@ def adherence_matrix(
     elif sort == "oldest":
         rows.sort(key=lambda r: (r.oldest_gap is None, r.oldest_gap or now, r.technique.name))
     return rule_ids, rows
+
+
+# --- for other apps (the reviews' evidence) ------------------------------------------
+
+
+def rules_have_run(technique: Technique) -> bool:
+    return RuleResult.objects.filter(technique=technique).exists()
+
+
+def rule_result(technique: Technique, rule_id: str) -> RuleResult | None:
+    return RuleResult.objects.filter(technique=technique, rule_id=rule_id).first()
+
+
+def unresolved_gaps(technique: Technique) -> list[Gap]:
+    return list(Gap.objects.unresolved().filter(technique=technique).order_by("opened_at"))
+
+
+def gaps_resolved_since(technique: Technique, start: datetime) -> int:
+    return Gap.objects.filter(technique=technique, resolved_at__gte=start).count()
+
+
+def open_gap_counts() -> list[int]:
+    """Each technique's number of open gaps (the metrics read it)."""
+    return list(
+        Technique.objects.annotate(
+            n=Count("gaps", filter=Q(gaps__state=Gap.State.OPEN))
+        ).values_list("n", flat=True)
+    )
+
+
+def open_gaps_by_severity() -> list[tuple[str, int]]:
+    """(severity, open gaps) pairs, by severity (the metrics read them)."""
+    return list(
+        Gap.objects.filter(state=Gap.State.OPEN)
+        .values_list("severity")
+        .annotate(n=Count("id"))
+        .order_by("severity")
+    )

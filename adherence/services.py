@@ -24,11 +24,11 @@ from adherence.models import Gap, GapEvent, Notification, RuleResult
 from adherence.permissions import can_acknowledge, can_waive
 from techniques.cache import bump_data_version
 from techniques.models import Technique
+from techniques.text import fit
 from tfmot_portal.forms import clean_text
 
 logger = logging.getLogger(__name__)
 MAX_NOTE = 2000
-MAX_SUMMARY = RuleResult._meta.get_field("summary").max_length
 
 
 @dataclass
@@ -91,7 +91,7 @@ def _results_store(results: dict, now: datetime) -> None:
                 technique_id=technique_id,
                 rule_id=rule_id,
                 status=str(result.status),
-                summary=result.summary[:MAX_SUMMARY],
+                summary=fit(RuleResult, "summary", result.summary),
                 evidence=result.evidence,
                 links=result.links,
                 since=result.since,
@@ -111,7 +111,7 @@ def _gaps_apply(results: dict, now: datetime) -> _GapChanges:
     changes = _GapChanges()
     for key, result in results.items():
         gap = unresolved.get(key)
-        summary = result.summary[:MAX_SUMMARY]
+        summary = fit(RuleResult, "summary", result.summary)
         if result.status != engine.Status.FAIL:
             if gap is not None:
                 changes.touch(gap, gap.resolve(now, summary))
@@ -248,7 +248,7 @@ def gaps_notify(opened: list[Gap], expired: list[Gap]) -> int:
             continue
         rule = engine.RULES.get(gap.rule_id)
         title = rule.title if rule else gap.rule_id
-        what = "A gap opened" if kind == "opened" else "A waiver expired"
+        what = "A gap opened" if kind == GapEvent.Kind.OPENED else "A waiver expired"
         url = settings.PORTAL_BASE_URL + gap.get_absolute_url()
         recipients = gap.technique.owner_group.contact_emails() if gap.technique.owner_group else []
         if recipients:

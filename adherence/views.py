@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.syndication.views import Feed
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.feedgenerator import Atom1Feed
@@ -38,7 +38,7 @@ def dashboard(request):
     severity = filters.get("severity", "")
     if sort == "name" and not filters.get("failing"):
         # Paginate in the database: only the page's techniques are evaluated and drawn.
-        page = Paginator(techniques, 50).get_page(request.GET.get("page"))
+        page: Page = Paginator(techniques, 50).get_page(request.GET.get("page"))
         rule_ids, rows = adherence_matrix(page.object_list, severity=severity)
     else:
         # Sorting by health or keeping failing rows needs every row; then paginated.
@@ -196,7 +196,7 @@ def badge(request, slug):
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{lw + rw}" height="20" role="img" '
         f'aria-label="{escape(left)}: {escape(right)}"><title>{escape(left)}: {escape(right)}</title>'
         f'<rect width="{lw}" height="20" fill="#555"/><rect x="{lw}" width="{rw}" height="20" '
-        f'fill="{BADGE_COLOURS[technique.health_level]}"/>'
+        f'fill="{BADGE_COLOURS[HealthLevel(technique.health_level)]}"/>'
         f'<g fill="#fff" font-family="Verdana,DejaVu Sans,sans-serif" font-size="11">'
         f'<text x="6" y="14">{escape(left)}</text><text x="{lw + 6}" y="14">{escape(right)}</text></g></svg>'
     )

@@ -14,7 +14,7 @@ import argparse
 import random
 import sys
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -28,7 +28,7 @@ SIZES = {
     "ci_runs": 500_000,
     "issues": 200_000,
 }
-NOW = None  # set in main()
+NOW: datetime  # set in main()
 
 
 def copy_rows(model, rows) -> int:

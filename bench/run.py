@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -90,11 +91,12 @@ def child(scale: float, requests: int, cold: bool) -> None:
     add_floor_view()
     slug = Technique.objects.order_by("slug").values_list("slug", flat=True).first()
     users = {"carol": get_user_model().objects.filter(username="carol").first()}
-    results = {}
+    results: dict[str, Any] = {}
     for name, path, user in PAGES:
         client = Client()
-        if user and users.get(user):
-            client.force_login(users[user])
+        signed_in = users.get(user) if user else None
+        if signed_in:
+            client.force_login(signed_in)
         url = path.format(slug=slug)
         response = client.get(url)  # warm-up: caches, connections, template loading
         if response.status_code != 200:

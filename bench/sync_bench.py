@@ -127,6 +127,7 @@ def run_bench(issues: int, database_url: str | None, open_prs: int) -> dict:
         text=True,
     )
     try:
+        assert server.stdout is not None
         line = server.stdout.readline()  # "GitHub-shaped API on http://127.0.0.1:PORT ..."
         api_url = line.split(" on ", 1)[1].split()[0]
         results = {}

@@ -85,9 +85,10 @@ def finished_syncs() -> int:
     import psycopg
 
     with psycopg.connect(SERVER.rsplit("/", 1)[0] + "/" + DATABASE) as conn:
-        return conn.execute(
+        row = conn.execute(
             "SELECT count(*) FROM ci_status_syncrun WHERE status NOT IN ('queued', 'running')"
-        ).fetchone()[0]
+        ).fetchone()
+        return row[0] if row else 0
 
 
 SUMMARY = """
@@ -182,6 +183,7 @@ def main() -> int:
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert server.stdout is not None  # stdout=PIPE
     try:
         api_url = server.stdout.readline().split(" on ", 1)[1].split()[0]
         results = [round_with(n, args, api_url) for n in args.workers]

@@ -25,10 +25,14 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fnmatch import fnmatch
 from statistics import median
+from typing import Any
+
+from techniques.models import TOSLevel
 
 # Time to first response is measured over the last half-year: the semi-annual review
 # period, and a bounded amount of data whatever the repository's age.
@@ -83,7 +87,10 @@ class Registry:
     @classmethod
     def build(cls, techniques, maintainers_by_group: dict[int, set[str]]) -> Registry:
         by_label: dict[str, set[int]] = {}
-        globs, by_term, maintainers, parts = [], {}, {}, []
+        globs: list[tuple[str, int]] = []
+        by_term: dict[str, set[int]] = {}
+        maintainers: dict[int, set[str]] = {}
+        parts: list[str] = []
         for t in techniques:
             for label in t.github_labels or []:
                 by_label.setdefault(label, set()).add(t.pk)
@@ -92,7 +99,7 @@ class Registry:
                 by_term.setdefault(term, set()).add(t.pk)
             maintainers[t.pk] = maintainers_by_group.get(t.owner_group_id, set())
             key = (t.pk, t.github_labels, t.path_globs, t.public_api, t.name, t.slug, t.tos_level)
-            key += (t.accepts_prs, t.accepts_feature_requests)
+            key += (t.accepts_prs, t.accepts_feature_requests)  # type: ignore[assignment]
             parts.append(repr((key, sorted(maintainers[t.pk]))))
         fingerprint = hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()
         return cls(
@@ -137,7 +144,9 @@ def item_maintainers(matches: dict[int, tuple[str, str]], registry: Registry) ->
     return set().union(*(registry.maintainers.get(tid, set()) for tid in ids))
 
 
-def first_responses(item: dict, events: list[dict], maintainers: set[str]) -> dict:
+def first_responses(
+    item: Mapping[str, Any], events: Sequence[Mapping[str, Any]], maintainers: set[str]
+) -> dict:
     """The item's stored response fields from its comments and reviews (oldest first)."""
     author = item["author"].lower()
     first = first_maintainer = None
@@ -188,7 +197,7 @@ def _hours(start: datetime, end: datetime | None) -> float | None:
     return None if end is None else max((end - start).total_seconds() / 3600, 0.0)
 
 
-def _stored_item(row: dict, **extra) -> dict:
+def _stored_item(row: Mapping[str, Any], **extra) -> dict:
     return {
         "number": row["number"],
         "kind": row["kind"],
@@ -200,21 +209,28 @@ def _stored_item(row: dict, **extra) -> dict:
     }
 
 
-def _counted(technique, row: dict) -> bool:
+def _counted(technique, row: Mapping[str, Any]) -> bool:
     """Whether an item counts for the technique under its terms of service."""
-    if technique.tos_level != "research":
+    if technique.tos_level != TOSLevel.RESEARCH:
         return True
     if row["kind"] == "pr":
         return technique.accepts_prs
     return technique.accepts_feature_requests or not set(row["labels"]) & FEATURE_LABELS
 
 
-def figures_for(technique, rows: list[dict], now: datetime) -> dict:
+def figures_for(technique, rows: Sequence[Mapping[str, Any]], now: datetime) -> dict:
     """A technique's stored figures (CommunityFigures fields) from its linked items:
     open ones and those created in the window, each with ``via`` and ``reason``."""
     horizon = now - timedelta(days=WINDOW_DAYS)
-    out = {"open_issues": 0, "open_prs": 0, "unanswered": [], "prs_waiting": [], "unlabeled": []}
-    any_hours, maintainer_hours = [], []
+    out: dict[str, Any] = {
+        "open_issues": 0,
+        "open_prs": 0,
+        "unanswered": [],
+        "prs_waiting": [],
+        "unlabeled": [],
+    }
+    any_hours: list[float] = []
+    maintainer_hours: list[float] = []
     for row in sorted(rows, key=lambda r: (r["created_at"], r["number"])):
         is_open, is_pr = row["state"] == "open", row["kind"] == "pr"
         if row["via"] != LABEL and is_open:
@@ -248,7 +264,7 @@ def figures_for(technique, rows: list[dict], now: datetime) -> dict:
         out[f"median_{prefix}response_hours"] = round(median(values), 1) if values else None
         p90 = percentile(values, 0.9)
         out[f"p90_{prefix}response_hours"] = None if p90 is None else round(p90, 1)
-    research = technique.tos_level == "research"
+    research = technique.tos_level == TOSLevel.RESEARCH
     out["excluded_by_tos"] = [
         name
         for name, opted in (

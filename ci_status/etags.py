@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ci_status.models import SyncCursor
+from techniques.text import fit
 
 
 class CursorETags:
@@ -22,7 +23,7 @@ class CursorETags:
         return self.cursor.etag if self.cursor.url == url and self.cursor.etag else None
 
     def set(self, url: str, etag: str) -> None:
-        self.pending = (url[:500], etag[:200])
+        self.pending = (fit(SyncCursor, "url", url), fit(SyncCursor, "etag", etag))
 
     def commit(self) -> None:
         if self.pending:

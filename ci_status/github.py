@@ -2,7 +2,7 @@
 management command and the tests all use it, against api.github.com, a GitHub
 Enterprise server (``GITHUB_API_URL``) or the project's GitHub-shaped server.
 
-What it promises (DESIGN.md section 5):
+What it promises:
 
 - pagination only by following the ``Link`` header's ``rel="next"`` exactly as given
   (its host and path may differ from the first request's); ``per_page=100``;
@@ -39,9 +39,10 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, Protocol, overload
 from urllib.parse import urlencode, urlsplit
 
 import requests
@@ -53,6 +54,14 @@ USER_AGENT = "tfmot-portal (+https://github.com/tensorflow/model-optimization)"
 ACCEPT = "application/vnd.github+json"
 API_VERSION = "2022-11-28"
 _LINK_RE = re.compile(r'<([^>]*)>\s*;\s*rel="?([^";]+)"?')
+JSONObject = dict[str, Any]  # a GitHub object as decoded from JSON
+Params = dict[str, Any]  # query parameters; None values are left out
+
+
+class ETagStore(Protocol):
+    def get(self, url: str) -> str | None: ...
+
+    def set(self, url: str, etag: str) -> None: ...
 
 
 # --- errors --------------------------------------------------------------------------
@@ -94,7 +103,7 @@ class RateLimited(GitHubError):
 
     transient = True
 
-    def __init__(self, message: str, *, reset_at: datetime | None = None, **kwargs):
+    def __init__(self, message: str, *, reset_at: datetime | None = None, **kwargs: Any):
         super().__init__(message, **kwargs)
         self.reset_at = reset_at
 
@@ -140,7 +149,7 @@ class Page:
     """One page of a listing. ``not_modified`` pages carry no items."""
 
     url: str
-    items: list
+    items: list[JSONObject]
     etag: str = ""
     not_modified: bool = False
     next_url: str | None = None
@@ -152,14 +161,15 @@ class Comparison:
     base: str
     head: str
     status: str  # "ahead", "behind", "diverged", "identical"
-    commits: list[dict]  # GitHub commit objects, oldest first
-    pull_requests: dict[str, list[dict]]  # commit SHA -> merged PRs that contain it
+    commits: list[JSONObject]  # GitHub commit objects, oldest first
+    pull_requests: dict[str, list[JSONObject]]  # commit SHA -> merged PRs that contain it
     total_commits: int = 0
 
     @property
-    def merged_pull_requests(self) -> list[dict]:
+    def merged_pull_requests(self) -> list[JSONObject]:
         """Distinct merged PRs of the range, in commit order."""
-        seen, result = set(), []
+        seen: set[int] = set()
+        result: list[JSONObject] = []
         for commit in self.commits:
             for pr in self.pull_requests.get(commit["sha"], []):
                 if pr["number"] not in seen:
@@ -168,7 +178,7 @@ class Comparison:
         return result
 
 
-class DictETagStore(dict):
+class DictETagStore(dict[str, str]):
     """The default ETag store: in memory, per client. The sync passes a DB-backed one."""
 
     def set(self, url: str, etag: str) -> None:
@@ -177,22 +187,26 @@ class DictETagStore(dict):
 
 def parse_link_header(value: str) -> dict[str, str]:
     """``<url>; rel="next", <url>; rel="last"`` -> {"next": url, "last": url}."""
-    links = {}
+    links: dict[str, str] = {}
     for url, rels in _LINK_RE.findall(value or ""):
         for rel in rels.split():
             links[rel] = url
     return links
 
 
+@overload
+def parse_timestamp(value: str) -> datetime: ...
+@overload
+def parse_timestamp(value: str | None) -> datetime | None: ...
 def parse_timestamp(value: str | None) -> datetime | None:
     if not value:
         return None
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def _int(value) -> int | None:
+def _int(value: str | None) -> int | None:
     try:
-        return int(value)
+        return None if value is None else int(value)
     except (TypeError, ValueError):
         return None
 
@@ -213,7 +227,7 @@ class GitHubClient:
         base_url: str | None = None,
         token: str | None = None,
         timeout: float | None = None,
-        etags=None,
+        etags: ETagStore | None = None,
         max_retries: int = 3,
         backoff: float = 1.0,
         max_wait: float = 60.0,
@@ -228,7 +242,7 @@ class GitHubClient:
         self.base_url = (base_url or settings.GITHUB_API_URL).rstrip("/")
         self.token = settings.GITHUB_TOKEN if token is None else token
         self.timeout = timeout or settings.GITHUB_TIMEOUT_SECONDS
-        self.etags = DictETagStore() if etags is None else etags
+        self.etags: ETagStore = DictETagStore() if etags is None else etags
         self.max_retries = max_retries
         self.backoff = backoff
         self.max_wait = max_wait
@@ -241,7 +255,7 @@ class GitHubClient:
         self._api_host = urlsplit(self.base_url).netloc
 
     # -- URLs ---------------------------------------------------------------------------
-    def url(self, path: str, params: dict | None = None) -> str:
+    def url(self, path: str, params: Params | None = None) -> str:
         """An API URL from a path ("/repos/{repo}/issues" has {repo} filled in)."""
         if path.startswith(("http://", "https://")):
             url = path
@@ -252,7 +266,7 @@ class GitHubClient:
             url += ("&" if "?" in url else "?") + query
         return url
 
-    def _headers_for(self, url: str, etag: str | None) -> dict:
+    def _headers_for(self, url: str, etag: str | None) -> dict[str, str]:
         headers = {}
         # The token goes only to the API host: a Link to another host must not leak it
         # (requests does the same on redirects).
@@ -269,7 +283,7 @@ class GitHubClient:
         *,
         etag: str | None = None,
         accept: str | None = None,
-        json_body: dict | None = None,
+        json_body: JSONObject | None = None,
     ) -> requests.Response:
         """GET ``url`` (POST ``json_body`` when given); returns a 2xx or 304 response,
         else raises a GitHubError."""
@@ -358,10 +372,11 @@ class GitHubClient:
             return True
         return "rate limit" in _message_of(response).lower()
 
-    def _wait_for_rate_limit(self, response, url: str, attempt: int) -> None:
+    def _wait_for_rate_limit(self, response: requests.Response, url: str, attempt: int) -> None:
         h = response.headers
         retry_after = _int(h.get("retry-after"))
         reset = _int(h.get("x-ratelimit-reset"))
+        wait: float
         if retry_after is not None:
             wait = max(retry_after, 0)
         elif h.get("x-ratelimit-remaining") == "0" and reset:
@@ -413,7 +428,9 @@ class GitHubClient:
         self.sleep(seconds)
 
     # -- JSON and pagination ----------------------------------------------------------
-    def get_json(self, path: str, params: dict | None = None, *, conditional: bool = False):
+    def get_json(
+        self, path: str, params: Params | None = None, *, conditional: bool = False
+    ) -> Any:
         """One JSON document. With ``conditional``, returns None when unchanged (304)."""
         url = self.url(path, params)
         etag = self.etags.get(url) if conditional else None
@@ -426,7 +443,7 @@ class GitHubClient:
         return data
 
     def pages(
-        self, path: str, params: dict | None = None, *, item_key: str | None = None
+        self, path: str, params: Params | None = None, *, item_key: str | None = None
     ) -> Iterator[Page]:
         """Every page of a listing, one at a time (never all in memory).
 
@@ -436,8 +453,8 @@ class GitHubClient:
         object answer (e.g. "workflow_runs").
         """
         params = {"per_page": PER_PAGE, **(params or {})}
-        url = self.url(path, params)
-        first_url = url
+        first_url = self.url(path, params)
+        url: str | None = first_url
         seen: set[str] = set()
         first = True
         while url:
@@ -472,7 +489,9 @@ class GitHubClient:
             first = False
             url = next_url
 
-    def items(self, path: str, params: dict | None = None, *, item_key: str | None = None):
+    def items(
+        self, path: str, params: Params | None = None, *, item_key: str | None = None
+    ) -> Iterator[JSONObject]:
         for page in self.pages(path, params, item_key=item_key):
             yield from page.items
 
@@ -480,13 +499,13 @@ class GitHubClient:
     def issues(self, since: datetime | None = None) -> Iterator[Page]:
         """Issues and PRs (PRs carry ``pull_request``), latest update first, so that
         the first page changes whenever anything changed (its ETag then tells)."""
-        params = {"state": "all", "sort": "updated", "direction": "desc"}
+        params: Params = {"state": "all", "sort": "updated", "direction": "desc"}
         if since:
             params["since"] = _iso(since)
         return self.pages("/repos/{repo}/issues", params)
 
     def issue_comments(self, since: datetime | None = None) -> Iterator[Page]:
-        params = {"sort": "updated", "direction": "desc"}
+        params: Params = {"sort": "updated", "direction": "desc"}
         if since:
             params["since"] = _iso(since)
         return self.pages("/repos/{repo}/issues/comments", params)
@@ -500,20 +519,21 @@ class GitHubClient:
     def workflow_runs(
         self, created_since: datetime | None = None, branch: str | None = None
     ) -> Iterator[Page]:
-        params = {}
+        params: Params = {}
         if created_since:
             params["created"] = ">=" + _iso(created_since)
         if branch:
             params["branch"] = branch
         return self.pages("/repos/{repo}/actions/runs", params, item_key="workflow_runs")
 
-    def repository(self) -> dict:
-        return self.get_json("/repos/{repo}")
+    def repository(self) -> JSONObject:
+        data: JSONObject = self.get_json("/repos/{repo}")
+        return data
 
-    def pull_reviews(self, number: int) -> list[dict]:
+    def pull_reviews(self, number: int) -> list[JSONObject]:
         return list(self.items(f"/repos/{{repo}}/pulls/{int(number)}/reviews"))
 
-    def pull_files(self, number: int) -> list[dict]:
+    def pull_files(self, number: int) -> list[JSONObject]:
         return list(self.items(f"/repos/{{repo}}/pulls/{int(number)}/files"))
 
     @property
@@ -523,18 +543,18 @@ class GitHubClient:
             return self.base_url[: -len("v3")] + "graphql"
         return self.base_url + "/graphql"
 
-    def pull_details(self, numbers: list[int]) -> dict[int, dict]:
+    def pull_details(self, numbers: list[int]) -> dict[int, JSONObject]:
         """Reviews and changed files of many PRs: one GraphQL request per
         ``GRAPHQL_BATCH`` PRs, {number: {"reviews": [...], "files": [...]}} in the REST
         shapes. A PR with more than 100 of either is completed through REST; a PR that
         no longer exists is absent."""
-        details: dict[int, dict] = {}
+        details: dict[int, JSONObject] = {}
         for start in range(0, len(numbers), GRAPHQL_BATCH):
             batch = [int(n) for n in numbers[start : start + GRAPHQL_BATCH]]
             details.update(self._pull_details_batch(batch))
         return details
 
-    def _pull_details_batch(self, numbers: list[int]) -> dict[int, dict]:
+    def _pull_details_batch(self, numbers: list[int]) -> dict[int, JSONObject]:
         owner, name = self.repo.split("/")
         aliases = " ".join(f"p{n}: pullRequest(number: {n}) {{ {PR_FIELDS} }}" for n in numbers)
         query = (
@@ -548,7 +568,7 @@ class GitHubClient:
         if not isinstance(repository, dict):
             errors = data.get("errors") if isinstance(data, dict) else None
             raise BadResponse(f"GraphQL answered no data at {url}: {str(errors)[:200]}", url=url)
-        out = {}
+        out: dict[int, JSONObject] = {}
         for number in numbers:
             pr = repository.get(f"p{number}")
             if not isinstance(pr, dict):
@@ -559,9 +579,9 @@ class GitHubClient:
                 raise BadResponse(f"GraphQL answered a malformed PR #{number}", url=url) from error
         return out
 
-    def _rest_shaped(self, number: int, pr: dict) -> dict:
+    def _rest_shaped(self, number: int, pr: JSONObject) -> JSONObject:
         reviews, files = pr["reviews"], pr["files"]
-        result = {
+        result: JSONObject = {
             "reviews": [
                 {
                     "id": r["databaseId"],
@@ -585,7 +605,7 @@ class GitHubClient:
         return result
 
     # -- for the other apps -------------------------------------------------------------
-    def commits(self, since: datetime | None = None) -> list[dict]:
+    def commits(self, since: datetime | None = None) -> list[JSONObject]:
         """The default branch's commits, newest first (GitHub's order)."""
         params = {"since": _iso(since)} if since else None
         return list(self.items("/repos/{repo}/commits", params))
@@ -598,9 +618,12 @@ class GitHubClient:
         """
         _check_ref(base)
         _check_ref(head)
-        commits, status, total = [], "", 0
-        url = self.url(f"/repos/{{repo}}/compare/{base}...{head}", {"per_page": PER_PAGE})
-        seen = set()
+        commits: list[JSONObject] = []
+        status, total = "", 0
+        url: str | None = self.url(
+            f"/repos/{{repo}}/compare/{base}...{head}", {"per_page": PER_PAGE}
+        )
+        seen: set[str] = set()
         while url:
             if url in seen:
                 raise BadResponse(f"GitHub pagination loops back to {url}", url=url)
@@ -615,8 +638,10 @@ class GitHubClient:
             url = parse_link_header(response.headers.get("Link", "")).get("next")
         return self._compare_result(base, head, commits, status, total)
 
-    def _compare_result(self, base, head, commits, status, total) -> Comparison:
-        prs: dict[str, list[dict]] = {}
+    def _compare_result(
+        self, base: str, head: str, commits: list[JSONObject], status: str, total: int
+    ) -> Comparison:
+        prs: dict[str, list[JSONObject]] = {}
         for commit in commits:
             pulls = self.get_json(f"/repos/{{repo}}/commits/{commit['sha']}/pulls") or []
             prs[commit["sha"]] = [p for p in pulls if p.get("merged_at")]
@@ -629,7 +654,7 @@ class GitHubClient:
             total_commits=total or len(commits),
         )
 
-    def run_artifacts(self, run_id: int) -> list[dict]:
+    def run_artifacts(self, run_id: int) -> list[JSONObject]:
         """GET /repos/{o}/{r}/actions/runs/{run_id}/artifacts, every page."""
         return list(
             self.items(
@@ -651,7 +676,8 @@ class GitHubClient:
             data = self.get_json(f"/repos/{{repo}}/collaborators/{login}/permission")
         except NotFound:
             return None
-        return data.get("role_name") or data.get("permission")
+        role: str | None = data.get("role_name") or data.get("permission")
+        return role
 
     def file_contents(self, path: str, ref: str | None = None) -> str | None:
         """GET /repos/{o}/{r}/contents/{path}[?ref=] decoded from base64 (UTF-8);
@@ -673,7 +699,7 @@ class GitHubClient:
     # -- teams, the signed-in user, issue writes and search -----------------------------
     # Writes are never retried: a 5xx may come after GitHub did the write, so callers
     # look for what they wrote (e.g. a marker in an issue body) before writing again.
-    def write(self, method: str, path: str, payload: dict) -> dict:
+    def write(self, method: str, path: str, payload: JSONObject) -> JSONObject:
         """POST/PATCH ``path`` with a JSON body; the answer's JSON, else a GitHubError."""
         url = self.url(path)
         self._wait_if_spent(url)
@@ -713,7 +739,8 @@ class GitHubClient:
             )
         if status >= 300:
             raise self._error_for(response, url)
-        return _json_of(response, url)
+        data: JSONObject = _json_of(response, url)
+        return data
 
     def team_members(self, team: str) -> Iterator[Page]:
         """GET /orgs/{org}/teams/{slug}/members for ``team`` = "org/slug", page by page;
@@ -723,44 +750,51 @@ class GitHubClient:
             raise ValueError(f"A team is written org/team-slug, got {team!r}")
         return self.pages(f"/orgs/{org}/teams/{slug}/members")
 
-    def authenticated_user(self, token: str | None = None) -> dict:
+    def authenticated_user(self, token: str | None = None) -> JSONObject:
         """GET /user: who the token (by default the client's) belongs to."""
         url = self.url("/user")
         if token is None:
-            return _json_of(self.request(url), url)
-        response = self.session.get(
-            url, headers={"Authorization": f"token {token}"}, timeout=self.timeout
-        )
-        if response.status_code >= 300:
-            raise self._error_for(response, url)
-        return _json_of(response, url)
+            response = self.request(url)
+        else:
+            response = self.session.get(
+                url, headers={"Authorization": f"token {token}"}, timeout=self.timeout
+            )
+            if response.status_code >= 300:
+                raise self._error_for(response, url)
+        data: JSONObject = _json_of(response, url)
+        return data
 
-    def search_issues(self, query: str, limit: int = 100) -> list[dict]:
+    def search_issues(self, query: str, limit: int = 100) -> list[JSONObject]:
         """GET /search/issues?q=: up to ``limit`` issues (search may lag behind writes)."""
-        found = []
+        found: list[JSONObject] = []
         for page in self.pages("/search/issues", {"q": query}, item_key="items"):
             found += page.items
             if len(found) >= limit:
                 break
         return found[:limit]
 
-    def issue(self, number: int) -> dict:
-        return self.get_json(f"/repos/{{repo}}/issues/{int(number)}")
+    def issue(self, number: int) -> JSONObject:
+        data: JSONObject = self.get_json(f"/repos/{{repo}}/issues/{int(number)}")
+        return data
 
     def create_issue(
-        self, title: str, body: str, labels: list[str] = (), assignees: list[str] = ()
-    ) -> dict:
-        payload = {"title": title, "body": body, "labels": list(labels)}
+        self,
+        title: str,
+        body: str,
+        labels: Sequence[str] = (),
+        assignees: Sequence[str] = (),
+    ) -> JSONObject:
+        payload: JSONObject = {"title": title, "body": body, "labels": list(labels)}
         if assignees:
             payload["assignees"] = list(assignees)
         return self.write("POST", "/repos/{repo}/issues", payload)
 
-    def update_issue(self, number: int, **fields) -> dict:
+    def update_issue(self, number: int, **fields: Any) -> JSONObject:
         """PATCH an issue: any of title, body, state ("open"/"closed"), state_reason,
         labels, assignees."""
         return self.write("PATCH", f"/repos/{{repo}}/issues/{int(number)}", fields)
 
-    def comment_issue(self, number: int, body: str) -> dict:
+    def comment_issue(self, number: int, body: str) -> JSONObject:
         return self.write("POST", f"/repos/{{repo}}/issues/{int(number)}/comments", {"body": body})
 
 
@@ -778,7 +812,7 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _json_of(response: requests.Response, url: str):
+def _json_of(response: requests.Response, url: str) -> Any:
     try:
         return json.loads(response.content)
     except (ValueError, UnicodeDecodeError) as error:

@@ -250,6 +250,14 @@ class Release(models.Model):
     def __str__(self) -> str:
         return self.tag
 
+    @property
+    def commit_sha(self) -> str:
+        """The commit the release was built from ("" when it targets a branch): only a
+        commit can be checked for readiness."""
+        target = self.target_commitish.lower()
+        hexdigits = set("0123456789abcdef")
+        return target if 7 <= len(target) <= 40 and set(target) <= hexdigits else ""
+
 
 class CIRun(models.Model):
     """One attempt of a CI run (GitHub Actions workflow run, or another provider's)."""

@@ -1,4 +1,4 @@
-"""Adherence rules and fact loaders backed by the GitHub sync (DESIGN.md section 3).
+"""Adherence rules and fact loaders backed by the GitHub sync (docs/architecture.md).
 
 Fact loaders (every technique at once, a fixed number of queries):
 - "community": ``community.Figures`` per technique;
@@ -14,8 +14,10 @@ With no GitHub data yet, every rule here answers N/A "no GitHub data yet", never
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Q
@@ -93,7 +95,7 @@ def load_ci(techniques, now):
         .order_by("workflow", "-created_at", "-attempt")
         .values("workflow", "conclusion", "created_at", "html_url", "run_id")
     )
-    by_workflow: dict[str, list[dict]] = {}
+    by_workflow: dict[str, list[Mapping[str, Any]]] = {}
     seen_runs = set()
     for run in runs:
         if (run["workflow"], run["run_id"]) in seen_runs:
@@ -102,10 +104,10 @@ def load_ci(techniques, now):
         by_workflow.setdefault(run["workflow"], []).append(run)
     state.workflows = len(by_workflow)
     for workflow, history in by_workflow.items():
-        streak = []
-        for run in history:  # newest first
-            if run["conclusion"] in {"failure", "timed_out", "startup_failure"}:
-                streak.append(run)
+        streak: list[Mapping[str, Any]] = []
+        for past in history:  # newest first
+            if past["conclusion"] in {"failure", "timed_out", "startup_failure"}:
+                streak.append(past)
             else:
                 break
         if streak:
@@ -122,9 +124,9 @@ def load_ci(techniques, now):
 @dataclass
 class ReleaseFacts:
     synced: bool
-    release: dict | None = None  # {"tag", "notes", "published_at", "url"}
+    release: Mapping[str, Any] | None = None  # {"tag", "notes", "published_at", "url"}
     previous_at: datetime | None = None
-    merged: list[dict] = field(default_factory=list)  # merged PRs in the release
+    merged: list[Mapping[str, Any]] = field(default_factory=list)  # merged PRs in the release
 
 
 @register_facts("release_facts")
@@ -141,12 +143,12 @@ def load_release_facts(techniques, now):
         return _same(techniques, ReleaseFacts(synced=True))
     latest = releases[0]
     previous_at = releases[1]["published_at"] if len(releases) > 1 else None
-    merged = Issue.objects.filter(
+    in_release = Issue.objects.filter(
         repository=repository, kind=Issue.Kind.PR, merged_at__lte=latest["published_at"]
     )
     if previous_at:
-        merged = merged.filter(merged_at__gt=previous_at)
-    merged = list(merged.values("number", "title", "labels", "html_url", "merged_at"))
+        in_release = in_release.filter(merged_at__gt=previous_at)
+    merged = list(in_release.values("number", "title", "labels", "html_url", "merged_at"))
     facts = {}
     for t in techniques:
         labels = set(t.github_labels or [])
@@ -171,7 +173,7 @@ def api_paths(technique) -> list[str]:
 @dataclass
 class APIChanges:
     synced: bool
-    unapproved: list[dict] = field(default_factory=list)
+    unapproved: list[Mapping[str, Any]] = field(default_factory=list)
     approved: int = 0
     window_days: int = API_REVIEW_DAYS
 
@@ -201,7 +203,7 @@ def load_api_changes(techniques, now):
         paths = api_paths(t)
         changes = APIChanges(synced=True)
         for pr in prs:
-            if not any(path_matches(f, p) for f in pr["files"] for p in paths):
+            if not any(path_matches(f, p) for f in pr["files"] or [] for p in paths):
                 continue
             approved = API_REVIEW_LABEL in pr["labels"] or any(
                 login.lower() in tfmot for login in pr["approved_by"] or []

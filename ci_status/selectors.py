@@ -1,17 +1,29 @@
-"""Reads of the synced GitHub data: the stored community figures, the triage queue and
-the items API's queryset. Writes are in ``services``."""
+"""Reads of the synced GitHub data: the stored community figures, the triage queue, the
+items API's queryset, the sync status and metrics, and what other apps read (releases,
+CI runs). Writes are in ``services``."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from ci_status.community import Figures, Item
-from ci_status.models import CommunityFigures, Issue, Repository, SyncCursor, SyncRun
+from ci_status.models import (
+    CIRun,
+    CommunityFigures,
+    Issue,
+    Release,
+    Repository,
+    SyncCursor,
+    SyncRun,
+)
 
 
 def primary_repository() -> Repository | None:
@@ -47,7 +59,7 @@ def community_figures(techniques, now: datetime | None = None) -> dict[int, Figu
     result = {}
     for t in techniques:
         synced = t.repository_name.lower() in synced_names
-        base = {
+        base: dict[str, Any] = {
             "synced": synced,
             "labels": list(t.github_labels or []),
             "response_days": cfg["RESPONSE_DAYS"],
@@ -129,3 +141,70 @@ def sync_overview(watched_id: int | None = None) -> dict:
         "api_url": settings.GITHUB_API_URL,
         "token_set": bool(settings.GITHUB_TOKEN),
     }
+
+
+def release_tags_since(start: datetime) -> list[str] | None:
+    """Tags published since `start`, oldest first; None when no release was ever synced."""
+    if not Release.objects.exists():
+        return None
+    return list(
+        Release.objects.filter(published_at__gte=start)
+        .order_by("published_at")
+        .values_list("tag", flat=True)
+    )
+
+
+def releases_newest_first() -> QuerySet[Release]:
+    return Release.objects.order_by("-published_at", "-id")
+
+
+def completed_runs(workflows: Iterable[str], limit: int) -> list[CIRun]:
+    """The latest completed CI runs of these workflows, newest first."""
+    return list(
+        CIRun.objects.filter(workflow__in=list(workflows), status="completed").order_by(
+            "-created_at"
+        )[:limit]
+    )
+
+
+def last_successful_sync_at() -> datetime | None:
+    """When the latest successful GitHub sync finished (readiness reads it)."""
+    return (
+        SyncRun.objects.filter(status=SyncRun.Status.OK, finished_at__isnull=False)
+        .order_by("-finished_at")
+        .values_list("finished_at", flat=True)
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class SyncFigures:
+    """One repository's sync figures for the metrics."""
+
+    repository: str
+    requests: int
+    rate_limit_remaining: int | None
+    last_duration_seconds: float | None
+    last_success_at: datetime | None
+
+
+def sync_figures() -> list[SyncFigures]:
+    """Per repository: requests spent, the rate limit left after the last sync that
+    recorded it, the last finished sync's duration and the last success."""
+    spent = dict(SyncCursor.objects.values_list("repository_id").annotate(n=Sum("requests")))
+    rows = []
+    for pk, name in Repository.objects.values_list("pk", "full_name"):
+        runs = SyncRun.objects.filter(repository_id=pk, finished_at__isnull=False)
+        limited = runs.filter(rate_limit_remaining__isnull=False).order_by("-finished_at")
+        last = runs.order_by("-finished_at").first()
+        ok = runs.filter(status=SyncRun.Status.OK).order_by("-finished_at").first()
+        rows.append(
+            SyncFigures(
+                repository=name,
+                requests=spent.get(pk) or 0,
+                rate_limit_remaining=limited.values_list("rate_limit_remaining", flat=True).first(),
+                last_duration_seconds=last.duration_seconds if last else None,
+                last_success_at=ok.finished_at if ok else None,
+            )
+        )
+    return rows

@@ -13,8 +13,9 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, reset_queries, transaction
@@ -54,6 +55,7 @@ from ci_status.models import (
 )
 from techniques.cache import bump_data_version
 from techniques.models import Maintainer, Technique
+from techniques.text import fit
 
 logger = logging.getLogger(__name__)
 RESOURCES = ["labels", "issues", "comments", "pulls", "releases", "runs"]
@@ -349,7 +351,8 @@ def repository_sync(
         _run_start(run, repository, resources)
         source_switch(repository, source_of(client), run)
         sync = _Sync(repository, client, run, lock, on_progress)
-        error, resource = None, "start"
+        error: Exception | None = None
+        resource = "start"
         try:
             for resource in resources:
                 getattr(sync, f"sync_{resource}")()
@@ -428,7 +431,7 @@ def source_switch(repository: Repository, source: str, run: SyncRun) -> bool:
         repository.last_synced_at = None
         repository.community_fingerprint = ""  # every technique's figures change
     repository.source = source
-    repository.api_url = source.split("#")[0][:200]
+    repository.api_url = fit(Repository, "api_url", source.split("#")[0])
     repository.save(update_fields=["source", "api_url", "last_synced_at", "community_fingerprint"])
     return bool(previous)
 
@@ -458,7 +461,9 @@ def sync_queue(repository: Repository, trigger: str = "manual") -> SyncRun:
     from ci_status.tasks import sync_repository
 
     active = (
-        SyncRun.objects.filter(repository=repository, status__in=["queued", "running"])
+        SyncRun.objects.filter(
+            repository=repository, status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING]
+        )
         .order_by("-queued_at")
         .first()
     )
@@ -525,9 +530,11 @@ def community_registry(repository: Repository) -> Registry:
     return Registry.build(techniques, maintainers)
 
 
-def _events_by_number(repository: Repository, numbers: list[int]) -> dict[int, list[dict]]:
+def _events_by_number(
+    repository: Repository, numbers: list[int]
+) -> dict[int, list[Mapping[str, Any]]]:
     """Comments and reviews of these items, oldest first."""
-    events: dict[int, list[dict]] = {}
+    events: dict[int, list[Mapping[str, Any]]] = {}
     for row in (
         Comment.objects.filter(repository=repository, issue_number__in=numbers)
         .order_by("created_at", "id")
@@ -621,14 +628,14 @@ def _issues_set(rows: list[dict]) -> None:
 def community_figures_refresh(technique_ids=None, now=None) -> int:
     """Recompute and store the figures of these techniques (all when None)."""
     now = now or timezone.now()
-    techniques = Technique.objects.order_by("pk")
+    chosen = Technique.objects.order_by("pk")
     if technique_ids is not None:
-        techniques = techniques.filter(pk__in=list(technique_ids))
-    techniques = list(techniques)
+        chosen = chosen.filter(pk__in=list(technique_ids))
+    techniques = list(chosen)
     if not techniques:
         return 0
     horizon = now - timedelta(days=WINDOW_DAYS)
-    rows: dict[int, list[dict]] = {t.pk: [] for t in techniques}
+    rows: dict[int, list[Mapping[str, Any]]] = {t.pk: [] for t in techniques}
     for row in (
         ItemTechnique.objects.filter(technique__in=list(rows))
         .filter(Q(issue__state="open") | Q(issue__created_at__gte=horizon))

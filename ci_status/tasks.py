@@ -13,6 +13,7 @@ from django.utils import timezone
 from ci_status import services
 from ci_status.github import GitHubError, RateLimited
 from ci_status.models import Repository, SyncRun
+from techniques.text import fit
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def sync_repository(self, repository_id: int, sync_run_id: int | None = None, re
     run = SyncRun.objects.filter(pk=sync_run_id).first() if sync_run_id else None
     if run is None:
         run = SyncRun(repository=repository, trigger="schedule")
-    run.task_id = (self.request.id or "")[:60]
+    run.task_id = fit(SyncRun, "task_id", self.request.id)
     try:
         run = services.repository_sync(repository, resources=resources, sync_run=run)
     except services.SyncLocked as exc:

@@ -12,6 +12,7 @@ from django.db.models.functions import Lower
 from ci_status.github import parse_timestamp
 from ci_status.models import CIRun, Comment, Issue, Label, Release, Repository
 from techniques.models import Maintainer
+from techniques.text import fit
 
 ISSUE_UPDATE_FIELDS = [
     "github_id",
@@ -39,7 +40,7 @@ def is_bot(user: dict | None) -> bool:
 
 
 def _login(user: dict | None) -> str:
-    return str((user or {}).get("login") or "")[:60]
+    return fit(Issue, "author", (user or {}).get("login"))
 
 
 def issue_from_json(repository: Repository, data: dict, *, kind: str | None = None) -> Issue:
@@ -55,19 +56,19 @@ def issue_from_json(repository: Repository, data: dict, *, kind: str | None = No
         number=int(data["number"]),
         github_id=data.get("id"),
         kind=kind,
-        title=str(data.get("title") or "")[:500],
+        title=fit(Issue, "title", data.get("title")),
         body_excerpt=str(data.get("body") or "")[:2000],
-        state=str(data.get("state") or "open")[:10],
-        labels=[str(label.get("name", ""))[:100] for label in data.get("labels") or []],
+        state=fit(Issue, "state", data.get("state") or "open"),
+        labels=[fit(Label, "name", label.get("name", "")) for label in data.get("labels") or []],
         author=_login(data.get("user")),
         author_is_bot=is_bot(data.get("user")),
-        author_association=str(data.get("author_association") or "")[:30],
+        author_association=fit(Issue, "author_association", data.get("author_association")),
         created_at=parse_timestamp(data["created_at"]),
         updated_at=parse_timestamp(data.get("updated_at") or data["created_at"]),
         closed_at=parse_timestamp(data.get("closed_at")),
         merged_at=parse_timestamp(merged_at),
         draft=bool(data.get("draft")),
-        html_url=str(data.get("html_url") or "")[:300],
+        html_url=fit(Issue, "html_url", data.get("html_url")),
     )
 
 
@@ -89,45 +90,54 @@ def _number_from_url(url: str) -> int:
     return int(str(url).rstrip("/").rsplit("/", 1)[-1])
 
 
-def comment_from_json(repository: Repository, data: dict, issue_number: int | None = None):
-    number = issue_number or _number_from_url(data["issue_url"])
+def _comment(repository: Repository, kind: str, number: int, data: dict, **fields) -> Comment:
+    """A Comment row from a comment or review object; ``fields`` adds what differs."""
     return Comment(
         repository=repository,
-        kind=Comment.Kind.COMMENT,
+        kind=kind,
         github_id=int(data["id"]),
         issue_number=number,
         author=_login(data.get("user")),
         author_is_bot=is_bot(data.get("user")),
-        author_association=str(data.get("author_association") or "")[:30],
+        author_association=fit(Comment, "author_association", data.get("author_association")),
+        html_url=fit(Comment, "html_url", data.get("html_url")),
+        **fields,
+    )
+
+
+def comment_from_json(repository: Repository, data: dict, issue_number: int | None = None):
+    number = issue_number or _number_from_url(data["issue_url"])
+    return _comment(
+        repository,
+        Comment.Kind.COMMENT,
+        number,
+        data,
         created_at=parse_timestamp(data["created_at"]),
         updated_at=parse_timestamp(data.get("updated_at")),
-        html_url=str(data.get("html_url") or "")[:300],
     )
 
 
 def review_from_json(repository: Repository, number: int, data: dict) -> Comment | None:
     if not data.get("submitted_at"):  # a pending review is not a response yet
         return None
-    return Comment(
-        repository=repository,
-        kind=Comment.Kind.REVIEW,
-        github_id=int(data["id"]),
-        issue_number=number,
-        author=_login(data.get("user")),
-        author_is_bot=is_bot(data.get("user")),
-        author_association=str(data.get("author_association") or "")[:30],
-        state=str(data.get("state") or "")[:30],
-        created_at=parse_timestamp(data["submitted_at"]),
-        updated_at=parse_timestamp(data["submitted_at"]),
-        html_url=str(data.get("html_url") or "")[:300],
+    submitted = parse_timestamp(data["submitted_at"])
+    return _comment(
+        repository,
+        Comment.Kind.REVIEW,
+        number,
+        data,
+        state=fit(Comment, "state", data.get("state")),
+        created_at=submitted,
+        updated_at=submitted,
     )
 
 
-def upsert_comments(repository: Repository, rows: Iterable[Comment]) -> set[int]:
-    """Upsert comments/reviews; returns the issue numbers they belong to."""
-    rows = {(c.kind, c.github_id): c for c in rows if c is not None}
+def upsert_comments(repository: Repository, rows: Iterable[Comment | None]) -> set[int]:
+    """Upsert comments/reviews (None, a pending review, is skipped); returns the issue
+    numbers they belong to."""
+    by_key = {(c.kind, c.github_id): c for c in rows if c is not None}
     Comment.objects.bulk_create(
-        rows.values(),
+        by_key.values(),
         update_conflicts=True,
         unique_fields=["repository", "kind", "github_id"],
         update_fields=[
@@ -141,7 +151,7 @@ def upsert_comments(repository: Repository, rows: Iterable[Comment]) -> set[int]
             "html_url",
         ],
     )
-    return {c.issue_number for c in rows.values()}
+    return {c.issue_number for c in by_key.values()}
 
 
 def maintainer_logins() -> set[str]:
@@ -151,11 +161,11 @@ def maintainer_logins() -> set[str]:
 def upsert_labels(repository: Repository, items: Iterable[dict], *, complete: bool) -> int:
     """Labels; with ``complete`` (a full listing), labels no longer on GitHub go."""
     rows = {
-        str(d["name"])[:100]: Label(
+        fit(Label, "name", d["name"]): Label(
             repository=repository,
-            name=str(d["name"])[:100],
-            color=str(d.get("color") or "")[:10],
-            description=str(d.get("description") or "")[:300],
+            name=fit(Label, "name", d["name"]),
+            color=fit(Label, "color", d.get("color")),
+            description=fit(Label, "description", d.get("description")),
         )
         for d in items
     }
@@ -178,14 +188,14 @@ def upsert_releases(repository: Repository, items: Iterable[dict]) -> int:
         rows[d["tag_name"]] = Release(
             repository=repository,
             github_id=d.get("id"),
-            tag=str(d["tag_name"])[:100],
-            name=str(d.get("name") or "")[:200],
+            tag=fit(Release, "tag", d["tag_name"]),
+            name=fit(Release, "name", d.get("name")),
             notes=str(d.get("body") or ""),
             published_at=parse_timestamp(d.get("published_at") or d.get("created_at")),
             prerelease=bool(d.get("prerelease")),
             draft=False,
-            target_commitish=str(d.get("target_commitish") or "")[:100],
-            html_url=str(d.get("html_url") or "")[:300],
+            target_commitish=fit(Release, "target_commitish", d.get("target_commitish")),
+            html_url=fit(Release, "html_url", d.get("html_url")),
         )
     Release.objects.bulk_create(
         rows.values(),
@@ -206,23 +216,23 @@ def upsert_releases(repository: Repository, items: Iterable[dict]) -> int:
 
 
 def run_from_json(repository: Repository, d: dict) -> CIRun:
-    status = str(d.get("status") or "")[:20]
+    status = fit(CIRun, "status", d.get("status"))
     return CIRun(
         repository=repository,
         provider="github-actions",
         run_id=int(d["id"]),
         attempt=int(d.get("run_attempt") or 1),
-        workflow=str(d.get("name") or "")[:200],
-        workflow_path=str(d.get("path") or "")[:300],
-        branch=str(d.get("head_branch") or "")[:200],
-        event=str(d.get("event") or "")[:40],
-        head_sha=str(d.get("head_sha") or "")[:40],
+        workflow=fit(CIRun, "workflow", d.get("name")),
+        workflow_path=fit(CIRun, "workflow_path", d.get("path")),
+        branch=fit(CIRun, "branch", d.get("head_branch")),
+        event=fit(CIRun, "event", d.get("event")),
+        head_sha=fit(CIRun, "head_sha", d.get("head_sha")),
         status=status,
-        conclusion=str(d.get("conclusion") or "")[:20],
+        conclusion=fit(CIRun, "conclusion", d.get("conclusion")),
         started_at=parse_timestamp(d.get("run_started_at") or d.get("created_at")),
         finished_at=parse_timestamp(d.get("updated_at")) if status == "completed" else None,
         created_at=parse_timestamp(d.get("created_at")),
-        html_url=str(d.get("html_url") or "")[:300],
+        html_url=fit(CIRun, "html_url", d.get("html_url")),
     )
 
 

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from ci_status import services, upserts
 from ci_status.models import CIRun, Comment, Issue, ItemTechnique, Repository, WebhookDelivery
 from ci_status.services import repository_get_or_create
+from techniques.text import fit
 
 EVENTS = {"issues", "issue_comment", "pull_request", "pull_request_review", "workflow_run", "ping"}
 # The objects each event carries, and the fields the upserts read from them.
@@ -144,9 +145,9 @@ def webhook_handle(event: str, delivery_id: str, payload: dict) -> tuple[str, in
         try:
             with transaction.atomic():
                 delivery = WebhookDelivery.objects.create(
-                    delivery_id=delivery_id[:100],
+                    delivery_id=fit(WebhookDelivery, "delivery_id", delivery_id),
                     event=event,
-                    action=str(payload.get("action") or "")[:40],
+                    action=fit(WebhookDelivery, "action", payload.get("action")),
                 )
         except IntegrityError:
             return "replayed", 0
@@ -195,12 +196,12 @@ def _stale(repository: Repository, event: str, payload: dict) -> bool:
         return bool(stored and incoming and stored > incoming)
     if event == "workflow_run":
         run = payload["workflow_run"]
-        stored = (
+        status = (
             CIRun.objects.filter(run_id=run.get("id"), attempt=run.get("run_attempt") or 1)
             .values_list("status", flat=True)
             .first()
         )
-        return stored is not None and RUN_PROGRESS.get(stored, 0) > RUN_PROGRESS.get(
+        return status is not None and RUN_PROGRESS.get(status, 0) > RUN_PROGRESS.get(
             str(run.get("status")), 0
         )
     return False

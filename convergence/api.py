@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.core.exceptions import PermissionDenied
 from django.utils.decorators import method_decorator
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -21,6 +23,7 @@ from convergence.permissions import internal_visibility
 from convergence.presenters import visible_strip
 from convergence.services import results_ingest
 from techniques.cache import public_page
+from techniques.models import Technique
 
 
 class CITokenAuthentication(BaseAuthentication):
@@ -134,7 +137,7 @@ class UploadView(APIView):
 
 
 class ConvergenceTestSerializer(serializers.ModelSerializer):
-    technique = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    technique = serializers.SlugRelatedField[Technique](slug_field="slug", read_only=True)
 
     class Meta:
         model = ConvergenceTest
@@ -159,10 +162,11 @@ class ConvergenceTestSerializer(serializers.ModelSerializer):
         """When an internal run the viewer may not see drives the state, the state stays
         (the public learns that a failure is open) but not since when."""
         data = super().to_representation(instance)
-        if "sees_internal" not in self.context:  # shared by the items of a list: once
-            request = self.context.get("request")
-            self.context["sees_internal"] = internal_visibility(getattr(request, "user", None))
-        sees = self.context["sees_internal"](instance.technique_id)
+        context = cast(dict, self.context)  # DRF's context is a dict, shared by a list's items
+        if "sees_internal" not in context:  # once per list
+            request = context.get("request")
+            context["sees_internal"] = internal_visibility(getattr(request, "user", None))
+        sees = context["sees_internal"](instance.technique_id)
         if not instance.dates_shown(sees) or (
             not sees and visible_strip(instance, show_internal=False)[1]
         ):
@@ -171,7 +175,7 @@ class ConvergenceTestSerializer(serializers.ModelSerializer):
 
 
 class ConvergenceRunSerializer(serializers.ModelSerializer):
-    test = serializers.StringRelatedField()
+    test = serializers.StringRelatedField[ConvergenceTest]()
 
     class Meta:
         model = ConvergenceRun

@@ -15,6 +15,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from ci_status.github import GitHubClient, GitHubError
 from convergence.models import BenefitTarget, ConvergenceRun, ConvergenceTest
 from convergence.services import convergence_state_update, culprit_range_fetch
 from techniques.models import Technique
@@ -191,8 +192,6 @@ def _outcomes(pattern: str, count: int, rng: random.Random) -> list[str]:
 def _commits() -> list[str]:
     """SHAs of the repository's default branch, oldest first ([] when GitHub does not
     answer: the runs then carry no SHA)."""
-    from ci_status.github import GitHubClient, GitHubError
-
     try:
         return [c["sha"] for c in reversed(GitHubClient(backoff=0.05).commits())]
     except GitHubError:
@@ -276,8 +275,6 @@ def load(stdout=None) -> dict:
     )
     ranges = 0
     if failing:
-        from ci_status.github import GitHubClient
-
         client = GitHubClient(backoff=0.05)
         for test in failing:
             culprit = culprit_range_fetch(test, client=client)

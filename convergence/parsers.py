@@ -16,7 +16,9 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
+from xml.etree.ElementTree import Element
 
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
@@ -54,7 +56,7 @@ class RunRecord:
 # --- values ------------------------------------------------------------------------------
 
 
-def _number(value, where: str) -> float:
+def _number(value: object, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ResultsError(f"{where}: expected a number.")
     try:
@@ -66,7 +68,7 @@ def _number(value, where: str) -> float:
     return number
 
 
-def _when(value, where: str) -> datetime | None:
+def _when(value: object, where: str) -> datetime | None:
     """An aware datetime between 2000 and 2100 (naive means UTC), or ResultsError."""
     if value in (None, ""):
         return None
@@ -84,7 +86,7 @@ def _when(value, where: str) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-def _when_or_none(value) -> datetime | None:
+def _when_or_none(value: object) -> datetime | None:
     """JUnit timestamps: whatever cannot be read (or an epoch-zero placeholder) is no time."""
     try:
         return _when(value, "timestamp")
@@ -92,21 +94,21 @@ def _when_or_none(value) -> datetime | None:
         return None
 
 
-def _sha(value, where: str) -> str:
+def _sha(value: object, where: str) -> str:
     sha = clean_text(value).lower()
     if sha and (len(sha) < 7 or len(sha) > 40 or any(c not in "0123456789abcdef" for c in sha)):
         raise ResultsError(f"{where}: '{sha[:45]}' is not a git commit SHA.")
     return sha
 
 
-def _url(value, where: str) -> str:
+def _url(value: object, where: str) -> str:
     url = clean_text(value)
     if url and (urlsplit(url).scheme not in ("http", "https") or len(url) > 500):
         raise ResultsError(f"{where}: give an http(s) URL of at most 500 characters.")
     return url
 
 
-def _describe(values: dict, where: str, lenient_time: bool = False) -> dict:
+def _describe(values: dict[str, Any], where: str, lenient_time: bool = False) -> dict[str, Any]:
     """The run fields of a record (SHA, versions, log URL, start, external id); with
     ``lenient_time`` an unreadable start is no time rather than an error."""
     started = values.get("started_at")
@@ -134,9 +136,10 @@ def _check_size(data: bytes) -> None:
 # --- JSON --------------------------------------------------------------------------------
 
 
-def _depth(document) -> int:
+def _depth(document: object) -> int:
     """Nesting depth of parsed JSON, without recursion."""
-    deepest, stack = 0, [(document, 1)]
+    deepest = 0
+    stack: list[tuple[object, int]] = [(document, 1)]
     while stack:
         value, depth = stack.pop()
         deepest = max(deepest, depth)
@@ -146,11 +149,11 @@ def _depth(document) -> int:
     return deepest
 
 
-def _refuse_constant(name: str):
+def _refuse_constant(name: str) -> NoReturn:
     raise ResultsError(f"{name} is not a finite number.")
 
 
-def _load_json(data: bytes):
+def _load_json(data: bytes) -> Any:
     try:
         return json.loads(
             data,
@@ -164,7 +167,7 @@ def _load_json(data: bytes):
         raise ResultsError(f"The JSON is nested deeper than {MAX_DEPTH} levels.") from None
 
 
-def _json_run(run, defaults: dict, where: str) -> RunRecord:
+def _json_run(run: object, defaults: dict[str, Any], where: str) -> RunRecord:
     if not isinstance(run, dict):
         raise ResultsError(f"{where}: expected an object.")
     test = clean_text(run.get("test") if isinstance(run.get("test"), str) else "")
@@ -212,7 +215,7 @@ def parse_json(data: bytes) -> list[RunRecord]:
 # --- JUnit XML ---------------------------------------------------------------------------
 
 
-def _properties(element) -> dict[str, str]:
+def _properties(element: Element) -> dict[str, str]:
     props = element.find("properties")
     if props is None:
         return {}
@@ -223,7 +226,7 @@ def _properties(element) -> dict[str, str]:
     }
 
 
-def _load_xml(data: bytes):
+def _load_xml(data: bytes) -> Element:
     try:
         root = ElementTree.fromstring(data, forbid_dtd=True)
     except DefusedXmlException:
@@ -241,23 +244,23 @@ def _load_xml(data: bytes):
     return root
 
 
-def _suite_props(suite, inherited: dict[str, str]) -> dict[str, str]:
+def _suite_props(suite: Element, inherited: dict[str, str]) -> dict[str, str]:
     """A suite's properties over its parents'; its timestamp, when readable, is the start."""
     own = _properties(suite)
     props = {**inherited, **own}
     if "started_at" not in own and _when_or_none(suite.get("timestamp")):
-        props["started_at"] = suite.get("timestamp")
+        props["started_at"] = suite.get("timestamp", "")
     return props
 
 
-def _outcome(element) -> str:
+def _outcome(element: Element) -> str:
     for tag, outcome in (("failure", "failed"), ("error", "error"), ("skipped", "skipped")):
         if element.find(tag) is not None:
             return outcome
     return "passed"
 
 
-def _suite_failure(suite) -> str:
+def _suite_failure(suite: Element) -> str:
     """ "failed"/"error" when the suite itself reports a failure (an element, or a count
     with no test case to carry it), else ""."""
     own = _outcome(suite)
@@ -270,7 +273,7 @@ def _suite_failure(suite) -> str:
     return ""
 
 
-def _duration(value) -> float | None:
+def _duration(value: object) -> float | None:
     """A time attribute in seconds; one that cannot be read (absent, a format of its own)
     means no duration rather than a rejected file."""
     text = clean_text(value)
@@ -280,8 +283,10 @@ def _duration(value) -> float | None:
         return None
 
 
-def _junit_record(test: str, outcome: str, props: dict[str, str], time=None) -> RunRecord:
-    metrics = {}
+def _junit_record(
+    test: str, outcome: str, props: dict[str, str], time: str | None = None
+) -> RunRecord:
+    metrics: dict[str, float] = {}
     for key, value in props.items():
         if key not in RUN_FIELDS:
             try:
@@ -295,7 +300,7 @@ def _junit_record(test: str, outcome: str, props: dict[str, str], time=None) -> 
     return RunRecord(test=test[:200], outcome=outcome, metrics=metrics, **described)
 
 
-def _case_record(case, position: int, suite_name: str, props: dict) -> RunRecord:
+def _case_record(case: Element, position: int, suite_name: str, props: dict[str, str]) -> RunRecord:
     """A test case's run; one without a name is named after its position, under its
     classname or else its suite."""
     name = clean_text(case.get("name"))
@@ -316,7 +321,7 @@ def parse_junit(data: bytes) -> list[RunRecord]:
     """
     _check_size(data)
     records: list[RunRecord] = []
-    stack = [(_load_xml(data), {}, 1)]
+    stack: list[tuple[Element, dict[str, str], int]] = [(_load_xml(data), {}, 1)]
     while stack:
         suite, inherited, depth = stack.pop()
         if depth > MAX_DEPTH:

@@ -1,4 +1,5 @@
-"""Reads for the CI pages: the TestGrid-style grid, aligned by date and commit."""
+"""Reads of convergence tests: the TestGrid-style grid of the CI pages, aligned by date and
+commit, and the tests other apps read."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.db.models import Case, Value, When
 from convergence.models import ConvergenceRun, ConvergenceTest, State
 from convergence.permissions import internal_visibility
 from convergence.presenters import SYMBOLS
+from techniques.models import Technique
 
 STATE_ORDER = {State.FAILING: 0, State.FLAKY: 1, State.STALE: 2, State.NO_RUNS: 3, State.PASSING: 4}
 RED = (ConvergenceRun.Outcome.FAILED, ConvergenceRun.Outcome.ERROR)
@@ -142,3 +144,8 @@ def grid_rows(tests, user, columns: int = 14) -> tuple[list[Column], list[GridRo
         row.internal_failure = row.internal_failure or alert_hidden
         result.append(row)
     return shown_columns, result
+
+
+def tests_with_targets(technique: Technique) -> list[ConvergenceTest]:
+    """The technique's convergence tests, their targets prefetched."""
+    return list(ConvergenceTest.objects.filter(technique=technique).prefetch_related("targets"))

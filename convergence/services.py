@@ -14,6 +14,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.utils import timezone
 
+from ci_status.community import path_matches
+from ci_status.github import GitHubClient, GitHubError
 from convergence.models import (
     BenefitTarget,
     CIToken,
@@ -27,6 +29,7 @@ from convergence.permissions import internal_visibility
 from convergence.presenters import visible_strip
 from techniques.cache import bump_data_version
 from techniques.models import Stage
+from techniques.text import fit
 
 logger = logging.getLogger(__name__)
 FLAKY_WINDOW = 14
@@ -43,8 +46,8 @@ class TestState:
     state: str
     alert_open: bool
     flip_rate: float
-    last_good: object | None
-    first_bad: object | None
+    last_good: ConvergenceRun | None
+    first_bad: ConvergenceRun | None
     # When the current state began: the first bad run of an open alert, the moment the
     # latest run went stale, the first run of the current green streak.
     since: datetime | None = None
@@ -55,7 +58,8 @@ class TestState:
 def _flip_rate(outcomes: list[bool]) -> float:
     """Share of consecutive runs that flip, over the window, with failure streaks of 3+
     removed first: a real breakage is a failure, not flakiness."""
-    kept, streak = [], []
+    kept: list[bool] = []
+    streak: list[bool] = []
     for green in outcomes:
         if green:
             if len(streak) < 3:
@@ -72,7 +76,9 @@ def _flip_rate(outcomes: list[bool]) -> float:
     return flips / (len(kept) - 1)
 
 
-def convergence_state_compute(runs: list, cadence_hours: int, now: datetime) -> TestState:
+def convergence_state_compute(
+    runs: list[ConvergenceRun], cadence_hours: int, now: datetime
+) -> TestState:
     """State of a test from its runs, oldest first (skipped runs do not count).
 
     FAILING: 2 consecutive failures open an alert, 2 consecutive passes close it; the
@@ -83,10 +89,13 @@ def convergence_state_compute(runs: list, cadence_hours: int, now: datetime) -> 
     runs = [r for r in runs if r.outcome != ConvergenceRun.Outcome.SKIPPED]
     if not runs:
         return TestState(State.NO_RUNS, False, 0.0, None, None)
-    green_streak_start = None
-    alert, last_good, first_bad, candidate_bad = False, None, None, None
+    green_streak_start: ConvergenceRun | None = None
+    alert = False
+    last_good: ConvergenceRun | None = None
+    first_bad: ConvergenceRun | None = None
+    candidate_bad: ConvergenceRun | None = None
+    previous_good: ConvergenceRun | None = None
     reds = greens = 0
-    previous_good = None
     for run in runs:
         if run.is_green:
             green_streak_start = green_streak_start if greens else run
@@ -108,7 +117,7 @@ def convergence_state_compute(runs: list, cadence_hours: int, now: datetime) -> 
     since, since_run = None, None
     if now > stale_at:
         state, since, since_run = State.STALE, stale_at, latest
-    elif alert:
+    elif alert and first_bad is not None:  # an open alert always has its first bad run
         state, since, since_run = State.FAILING, first_bad.started_at, first_bad
     elif flip >= FLAKY_RATE:
         state, since_run = State.FLAKY, latest  # since the run that made it flaky
@@ -145,7 +154,9 @@ TEST_FIELDS = [
 HISTORY = max(RECENT, FLAKY_WINDOW) * 2
 
 
-def _apply_state(test: ConvergenceTest, runs: list, targets: list, now: datetime) -> None:
+def _apply_state(
+    test: ConvergenceTest, runs: list[ConvergenceRun], targets: list, now: datetime
+) -> None:
     """Set a test's state, recent strip and its targets' margins from its runs (oldest
     first), in memory; the callers save in bulk."""
     computed = convergence_state_compute(runs, test.cadence_hours, now)
@@ -338,8 +349,8 @@ def _insert_new(runs: list[ConvergenceRun]) -> int:
         f.get_db_prep_save(getattr(run, f.attname), connection) for run in runs for f in fields
     ]
     # Identifiers come from the model's metadata, values are parameters.
-    table, columns = quote(meta.db_table), ", ".join(quote(f.column) for f in fields)
-    values, pk = ", ".join([row] * len(runs)), quote(meta.pk.column)
+    table, columns = quote(meta.db_table), ", ".join(quote(str(f.column)) for f in fields)
+    values, pk = ", ".join([row] * len(runs)), quote(str(meta.pk.column))
     sql = f"INSERT INTO {table} ({columns}) VALUES {values} ON CONFLICT DO NOTHING RETURNING {pk}"  # noqa: S608  # nosec B608
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -409,8 +420,6 @@ def culprit_rank(pulls: list[dict], files: dict[int, list[str]], globs: list[str
     """The range's merged PRs, most likely culprit first: by how many of their changed
     files lie in the technique's paths, then the most recently merged. Each PR says why
     ("changes quantization/keras/quantize.py") or that it does not touch the technique."""
-    from ci_status.community import path_matches
-
     ranked = []
     for order, pull in enumerate(pulls):
         changed = files.get(pull["number"])
@@ -442,12 +451,10 @@ def culprit_range_fetch(test: ConvergenceTest, client=None) -> CulpritRange | No
     if culprit.fetched_at and not culprit.error:
         return culprit
     try:
-        from ci_status.github import GitHubClient, GitHubError
-
         client = client or GitHubClient()
         comparison = client.compare(base, head)
-    except (ImportError, GitHubError) as error:  # the page shows the error, keeps the SHAs
-        culprit.error = str(error)[:500]
+    except GitHubError as error:  # the page shows the error, keeps the SHAs
+        culprit.error = fit(CulpritRange, "error", error)
         culprit.save(update_fields=["error"])
         return culprit
     culprit.commits = [
@@ -509,12 +516,12 @@ def release_readiness(sha: str, user=None) -> Readiness:
     )
     at_sha: dict[int, ConvergenceRun] = {}
     if sha:
-        for run in (
+        for sha_run in (
             ConvergenceRun.objects.visible_to(user)
             .filter(test__in=tests, tfmot_sha__startswith=sha)
             .order_by("started_at")
         ):
-            at_sha[run.test_id] = run  # the latest run at that commit wins
+            at_sha[sha_run.test_id] = sha_run  # the latest run at that commit wins
     sees_internal = internal_visibility(user)
     rows = []
     for test in tests:

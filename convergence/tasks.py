@@ -8,6 +8,8 @@ import zipfile
 
 from celery import shared_task
 
+from ci_status import selectors as ci_selectors
+from ci_status.github import GitHubClient, GitHubError
 from convergence.models import ConvergenceRun
 from convergence.parsers import ResultsError, parse_results
 from convergence.services import convergence_states_refresh, results_ingest
@@ -36,18 +38,13 @@ def ingest_actions_results(limit: int = 50) -> dict:
     A run is ingested once: its runs carry the workflow run id as external id prefix,
     and ingestion is idempotent on (source, external id) anyway.
     """
-    from ci_status.github import GitHubClient, GitHubError
-    from ci_status.models import CIRun
-
     done = set(
         ConvergenceRun.objects.filter(source=ConvergenceRun.Source.ACTIONS).values_list(
             "external_id", flat=True
         )
     )
     done_runs = {key.split(":", 1)[0] for key in done}
-    candidates = CIRun.objects.filter(workflow__in=WORKFLOW_NAMES, status="completed").order_by(
-        "-created_at"
-    )[:limit]
+    candidates = ci_selectors.completed_runs(WORKFLOW_NAMES, limit)
     client = GitHubClient()
     summary = {"runs": 0, "stored": 0, "rejected": 0}
     for ci_run in candidates:

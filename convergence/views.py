@@ -10,12 +10,13 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
+from ci_status import selectors as ci_selectors
 from convergence.forms import GridFilterForm
 from convergence.models import ConvergenceTest
 from convergence.selectors import grid_rows, grid_tests
 from convergence.services import culprit_range_fetch, release_readiness
 from techniques.cache import private_page, public_page
-from techniques.models import OwnerGroup, Technique
+from techniques.models import OwnerGroup, Stage, Technique
 
 SHA_CHARS = set("0123456789abcdef")
 
@@ -30,7 +31,7 @@ def grid(request):
     page = Paginator(grid_tests(filters, request.user), 25).get_page(request.GET.get("page"))
     columns, rows = grid_rows(page.object_list, request.user)
     missing = (
-        Technique.objects.filter(stage="launched")
+        Technique.objects.filter(stage=Stage.LAUNCHED)
         .exclude(convergence_tests__isnull=False)
         .order_by("name")
     )
@@ -88,17 +89,11 @@ def _sha_from(request) -> tuple[str, str]:
 @public_page
 @private_page
 def releases(request):
-    from ci_status.models import Release
-
     sha, error = _sha_from(request)
     readiness = release_readiness(sha, request.user) if sha else None
-    release_page = Paginator(Release.objects.order_by("-published_at", "-id"), 25).get_page(
+    release_page = Paginator(ci_selectors.releases_newest_first(), 25).get_page(
         request.GET.get("page")
     )
-    for release in release_page.object_list:
-        # A release targets a commit or a branch: only a commit can be checked.
-        target = release.target_commitish.lower()
-        release.commit_sha = target if 7 <= len(target) <= 40 and set(target) <= SHA_CHARS else ""
     return render(
         request,
         "convergence/releases.html",

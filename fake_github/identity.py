@@ -138,7 +138,8 @@ def _search(handler, query, fault) -> bool:
         terms = shlex.split(query.get("q", ""))
     except ValueError:
         raise _Refused(422, "Validation Failed: the q parameter is malformed") from None
-    words, filters = [], {}
+    words: list[str] = []
+    filters: dict[str, list[str]] = {}
     for term in terms:
         key, sep, value = term.partition(":")
         if sep and key in {"repo", "is", "state", "label", "in"}:
@@ -180,7 +181,7 @@ def dispatch(handler, method: str) -> bool:
     routes.append((_COMMENTS, "POST", _add_comment))
     found = [(pattern.match(path), action) for pattern, verb, action in routes if verb == method]
     match, action = next(((m, a) for m, a in found if m), (None, None))
-    if match is None:
+    if match is None or action is None:
         return False
     fake = handler.fake
     with fake.lock:
@@ -277,7 +278,7 @@ def _update_issue(handler, body: dict, match) -> None:
         record = ds.issue(number)
         if record is None:
             raise _Refused(404, "Not Found")
-        fields = {}
+        fields: dict[str, object] = {}
         for key in ("title", "body"):
             if key in body:
                 fields[key] = str(body[key] or "")

@@ -121,7 +121,7 @@ class FakeGitHub:
 
     @property
     def url(self) -> str:
-        return f"http://{self.httpd.server_address[0]}:{self.port}"
+        return f"http://{self.httpd.server_address[0]!s}:{self.port}"
 
     def start(self) -> FakeGitHub:
         self._thread = threading.Thread(
@@ -187,6 +187,7 @@ def _handler_for(server: FakeGitHub):
 
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeGitHub
+    ds: Dataset  # the repository the current request names
     protocol_version = "HTTP/1.1"
     server_version = "FakeGitHub/1.0"
 
@@ -266,9 +267,10 @@ class _Handler(BaseHTTPRequestHandler):
                 match = pattern.match(path)
                 if match:
                     params = match.groupdict()
-                    self.ds = fake.datasets.get((params["o"] + "/" + params["r"]).lower())
-                    if self.ds is None:
+                    ds = fake.datasets.get((params["o"] + "/" + params["r"]).lower())
+                    if ds is None:
                         raise HTTPError(404, "Not Found")
+                    self.ds = ds
                     with self.ds.lock:
                         result = getattr(self, "_" + name)(query, **params)
                     return self._answer(result, query, fault)
@@ -302,13 +304,15 @@ class _Handler(BaseHTTPRequestHandler):
             full_name = f"{variables['owner']}/{variables['name']}"
         except (ValueError, KeyError, TypeError):
             return self._send_json(400, {"message": "Problems parsing JSON"})
-        self.ds = fake.datasets.get(full_name.lower())
-        if self.ds is None:
+        ds = fake.datasets.get(full_name.lower())
+        if ds is None:
             return self._send_json(
                 200,
                 {"data": {"repository": None}, "errors": [{"type": "NOT_FOUND"}]},
             )
-        repository, errors = {}, []
+        self.ds = ds
+        repository: dict[str, dict | None] = {}
+        errors: list[dict] = []
         with self.ds.lock:
             for alias, number in GRAPHQL_PR.findall(query):
                 record = self.ds.issue(int(number))
@@ -317,7 +321,7 @@ class _Handler(BaseHTTPRequestHandler):
                     errors.append({"type": "NOT_FOUND", "path": ["repository", alias]})
                 else:
                     repository[alias] = self._graphql_pr(record)
-        data = {
+        data: dict[str, object] = {
             "data": {
                 "repository": repository,
                 "rateLimit": {"cost": 1, "remaining": fake.remaining, "resetAt": fake.reset_at},

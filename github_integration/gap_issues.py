@@ -38,6 +38,7 @@ from ci_status.github import (
 )
 from github_integration.models import GapIssue
 from techniques.duties import DUTIES
+from techniques.text import fit
 
 logger = logging.getLogger(__name__)
 OPEN_STATES = (Gap.State.OPEN, Gap.State.ACKNOWLEDGED)
@@ -190,6 +191,9 @@ def _ensure(gap: Gap, client: GitHubClient, summary: GapIssueSummary, now: datet
 
 
 def _close(record: GapIssue, client: GitHubClient, summary: GapIssueSummary, now) -> None:
+    number = record.number
+    if number is None:  # never created on GitHub: nothing to close
+        return
     gap = record.gap
     if gap.state == Gap.State.WAIVED:
         until = f" until {gap.waived_until:%Y-%m-%d}" if gap.waived_until else ""
@@ -201,11 +205,11 @@ def _close(record: GapIssue, client: GitHubClient, summary: GapIssueSummary, now
             "completed",
         )
     url = settings.PORTAL_BASE_URL.rstrip("/") + gap.get_absolute_url()
-    client.comment_issue(record.number, f"{text}\n\nGap page: {url}")
-    client.update_issue(record.number, state="closed", state_reason=reason)
+    client.comment_issue(number, f"{text}\n\nGap page: {url}")
+    client.update_issue(number, state="closed", state_reason=reason)
     record.state, record.synced_at, record.error = "closed", now, ""
     record.save(update_fields=["state", "synced_at", "error"])
-    summary.closed.append(record.number)
+    summary.closed.append(number)
 
 
 def gap_issues_sync(client: GitHubClient | None = None, now: datetime | None = None):
@@ -239,4 +243,4 @@ def gap_issues_sync(client: GitHubClient | None = None, now: datetime | None = N
 
 def _record_error(item, message: str) -> None:
     gap_id = item.pk if isinstance(item, Gap) else item.gap_id
-    GapIssue.objects.filter(gap_id=gap_id).update(error=message[:500])
+    GapIssue.objects.filter(gap_id=gap_id).update(error=fit(GapIssue, "error", message))

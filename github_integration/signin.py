@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.signals import user_logged_in
@@ -37,7 +38,8 @@ logger = logging.getLogger(__name__)
 
 
 def github_signin_configured() -> bool:
-    return bool(settings.SOCIALACCOUNT_PROVIDERS.get("github", {}).get("APP", {}).get("client_id"))
+    providers: dict[str, Any] = settings.SOCIALACCOUNT_PROVIDERS
+    return bool(providers.get("github", {}).get("APP", {}).get("client_id"))
 
 
 class PortalGitHubAdapter(GitHubOAuth2Adapter):

@@ -21,6 +21,7 @@ from github_integration.models import TeamSync
 from github_integration.signin import accounts_follow_rename
 from techniques.models import Maintainer, OwnerGroup
 from techniques.services import maintainers_record_change
+from techniques.text import fit
 
 
 @dataclass
@@ -59,7 +60,7 @@ def team_sync(group: OwnerGroup, client: GitHubClient | None = None, now: dateti
                 break
             members += [m for m in page.items if isinstance(m, dict) and m.get("login")]
     except GitHubError as error:
-        result.error = str(error)[:500]
+        result.error = fit(TeamSync, "error", error)
         TeamSync.objects.filter(pk=state.pk).update(error=result.error)
         return result
     finally:
@@ -89,7 +90,9 @@ def _apply(group: OwnerGroup, members: list[dict], result: TeamSyncResult) -> No
     kept = set()
     for member in members:
         login, github_id = member["login"], member.get("id")
-        maintainer = by_id.get(github_id) or by_login.get(login.lower())
+        maintainer = (by_id.get(github_id) if github_id is not None else None) or by_login.get(
+            login.lower()
+        )
         if maintainer is None:
             maintainer = Maintainer.objects.create(
                 group=group, github_login=login, github_id=github_id, from_github_team=True

@@ -9,9 +9,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from ci_status.github import GitHubClient
 from lifecycle.models import ContributionStep, Deprecation, OwnerInterest, TOSChangeRequest
 from lifecycle.services import deprecation_start, ownership_check, steps_ensure
-from techniques.models import Maintainer, OwnerGroup, Technique
+from techniques.models import Maintainer, OwnerGroup, Stage, Technique, TOSLevel
 
 DONE = ["proposal_rfc", "sponsor", "design_rfc", "prototype"]
 
@@ -42,8 +43,8 @@ def _registry_changes() -> None:
             "public_api": "tfmot.experimental.weight_sharing",
             "github_labels": ["technique:weight-sharing"],
             "path_globs": ["tensorflow_model_optimization/python/core/weight_sharing/"],
-            "tos_level": "research",
-            "stage": "proposed",
+            "tos_level": TOSLevel.RESEARCH,
+            "stage": Stage.PROPOSED,
             "owner_group": group,
         },
     )
@@ -86,7 +87,7 @@ def _registry_changes() -> None:
     if pqat and not pqat.tos_requests.exists() and users.get("bob"):
         TOSChangeRequest.objects.create(
             technique=pqat,
-            to_level="production",
+            to_level=TOSLevel.PRODUCTION,
             requested_by=users["bob"],
             justification="PQAT is used in production by Arm's partners; we can commit to the production duties.",
         )
@@ -94,11 +95,11 @@ def _registry_changes() -> None:
 
 def load(stdout=None) -> dict:
     _registry_changes()
-    from ci_status.github import GitHubClient
-
     checked = ownership_check(GitHubClient(backoff=0.05))
     counts = {
-        "pipeline": Technique.objects.filter(stage__in=["proposed", "in_development"]).count(),
+        "pipeline": Technique.objects.filter(
+            stage__in=[Stage.PROPOSED, Stage.IN_DEVELOPMENT]
+        ).count(),
         "ownership checks": checked,
     }
     if stdout:

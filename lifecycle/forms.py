@@ -3,6 +3,8 @@ from the model fields, free text through ``tfmot_portal.forms.CleanCharField``."
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 
 from lifecycle.models import ContributionStep, Deprecation, OwnerInterest, TOSChangeRequest
@@ -42,7 +44,8 @@ class DeprecateForm(forms.Form):
 
     def __init__(self, *args, technique: Technique, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["replacement"].queryset = Technique.objects.exclude(pk=technique.pk)
+        replacement = cast(forms.ModelChoiceField, self.fields["replacement"])
+        replacement.queryset = Technique.objects.exclude(pk=technique.pk)
 
 
 class OfferHelpForm(forms.Form):

@@ -1,13 +1,14 @@
 """The deprecation banner (above the TOS header) with the call for owners."""
 
 from lifecycle.models import Deprecation, OwnerInterest
+from techniques.models import Stage
 from techniques.panels import Panel, register_panel
 
 
 def deprecation_banner(request, technique):
     deprecation = (
         Deprecation.objects.filter(technique=technique).select_related("replacement").first()
-        if technique.stage in ("deprecating", "deprecated")
+        if technique.stage in (Stage.DEPRECATING, Stage.DEPRECATED)
         else None
     )
     if deprecation is None:

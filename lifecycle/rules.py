@@ -7,7 +7,7 @@ from django.db.models import Max
 
 from adherence.engine import BOTH, PRODUCTION, Result, Severity, register_facts, register_rule
 from adherence.rules import ownership_since
-from lifecycle.models import Deprecation, OwnershipCheck
+from lifecycle.models import Deprecation, OwnerInterest, OwnershipCheck
 from lifecycle.services import TRIAGE_OR_MORE
 from techniques.models import Stage, TechniqueChange
 
@@ -129,5 +129,7 @@ def deprecation_owners(technique, facts):
             "Deprecating for lack of people, and no call for owners is open.",
             since=facts.counts_from(deprecation.started_at),
         )
-    listed = sum(1 for i in deprecation.interests.all() if i.status == "approved")
+    listed = sum(
+        1 for i in deprecation.interests.all() if i.status == OwnerInterest.Status.APPROVED
+    )
     return Result.passed(f"A call for owners is open ({listed} offer(s) listed).")

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models.signals import post_save
 from django.utils import timezone
 
+from ci_status.github import GitHubClient, GitHubError
 from lifecycle.models import (
     REQUIRED_STEPS,
     STEP_TITLES,
@@ -20,8 +21,9 @@ from lifecycle.models import (
     OwnershipCheck,
     TOSChangeRequest,
 )
-from techniques.models import Stage, Technique
+from techniques.models import Stage, Technique, TOSLevel
 from techniques.services import codeowners_entries, register_save_guard, technique_save
+from techniques.text import fit
 
 TRIAGE_OR_MORE = {"triage", "write", "maintain", "admin"}
 
@@ -137,7 +139,7 @@ def deprecation_start(
         errors["replacement"] = "A technique cannot replace itself."
     if hasattr(technique, "deprecation"):
         errors["technique"] = "This technique is already being deprecated."
-    if errors:
+    if errors or planned_on is None:
         raise ValidationError(errors)
     deprecation = Deprecation.objects.create(
         technique=technique,
@@ -191,7 +193,7 @@ def tos_change_request(
         raise PermissionDenied(
             "Only the technique's owners or the TFMOT team can ask for a TOS change."
         )
-    if to_level == technique.tos_level or to_level not in ("production", "research"):
+    if to_level == technique.tos_level or to_level not in TOSLevel.values:
         raise ValidationError(
             {"to_level": f"The technique already has the {technique.tos_level} TOS."}
         )
@@ -202,7 +204,7 @@ def tos_change_request(
     return TOSChangeRequest.objects.create(
         technique=technique,
         to_level=to_level,
-        justification=justification.strip()[:5000],
+        justification=fit(TOSChangeRequest, "justification", justification.strip()),
         requested_by=user,
     )
 
@@ -225,7 +227,11 @@ def tos_change_decide(
     request.status = (
         TOSChangeRequest.Status.APPROVED if approve else TOSChangeRequest.Status.REJECTED
     )
-    request.decided_by, request.decided_at, request.decision_note = user, now, note[:500]
+    request.decided_by, request.decided_at, request.decision_note = (
+        user,
+        now,
+        fit(TOSChangeRequest, "decision_note", note),
+    )
     request.save()
     if approve:
         technique = request.technique
@@ -272,8 +278,6 @@ def codeowners_drift(
 
 def ownership_check(client=None, now: datetime | None = None) -> int:
     """Check triage access and CODEOWNERS for every technique; store the results."""
-    from ci_status.github import GitHubClient, GitHubError
-
     now = now or timezone.now()
     client = client or GitHubClient()
     techniques = list(Technique.objects.for_pages())
@@ -314,7 +318,7 @@ def ownership_check(client=None, now: datetime | None = None) -> int:
                 "permissions": {login: permissions.get(login) for login in logins},
                 "missing_in_codeowners": missing,
                 "extra_in_codeowners": extra,
-                "error": error[:500],
+                "error": fit(OwnershipCheck, "error", error),
             },
         )
     return len(techniques)

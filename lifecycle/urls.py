@@ -5,6 +5,7 @@ from lifecycle import views
 app_name = "lifecycle"
 
 urlpatterns = [
+    path("pipeline/", views.pipeline, name="pipeline"),
     path("lifecycle/ownership/", views.ownership, name="ownership"),
     path("lifecycle/ownership/check", views.ownership_check_now, name="ownership_check"),
     path("lifecycle/steps/<int:pk>", views.step_save, name="step"),

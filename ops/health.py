@@ -16,6 +16,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
+from ci_status import selectors as ci_selectors
+
 logger = logging.getLogger(__name__)
 
 WORKER_KEY = "ops:heartbeat:worker"
@@ -52,7 +54,10 @@ def check_cache() -> dict:
             return {"status": "down", "error": "the cache did not keep a value"}
     except Exception as exc:
         return {"status": "down", "error": _error(exc)}
-    return {"status": "ok", "backend": settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]}
+    return {
+        "status": "ok",
+        "backend": str(settings.CACHES["default"]["BACKEND"]).rsplit(".", 1)[-1],
+    }
 
 
 def check_broker() -> dict:
@@ -88,16 +93,9 @@ def check_beat() -> dict:
 
 
 def check_sync() -> dict:
-    from ci_status.models import SyncRun
-
     max_age = settings.READYZ_SYNC_MAX_AGE
     try:
-        finished = (
-            SyncRun.objects.filter(status=SyncRun.Status.OK, finished_at__isnull=False)
-            .order_by("-finished_at")
-            .values_list("finished_at", flat=True)
-            .first()
-        )
+        finished = ci_selectors.last_successful_sync_at()
     except Exception as exc:
         return {"status": "down", "error": _error(exc)}
     if not max_age:

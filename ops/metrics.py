@@ -16,6 +16,10 @@ from prometheus_client import REGISTRY, CollectorRegistry, Histogram, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from adherence import selectors as adherence_selectors
+from ci_status import selectors as ci_selectors
+from techniques import selectors as techniques_selectors
+
 logger = logging.getLogger(__name__)
 
 REQUEST_LATENCY = Histogram(
@@ -46,24 +50,12 @@ EVALUATE_TASK = "adherence.tasks.evaluate_adherence"
 
 def health_level_counts() -> dict[str, int]:
     """Techniques per stored health level, as every page shows it."""
-    from django.db.models import Count
-
-    from techniques.models import Technique
-
-    rows = Technique.objects.values("health_level").annotate(n=Count("pk"))
-    return {row["health_level"]: row["n"] for row in rows}
+    return techniques_selectors.health_level_counts()
 
 
 def techniques_by_open_gaps() -> dict[str, int]:
     """Techniques by their number of open gaps: "0", "1", "2", "3+"."""
-    from django.db.models import Count, Q
-
-    from adherence.models import Gap
-    from techniques.models import Technique
-
-    counts = Technique.objects.annotate(
-        n=Count("gaps", filter=Q(gaps__state=Gap.State.OPEN))
-    ).values_list("n", flat=True)
+    counts = adherence_selectors.open_gap_counts()
     return dict(Counter(str(n) if n < 3 else "3+" for n in counts))
 
 
@@ -84,18 +76,11 @@ class PortalCollector(Collector):
     """Figures read at scrape time from the database and the broker."""
 
     def collect(self):
-        from django.db.models import Count, Sum
-
-        from adherence.models import Gap
-        from ci_status.models import Repository, SyncCursor, SyncRun
-
-        repositories = dict(Repository.objects.values_list("pk", "full_name"))
         requests = CounterMetricFamily(
             "portal_github_requests",
             "GitHub API requests spent by the sync, per repository.",
             labels=["repository"],
         )
-        spent = dict(SyncCursor.objects.values_list("repository_id").annotate(n=Sum("requests")))
         remaining = GaugeMetricFamily(
             "portal_github_rate_limit_remaining",
             "Requests left in the rate limit window at the end of the last sync.",
@@ -111,30 +96,21 @@ class PortalCollector(Collector):
             "When the last successful sync finished (Unix time), per repository.",
             labels=["repository"],
         )
-        for pk, name in repositories.items():
-            requests.add_metric([name], spent.get(pk) or 0)
-            runs = SyncRun.objects.filter(repository_id=pk, finished_at__isnull=False)
-            limited = runs.filter(rate_limit_remaining__isnull=False).order_by("-finished_at")
-            value = limited.values_list("rate_limit_remaining", flat=True).first()
-            if value is not None:
-                remaining.add_metric([name], value)
-            last = runs.order_by("-finished_at").first()
-            if last and last.duration_seconds is not None:
-                last_duration.add_metric([name], last.duration_seconds)
-            ok = runs.filter(status=SyncRun.Status.OK).order_by("-finished_at").first()
-            if ok:
-                last_success.add_metric([name], ok.finished_at.timestamp())
+        for row in ci_selectors.sync_figures():
+            name = row.repository
+            requests.add_metric([name], row.requests)
+            if row.rate_limit_remaining is not None:
+                remaining.add_metric([name], row.rate_limit_remaining)
+            if row.last_duration_seconds is not None:
+                last_duration.add_metric([name], row.last_duration_seconds)
+            if row.last_success_at is not None:
+                last_success.add_metric([name], row.last_success_at.timestamp())
         yield from (requests, remaining, last_duration, last_success)
 
         gaps = GaugeMetricFamily(
             "portal_open_gaps", "Open adherence gaps, by severity.", labels=["severity"]
         )
-        for severity, n in (
-            Gap.objects.filter(state=Gap.State.OPEN)
-            .values_list("severity")
-            .annotate(n=Count("id"))
-            .order_by("severity")
-        ):
+        for severity, n in adherence_selectors.open_gaps_by_severity():
             gaps.add_metric([severity], n)
         yield gaps
 

@@ -20,6 +20,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
+from techniques.cache import bump_data_version
+
 FORMAT, VERSION = "tfmot-portal", 1
 APPS = [
     "auth",
@@ -93,8 +95,6 @@ def non_empty_tables() -> list[str]:
 def import_lines(lines: Iterable[str]) -> dict[str, int]:
     """Restore an export into an empty database, all or nothing; returns counts."""
     from auditlog.context import disable_auditlog
-
-    from techniques.cache import bump_data_version
 
     lines = iter(lines)
     try:

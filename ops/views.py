@@ -19,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from adherence.forms import MatrixFilterForm
 from ops import health, metrics, reports
+from reviews.models import ReviewCycle
 
 
 @never_cache
@@ -97,8 +98,6 @@ def adherence_csv(request):
 @require_safe
 def review_answers_csv(request, pk):
     """Every answer of one review cycle: drafts included, so the TFMOT team only."""
-    from reviews.models import ReviewCycle
-
     if not request.user.is_staff:
         raise PermissionDenied("Review answers of a whole cycle are for the TFMOT team.")
     cycle = get_object_or_404(ReviewCycle, pk=pk)

@@ -6,14 +6,14 @@ from django.db.models import Q
 from django.utils.decorators import method_decorator
 from rest_framework import serializers, viewsets
 
-from reviews.models import Review
+from reviews.models import Review, ReviewCycle
 from techniques.cache import public_page
 from techniques.models import Technique
 
 
 class PublicReviewSerializer(serializers.ModelSerializer):
-    technique = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    cycle = serializers.StringRelatedField()
+    technique = serializers.SlugRelatedField[Technique](slug_field="slug", read_only=True)
+    cycle = serializers.StringRelatedField[ReviewCycle]()
 
     class Meta:
         model = Review

@@ -72,13 +72,16 @@ def load(stdout=None) -> dict:
             review.evidence = evidence_collect(review.technique, cycle)
             review.submitted_by, review.submitted_at = by, timezone.now() - timedelta(days=3)
             ReviewTransition.objects.create(
-                review=review, from_status="draft", to_status="submitted", by=by
+                review=review,
+                from_status=Review.Status.DRAFT,
+                to_status=Review.Status.SUBMITTED,
+                by=by,
             )
         if status in (Review.Status.ACCEPTED, Review.Status.CHANGES_REQUESTED):
             review.decided_by, review.decided_at = decided_by, timezone.now() - timedelta(days=1)
             review.reviewer_comments = comments or {}
             ReviewTransition.objects.create(
-                review=review, from_status="submitted", to_status=status, by=decided_by
+                review=review, from_status=Review.Status.SUBMITTED, to_status=status, by=decided_by
             )
         review.status = status
         review.save()

@@ -9,15 +9,16 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 
-from reviews.models import MAX_TEXT, Review
+from reviews.models import MAX_TEXT, PROPOSAL_TOS, Review
 from reviews.services import SECTIONS, TEXT_FIELDS, override_problems
+from techniques.text import max_length
 from tfmot_portal.forms import CleanCharField
 
 MAX_PREVIEW = 20_000
 
 
 def _max_length(name: str) -> int:
-    return Review._meta.get_field(name).max_length or MAX_TEXT
+    return max_length(Review, name) or MAX_TEXT
 
 
 class ReviewForm(forms.Form):
@@ -40,7 +41,7 @@ class ReviewForm(forms.Form):
     proposal_tos = forms.ChoiceField(
         label="Terms of service",
         required=False,
-        choices=Review._meta.get_field("proposal_tos").choices,
+        choices=PROPOSAL_TOS,
     )
     proposal_maintainers = CleanCharField(
         label="Maintainers to add or retire",
@@ -112,9 +113,14 @@ class DecideForm(forms.Form):
         return {key: self.cleaned_data.get(f"comment-{key}", "") for key in SECTIONS}
 
 
+def shepherds():
+    """Who may shepherd a review: active staff."""
+    return get_user_model().objects.filter(is_staff=True, is_active=True)
+
+
 class ShepherdForm(forms.Form):
     shepherd = forms.ModelChoiceField(
-        queryset=get_user_model().objects.filter(is_staff=True, is_active=True),
+        queryset=shepherds(),
         required=False,
         empty_label="nobody",
     )

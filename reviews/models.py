@@ -12,6 +12,12 @@ from django.utils import timezone
 from techniques.models import Technique
 
 MAX_TEXT = 20_000
+# The owners' proposal of a TOS change in a review ("" for none).
+PROPOSAL_TOS = [
+    ("", "No change"),
+    ("production", "Move to production TOS"),
+    ("research", "Move to research TOS"),
+]
 
 
 class ReviewCycle(models.Model):
@@ -67,11 +73,7 @@ class Review(models.Model):
     proposal_tos = models.CharField(
         max_length=12,
         blank=True,
-        choices=[
-            ("", "No change"),
-            ("production", "Move to production TOS"),
-            ("research", "Move to research TOS"),
-        ],
+        choices=PROPOSAL_TOS,
     )
     proposal_maintainers = models.TextField(
         blank=True, max_length=MAX_TEXT, help_text="Maintainers to add or retire."

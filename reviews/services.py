@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
@@ -13,6 +14,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from adherence import selectors as adherence_selectors
+from ci_status import selectors as ci_selectors
+from convergence import selectors as convergence_selectors
 from reviews.markup import render_markdown  # noqa: F401 (the pages import it from here)
 from reviews.models import MAX_TEXT, ReminderSent, Review, ReviewCycle, ReviewTransition
 from reviews.permissions import can_decide, can_edit
@@ -62,11 +66,12 @@ def evidence_collect(technique: Technique, cycle: ReviewCycle, now: datetime | N
     """The figures the portal holds for the period; missing data says so, never zero."""
     now = now or timezone.now()
     start = datetime.combine(cycle.starts_on, datetime.min.time(), tzinfo=now.tzinfo)
-    evidence = {"collected_at": now.isoformat(), "period": f"{cycle.starts_on} to {cycle.due_date}"}
+    evidence: dict[str, Any] = {
+        "collected_at": now.isoformat(),
+        "period": f"{cycle.starts_on} to {cycle.due_date}",
+    }
 
-    from adherence.models import Gap, RuleResult
-
-    if RuleResult.objects.filter(technique=technique).exists():
+    if adherence_selectors.rules_have_run(technique):
         evidence["gaps"] = {
             "available": True,
             "open": [
@@ -77,13 +82,11 @@ def evidence_collect(technique: Technique, cycle: ReviewCycle, now: datetime | N
                     "state": g.state,
                     "summary": g.summary,
                 }
-                for g in Gap.objects.unresolved().filter(technique=technique).order_by("opened_at")
+                for g in adherence_selectors.unresolved_gaps(technique)
             ],
-            "closed_in_period": Gap.objects.filter(
-                technique=technique, resolved_at__gte=start
-            ).count(),
+            "closed_in_period": adherence_selectors.gaps_resolved_since(technique, start),
         }
-        ci = RuleResult.objects.filter(technique=technique, rule_id="ci-green").first()
+        ci = adherence_selectors.rule_result(technique, "ci-green")
         evidence["ci"] = (
             {"available": True, "status": ci.status, "summary": ci.summary}
             if ci
@@ -118,14 +121,10 @@ def evidence_collect(technique: Technique, cycle: ReviewCycle, now: datetime | N
 
 
 def _community(technique, now) -> dict:
-    try:
-        from ci_status.selectors import community_figures
-    except ImportError:
-        return _no_data("the GitHub sync is not installed")
-    figures = community_figures([technique], now).get(technique.pk)
+    figures = ci_selectors.community_figures([technique], now).get(technique.pk)
     if figures is None or not getattr(figures, "synced", True):
         return _no_data("GitHub has not been synced yet")
-    data = {"available": True}
+    data: dict[str, Any] = {"available": True}
     for name in (
         "open_issues",
         "open_prs",
@@ -148,9 +147,7 @@ def _community(technique, now) -> dict:
 
 
 def _convergence(technique) -> dict:
-    from convergence.models import ConvergenceTest
-
-    tests = list(ConvergenceTest.objects.filter(technique=technique).prefetch_related("targets"))
+    tests = convergence_selectors.tests_with_targets(technique)
     if not tests:
         return _no_data("no convergence test registered")
     return {
@@ -176,14 +173,8 @@ def _convergence(technique) -> dict:
 
 
 def _releases(start) -> dict:
-    from ci_status.models import Release
-
-    releases = list(
-        Release.objects.filter(published_at__gte=start)
-        .order_by("published_at")
-        .values_list("tag", flat=True)
-    )
-    if not Release.objects.exists():
+    releases = ci_selectors.release_tags_since(start)
+    if releases is None:
         return _no_data("no release synced from GitHub")
     return {"available": True, "tags": releases}
 
@@ -200,7 +191,8 @@ class Conflict(Exception):
 
 
 def _clean_draft(technique: Technique, data: dict) -> dict:
-    cleaned, errors = {}, {}
+    cleaned: dict[str, Any] = {}
+    errors: dict[str, str] = {}
     for field in TEXT_FIELDS:
         value = str(data.get(field, "") or "")
         if len(value) > MAX_TEXT:
@@ -251,7 +243,11 @@ def _transition(review: Review, to: str, user, note: str = "") -> None:
     review.status = to
 
 
-RATING_RANK = {Review.Rating.NOT_MET: 0, Review.Rating.PARTLY: 1, Review.Rating.MET: 2}
+RATING_RANK: dict[str, int] = {
+    Review.Rating.NOT_MET: 0,
+    Review.Rating.PARTLY: 1,
+    Review.Rating.MET: 2,
+}
 
 
 def override_problems(duties, assessment: dict, suggestions: dict[str, str]) -> dict:

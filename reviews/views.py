@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,6 +21,7 @@ from reviews.forms import (
     ReviewForm,
     ShepherdForm,
     SubmitForm,
+    shepherds,
 )
 from reviews.models import Review, ReviewCycle
 from reviews.permissions import can_decide, can_edit, can_view
@@ -65,7 +68,7 @@ def queue(request):
     status = request.GET.get("status", "")
     mine = set(Technique.objects.owned_by(request.user).values_list("pk", flat=True))
     today = timezone.localdate()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"review": r, "mine": r.technique_id in mine, "overdue": r.days_overdue(today)}
         for r in queue_reviews(request.user, view, cycle, status)
     ]
@@ -82,7 +85,7 @@ def queue(request):
         )
     )
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    staff = ShepherdForm.base_fields["shepherd"].queryset.order_by("username")
+    staff = shepherds().order_by("username")
     views = {k: v for k, v in VIEWS.items() if k != "decide" or request.user.is_staff}
     return render(
         request,

@@ -65,7 +65,9 @@ def main() -> None:
         for name, path, who, viewport in SHOTS:
             key = (who, viewport["width"])
             if key not in pages:
-                pages[key] = browser.new_page(viewport=viewport)
+                pages[key] = browser.new_page(
+                    viewport={"width": viewport["width"], "height": viewport["height"]}
+                )
                 if who:
                     sign_in(pages[key], args.base, who)
             page = pages[key]

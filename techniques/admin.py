@@ -51,8 +51,7 @@ class TechniqueChangeInline(admin.TabularInline):
     model = TechniqueChange
     extra = 0
     can_delete = False
-    fields = ["changed_at", "field", "before", "after", "note", "changed_by"]
-    readonly_fields = fields
+    fields = readonly_fields = ("changed_at", "field", "before", "after", "note", "changed_by")
 
     def has_add_permission(self, request, obj=None):
         return False

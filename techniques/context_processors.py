@@ -11,7 +11,7 @@ SECTIONS = [
     ("My page", "techniques:landing", "user"),
     ("Techniques", "techniques:home", "public"),
     ("Owners", "techniques:owners", "public"),
-    ("Pipeline", "techniques:pipeline", "public"),
+    ("Pipeline", "lifecycle:pipeline", "public"),
     ("CI", "convergence:grid", "public"),
     ("Releases", "convergence:releases", "public"),
     ("Adherence", "adherence:dashboard", "user"),
@@ -37,7 +37,8 @@ def _visible(audience: str, user) -> bool:
 
 
 def navigation(request):
-    sections, team = [], []
+    sections: list[dict] = []
+    team: list[dict] = []
     for label, name, audience in SECTIONS:
         if not _visible(audience, request.user):
             continue
@@ -57,7 +58,7 @@ def navigation(request):
 
 def _techniques_by_level() -> list[tuple[str, list[dict]]]:
     rows = Technique.objects.order_by("name").values_list("slug", "name", "tos_level")
-    by_level = {level: [] for level in TOSLevel}
+    by_level: dict[TOSLevel, list[dict]] = {level: [] for level in TOSLevel}
     # One reverse() for all the links: the nav is on every page, with every technique.
     url = reverse("techniques:detail", args=["slug-placeholder"])
     for slug, name, level in rows:

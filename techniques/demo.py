@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -21,7 +22,7 @@ DEMO_PASSWORD = "demo-password"  # noqa: S105 - demo accounts only, documented i
 DATA = settings.BASE_DIR / "demo_data"
 REPO_PREFIX = "tensorflow_model_optimization/"
 
-GROUPS = {
+GROUPS: dict[str, dict[str, Any]] = {
     "tf-mot": {
         "name": "TensorFlow Model Optimization",
         "mailing_list": "tf-mot@example.org",

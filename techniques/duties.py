@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-BOTH = ("production", "research")
-PRODUCTION = ("production",)
-RESEARCH = ("research",)
+from techniques.models import TOSLevel
+
+BOTH: tuple[str, ...] = (TOSLevel.PRODUCTION, TOSLevel.RESEARCH)
+PRODUCTION: tuple[str, ...] = (TOSLevel.PRODUCTION,)
+RESEARCH: tuple[str, ...] = (TOSLevel.RESEARCH,)
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,7 @@ class Duty:
         if technique.tos_level in self.applies_to:
             return True
         return bool(
-            technique.tos_level == "research"
+            technique.tos_level == TOSLevel.RESEARCH
             and self.research_opt_in
             and getattr(technique, self.research_opt_in)
         )

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Count, Prefetch, Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
@@ -155,7 +156,7 @@ class Maintainer(models.Model):
         ordering = ["-is_direct_assignee", "github_login"]
         constraints = [
             models.UniqueConstraint(
-                models.functions.Lower("github_login"),
+                Lower("github_login"),
                 "group",
                 name="unique_maintainer_login_per_group",
                 violation_error_message="This GitHub login is already a maintainer of the group.",
@@ -341,7 +342,7 @@ class Technique(models.Model):
 
     def tos_header(self) -> str:
         """The TOS header for the overview page and the API module's docstring."""
-        group = self.owner_group.name if self.owner_group_id else "(no owner group)"
+        group = self.owner_group.name if self.owner_group else "(no owner group)"
         level = self.get_tos_level_display()
         lines = [
             f"{self.name} ({self.public_api})",
@@ -367,7 +368,7 @@ class Technique(models.Model):
         return '"""' + self.tos_header() + '\n"""'
 
     def is_owned_by(self, user) -> bool:
-        if not user.is_authenticated or not self.owner_group_id:
+        if not user.is_authenticated or self.owner_group is None:
             return False
         return any(
             m.is_active and m.github_login.lower() == user.get_username().lower()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, Q
+from django.db.models import Count, Model, Prefetch, Q
 
 from techniques.models import Maintainer, OwnerGroup, Technique
 
@@ -96,7 +96,7 @@ def audit_changes(entries) -> list[tuple[object, list[AuditChange]]]:
     """Each log entry with its changes as (field label, before, after) in words:
     related objects by name (one query per related model), choices by label."""
     entries = list(entries)
-    wanted: dict[type, set[str]] = {}
+    wanted: dict[type[Model], set[str]] = {}
     plans = []
     for entry in entries:
         model = entry.content_type.model_class() if entry.content_type_id else None
@@ -116,7 +116,7 @@ def audit_changes(entries) -> list[tuple[object, list[AuditChange]]]:
                 ids.update(str(v) for v in (before, after) if v not in (None, "None", ""))
             fields.append((name, field, before, after))
         plans.append((entry, fields))
-    names: dict[tuple[type, str], str] = {}
+    names: dict[tuple[type[Model], str], str] = {}
     for related, ids in wanted.items():
         keys = [i for i in ids if i.isdigit()]
         for obj in related._default_manager.filter(pk__in=keys):
@@ -138,3 +138,9 @@ def audit_changes(entries) -> list[tuple[object, list[AuditChange]]]:
             changes.append(AuditChange(label, _readable(before), _readable(after)))
         result.append((entry, changes))
     return result
+
+
+def health_level_counts() -> dict[str, int]:
+    """Techniques per stored health level (the metrics read it)."""
+    rows = Technique.objects.values("health_level").annotate(n=Count("pk"))
+    return {row["health_level"]: row["n"] for row in rows}

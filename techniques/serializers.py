@@ -4,7 +4,7 @@ from techniques.models import Maintainer, OwnerGroup, Technique
 
 
 class MaintainerSerializer(serializers.ModelSerializer):
-    group = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    group = serializers.SlugRelatedField[OwnerGroup](slug_field="slug", read_only=True)
 
     class Meta:
         model = Maintainer
@@ -31,7 +31,7 @@ class OwnerGroupSerializer(serializers.ModelSerializer):
 
 
 class TechniqueSerializer(serializers.ModelSerializer):
-    owner_group = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    owner_group = serializers.SlugRelatedField[OwnerGroup](slug_field="slug", read_only=True)
     owned_by = serializers.CharField(source="owner_group.name", default=None, read_only=True)
     url = serializers.SerializerMethodField()
 

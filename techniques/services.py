@@ -14,7 +14,7 @@ TRACKED_FIELDS = ("owner_group", "tos_level", "stage", "github_labels", "path_gl
 
 def _display(technique: Technique, field: str) -> str:
     if field == "owner_group":
-        return technique.owner_group.name if technique.owner_group_id else ""
+        return technique.owner_group.name if technique.owner_group else ""
     value = getattr(technique, field)
     if isinstance(value, list):
         return ", ".join(value)

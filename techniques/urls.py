@@ -1,6 +1,5 @@
 from django.urls import path
 
-from lifecycle import views as lifecycle_views
 from techniques import views
 
 app_name = "techniques"
@@ -10,7 +9,6 @@ urlpatterns = [
     path("techniques/<slug:slug>/", views.technique_detail, name="detail"),
     path("techniques/<slug:slug>/docstring.txt", views.technique_docstring, name="docstring"),
     path("owners/", views.owners, name="owners"),
-    path("pipeline/", lifecycle_views.pipeline, name="pipeline"),
     path("owners/OWNERS.md", views.owners_md, name="owners_md"),
     path("owners/CODEOWNERS", views.codeowners, name="codeowners"),
     path("me/", views.landing, name="landing"),

@@ -2,6 +2,7 @@ import os
 
 import pytest
 
+from techniques.models import TOSLevel
 from tests.factories import MaintainerFactory, OwnerGroupFactory, TechniqueFactory, UserFactory
 
 
@@ -58,7 +59,7 @@ def clustering(db):
         slug="clustering",
         name="Weight clustering",
         owner_group=group,
-        tos_level="research",
+        tos_level=TOSLevel.RESEARCH,
         public_api="tfmot.clustering.keras",
         github_labels=["technique:clustering"],
     )

@@ -1,10 +1,55 @@
-"""Factories for tests. Users follow DESIGN.md: alice (owner), bob (other owner),
-carol (staff); anonymous is the plain client."""
+"""Factories for every model of the project's apps. The users of tests/conftest.py are
+alice (owner of pruning), bob (owner of clustering) and carol (staff); anonymous is the
+plain client. Times default to now; tests that need a fixed clock pass their own."""
+
+import hashlib
+from datetime import timedelta
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
-from techniques.models import Maintainer, OwnerGroup, Stage, Technique, TOSLevel
+from adherence.engine import Severity, Status
+from adherence.models import Gap, GapEvent, Notification, RuleResult
+from ci_status.models import (
+    CIRun,
+    Comment,
+    CommunityFigures,
+    Issue,
+    ItemTechnique,
+    Label,
+    Release,
+    Repository,
+    SyncCursor,
+    SyncRun,
+    WebhookDelivery,
+)
+from convergence.models import (
+    BenefitTarget,
+    CIToken,
+    ConvergenceRun,
+    ConvergenceTest,
+    CulpritRange,
+)
+from github_integration.models import BootstrapProposal, GapIssue, TeamSync
+from lifecycle.models import (
+    STEPS,
+    ContributionStep,
+    Deprecation,
+    OwnerInterest,
+    OwnershipCheck,
+    TOSChangeRequest,
+)
+from reviews.models import ReminderSent, Review, ReviewCycle, ReviewTransition
+from techniques.models import (
+    DataVersion,
+    Maintainer,
+    OwnerGroup,
+    Stage,
+    Technique,
+    TechniqueChange,
+    TOSLevel,
+)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -50,3 +95,380 @@ class TechniqueFactory(factory.django.DjangoModelFactory):
     stage = Stage.LAUNCHED
     launch_date = factory.Faker("date_between", start_date="-3y", end_date="-1y")
     owner_group = factory.SubFactory(OwnerGroupFactory)
+
+
+class TechniqueChangeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TechniqueChange
+
+    technique = factory.SubFactory(TechniqueFactory)
+    field = "stage"
+    before = Stage.IN_DEVELOPMENT
+    after = Stage.LAUNCHED
+
+
+class DataVersionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DataVersion
+
+
+# --- adherence ----------------------------------------------------------------------------
+class RuleResultFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RuleResult
+
+    technique = factory.SubFactory(TechniqueFactory)
+    rule_id = "two-maintainers"
+    status = Status.FAIL
+    summary = "Only one active maintainer."
+    evaluated_at = factory.LazyFunction(timezone.now)
+
+
+class GapFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Gap
+
+    technique = factory.SubFactory(TechniqueFactory)
+    rule_id = "two-maintainers"
+    severity = Severity.HIGH
+    summary = "Only one active maintainer."
+    opened_at = factory.LazyFunction(timezone.now)
+
+
+class GapEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = GapEvent
+
+    gap = factory.SubFactory(GapFactory)
+    kind = GapEvent.Kind.OPENED
+    at = factory.LazyAttribute(lambda e: e.gap.opened_at)
+
+
+class NotificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Notification
+
+    key = factory.Sequence(lambda n: f"gap-opened-{n}")
+
+
+# --- GitHub and CI ------------------------------------------------------------------------
+class RepositoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Repository
+        django_get_or_create = ["full_name"]
+
+    full_name = "tensorflow/model-optimization"
+    last_synced_at = factory.LazyFunction(timezone.now)
+
+
+class SyncCursorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SyncCursor
+
+    repository = factory.SubFactory(RepositoryFactory)
+    resource = factory.Sequence(lambda n: f"resource-{n}")
+
+
+class LabelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Label
+
+    repository = factory.SubFactory(RepositoryFactory)
+    name = factory.Sequence(lambda n: f"technique:label-{n}")
+
+
+class IssueFactory(factory.django.DjangoModelFactory):
+    """An open issue by an outsider; ``PullRequestFactory`` for PRs."""
+
+    class Meta:
+        model = Issue
+
+    repository = factory.SubFactory(RepositoryFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    kind = Issue.Kind.ISSUE
+    title = factory.Sequence(lambda n: f"Item {n}")
+    state = "open"
+    labels = factory.LazyFunction(list)
+    author = "outsider"
+    created_at = factory.LazyFunction(timezone.now)
+    updated_at = factory.LazyAttribute(lambda i: i.created_at)
+    html_url = factory.LazyAttribute(
+        lambda i: f"https://github.com/{i.repository.full_name}/issues/{i.number}"
+    )
+
+
+class PullRequestFactory(IssueFactory):
+    """A PR; ``merged=True`` makes it closed and merged when it was created."""
+
+    kind = Issue.Kind.PR
+
+    class Params:
+        merged = factory.Trait(
+            state="closed",
+            merged_at=factory.LazyAttribute(lambda i: i.created_at),
+            closed_at=factory.LazyAttribute(lambda i: i.created_at),
+        )
+
+
+class CommentFactory(factory.django.DjangoModelFactory):
+    """A comment on ``issue``, ``after_hours`` (1) after it was opened."""
+
+    class Meta:
+        model = Comment
+        exclude = ["issue"]
+
+    issue = factory.SubFactory(IssueFactory)
+    repository = factory.LazyAttribute(lambda c: c.issue.repository)
+    issue_number = factory.LazyAttribute(lambda c: c.issue.number)
+    kind = Comment.Kind.COMMENT
+    github_id = factory.Sequence(lambda n: n + 1)
+    author = "someone"
+    author_association = "NONE"
+    created_at = factory.LazyAttribute(
+        lambda c: c.issue.created_at + timedelta(hours=c.after_hours)
+    )
+
+    class Params:
+        after_hours = 1
+
+
+class ReleaseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Release
+
+    repository = factory.SubFactory(RepositoryFactory)
+    tag = factory.Sequence(lambda n: f"v0.{n}.0")
+    published_at = factory.LazyFunction(timezone.now)
+
+
+class CIRunFactory(factory.django.DjangoModelFactory):
+    """A completed, green push run of the "CI" workflow on master."""
+
+    class Meta:
+        model = CIRun
+
+    repository = factory.SubFactory(RepositoryFactory)
+    run_id = factory.Sequence(lambda n: 1000 + n)
+    workflow = "CI"
+    branch = "master"
+    event = "push"
+    status = "completed"
+    conclusion = "success"
+    created_at = factory.LazyFunction(timezone.now)
+    started_at = factory.LazyAttribute(lambda r: r.created_at)
+    finished_at = factory.LazyAttribute(lambda r: r.created_at + timedelta(minutes=20))
+
+
+class SyncRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SyncRun
+
+    repository = factory.SubFactory(RepositoryFactory)
+
+
+class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WebhookDelivery
+
+    delivery_id = factory.Sequence(lambda n: f"delivery-{n}")
+    event = "issues"
+
+
+class ItemTechniqueFactory(factory.django.DjangoModelFactory):
+    """An issue that belongs to a technique by its label."""
+
+    class Meta:
+        model = ItemTechnique
+
+    issue = factory.SubFactory(IssueFactory)
+    technique = factory.SubFactory("tests.factories.TechniqueFactory")
+    via = ItemTechnique.Via.LABEL
+
+
+class CommunityFiguresFactory(factory.django.DjangoModelFactory):
+    """A technique's stored community figures: nothing open, nothing waiting."""
+
+    class Meta:
+        model = CommunityFigures
+        django_get_or_create = ["technique"]
+
+    technique = factory.SubFactory("tests.factories.TechniqueFactory")
+    computed_at = factory.LazyFunction(timezone.now)
+
+
+# --- convergence --------------------------------------------------------------------------
+class ConvergenceTestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ConvergenceTest
+
+    technique = factory.SubFactory(TechniqueFactory)
+    name = factory.Sequence(lambda n: f"resnet{n}")
+    model_family = "ResNet"
+    task = "image classification (ImageNet)"
+
+
+class BenefitTargetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BenefitTarget
+
+    test = factory.SubFactory(ConvergenceTestFactory)
+    metric = "top1"
+    documented_value = 76.0
+    tolerance = 0.3
+
+
+class ConvergenceRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ConvergenceRun
+
+    test = factory.SubFactory(ConvergenceTestFactory)
+    started_at = factory.LazyFunction(timezone.now)
+    outcome = ConvergenceRun.Outcome.PASSED
+    source = ConvergenceRun.Source.UPLOAD
+    external_id = factory.Sequence(lambda n: f"run-{n}")
+
+
+class CulpritRangeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CulpritRange
+
+    test = factory.SubFactory(ConvergenceTestFactory)
+    base_sha = "a" * 40
+    head_sha = "b" * 40
+
+
+class CITokenFactory(factory.django.DjangoModelFactory):
+    """A stored token; ``CIToken.issue`` when the test needs the clear text."""
+
+    class Meta:
+        model = CIToken
+
+    name = "CI"
+    prefix = factory.Sequence(lambda n: f"tfmot_{n:06d}")
+    token_hash = factory.LazyAttribute(lambda t: hashlib.sha256(t.prefix.encode()).hexdigest())
+
+
+# --- lifecycle ----------------------------------------------------------------------------
+class ContributionStepFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ContributionStep
+        django_get_or_create = ["technique", "step"]  # pipeline techniques get theirs on save
+
+    technique = factory.SubFactory(TechniqueFactory, stage=Stage.IN_DEVELOPMENT)
+    step = STEPS[0][0]
+
+
+class DeprecationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Deprecation
+
+    technique = factory.SubFactory(TechniqueFactory, stage=Stage.DEPRECATING)
+    reason = Deprecation.Reason.LACK_OF_PEOPLE
+    started_by = factory.SubFactory(UserFactory, is_staff=True)
+    planned_on = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=90))
+
+
+class OwnerInterestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OwnerInterest
+
+    deprecation = factory.SubFactory(DeprecationFactory)
+    user = factory.SubFactory(UserFactory)
+    message = "I use it daily and can maintain it."
+
+
+class TOSChangeRequestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TOSChangeRequest
+
+    technique = factory.SubFactory(TechniqueFactory, tos_level=TOSLevel.RESEARCH)
+    to_level = TOSLevel.PRODUCTION
+    justification = "Used in production by several teams."
+    requested_by = factory.SubFactory(UserFactory)
+
+
+class OwnershipCheckFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OwnershipCheck
+
+    technique = factory.SubFactory(TechniqueFactory)
+    checked_at = factory.LazyFunction(timezone.now)
+    permissions = factory.LazyFunction(lambda: {"alice": "maintain", "dave": "read"})
+    missing_in_codeowners = factory.LazyFunction(
+        lambda: [{"pattern": "/tensorflow_model_optimization/", "owners": ["@dave"]}]
+    )
+    extra_in_codeowners = factory.LazyFunction(
+        lambda: [{"pattern": "/tensorflow_model_optimization/", "owners": ["@mallory"]}]
+    )
+
+
+# --- reviews ------------------------------------------------------------------------------
+class ReviewCycleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ReviewCycle
+        django_get_or_create = ["year", "half"]
+
+    year = 2026
+    half = 2
+    due_date = factory.LazyAttribute(lambda c: ReviewCycle.bounds(c.year, c.half)[1])
+
+
+class ReviewFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Review
+
+    cycle = factory.SubFactory(ReviewCycleFactory)
+    technique = factory.SubFactory(TechniqueFactory)
+
+
+class ReviewTransitionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ReviewTransition
+
+    review = factory.SubFactory(ReviewFactory)
+    from_status = Review.Status.DRAFT
+    to_status = Review.Status.SUBMITTED
+    by = factory.SubFactory(UserFactory)
+
+
+class ReminderSentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ReminderSent
+
+    review = factory.SubFactory(ReviewFactory)
+    kind = "due-soon"
+
+
+# --- GitHub integration -------------------------------------------------------------------
+class TeamSyncFactory(factory.django.DjangoModelFactory):
+    """An owner group's GitHub team, never synced yet."""
+
+    class Meta:
+        model = TeamSync
+        django_get_or_create = ["group"]
+
+    group = factory.SubFactory(OwnerGroupFactory)
+    team = factory.LazyAttribute(lambda t: f"tensorflow/{t.group.slug}")
+
+
+class BootstrapProposalFactory(factory.django.DjangoModelFactory):
+    """A pending proposal of a technique from a ``technique:*`` label."""
+
+    class Meta:
+        model = BootstrapProposal
+
+    repository = "tensorflow/model-optimization"
+    kind = BootstrapProposal.Kind.TECHNIQUE
+    key = factory.Sequence(lambda n: f"technique:proposed-{n}")
+    data = factory.LazyAttribute(lambda p: {"label": p.key})
+
+
+class GapIssueFactory(factory.django.DjangoModelFactory):
+    """The GitHub issue of a gap, claimed but not created yet (no number)."""
+
+    class Meta:
+        model = GapIssue
+
+    gap = factory.SubFactory(GapFactory)
+    repository = "tensorflow/model-optimization"
+    marker = factory.Sequence(lambda n: f"tfmot-portal-gap-{n}")

@@ -8,8 +8,9 @@ import pytest
 from django.utils import timezone
 
 from ci_status.services import repository_get_or_create, repository_sync
-from convergence.models import ConvergenceRun, ConvergenceTest
+from convergence.models import ConvergenceRun
 from convergence.tasks import ingest_actions_results
+from tests.factories import ConvergenceTestFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -25,12 +26,7 @@ def zipped(name: str, data: bytes) -> bytes:
 
 
 def test_nightly_artifacts_are_ingested_once(pruning, fake_github, github_client, settings):
-    test = ConvergenceTest.objects.create(
-        technique=pruning,
-        name="resnet50",
-        model_family="ResNet",
-        task="image classification (ImageNet)",
-    )
+    test = ConvergenceTestFactory(technique=pruning, name="resnet50")
     dataset = fake_github.dataset
     run = dataset.add_workflow_run(
         workflow="convergence",

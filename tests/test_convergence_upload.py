@@ -11,18 +11,14 @@ from convergence.models import CIToken, ConvergenceRun, ConvergenceTest
 from convergence.services import culprit_range_fetch, release_readiness
 from fake_github.demo import demo_dataset
 from fake_github.server import FakeGitHub
+from tests.factories import ConvergenceTestFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def test_resnet(pruning):
-    return ConvergenceTest.objects.create(
-        technique=pruning,
-        name="resnet50",
-        model_family="ResNet",
-        task="image classification (ImageNet)",
-    )
+    return ConvergenceTestFactory(technique=pruning, name="resnet50")
 
 
 @pytest.fixture
@@ -179,15 +175,10 @@ def test_culprit_range_from_the_compare_api_over_loopback(client, test_resnet, t
 
 
 def test_ci_grid_query_count_does_not_grow(alice_client, pruning, django_assert_max_num_queries):
-    from tests.factories import TechniqueFactory
 
     counts = []
     for size in (2, 20):
-        for i in range(size):
-            technique = TechniqueFactory()
-            ConvergenceTest.objects.create(
-                technique=technique, name=f"t{i}", model_family="ResNet", task="ImageNet"
-            )
+        ConvergenceTestFactory.create_batch(size)
         with django_assert_max_num_queries(12) as captured:
             assert alice_client.get("/ci/").status_code == 200
         counts.append(len(captured))

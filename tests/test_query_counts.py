@@ -8,10 +8,16 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from adherence.services import gaps_evaluate
-from convergence.models import BenefitTarget, ConvergenceRun, ConvergenceTest
+from convergence.models import ConvergenceRun
 from convergence.services import convergence_states_refresh
 from reviews.services import cycles_ensure
-from tests.factories import MaintainerFactory, TechniqueFactory
+from tests.factories import (
+    BenefitTargetFactory,
+    ConvergenceRunFactory,
+    ConvergenceTestFactory,
+    MaintainerFactory,
+    TechniqueFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -50,25 +56,19 @@ PAGES = [
 
 def grow(count: int) -> None:
     now = timezone.now()
-    for i in range(count):
+    for _ in range(count):
         technique = TechniqueFactory()
         MaintainerFactory(group=technique.owner_group)
-        test = ConvergenceTest.objects.create(
-            technique=technique, name=f"t{i}", model_family="ResNet", task="ImageNet"
-        )
-        BenefitTarget.objects.create(test=test, metric="top1", documented_value=76.0, tolerance=0.3)
-        ConvergenceRun.objects.bulk_create(
-            ConvergenceRun(
+        test = ConvergenceTestFactory(technique=technique)
+        BenefitTargetFactory(test=test, metric="top1", documented_value=76.0, tolerance=0.3)
+        for d in range(10):
+            ConvergenceRunFactory(
                 test=test,
                 started_at=now - timedelta(days=d),
-                outcome="passed" if d % 3 else "failed",
+                outcome=ConvergenceRun.Outcome.PASSED if d % 3 else ConvergenceRun.Outcome.FAILED,
                 metrics={"top1": 76.1},
-                source="upload",
-                external_id=f"{i}-{d}",
                 tfmot_sha="abcdef1",
             )
-            for d in range(10)
-        )
     convergence_states_refresh()
     cycles_ensure()
     gaps_evaluate()

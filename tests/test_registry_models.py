@@ -118,8 +118,20 @@ def test_duties_follow_the_tos_level_and_research_opt_ins(pruning, clustering):
     assert "release-notes" in {d.id for d in duties_for(clustering)}
 
 
-def test_every_duty_quotes_its_policy_sentence():
-    assert all(duty.source and duty.applies_to for duty in DUTIES)
+def test_duties_and_the_rules_that_check_them_agree():
+    """A rule named by a duty is registered, applies under no TOS level its duty does not,
+    and follows the same research opt-in; every registered rule checks some duty."""
+    from adherence.engine import RULES
+
+    checked = set()
+    for duty in DUTIES:
+        for rule_id in duty.rules:
+            rule = RULES.get(rule_id)
+            assert rule is not None, f"{duty.id} names unknown rule {rule_id}"
+            assert set(rule.applies_to) <= set(duty.applies_to), rule_id
+            assert rule.research_opt_in in ("", duty.research_opt_in), rule_id
+            checked.add(rule_id)
+    assert set(RULES) == checked, f"rules checking no duty: {set(RULES) - checked}"
 
 
 def test_research_tos_header_says_what_is_not_promised(clustering):

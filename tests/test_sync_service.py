@@ -12,7 +12,7 @@ from ci_status.github import GitHubClient, Unavailable
 from ci_status.models import CIRun, Comment, Issue, Label, Release, Repository, SyncRun
 from fake_github import FakeGitHub
 from techniques.models import Maintainer
-from tests.factories import MaintainerFactory, OwnerGroupFactory
+from tests.factories import MaintainerFactory, OwnerGroupFactory, RepositoryFactory, SyncRunFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -136,7 +136,7 @@ def test_github_errors_end_the_sync_cleanly(fake_github, repository, fault, mess
 
 
 def test_unknown_repository_records_not_found(fake_github, settings):
-    repository = Repository.objects.create(full_name="tensorflow/does-not-exist")
+    repository = RepositoryFactory(full_name="tensorflow/does-not-exist", last_synced_at=None)
     run = sync(repository, GitHubClient(repository.full_name, base_url=fake_github.url, token=""))
     assert run.status == SyncRun.Status.FAILED
     assert "404" in run.error
@@ -198,7 +198,7 @@ def test_redis_lock_when_the_broker_is_redis(repository, settings, redis_url):
 
 
 def test_interrupted_runs_are_marked(fake_github, github_client, repository):
-    stale = SyncRun.objects.create(repository=repository, status=SyncRun.Status.RUNNING)
+    stale = SyncRunFactory(repository=repository, status=SyncRun.Status.RUNNING)
     sync(repository, github_client)
     stale.refresh_from_db()
     assert stale.status == SyncRun.Status.INTERRUPTED

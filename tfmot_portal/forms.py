@@ -32,15 +32,15 @@ def report_form_errors(request, form: forms.Form) -> None:
     for name, errors in form.errors.items():
         label = form.fields[name].label or name.replace("_", " ") if name in form.fields else ""
         for text in errors:
-            messages.error(request, f"{str(label).capitalize()}: {text}" if label else text)
+            messages.error(request, f"{str(label).capitalize()}: {text}" if label else str(text))
 
 
 def form_errors(form: forms.Form) -> list[str]:
     """A form's errors as sentences naming their field (for JSON answers and 400s)."""
-    lines = []
+    lines: list[str] = []
     for name, errors in form.errors.items():
         label = form.fields[name].label if name in form.fields else ""
-        lines += [f"{label}: {e}" if label else e for e in errors]
+        lines += [f"{label}: {e}" if label else str(e) for e in errors]
     return lines
 
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from auditlog.models import LogEntry
 
-from tests.factories import OwnerGroupFactory
+from tests.factories import GapFactory, OwnerGroupFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -48,13 +48,10 @@ def test_admin_edit_of_tos_and_owner_group_is_audited_with_actor(carol_client, c
 def test_waivers_and_token_revocations_are_audited(carol, pruning):
     from django.utils import timezone
 
-    from adherence.models import Gap
     from adherence.services import gap_waive
     from convergence.models import CIToken
 
-    gap = Gap.objects.create(
-        technique=pruning, rule_id="x", severity="low", summary="s", opened_at=timezone.now()
-    )
+    gap = GapFactory(technique=pruning)
     gap_waive(gap, carol, "reason", timezone.now().date() + timedelta(days=30))
     assert "waiver_reason" in LogEntry.objects.get_for_object(gap).latest("timestamp").changes_dict
     token, _ = CIToken.issue("ci", carol)

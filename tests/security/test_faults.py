@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from tests.factories import GapFactory
 from tfmot_portal.celery import app as celery_app
 
 
@@ -16,13 +17,10 @@ from tfmot_portal.celery import app as celery_app
 def test_a_dropped_database_connection_gives_an_error_page_and_writes_nothing(pruning, alice):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL")
-    from django.utils import timezone
 
     from adherence.models import Gap
 
-    gap = Gap.objects.create(
-        technique=pruning, rule_id="x", severity="low", summary="s", opened_at=timezone.now()
-    )
+    gap = GapFactory(technique=pruning)
     client = Client(raise_request_exception=False)
     client.force_login(alice)
     import psycopg

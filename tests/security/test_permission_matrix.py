@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from tests.factories import MaintainerFactory
 from tfmot_portal.celery import app as celery_app
 
 ROLES = ("anonymous", "other", "owner", "staff")
@@ -96,7 +97,7 @@ EXPECTED = {
     "techniques:detail": (ALL, NONE),
     "techniques:docstring": (ALL, NONE),
     "techniques:owners": (ALL, NONE),
-    "techniques:pipeline": (ALL, NONE),
+    "lifecycle:pipeline": (ALL, NONE),
     "techniques:owners_md": (ALL, NONE),
     "techniques:codeowners": (ALL, NONE),
     "techniques:mine": (ALL, NONE),  # a redirect to the landing page
@@ -208,9 +209,9 @@ def test_permission_matrix(client, transactional_db, settings, demo_github):
     users = {u.username: u for u in get_user_model().objects.all()}
     logins = {"other": users["bob"], "owner": users["alice"], "staff": users["carol"]}
     # lifecycle steps belong to the demo proposal: make alice one of its owners too.
-    from techniques.models import Maintainer, Technique
+    from techniques.models import Technique
 
-    Maintainer.objects.create(
+    MaintainerFactory(
         group=Technique.objects.get(slug="weight-sharing-llm").owner_group, github_login="alice"
     )
     objects = _objects()

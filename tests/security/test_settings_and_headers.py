@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import math
 import os
 import re
 import subprocess
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 from ci_status.github import parse_link_header
 from ci_status.webhooks import signature_valid
-from convergence.parsers import ResultsError, parse_json, parse_junit
+from convergence.parsers import OUTCOMES, ResultsError, parse_json, parse_junit
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -152,16 +153,32 @@ def test_uploads_beyond_the_size_limit_are_refused(client, pruning):
 def test_result_parsers_accept_or_explain_any_bytes(data):
     for parser in (parse_json, parse_junit):
         try:
-            parser(data)
+            records = parser(data)
         except ResultsError as error:
-            assert str(error)
+            assert str(error)  # any other exception fails the test
+            continue
+        # What a parser accepts is ready to store: named tests, known outcomes, numbers.
+        for record in records:
+            assert record.test and record.outcome in OUTCOMES
+            assert all(math.isfinite(value) for value in record.metrics.values())
 
 
 @hypothesis_settings(max_examples=200, deadline=None)
 @given(st.text(max_size=500))
 def test_link_header_parser_never_crashes(value):
     links = parse_link_header(value)
-    assert isinstance(links, dict)
+    assert all(url in value and rel in value for rel, url in links.items())
+
+
+_URL = st.text(st.characters(blacklist_characters='<>,;"', min_codepoint=33), min_size=1)
+_REL = st.sampled_from(["next", "last", "prev", "first"])
+
+
+@hypothesis_settings(max_examples=200, deadline=None)
+@given(st.dictionaries(_REL, _URL, min_size=1))
+def test_link_header_parser_reads_back_what_github_writes(links):
+    header = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items())
+    assert parse_link_header(header) == links
 
 
 @hypothesis_settings(max_examples=100, deadline=None)
@@ -211,5 +228,21 @@ def test_debug_is_off_and_cookies_secure_in_production():
     assert result.stdout.strip().splitlines()[-1] == "False True True 31536000"
 
 
-def test_settings_read_secrets_only_from_the_environment():
-    assert os.environ.get("SECRET_KEY", settings.FAKE_SECRET_KEY) == settings.SECRET_KEY
+def test_secrets_come_from_the_environment_and_never_from_the_code():
+    show = (
+        "from django.conf import settings as s; "
+        "print(s.SECRET_KEY, s.GITHUB_TOKEN or '-', s.GITHUB_WEBHOOK_SECRET or '-')"
+    )
+    given_env = manage(
+        "shell",
+        "-c",
+        show,
+        SECRET_KEY="s" * 60,
+        GITHUB_TOKEN="ghp_from_env",
+        GITHUB_WEBHOOK_SECRET="hook-from-env",
+    )
+    assert given_env.stdout.split()[-3:] == ["s" * 60, "ghp_from_env", "hook-from-env"]
+    environment = {"GITHUB_TOKEN": "", "GITHUB_WEBHOOK_SECRET": ""}
+    unset = manage("shell", "-c", show, **environment)
+    # Without them: the clearly fake development key, and no GitHub credentials at all.
+    assert unset.stdout.split()[-3:] == [settings.FAKE_SECRET_KEY, "-", "-"]
