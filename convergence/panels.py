@@ -40,7 +40,7 @@ def convergence_panel(request, technique):
                 "internal_failure": internal_failure,
                 "dates_shown": test.dates_shown(show_internal),
                 "internal_miss": not show_internal
-                and any(t["target"].regressed_internally for t in targets),
+                and any(target.regressed_internally for target in test.targets.all()),
                 "targets": targets,
             }
         )

@@ -52,7 +52,7 @@ class TestState:
     # latest run went stale, the first run of the current green streak.
     since: datetime | None = None
     # The run whose time ``since`` derives from (None: no run, or the clock).
-    since_run: object | None = None
+    since_run: ConvergenceRun | None = None
 
 
 def _flip_rate(outcomes: list[bool]) -> float:
