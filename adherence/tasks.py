@@ -3,14 +3,12 @@
 from celery import shared_task
 
 from adherence.services import digest_send, gaps_evaluate
+from tfmot_portal.celery import RETRY_ON_CONNECTION_ERROR
 
 
 @shared_task(
     name="adherence.tasks.evaluate_adherence",
-    acks_late=True,
-    autoretry_for=(ConnectionError,),
-    retry_backoff=True,
-    max_retries=3,
+    **RETRY_ON_CONNECTION_ERROR,
 )
 def evaluate_adherence() -> dict:
     summary = gaps_evaluate()

@@ -228,6 +228,18 @@ def _links(items, limit=10):
     return [{"title": f"#{i.number} {i.title}", "url": i.url} for i in items[:limit]]
 
 
+def _waiting_failure(overdue, facts, days: int, message: str, key: str) -> Result:
+    """The failure of an "items waiting past a threshold" rule: links to the overdue items,
+    the day waiting became a violation, and the items themselves under ``key``."""
+    return Result.failed(
+        message,
+        links=_links(overdue),
+        since=_waiting_since(overdue, facts, days),
+        **{key: [i.as_dict() for i in overdue]},
+        threshold_days=days,
+    )
+
+
 @register_rule(
     id="questions-answered",
     title="Questions in issues are answered",
@@ -241,13 +253,13 @@ def questions_answered(technique, facts):
         return Result.not_applicable(NO_DATA)
     overdue = f.unanswered_overdue
     if overdue:
-        return Result.failed(
+        return _waiting_failure(
+            overdue,
+            facts,
+            f.response_days,
             f"{len(overdue)} issue(s) labeled {technique.label} waited more than "
             f"{f.response_days} days for a maintainer's first response.",
-            links=_links(overdue),
-            since=_waiting_since(overdue, facts, f.response_days),
-            issues=[i.as_dict() for i in overdue],
-            threshold_days=f.response_days,
+            "issues",
         )
     return Result.passed(
         f"No issue waits more than {f.response_days} days for a maintainer's first "
@@ -276,13 +288,13 @@ def prs_reviewed(technique, facts):
         return Result.not_applicable(NO_DATA)
     overdue = _overdue_under_duty(f.prs_waiting_overdue, facts, f.review_days)
     if overdue:
-        return Result.failed(
+        return _waiting_failure(
+            overdue,
+            facts,
+            f.review_days,
             f"{len(overdue)} PR(s) labeled {technique.label} waited more than "
             f"{f.review_days} days for a review.",
-            links=_links(overdue),
-            since=_waiting_since(overdue, facts, f.review_days),
-            pulls=[i.as_dict() for i in overdue],
-            threshold_days=f.review_days,
+            "pulls",
         )
     return Result.passed(
         f"No PR waits more than {f.review_days} days for review "
@@ -304,13 +316,13 @@ def unlabeled_triage(technique, facts):
         return Result.not_applicable(NO_DATA)
     overdue = _overdue_under_duty(f.unlabeled_overdue, facts, f.unlabeled_days)
     if overdue:
-        return Result.failed(
+        return _waiting_failure(
+            overdue,
+            facts,
+            f.unlabeled_days,
             f"{len(overdue)} unlabeled item(s) older than {f.unlabeled_days} days touch "
             f"the technique's paths or name it; they probably need {technique.label}.",
-            links=_links(overdue),
-            since=_waiting_since(overdue, facts, f.unlabeled_days),
-            items=[i.as_dict() for i in overdue],
-            threshold_days=f.unlabeled_days,
+            "items",
         )
     return Result.passed(
         f"No unlabeled item older than {f.unlabeled_days} days belongs to this technique.",

@@ -625,6 +625,24 @@ def _issues_set(rows: list[dict]) -> None:
             cursor.execute(sql, params)
 
 
+# The issue fields the community figures read, per linked item.
+_ISSUE_FIELDS = (
+    "number",
+    "kind",
+    "title",
+    "state",
+    "labels",
+    "html_url",
+    "created_at",
+    "draft",
+    "author_is_bot",
+    "from_maintainer",
+    "first_response_at",
+    "first_maintainer_response_at",
+    "maintainer_reviewed",
+)
+
+
 def community_figures_refresh(technique_ids=None, now=None) -> int:
     """Recompute and store the figures of these techniques (all when None)."""
     now = now or timezone.now()
@@ -643,19 +661,7 @@ def community_figures_refresh(technique_ids=None, now=None) -> int:
             "technique_id",
             "via",
             "reason",
-            number=F("issue__number"),
-            kind=F("issue__kind"),
-            title=F("issue__title"),
-            state=F("issue__state"),
-            labels=F("issue__labels"),
-            html_url=F("issue__html_url"),
-            created_at=F("issue__created_at"),
-            draft=F("issue__draft"),
-            author_is_bot=F("issue__author_is_bot"),
-            from_maintainer=F("issue__from_maintainer"),
-            first_response_at=F("issue__first_response_at"),
-            first_maintainer_response_at=F("issue__first_maintainer_response_at"),
-            maintainer_reviewed=F("issue__maintainer_reviewed"),
+            **{name: F(f"issue__{name}") for name in _ISSUE_FIELDS},
         )
         .iterator(chunk_size=5000)
     ):

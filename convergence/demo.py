@@ -198,6 +198,73 @@ def _commits() -> list[str]:
         return []
 
 
+def _test_with_targets(technique, name, kind, family, task, config, cadence, targets):
+    """The demo test and its documented targets, created or brought up to date."""
+    test, _ = ConvergenceTest.objects.update_or_create(
+        technique=technique,
+        name=name,
+        defaults={
+            "kind": kind,
+            "model_family": family,
+            "task": task,
+            "config_path": config,
+            "cadence_hours": cadence,
+        },
+    )
+    test.full_clean()
+    for metric, value, tolerance in targets:
+        BenefitTarget.objects.update_or_create(
+            test=test,
+            metric=metric,
+            defaults={
+                "documented_value": value,
+                "tolerance": tolerance,
+                "unit": "%",
+                "doc_url": f"{GARDEN}/{config.split('/')[2]}",
+                "doc_source": config,
+            },
+        )
+    return test
+
+
+def _demo_runs(test, name, kind, targets, pattern, commits, rng, now) -> list[ConvergenceRun]:
+    """Thirty nightly runs of the demo test following ``pattern`` (failing, flaky,
+    regressed, stale), spread over the commits, newest two hours (stale: five days) ago."""
+    count = 30
+    outcomes = _outcomes(pattern, count, rng)
+    end = now - timedelta(days=5) if pattern == "stale" else now - timedelta(hours=2)
+    runs = []
+    for i, outcome in enumerate(outcomes):
+        started = end - timedelta(days=count - 1 - i)
+        commit = (
+            commits[min(len(commits) - 1, int((i + 1) / count * len(commits)) - 1)]
+            if commits
+            else None
+        )
+        metrics = {}
+        for metric, value, _tolerance in targets:
+            drift = -0.9 if (pattern == "regressed" and i >= count - 3) else 0
+            noise = rng.uniform(-0.15, 0.2)
+            metrics[metric] = round(value + noise + drift - (0.6 if outcome == "failed" else 0), 3)
+        if kind == "training_speed":
+            metrics["steps_per_second"] = round(rng.uniform(9.5, 10.5), 2)
+        runs.append(
+            ConvergenceRun(
+                test=test,
+                started_at=started,
+                outcome=outcome,
+                metrics=metrics,
+                tfmot_sha=commit or "",
+                source=ConvergenceRun.Source.DEMO,
+                external_id=f"demo-{name}-{i}",
+                tf_version=f"tf-nightly 2.21.0.dev{started:%Y%m%d}",
+                python_version=PYTHONS[i % 3],
+                log_url=f"https://github.com/tensorflow/model-optimization/actions/runs/{9000000 + i}",
+            )
+        )
+    return runs
+
+
 @transaction.atomic
 def load(stdout=None) -> dict:
     commits = _commits()
@@ -208,64 +275,10 @@ def load(stdout=None) -> dict:
     for slug, name, kind, family, task, config, cadence, targets, pattern in TESTS:
         if slug not in techniques:
             continue
-        test, _ = ConvergenceTest.objects.update_or_create(
-            technique=techniques[slug],
-            name=name,
-            defaults={
-                "kind": kind,
-                "model_family": family,
-                "task": task,
-                "config_path": config,
-                "cadence_hours": cadence,
-            },
+        test = _test_with_targets(
+            techniques[slug], name, kind, family, task, config, cadence, targets
         )
-        test.full_clean()
-        for metric, value, tolerance in targets:
-            BenefitTarget.objects.update_or_create(
-                test=test,
-                metric=metric,
-                defaults={
-                    "documented_value": value,
-                    "tolerance": tolerance,
-                    "unit": "%",
-                    "doc_url": f"{GARDEN}/{config.split('/')[2]}",
-                    "doc_source": config,
-                },
-            )
-        count = 30
-        outcomes = _outcomes(pattern, count, rng)
-        end = now - timedelta(days=5) if pattern == "stale" else now - timedelta(hours=2)
-        runs = []
-        for i, outcome in enumerate(outcomes):
-            started = end - timedelta(days=count - 1 - i)
-            commit = (
-                commits[min(len(commits) - 1, int((i + 1) / count * len(commits)) - 1)]
-                if commits
-                else None
-            )
-            metrics = {}
-            for metric, value, _tolerance in targets:
-                drift = -0.9 if (pattern == "regressed" and i >= count - 3) else 0
-                noise = rng.uniform(-0.15, 0.2)
-                metrics[metric] = round(
-                    value + noise + drift - (0.6 if outcome == "failed" else 0), 3
-                )
-            if kind == "training_speed":
-                metrics["steps_per_second"] = round(rng.uniform(9.5, 10.5), 2)
-            runs.append(
-                ConvergenceRun(
-                    test=test,
-                    started_at=started,
-                    outcome=outcome,
-                    metrics=metrics,
-                    tfmot_sha=commit or "",
-                    source=ConvergenceRun.Source.DEMO,
-                    external_id=f"demo-{name}-{i}",
-                    tf_version=f"tf-nightly 2.21.0.dev{started:%Y%m%d}",
-                    python_version=PYTHONS[i % 3],
-                    log_url=f"https://github.com/tensorflow/model-optimization/actions/runs/{9000000 + i}",
-                )
-            )
+        runs = _demo_runs(test, name, kind, targets, pattern, commits, rng, now)
         before = ConvergenceRun.objects.filter(test=test).count()
         ConvergenceRun.objects.bulk_create(runs, ignore_conflicts=True)
         created += ConvergenceRun.objects.filter(test=test).count() - before

@@ -13,6 +13,7 @@ from ci_status.github import GitHubClient, GitHubError
 from convergence.models import ConvergenceRun
 from convergence.parsers import ResultsError, parse_results
 from convergence.services import convergence_states_refresh, results_ingest
+from tfmot_portal.celery import RETRY_ON_CONNECTION_ERROR
 
 logger = logging.getLogger(__name__)
 WORKFLOW_NAMES = ("convergence", "Convergence tests", "convergence-tests")
@@ -27,10 +28,7 @@ def refresh_states() -> int:
 
 @shared_task(
     name="convergence.tasks.ingest_actions_results",
-    acks_late=True,
-    autoretry_for=(ConnectionError,),
-    retry_backoff=True,
-    max_retries=3,
+    **RETRY_ON_CONNECTION_ERROR,
 )
 def ingest_actions_results(limit: int = 50) -> dict:
     """Pull results from the artifacts of synced convergence workflow runs.

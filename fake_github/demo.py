@@ -187,7 +187,12 @@ def _area_items(ds, now, rng, label, maintainers, paths, word) -> None:
         body="Docs only.",
     )
     ds.add_review(pr.number, second, "COMMENTED", _at(now, 5), "One nit.")
-    # The demo's gaps.
+    _area_gaps(ds, now, label, paths, word)
+
+
+def _area_gaps(ds, now, label, paths, word) -> None:
+    """The demo's gaps for some labels: an issue waiting for a maintainer, PRs waiting
+    for a review, a draft."""
     if label in {"technique:pruning", "comp:weight compression"}:
         issue = ds.add_issue(
             f"{word} crashes on a model with shared layers",
@@ -209,7 +214,7 @@ def _area_items(ds, now, rng, label, maintainers, paths, word) -> None:
             body="Adds an option and tests.",
         )
     if label == "technique:clustering":
-        pr = ds.add_pull(
+        ds.add_pull(
             f"Draft: experiment with {word} on RNNs",
             "erin",
             _at(now, 30),

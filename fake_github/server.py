@@ -238,12 +238,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = split.path
         if path.startswith("/_control"):
             return self._send_json(200, {**fake.counters, "faults": fake.faults})
-        with fake.lock:
-            fake.counters["requests"] += 1
-            fake.paths.append(self.path)
-            fake.auth_headers.append(self.headers.get("Authorization"))
-        if fake.delay:
-            time.sleep(fake.delay)
+        self._record_request()
         # Any prefix before /repos/ is accepted (GitHub Enterprise serves /api/v3/repos/...).
         if "/repos/" in path:
             self.prefix = path[: path.index("/repos/")]
@@ -279,16 +274,21 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(error.status, {"message": error.message})
 
     # -- GraphQL: the subset the client uses (PRs' reviews and files by number) ---------
-    def _graphql(self):
+    def _record_request(self):
+        """Count and record the request (path, Authorization), then wait the set delay."""
         fake = self.fake
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length)
         with fake.lock:
             fake.counters["requests"] += 1
             fake.paths.append(self.path)
             fake.auth_headers.append(self.headers.get("Authorization"))
         if fake.delay:
             time.sleep(fake.delay)
+
+    def _graphql(self):
+        fake = self.fake
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        self._record_request()
         self.prefix = ""
         fault = fake.take_fault(self.path)
         if fault and self._fault(fault):

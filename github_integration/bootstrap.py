@@ -141,6 +141,14 @@ def bootstrap_propose(repository: str, client: GitHubClient | None = None) -> Bo
             )
         )
     wanted = [(BootstrapProposal.Kind.GROUP, key, data) for key, data in groups.items()] + wanted
+    _proposals_store(repository, wanted, summary)
+    return summary
+
+
+def _proposals_store(
+    repository: str, wanted: list[tuple[str, str, dict]], summary: BootstrapSummary
+) -> None:
+    """Store each wanted proposal: new, updated while still pending, or unchanged."""
     with transaction.atomic():
         for kind, key, data in wanted:
             proposal, created = BootstrapProposal.objects.get_or_create(
@@ -155,7 +163,6 @@ def bootstrap_propose(repository: str, client: GitHubClient | None = None) -> Bo
                 summary.proposed.append(proposal)
             else:
                 summary.unchanged.append(proposal)
-    return summary
 
 
 def _group_from(proposal: BootstrapProposal) -> OwnerGroup:

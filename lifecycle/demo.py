@@ -23,6 +23,13 @@ def _registry_changes() -> None:
         u.username: u
         for u in get_user_model().objects.filter(username__in=["carol", "bob", "mallory"])
     }
+    _proposal(users.get("carol"))
+    _deprecation(users)
+    _tos_request(users)
+
+
+def _proposal(confirmer) -> None:
+    """A research proposal by a new owner group, halfway through the contribution steps."""
     group, _ = OwnerGroup.objects.get_or_create(
         slug="llm-compression-demo",
         defaults={
@@ -53,7 +60,7 @@ def _registry_changes() -> None:
             step.state, step.done_on, step.confirmed_by = (
                 ContributionStep.State.DONE,
                 timezone.localdate() - timedelta(days=30),
-                users.get("carol"),
+                confirmer,
             )
             step.link = "https://github.com/tensorflow/model-optimization/pulls"
             step.save()
@@ -61,6 +68,9 @@ def _registry_changes() -> None:
             step.state = ContributionStep.State.IN_PROGRESS
             step.save()
 
+
+def _deprecation(users) -> None:
+    """Tensor encoding deprecated for lack of people, with an approved offer of help."""
     encoding = Technique.objects.filter(slug="tensor-encoding").first()
     if (
         encoding
@@ -83,6 +93,10 @@ def _registry_changes() -> None:
                 moderated_by=users["carol"],
                 message="I maintain a fork used in federated learning and can help review PRs.",
             )
+
+
+def _tos_request(users) -> None:
+    """A pending request to move PQAT to the production TOS."""
     pqat = Technique.objects.filter(slug="pqat").first()
     if pqat and not pqat.tos_requests.exists() and users.get("bob"):
         TOSChangeRequest.objects.create(

@@ -1,14 +1,12 @@
 from celery import shared_task
 
 from lifecycle.services import ownership_check
+from tfmot_portal.celery import RETRY_ON_CONNECTION_ERROR
 
 
 @shared_task(
     name="lifecycle.tasks.check_ownership",
-    acks_late=True,
-    autoretry_for=(ConnectionError,),
-    retry_backoff=True,
-    max_retries=3,
+    **RETRY_ON_CONNECTION_ERROR,
 )
 def check_ownership() -> int:
     count = ownership_check()

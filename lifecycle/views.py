@@ -87,14 +87,20 @@ def _after(request, done: bool, technique: Technique):
     return _page(request, technique, status=400)
 
 
+def _managed_technique(request, slug, refusal: str) -> Technique:
+    """The technique of this slug, when the user may manage it; otherwise ``refusal``."""
+    technique = get_object_or_404(Technique.objects.select_related("owner_group"), slug=slug)
+    if not can_manage(request.user, technique):
+        raise PermissionDenied(refusal)
+    return technique
+
+
 @login_required
 @require_safe
 def technique_lifecycle(request, slug):
-    technique = get_object_or_404(Technique.objects.select_related("owner_group"), slug=slug)
-    if not can_manage(request.user, technique):
-        raise PermissionDenied(
-            "The lifecycle page is for the technique's owners and the TFMOT team."
-        )
+    technique = _managed_technique(
+        request, slug, "The lifecycle page is for the technique's owners and the TFMOT team."
+    )
     return _page(request, technique)
 
 
@@ -197,11 +203,9 @@ def moderate(request, pk):
 @login_required
 @require_POST
 def tos_request(request, slug):
-    technique = get_object_or_404(Technique.objects.select_related("owner_group"), slug=slug)
-    if not can_manage(request.user, technique):
-        raise PermissionDenied(
-            "Only the technique's owners or the TFMOT team can ask for a TOS change."
-        )
+    technique = _managed_technique(
+        request, slug, "Only the technique's owners or the TFMOT team can ask for a TOS change."
+    )
     done = submit(
         request,
         TOSRequestForm(request.POST),

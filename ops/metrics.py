@@ -76,74 +76,87 @@ class PortalCollector(Collector):
     """Figures read at scrape time from the database and the broker."""
 
     def collect(self):
-        requests = CounterMetricFamily(
-            "portal_github_requests",
-            "GitHub API requests spent by the sync, per repository.",
-            labels=["repository"],
-        )
-        remaining = GaugeMetricFamily(
-            "portal_github_rate_limit_remaining",
-            "Requests left in the rate limit window at the end of the last sync.",
-            labels=["repository"],
-        )
-        last_duration = GaugeMetricFamily(
-            "portal_sync_last_duration_seconds",
-            "Duration of the last finished sync, per repository.",
-            labels=["repository"],
-        )
-        last_success = GaugeMetricFamily(
-            "portal_sync_last_success_timestamp_seconds",
-            "When the last successful sync finished (Unix time), per repository.",
-            labels=["repository"],
-        )
-        for row in ci_selectors.sync_figures():
-            name = row.repository
-            requests.add_metric([name], row.requests)
-            if row.rate_limit_remaining is not None:
-                remaining.add_metric([name], row.rate_limit_remaining)
-            if row.last_duration_seconds is not None:
-                last_duration.add_metric([name], row.last_duration_seconds)
-            if row.last_success_at is not None:
-                last_success.add_metric([name], row.last_success_at.timestamp())
-        yield from (requests, remaining, last_duration, last_success)
+        yield from _sync_metrics()
+        yield from _gap_and_health_metrics()
+        yield from _broker_metrics()
 
-        gaps = GaugeMetricFamily(
-            "portal_open_gaps", "Open adherence gaps, by severity.", labels=["severity"]
-        )
-        for severity, n in adherence_selectors.open_gaps_by_severity():
-            gaps.add_metric([severity], n)
-        yield gaps
 
-        health = GaugeMetricFamily(
-            "portal_techniques_by_health", "Techniques per health level.", labels=["health"]
-        )
-        for level, n in sorted(health_level_counts().items()):
-            health.add_metric([level], n)
-        yield health
-        by_gaps = GaugeMetricFamily(
-            "portal_techniques_by_open_gaps",
-            "Techniques by their number of open gaps.",
-            labels=["open_gaps"],
-        )
-        for bucket, n in sorted(techniques_by_open_gaps().items()):
-            by_gaps.add_metric([bucket], n)
-        yield by_gaps
+def _sync_metrics():
+    """GitHub requests, rate limit and last sync, per repository."""
+    requests = CounterMetricFamily(
+        "portal_github_requests",
+        "GitHub API requests spent by the sync, per repository.",
+        labels=["repository"],
+    )
+    remaining = GaugeMetricFamily(
+        "portal_github_rate_limit_remaining",
+        "Requests left in the rate limit window at the end of the last sync.",
+        labels=["repository"],
+    )
+    last_duration = GaugeMetricFamily(
+        "portal_sync_last_duration_seconds",
+        "Duration of the last finished sync, per repository.",
+        labels=["repository"],
+    )
+    last_success = GaugeMetricFamily(
+        "portal_sync_last_success_timestamp_seconds",
+        "When the last successful sync finished (Unix time), per repository.",
+        labels=["repository"],
+    )
+    for row in ci_selectors.sync_figures():
+        name = row.repository
+        requests.add_metric([name], row.requests)
+        if row.rate_limit_remaining is not None:
+            remaining.add_metric([name], row.rate_limit_remaining)
+        if row.last_duration_seconds is not None:
+            last_duration.add_metric([name], row.last_duration_seconds)
+        if row.last_success_at is not None:
+            last_success.add_metric([name], row.last_success_at.timestamp())
+    yield from (requests, remaining, last_duration, last_success)
 
-        up = GaugeMetricFamily("portal_broker_up", "1 when the broker answered this scrape.")
-        queue = GaugeMetricFamily(
-            "portal_queue_length", "Tasks waiting in the broker, by queue.", labels=["queue"]
-        )
-        try:
-            lengths = queue_lengths()
-        except Exception as exc:  # the broker is down: say so, keep the other figures
-            logger.warning("metrics: broker did not answer: %s", exc)
-            up.add_metric([], 0)
-        else:
-            up.add_metric([], 1)
-            for name, n in lengths.items():
-                queue.add_metric([name], n)
-        yield up
-        yield queue
+
+def _gap_and_health_metrics():
+    """Open gaps by severity, techniques by health level and by open gaps."""
+    gaps = GaugeMetricFamily(
+        "portal_open_gaps", "Open adherence gaps, by severity.", labels=["severity"]
+    )
+    for severity, n in adherence_selectors.open_gaps_by_severity():
+        gaps.add_metric([severity], n)
+    yield gaps
+
+    health = GaugeMetricFamily(
+        "portal_techniques_by_health", "Techniques per health level.", labels=["health"]
+    )
+    for level, n in sorted(health_level_counts().items()):
+        health.add_metric([level], n)
+    yield health
+    by_gaps = GaugeMetricFamily(
+        "portal_techniques_by_open_gaps",
+        "Techniques by their number of open gaps.",
+        labels=["open_gaps"],
+    )
+    for bucket, n in sorted(techniques_by_open_gaps().items()):
+        by_gaps.add_metric([bucket], n)
+    yield by_gaps
+
+
+def _broker_metrics():
+    """Whether the broker answered, and the tasks waiting per queue."""
+    up = GaugeMetricFamily("portal_broker_up", "1 when the broker answered this scrape.")
+    queue = GaugeMetricFamily(
+        "portal_queue_length", "Tasks waiting in the broker, by queue.", labels=["queue"]
+    )
+    try:
+        lengths = queue_lengths()
+    except Exception as exc:  # the broker is down: say so, keep the other figures
+        logger.warning("metrics: broker did not answer: %s", exc)
+        up.add_metric([], 0)
+    else:
+        up.add_metric([], 1)
+        for name, n in lengths.items():
+            queue.add_metric([name], n)
+    yield up
+    yield queue
 
 
 def render() -> bytes:

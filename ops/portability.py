@@ -92,11 +92,8 @@ def non_empty_tables() -> list[str]:
     return [m._meta.label_lower for m in exported_models() if m._default_manager.exists()]
 
 
-def import_lines(lines: Iterable[str]) -> dict[str, int]:
-    """Restore an export into an empty database, all or nothing; returns counts."""
-    from auditlog.context import disable_auditlog
-
-    lines = iter(lines)
+def _import_header(lines: Iterator[str]) -> dict:
+    """The export's header line, when this version reads it and the database is empty."""
     try:
         header = json.loads(next(lines))
     except (StopIteration, json.JSONDecodeError) as exc:
@@ -112,6 +109,15 @@ def import_lines(lines: Iterable[str]) -> dict[str, int]:
             "The database is not empty; restore only into a freshly migrated database. "
             f"Tables with rows: {', '.join(filled)}."
         )
+    return header
+
+
+def import_lines(lines: Iterable[str]) -> dict[str, int]:
+    """Restore an export into an empty database, all or nothing; returns counts."""
+    from auditlog.context import disable_auditlog
+
+    lines = iter(lines)
+    header = _import_header(lines)
     allowed = {m._meta.label_lower for m in exported_models()}
     counts: dict[str, int] = {}
     models = set()

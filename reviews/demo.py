@@ -32,6 +32,37 @@ def _assessment(technique, rating="met"):
     }
 
 
+def _fill(review, shepherd, cycle, status, by, decided_by=None, comments=None) -> None:
+    """Bring a demo review, still without transitions, to ``status``."""
+    if review is None or review.transitions.exists():
+        return
+    benefits, updates = TEXT.get(
+        review.technique.slug, (f"{review.technique.name} is used by the community.", "")
+    )
+    review.benefits_usage, review.major_updates = benefits, updates
+    # A draft's self-assessment starts empty: the form pre-fills it from the
+    # portal's results. Submitted reviews carry the owners' ratings.
+    review.self_assessment = {} if status == Review.Status.DRAFT else _assessment(review.technique)
+    review.shepherd = shepherd
+    if status != Review.Status.DRAFT:
+        review.evidence = evidence_collect(review.technique, cycle)
+        review.submitted_by, review.submitted_at = by, timezone.now() - timedelta(days=3)
+        ReviewTransition.objects.create(
+            review=review,
+            from_status=Review.Status.DRAFT,
+            to_status=Review.Status.SUBMITTED,
+            by=by,
+        )
+    if status in (Review.Status.ACCEPTED, Review.Status.CHANGES_REQUESTED):
+        review.decided_by, review.decided_at = decided_by, timezone.now() - timedelta(days=1)
+        review.reviewer_comments = comments or {}
+        ReviewTransition.objects.create(
+            review=review, from_status=Review.Status.SUBMITTED, to_status=status, by=decided_by
+        )
+    review.status = status
+    review.save()
+
+
 @transaction.atomic
 def load(stdout=None) -> dict:
     users = {
@@ -56,35 +87,7 @@ def load(stdout=None) -> dict:
 
     def fill(cycle, slug, status, by, decided_by=None, comments=None):
         review = reviews.get((cycle.pk, slug))
-        if review is None or review.transitions.exists():
-            return
-        benefits, updates = TEXT.get(
-            slug, (f"{review.technique.name} is used by the community.", "")
-        )
-        review.benefits_usage, review.major_updates = benefits, updates
-        # A draft's self-assessment starts empty: the form pre-fills it from the
-        # portal's results. Submitted reviews carry the owners' ratings.
-        review.self_assessment = (
-            {} if status == Review.Status.DRAFT else _assessment(review.technique)
-        )
-        review.shepherd = carol
-        if status != Review.Status.DRAFT:
-            review.evidence = evidence_collect(review.technique, cycle)
-            review.submitted_by, review.submitted_at = by, timezone.now() - timedelta(days=3)
-            ReviewTransition.objects.create(
-                review=review,
-                from_status=Review.Status.DRAFT,
-                to_status=Review.Status.SUBMITTED,
-                by=by,
-            )
-        if status in (Review.Status.ACCEPTED, Review.Status.CHANGES_REQUESTED):
-            review.decided_by, review.decided_at = decided_by, timezone.now() - timedelta(days=1)
-            review.reviewer_comments = comments or {}
-            ReviewTransition.objects.create(
-                review=review, from_status=Review.Status.SUBMITTED, to_status=status, by=decided_by
-            )
-        review.status = status
-        review.save()
+        _fill(review, carol, cycle, status, by, decided_by, comments)
 
     fill(previous, "pruning", Review.Status.ACCEPTED, alice, carol)
     fill(previous, "weight-clustering", Review.Status.ACCEPTED, bob, carol)

@@ -17,31 +17,33 @@ def _queue(view: str) -> str:
     return reverse("reviews:queue") + f"?view={view}"
 
 
+def _staff_section(key, title, reviews, detail, tone, empty) -> Section:
+    """A section of the first ``SHOWN`` reviews, each linked to its page with
+    ``detail(review)``, counting them all; ``key`` names the section and its queue view."""
+    entries = [
+        Entry(f"{r.technique.name} — {r.cycle} review", r.get_absolute_url(), detail(r), tone)
+        for r in reviews[:SHOWN]
+    ]
+    return Section(key, title, entries, _queue(key), empty, reviews.count())
+
+
 def awaiting_decision(user, owned) -> Section:
     reviews = (
         Review.objects.filter(status=Review.Status.SUBMITTED)
         .select_related("technique", "cycle", "submitted_by")
         .order_by("submitted_at", "technique__name")
     )
-    total = reviews.count()
-    entries = [
-        Entry(
-            f"{r.technique.name} — {r.cycle} review",
-            r.get_absolute_url(),
-            f"submitted {timesince(r.submitted_at)} ago by {r.submitted_by}"
-            if r.submitted_at
-            else "submitted",
-            "warn",
-        )
-        for r in reviews[:SHOWN]
-    ]
-    return Section(
+    return _staff_section(
         "decide",
         "Reviews awaiting a decision",
-        entries,
-        _queue("decide"),
+        reviews,
+        lambda r: (
+            f"submitted {timesince(r.submitted_at)} ago by {r.submitted_by}"
+            if r.submitted_at
+            else "submitted"
+        ),
+        "warn",
         "No submitted review waits for a decision.",
-        total,
     )
 
 
@@ -52,23 +54,13 @@ def overdue(user, owned) -> Section:
         .select_related("technique", "cycle")
         .order_by("cycle__due_date", "technique__name")
     )
-    total = reviews.count()
-    entries = [
-        Entry(
-            f"{r.technique.name} — {r.cycle} review",
-            r.get_absolute_url(),
-            f"{r.days_overdue(today)} days overdue · {r.get_status_display().lower()}",
-            "fail",
-        )
-        for r in reviews[:SHOWN]
-    ]
-    return Section(
+    return _staff_section(
         "overdue",
         "Reviews overdue",
-        entries,
-        _queue("overdue"),
+        reviews,
+        lambda r: f"{r.days_overdue(today)} days overdue · {r.get_status_display().lower()}",
+        "fail",
         "No review is overdue.",
-        total,
     )
 
 

@@ -55,6 +55,14 @@ def _review_or_404(pk):
     )
 
 
+def _permitted_review(request, pk, may, refusal: str) -> Review:
+    """The review ``pk`` when ``may(user, review)`` allows it; otherwise ``refusal``."""
+    review = _review_or_404(pk)
+    if not may(request.user, review):
+        raise PermissionDenied(refusal)
+    return review
+
+
 @login_required
 @require_safe
 @private_page
@@ -148,11 +156,12 @@ def _review_context(review) -> dict:
 @login_required
 @require_safe
 def detail(request, pk):
-    review = _review_or_404(pk)
-    if not can_view(request.user, review):
-        raise PermissionDenied(
-            "Reviews in progress are for the technique's owners and the TFMOT team."
-        )
+    review = _permitted_review(
+        request,
+        pk,
+        can_view,
+        "Reviews in progress are for the technique's owners and the TFMOT team.",
+    )
     previous = (
         Review.objects.filter(technique=review.technique, cycle__due_date__lt=review.cycle.due_date)
         .order_by("-cycle__due_date")
@@ -194,11 +203,12 @@ def _edit_error(error: ValidationError) -> dict:
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def edit(request, pk):
-    review = _review_or_404(pk)
-    if not can_edit(request.user, review):
-        raise PermissionDenied(
-            "Only the technique's owners can edit this review, and only while it is a draft or returned for changes."
-        )
+    review = _permitted_review(
+        request,
+        pk,
+        can_edit,
+        "Only the technique's owners can edit this review, and only while it is a draft or returned for changes.",
+    )
     evidence = duty_evidence(review.technique)
     suggestions = {k: e.suggestion for k, e in evidence.items()}
     duties = duties_for(review.technique)
@@ -284,9 +294,9 @@ def _edit_page(request, review, form, evidence, problems=None, conflict=None, st
 @require_safe
 def review_preview(request, pk):
     """The whole review as the TFMOT team will read it, with the final Submit button."""
-    review = _review_or_404(pk)
-    if not can_edit(request.user, review):
-        raise PermissionDenied("Only the technique's owners preview and submit this review.")
+    review = _permitted_review(
+        request, pk, can_edit, "Only the technique's owners preview and submit this review."
+    )
     context = _review_context(review)
     context["problems"] = submission_problems(review, context["suggestions"])
     context["submit_form"] = SubmitForm(initial={"version": review.version})
@@ -296,9 +306,9 @@ def review_preview(request, pk):
 @login_required
 @require_POST
 def submit(request, pk):
-    review = _review_or_404(pk)
-    if not can_edit(request.user, review):
-        raise PermissionDenied("Only the technique's owners can submit this review.")
+    review = _permitted_review(
+        request, pk, can_edit, "Only the technique's owners can submit this review."
+    )
     form = SubmitForm(request.POST)
     if not form.is_valid() or form.cleaned_data["version"] != review.version:
         messages.error(
@@ -360,11 +370,12 @@ def preview(request):
 @login_required
 @require_POST
 def decide(request, pk):
-    review = _review_or_404(pk)
-    if not can_decide(request.user, review):
-        raise PermissionDenied(
-            "Only the TFMOT team can decide on a review, and not on one they own or submitted."
-        )
+    review = _permitted_review(
+        request,
+        pk,
+        can_decide,
+        "Only the TFMOT team can decide on a review, and not on one they own or submitted.",
+    )
     form = DecideForm(request.POST)
     if not form.is_valid():
         for text in form_errors(form):

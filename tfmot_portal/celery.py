@@ -21,3 +21,13 @@ def _log_as_django_does(**kwargs):
     from django.conf import settings
 
     dictConfig(settings.LOGGING)
+
+
+# The options of a task that retries, with a growing backoff, while a service it needs
+# (the database, Redis) is briefly unreachable.
+RETRY_ON_CONNECTION_ERROR = {
+    "acks_late": True,
+    "autoretry_for": (ConnectionError,),
+    "retry_backoff": True,
+    "max_retries": 3,
+}
