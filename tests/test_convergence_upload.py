@@ -115,11 +115,11 @@ def test_internal_results_need_an_internal_token_and_are_hidden_from_the_public(
     )
     public = client.get("/techniques/pruning/").content.decode()
     assert "An internal (Google-only) failure is open" in public and "abc1234" not in public
-    assert client.get("/api/convergence/runs/").json()["count"] == 0
+    assert len(client.get("/api/convergence/runs/").json()["results"]) == 0
     client.force_login(bob)
-    assert client.get("/api/convergence/runs/").json()["count"] == 0
+    assert len(client.get("/api/convergence/runs/").json()["results"]) == 0
     client.force_login(alice)
-    assert client.get("/api/convergence/runs/").json()["count"] == 2
+    assert len(client.get("/api/convergence/runs/").json()["results"]) == 2
     assert "abc1234" in client.get("/techniques/pruning/").content.decode()
 
 
