@@ -23,3 +23,21 @@ def technique_nav_items(items: list[dict], current_slug: str | None = None) -> S
             for i in items
         ),
     )
+
+
+@register.simple_tag
+def slug_options(objects, selected: str = "", width: int = 0) -> SafeString:
+    """``<option>`` per object (value: its slug, text: its name, cut at ``width``
+    characters when given), the ``selected`` slug marked."""
+
+    def text(name: str) -> str:
+        return name if not width or len(name) <= width else name[: width - 1] + "…"
+
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        (
+            (o.slug, SafeString(" selected") if o.slug == selected else "", text(o.name))
+            for o in objects
+        ),
+    )
