@@ -10,7 +10,7 @@ from django.db.models import Case, Count, IntegerField, Prefetch, Q, Value, When
 from techniques.models import Maintainer, OwnerGroup, Technique, TOSLevel
 
 SEARCH_LIMIT = 20
-HOME_PAGE_SIZE = 50
+HOME_PAGE_SIZE = 30
 
 
 def home_page(sort: str, number) -> dict:

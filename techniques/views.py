@@ -24,7 +24,7 @@ from techniques.services import (
     owners_techniques,
 )
 
-OWNERS_PAGE_SIZE = 50
+OWNERS_PAGE_SIZE = 30
 
 
 @public_page
