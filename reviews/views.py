@@ -22,7 +22,7 @@ from reviews.forms import (
 )
 from reviews.models import Review, ReviewCycle
 from reviews.permissions import can_decide, can_edit, can_view
-from reviews.selectors import VIEWS, duty_evidence, queue_reviews
+from reviews.selectors import VIEWS, duty_evidence, queue_ordered, queue_reviews
 from reviews.services import (
     SECTIONS,
     TEXT_FIELDS,
@@ -65,23 +65,19 @@ def queue(request):
     status = request.GET.get("status", "")
     mine = set(Technique.objects.owned_by(request.user).values_list("pk", flat=True))
     today = timezone.localdate()
-    rows = [
-        {"review": r, "mine": r.technique_id in mine, "overdue": r.days_overdue(today)}
-        for r in queue_reviews(request.user, view, cycle, status)
-    ]
-    if request.GET.get("overdue"):
-        rows = [row for row in rows if row["overdue"]]
-    # The team decides first what waits for it; then the most overdue; the viewer's own.
-    awaiting = Review.Status.SUBMITTED if request.user.is_staff else None
-    rows.sort(
-        key=lambda row: (
-            row["review"].status != awaiting,
-            -row["overdue"],
-            not row["mine"],
-            row["review"].technique.name,
-        )
+    reviews = queue_ordered(
+        queue_reviews(request.user, view, cycle, status),
+        request.user,
+        mine,
+        overdue_only=bool(request.GET.get("overdue")),
+        today=today,
     )
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    page = Paginator(reviews, 50).get_page(request.GET.get("page"))
+    page.object_list = [
+        {"review": r, "mine": r.technique_id in mine, "overdue": r.days_overdue(today)}
+        for r in page.object_list
+    ]
+    rows = page.object_list
     staff = ShepherdForm.base_fields["shepherd"].queryset.order_by("username")
     views = {k: v for k, v in VIEWS.items() if k != "decide" or request.user.is_staff}
     return render(
@@ -92,7 +88,7 @@ def queue(request):
             "views": views,
             "cycle": cycle,
             "cycles": cycles,
-            "rows": page.object_list,
+            "rows": rows,
             "page": page,
             "status": status,
             "statuses": Review.Status.choices,
