@@ -61,7 +61,7 @@ def dashboard(request):
         "areas": area_spans(columns),
         "all_areas": [area for area, _, _ in area_spans(all_columns)],
         "rows": rows,
-        "groups": OwnerGroup.objects.order_by("name").only("slug", "name"),
+        "groups": OwnerGroup.objects.order_by("name").values_list("slug", "name", named=True),
         "stages": Stage.choices,
         "filters": filters,
         "page": page,
@@ -166,7 +166,9 @@ def trend(request):
             "points": points,
             "chart": line_chart(points),
             "technique": technique,
-            "techniques": Technique.objects.order_by("name").only("slug", "name"),
+            "techniques": Technique.objects.order_by("name").values_list(
+                "slug", "name", named=True
+            ),
         },
     )
 

@@ -44,8 +44,10 @@ def grid(request):
             "columns": columns,
             "rows": rows,
             "missing": missing,
-            "groups": OwnerGroup.objects.order_by("name").only("slug", "name"),
-            "techniques": Technique.objects.order_by("name").only("slug", "name"),
+            "groups": OwnerGroup.objects.order_by("name").values_list("slug", "name", named=True),
+            "techniques": Technique.objects.order_by("name").values_list(
+                "slug", "name", named=True
+            ),
             "may_refresh": request.user.is_authenticated,
             "query": request.GET.urlencode().replace("page=", "_="),
         },

@@ -1,6 +1,7 @@
 """Read-only API of the registry: techniques, owner groups, maintainers."""
 
 import django_filters
+from django.db.models import Prefetch
 from django.utils.decorators import method_decorator
 from rest_framework import viewsets
 
@@ -36,7 +37,15 @@ class TechniqueViewSet(viewsets.ReadOnlyModelViewSet):
 
 @method_decorator(public_page, name="dispatch")
 class OwnerGroupViewSet(viewsets.ReadOnlyModelViewSet):
-    queryset = OwnerGroup.objects.prefetch_related("maintainers").order_by("name")
+    # Only the active maintainers the list shows, only the fields it shows.
+    queryset = OwnerGroup.objects.prefetch_related(
+        Prefetch(
+            "maintainers",
+            queryset=Maintainer.objects.active().only(
+                "id", "group_id", "github_login", "is_direct_assignee", "status"
+            ),
+        )
+    ).order_by("name")
     serializer_class = OwnerGroupSerializer
     lookup_field = "slug"
     search_fields = ["name"]

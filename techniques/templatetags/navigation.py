@@ -4,7 +4,6 @@ technique, where a template loop would cost more than the rest of the page."""
 from html import escape
 
 from django import template
-from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
 register = template.Library()
@@ -26,18 +25,24 @@ def technique_nav_items(items: list[dict], current_slug: str | None = None) -> S
 
 
 @register.simple_tag
-def slug_options(objects, selected: str = "", width: int = 0) -> SafeString:
-    """``<option>`` per object (value: its slug, text: its name, cut at ``width``
-    characters when given), the ``selected`` slug marked."""
+def name_options(objects, selected="", width: int = 0, value: str = "slug") -> SafeString:
+    """``<option>`` per object (value: its ``value`` attribute, the slug by default; text:
+    its name, cut at ``width`` characters when given), the ``selected`` value marked.
+    One escape per value: filters list every technique."""
+
+    chosen = "" if selected is None else str(selected)
 
     def text(name: str) -> str:
         return name if not width or len(name) <= width else name[: width - 1] + "…"
 
-    return format_html_join(
-        "",
-        '<option value="{}"{}>{}</option>',
-        (
-            (o.slug, SafeString(" selected") if o.slug == selected else "", text(o.name))
+    def marked(key: str) -> str:
+        return " selected" if chosen and key == chosen else ""
+
+    return SafeString(
+        "".join(
+            f'<option value="{escape(str(getattr(o, value)))}"'
+            + marked(str(getattr(o, value)))
+            + f">{escape(text(o.name))}</option>"
             for o in objects
-        ),
+        )
     )
