@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.core.paginator import Paginator
 from django.db.models import Case, Value, When
 
 from convergence.models import ConvergenceRun, ConvergenceTest, State
@@ -37,11 +38,26 @@ class GridRow:
     hidden_runs: int = 0  # runs older than the columns shown
 
 
+def grid_page(filters: dict, user, number, per_page: int = 25):
+    """One page of the grid's tests: the page is chosen on the tests' narrow rows (ids in
+    the grid's order), then only its tests are read with their runs and owners."""
+    page = Paginator(grid_tests(filters, user).values_list("pk", flat=True), per_page).get_page(
+        number
+    )
+    ids = list(page.object_list)
+    by_id = (
+        ConvergenceTest.objects.select_related(
+            "technique__owner_group", "last_good_run", "first_bad_run"
+        )
+        .prefetch_related("technique__owner_group__maintainers", "culprit_ranges")
+        .in_bulk(ids)
+    )
+    return page, [by_id[pk] for pk in ids if pk in by_id]
+
+
 def grid_tests(filters: dict, user):
     """Tests for the grid, filtered, failing and flaky first unless sorted by name."""
-    tests = ConvergenceTest.objects.select_related(
-        "technique__owner_group", "last_good_run", "first_bad_run"
-    ).prefetch_related("technique__owner_group__maintainers", "culprit_ranges")
+    tests = ConvergenceTest.objects.all()
     if filters.get("tos"):
         tests = tests.filter(technique__tos_level=filters["tos"])
     if filters.get("state"):
