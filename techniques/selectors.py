@@ -39,6 +39,22 @@ def home_page(sort: str, number) -> dict:
     return {"tos_groups": groups, "page": page}
 
 
+def attach_maintainer_labels(groups) -> None:
+    """Set ``maintainer_labels`` on each group: its active maintainers as "@login" (a star
+    for a direct assignee), read as tuples in one query for all the groups."""
+    labels: dict[int, list[str]] = {group.pk: [] for group in groups}
+    rows = (
+        Maintainer.objects.active()
+        .filter(group_id__in=list(labels))
+        .order_by("group_id", "-is_direct_assignee", "github_login")
+        .values_list("group_id", "github_login", "is_direct_assignee")
+    )
+    for group_id, login, star in rows:
+        labels[group_id].append(f"@{login}{'*' if star else ''}")
+    for group in groups:
+        group.maintainer_labels = labels[group.pk]
+
+
 def group_for_page(slug: str) -> OwnerGroup | None:
     """The group with its maintainers (active first, star first) and its techniques."""
     return (

@@ -27,6 +27,9 @@ class OwnerGroupSerializer(serializers.ModelSerializer):
         ]
 
     def get_maintainers(self, group) -> list[str]:
+        labels = getattr(group, "maintainer_labels", None)  # selectors.attach_maintainer_labels
+        if labels is not None:
+            return labels
         return [str(m) for m in group.maintainers.all() if m.is_active]
 
     def to_representation(self, group) -> dict:
