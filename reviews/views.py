@@ -42,6 +42,9 @@ from techniques.duties import duties_for
 from techniques.models import Technique
 from tfmot_portal.forms import form_errors, run_service
 
+# Reviews per page of the queue (each row has the team's shepherd form): a screenful.
+QUEUE_PAGE_SIZE = 25
+
 
 def _review_or_404(pk):
     return get_object_or_404(
@@ -72,7 +75,7 @@ def queue(request):
         overdue_only=bool(request.GET.get("overdue")),
         today=today,
     )
-    page = Paginator(reviews, 50).get_page(request.GET.get("page"))
+    page = Paginator(reviews, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = [
         {"review": r, "mine": r.technique_id in mine, "overdue": r.days_overdue(today)}
         for r in page.object_list
