@@ -8,12 +8,14 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from adherence import engine
 from adherence.models import Gap, RuleResult
+from adherence.trend import open_counts
 from techniques.duties import DUTIES
 from techniques.models import HealthLevel, Technique
 
@@ -66,11 +68,8 @@ def gap_trend(weeks: int = 26, technique=None, now: datetime | None = None) -> d
     gaps = Gap.objects.filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=start))
     if technique is not None:
         gaps = gaps.filter(technique=technique)
-    spans = list(gaps.values_list("opened_at", "resolved_at"))
-    points = []
-    for week in range(weeks + 1):
-        at = start + timedelta(weeks=week)
-        points.append((at, sum(1 for o, r in spans if o <= at and (r is None or r > at))))
+    moments = [start + timedelta(weeks=week) for week in range(weeks + 1)]
+    points = list(zip(moments, open_counts(gaps, moments), strict=True))
     closed = Gap.objects.filter(resolved_at__isnull=False)
     if technique is not None:
         closed = closed.filter(technique=technique)
@@ -104,6 +103,11 @@ class MatrixRow:
     open_gaps: int
     oldest_gap: datetime | None  # when the longest-standing violation began
     shown: list[Cell] = field(default_factory=list)  # the cells of the columns shown
+
+
+class _Result(NamedTuple):
+    status: str
+    summary: str
 
 
 def _cell(rule_id: str, result, gap: Gap | None, now: datetime) -> Cell:
@@ -140,11 +144,12 @@ def adherence_matrix(
     techniques = list(techniques)
     ids = [t.pk for t in techniques]
     rule_ids = [r.id for r in engine.RULES.values() if not severity or r.severity == severity]
+    # Tuples, not model instances: a page reads 50 x 22 of them.
     results = {
-        (r.technique_id, r.rule_id): r
-        for r in RuleResult.objects.filter(technique_id__in=ids, rule_id__in=rule_ids).only(
-            "technique_id", "rule_id", "status", "summary"
-        )
+        (technique_id, rule_id): _Result(status, summary)
+        for technique_id, rule_id, status, summary in RuleResult.objects.filter(
+            technique_id__in=ids, rule_id__in=rule_ids
+        ).values_list("technique_id", "rule_id", "status", "summary")
     }
     gaps = {
         (g.technique_id, g.rule_id): g

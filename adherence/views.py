@@ -26,6 +26,9 @@ from adherence.trend import line_chart, open_gaps_per_week
 from techniques.cache import data_version, private_page, public_page
 from techniques.models import HealthLevel, OwnerGroup, Stage, Technique
 
+# Techniques per page of the matrix (22 rule columns each): a screenful.
+MATRIX_PAGE_SIZE = 25
+
 
 @login_required
 @require_safe
@@ -38,14 +41,14 @@ def dashboard(request):
     severity = filters.get("severity", "")
     if sort == "name" and not filters.get("failing"):
         # Paginate in the database: only the page's techniques are evaluated and drawn.
-        page: Page = Paginator(techniques, 50).get_page(request.GET.get("page"))
+        page: Page = Paginator(techniques, MATRIX_PAGE_SIZE).get_page(request.GET.get("page"))
         rule_ids, rows = adherence_matrix(page.object_list, severity=severity)
     else:
         # Sorting by health or keeping failing rows needs every row; then paginated.
         rule_ids, all_rows = adherence_matrix(techniques, severity=severity, sort=sort)
         if filters.get("failing"):
             all_rows = [row for row in all_rows if row.open_gaps]
-        page = Paginator(all_rows, 50).get_page(request.GET.get("page"))
+        page = Paginator(all_rows, MATRIX_PAGE_SIZE).get_page(request.GET.get("page"))
         rows = list(page.object_list)
     all_columns, columns = matrix_columns(rule_ids, filters)
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
@@ -58,7 +61,7 @@ def dashboard(request):
         "areas": area_spans(columns),
         "all_areas": [area for area, _, _ in area_spans(all_columns)],
         "rows": rows,
-        "groups": OwnerGroup.objects.order_by("name").only("slug", "name"),
+        "groups": OwnerGroup.objects.order_by("name").values_list("slug", "name", named=True),
         "stages": Stage.choices,
         "filters": filters,
         "page": page,
@@ -163,7 +166,9 @@ def trend(request):
             "points": points,
             "chart": line_chart(points),
             "technique": technique,
-            "techniques": Technique.objects.order_by("name").only("slug", "name"),
+            "techniques": Technique.objects.order_by("name").values_list(
+                "slug", "name", named=True
+            ),
         },
     )
 

@@ -9,7 +9,7 @@ from django.utils.decorators import method_decorator
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, serializers, status, viewsets
+from rest_framework import exceptions, pagination, serializers, status, viewsets
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.parsers import BaseParser
 from rest_framework.permissions import BasePermission
@@ -202,10 +202,21 @@ class ConvergenceTestViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_fields = ["state", "kind", "technique__slug"]
 
 
+class RunPagination(pagination.CursorPagination):
+    """Newest first with ``next``/``previous`` links: no count of a table of millions."""
+
+    ordering = ("-started_at", "-id")
+    page_size = 50
+
+
 @method_decorator(public_page, name="dispatch")
 class ConvergenceRunViewSet(viewsets.ReadOnlyModelViewSet):
+    """Convergence runs, newest first: ``?outcome=failure``, ``?test=<id>``. The list is
+    cursor-paginated (follow ``next`` and ``previous``; there is no ``count``)."""
+
     serializer_class = ConvergenceRunSerializer
     filterset_fields = ["outcome", "test"]
+    pagination_class = RunPagination
 
     def get_queryset(self):
         runs = ConvergenceRun.objects.select_related("test__technique").order_by(

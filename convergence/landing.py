@@ -8,6 +8,8 @@ from convergence.models import ConvergenceTest, State
 from techniques.landing import Entry, Section, register_landing
 from techniques.models import TOSLevel
 
+SHOWN = 8
+
 
 def responsible(technique) -> list[tuple[str, str]]:
     """(label, url) of the owner group and its active maintainers, star first."""
@@ -31,13 +33,15 @@ def failing_production(user, owned) -> Section:
         .prefetch_related("technique__owner_group__maintainers")
         .order_by("technique__name", "name")
     )
+    total = tests.count()
     entries = []
-    for test in tests:
+    grid = reverse("convergence:grid")
+    for test in tests[:SHOWN]:
         since = test.failing_since or test.state_since
         entries.append(
             Entry(
                 f"{test.technique.name}: {test.name}",
-                reverse("convergence:grid") + f"?technique={test.technique.slug}#test-{test.pk}",
+                grid + f"?technique={test.technique.slug}#test-{test.pk}",
                 f"failing since {since:%-d %b %Y}" if since else "failing",
                 "fail",
                 responsible(test.technique),
@@ -49,6 +53,7 @@ def failing_production(user, owned) -> Section:
         entries,
         reverse("convergence:grid") + "?tos=production&state=failing",
         "Every production convergence test passes.",
+        total,
     )
 
 

@@ -272,7 +272,9 @@ class ConvergenceRun(models.Model):
         indexes = [
             models.Index(fields=["test", "-started_at"]),
             models.Index(fields=["tfmot_sha"]),
-            models.Index(fields=["started_at"]),  # recent runs of every test (compat-matrix)
+            # Recent runs of every test (compat-matrix); newest first with a tie-break
+            # on id, as the runs API pages them (runs of a night share their start).
+            models.Index(fields=["started_at", "id"], name="convergence_run_started_id"),
         ]
 
     def __str__(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.core.paginator import Paginator
 from django.db.models import Case, Value, When
 
 from convergence.models import ConvergenceRun, ConvergenceTest, State
@@ -40,11 +41,26 @@ class GridRow:
     hidden_runs: int = 0  # runs older than the columns shown
 
 
+def grid_page(filters: dict, user, number, per_page: int = 25):
+    """One page of the grid's tests: the page is chosen on the tests' narrow rows (ids in
+    the grid's order), then only its tests are read with their runs and owners."""
+    page = Paginator(grid_tests(filters, user).values_list("pk", flat=True), per_page).get_page(
+        number
+    )
+    ids = list(page.object_list)
+    by_id = (
+        ConvergenceTest.objects.select_related(
+            "technique__owner_group", "last_good_run", "first_bad_run"
+        )
+        .prefetch_related("technique__owner_group__maintainers", "culprit_ranges")
+        .in_bulk(ids)
+    )
+    return page, [by_id[pk] for pk in ids if pk in by_id]
+
+
 def grid_tests(filters: dict, user):
     """Tests for the grid, filtered, failing and flaky first unless sorted by name."""
-    tests = ConvergenceTest.objects.select_related(
-        "technique__owner_group", "last_good_run", "first_bad_run"
-    ).prefetch_related("technique__owner_group__maintainers", "culprit_ranges")
+    tests = ConvergenceTest.objects.all()
     if filters.get("tos"):
         tests = tests.filter(technique__tos_level=filters["tos"])
     if filters.get("state"):
@@ -70,12 +86,6 @@ def grid_tests(filters: dict, user):
 # Hidden internal runs share one undated column: the public sees neither their commit
 # nor their time (see ConvergenceRun.objects.visible_to).
 HIDDEN = Column("", INTERNAL)
-
-
-def _column(run: dict, visible: bool) -> Column:
-    if not visible:
-        return HIDDEN
-    return Column(run["at"][:10], (run["sha"] or "")[:7] or "—")
 
 
 def _cell(run: dict, visible: bool) -> dict:
@@ -104,22 +114,27 @@ def grid_rows(tests, user, columns: int = 14) -> tuple[list[Column], list[GridRo
 
     Runs of the same day at the same commit line up across tests, as in TestGrid. A run
     the viewer may not see shows only as "internal", with neither outcome, commit nor
-    time, in one undated column of its own.
+    time, in one undated column of its own. Columns are plain (date, sha) keys until the
+    shown ones are chosen; cells are built for the shown columns only.
     """
     rows, seen = [], set()
+    hidden_key = (HIDDEN.date, HIDDEN.sha)
     may_see = internal_visibility(user)
     for test in tests:
         visible = may_see(test.technique_id)
         runs = []
         for run in test.recent:
             shown = visible or not run["i"]
-            runs.append((_column(run, shown), _cell(run, shown), run))
-            seen.add(_column(run, shown))
+            key = (run["at"][:10], (run["sha"] or "")[:7] or "—") if shown else hidden_key
+            runs.append((key, shown, run))
+            seen.add(key)
         rows.append((test, visible, runs))
-    shown_columns = sorted(seen - {HIDDEN}, reverse=True)[:columns]
-    if HIDDEN in seen:
-        shown_columns.insert(0, HIDDEN)
-    index = {column: i for i, column in enumerate(shown_columns)}
+    hidden_seen = hidden_key in seen
+    seen.discard(hidden_key)
+    shown_keys = sorted(seen, reverse=True)[:columns]
+    if hidden_seen:
+        shown_keys.insert(0, hidden_key)
+    index = {key: i for i, key in enumerate(shown_keys)}
     result = []
     for test, visible, runs in rows:
         # The alert's runs name commits and times: hidden when one of them is internal
@@ -129,21 +144,25 @@ def grid_rows(tests, user, columns: int = 14) -> tuple[list[Column], list[GridRo
         )
         row = GridRow(
             test,
-            [None] * len(shown_columns),
+            [None] * len(shown_keys),
             alert_hidden=alert_hidden,
             dates_hidden=not test.dates_shown(visible),
             culprit=None if alert_hidden else _culprit(test),
         )
-        for column, cell, run in runs:  # oldest first: the latest run of a column wins
+        latest: dict[int, tuple[dict, bool]] = {}
+        for key, shown, run in runs:  # oldest first: the latest run of a column wins
             if run["i"] and not visible:
                 row.internal_failure = run["o"] in RED
-            if column in index:
-                row.cells[index[column]] = cell
-            else:
+            position = index.get(key)
+            if position is None:
                 row.hidden_runs += 1
+            else:
+                latest[position] = (run, shown)
+        for position, (run, shown) in latest.items():
+            row.cells[position] = _cell(run, shown)
         row.internal_failure = row.internal_failure or alert_hidden
         result.append(row)
-    return shown_columns, result
+    return [Column(date, sha) for date, sha in shown_keys], result
 
 
 def tests_with_targets(technique: Technique) -> list[ConvergenceTest]:

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST, require_safe
 from ci_status import selectors as ci_selectors
 from convergence.forms import GridFilterForm
 from convergence.models import ConvergenceTest
-from convergence.selectors import grid_rows, grid_tests
+from convergence.selectors import grid_page, grid_rows
 from convergence.services import culprit_range_fetch, release_readiness
 from techniques.cache import private_page, public_page
 from techniques.models import OwnerGroup, Stage, Technique
@@ -28,8 +28,8 @@ def grid(request):
     """Public: every test's runs aligned by date and commit; internal results per viewer."""
     form = GridFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    page = Paginator(grid_tests(filters, request.user), 25).get_page(request.GET.get("page"))
-    columns, rows = grid_rows(page.object_list, request.user)
+    page, tests = grid_page(filters, request.user, request.GET.get("page"))
+    columns, rows = grid_rows(tests, request.user)
     missing = (
         Technique.objects.filter(stage=Stage.LAUNCHED)
         .exclude(convergence_tests__isnull=False)
@@ -45,8 +45,10 @@ def grid(request):
             "columns": columns,
             "rows": rows,
             "missing": missing,
-            "groups": OwnerGroup.objects.order_by("name").only("slug", "name"),
-            "techniques": Technique.objects.order_by("name").only("slug", "name"),
+            "groups": OwnerGroup.objects.order_by("name").values_list("slug", "name", named=True),
+            "techniques": Technique.objects.order_by("name").values_list(
+                "slug", "name", named=True
+            ),
             "may_refresh": request.user.is_authenticated,
             "query": request.GET.urlencode().replace("page=", "_="),
         },

@@ -8,6 +8,7 @@ from datetime import date
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
@@ -38,25 +39,29 @@ from lifecycle.services import (
     tos_change_request,
 )
 from techniques.models import Stage, Technique
-from techniques.services import codeowners_text, technique_save
+from techniques.services import technique_save
 from tfmot_portal.forms import submit
+
+OWNERSHIP_PAGE_SIZE = 25
+PIPELINE_PAGE_SIZE = 10
 
 
 @require_safe
 def pipeline(request):
-    techniques = list(
+    techniques = (
         Technique.objects.filter(stage__in=[Stage.PROPOSED, Stage.IN_DEVELOPMENT])
         .select_related("owner_group")
         .prefetch_related("contribution_steps")
-        .order_by("stage", "name")
+        .order_by("stage", "name", "pk")
     )
+    page = Paginator(techniques, PIPELINE_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = []
-    for technique in techniques:
+    for technique in page.object_list:
         steps = sorted(technique.contribution_steps.all(), key=lambda s: s.order)
         done = sum(1 for s in steps if s.is_closed)
         blockers = [s for s in steps if s.required and not s.is_closed]
         rows.append({"technique": technique, "steps": steps, "done": done, "blockers": blockers})
-    return render(request, "lifecycle/pipeline.html", {"rows": rows})
+    return render(request, "lifecycle/pipeline.html", {"rows": rows, "page": page})
 
 
 def _page(request, technique: Technique, status: int = 200):
@@ -70,10 +75,11 @@ def _page(request, technique: Technique, status: int = 200):
         .prefetch_related("interests__user")
         .first(),
         "reasons": Deprecation.Reason.choices,
-        "others": Technique.objects.exclude(pk=technique.pk).order_by("name").only("pk", "name"),
+        "others": Technique.objects.exclude(pk=technique.pk)
+        .order_by("name")
+        .values_list("pk", "name", named=True),
         "tos_requests": technique.tos_requests.select_related("requested_by", "decided_by"),
         "check": OwnershipCheck.objects.filter(technique=technique).first(),
-        "codeowners": codeowners_text() if request.user.is_staff else "",
         "is_owner": technique.is_owned_by(request.user),
     }
     return render(request, "lifecycle/technique.html", context, status=status)
@@ -243,10 +249,10 @@ def tos_decide(request, pk):
 def ownership(request):
     if not request.user.is_staff:
         raise PermissionDenied("GitHub ownership drift is for the TFMOT team.")
-    checks = OwnershipCheck.objects.select_related("technique").order_by("technique__name")
-    return render(
-        request, "lifecycle/ownership.html", {"checks": checks, "codeowners": codeowners_text()}
-    )
+    # A page of checks; the corrected CODEOWNERS (every technique) is a download.
+    checks = OwnershipCheck.objects.select_related("technique").order_by("technique__name", "pk")
+    page = Paginator(checks, OWNERSHIP_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "lifecycle/ownership.html", {"checks": page.object_list, "page": page})
 
 
 @login_required

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import Case, DateField, F, Q, Value, When
 from django.utils import timezone
 
 from adherence import engine
@@ -118,3 +118,31 @@ def queue_reviews(user, view: str, cycle=None, status: str = ""):
     if status in Review.Status.values:
         reviews = reviews.filter(status=status)
     return reviews.order_by("cycle__due_date", "technique__name")
+
+
+def queue_ordered(reviews, user, mine: set, overdue_only: bool = False, today=None):
+    """The queue's order, in the database (so only a page of reviews is built): for the
+    team, reviews awaiting its decision first; then the most overdue; then the viewer's
+    own; then by technique. ``overdue_only`` keeps the overdue ones."""
+    today = today or timezone.localdate()
+    late = ~Q(status=Review.Status.ACCEPTED) & Q(cycle__due_date__lt=today)
+    if overdue_only:
+        reviews = reviews.filter(late)
+    return reviews.annotate(
+        awaiting_last=Case(When(status=Review.Status.SUBMITTED, then=Value(0)), default=Value(1))
+        if user.is_staff
+        else Value(1),
+        late_since=Case(
+            When(late, then=F("cycle__due_date")), default=Value(None, output_field=DateField())
+        ),
+        not_mine=Case(When(technique_id__in=mine, then=Value(0)), default=Value(1))
+        if mine
+        else Value(1),
+    ).order_by(
+        "awaiting_last",
+        F("late_since").asc(nulls_last=True),
+        "not_mine",
+        "technique__name",
+        "cycle__due_date",
+        "pk",
+    )

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -25,7 +23,7 @@ from reviews.forms import (
 )
 from reviews.models import Review, ReviewCycle
 from reviews.permissions import can_decide, can_edit, can_view
-from reviews.selectors import VIEWS, duty_evidence, queue_reviews
+from reviews.selectors import VIEWS, duty_evidence, queue_ordered, queue_reviews
 from reviews.services import (
     SECTIONS,
     TEXT_FIELDS,
@@ -44,6 +42,9 @@ from techniques.cache import private_page
 from techniques.duties import duties_for
 from techniques.models import Technique
 from tfmot_portal.forms import form_errors, run_service
+
+# Reviews per page of the queue (each row has the team's shepherd form): a screenful.
+QUEUE_PAGE_SIZE = 25
 
 
 def _review_or_404(pk):
@@ -76,23 +77,19 @@ def queue(request):
     status = request.GET.get("status", "")
     mine = set(Technique.objects.owned_by(request.user).values_list("pk", flat=True))
     today = timezone.localdate()
-    rows: list[dict[str, Any]] = [
-        {"review": r, "mine": r.technique_id in mine, "overdue": r.days_overdue(today)}
-        for r in queue_reviews(request.user, view, cycle, status)
-    ]
-    if request.GET.get("overdue"):
-        rows = [row for row in rows if row["overdue"]]
-    # The team decides first what waits for it; then the most overdue; the viewer's own.
-    awaiting = Review.Status.SUBMITTED if request.user.is_staff else None
-    rows.sort(
-        key=lambda row: (
-            row["review"].status != awaiting,
-            -row["overdue"],
-            not row["mine"],
-            row["review"].technique.name,
-        )
+    reviews = queue_ordered(
+        queue_reviews(request.user, view, cycle, status),
+        request.user,
+        mine,
+        overdue_only=bool(request.GET.get("overdue")),
+        today=today,
     )
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    page = Paginator(reviews, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = [
+        {"review": r, "mine": r.technique_id in mine, "overdue": r.days_overdue(today)}
+        for r in page.object_list
+    ]
+    rows = page.object_list
     staff = shepherds().order_by("username")
     views = {k: v for k, v in VIEWS.items() if k != "decide" or request.user.is_staff}
     return render(
@@ -103,7 +100,7 @@ def queue(request):
             "views": views,
             "cycle": cycle,
             "cycles": cycles,
-            "rows": page.object_list,
+            "rows": rows,
             "page": page,
             "status": status,
             "statuses": Review.Status.choices,

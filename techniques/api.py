@@ -6,6 +6,7 @@ from rest_framework import viewsets
 
 from techniques.cache import public_page
 from techniques.models import Maintainer, OwnerGroup, Technique
+from techniques.selectors import attach_maintainer_labels
 from techniques.serializers import MaintainerSerializer, OwnerGroupSerializer, TechniqueSerializer
 
 
@@ -36,10 +37,22 @@ class TechniqueViewSet(viewsets.ReadOnlyModelViewSet):
 
 @method_decorator(public_page, name="dispatch")
 class OwnerGroupViewSet(viewsets.ReadOnlyModelViewSet):
-    queryset = OwnerGroup.objects.prefetch_related("maintainers").order_by("name")
+    queryset = OwnerGroup.objects.order_by("name")
     serializer_class = OwnerGroupSerializer
     lookup_field = "slug"
     search_fields = ["name"]
+
+    # The groups' active maintainers as labels, in one query of tuples for the page.
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if page is not None:
+            attach_maintainer_labels(page)
+        return page
+
+    def get_object(self):
+        group = super().get_object()
+        attach_maintainer_labels([group])
+        return group
 
 
 @method_decorator(public_page, name="dispatch")

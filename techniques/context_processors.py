@@ -58,11 +58,11 @@ def navigation(request):
 
 def _techniques_by_level() -> list[tuple[str, list[dict]]]:
     rows = Technique.objects.order_by("name").values_list("slug", "name", "tos_level")
-    by_level: dict[TOSLevel, list[dict]] = {level: [] for level in TOSLevel}
+    by_level: dict[str, list[dict]] = {level.value: [] for level in TOSLevel}
     # One reverse() for all the links: the nav is on every page, with every technique.
     url = reverse("techniques:detail", args=["slug-placeholder"])
     for slug, name, level in rows:
-        by_level[TOSLevel(level)].append(
+        by_level[level].append(
             {"slug": slug, "name": name, "url": url.replace("slug-placeholder", slug)}
         )
-    return [(level.label, items) for level, items in by_level.items()]
+    return [(TOSLevel(level).label, items) for level, items in by_level.items()]

@@ -4,11 +4,55 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Model, Prefetch, Q
+from django.core.paginator import Paginator
+from django.db.models import Case, Count, IntegerField, Model, Prefetch, Q, Value, When
 
-from techniques.models import Maintainer, OwnerGroup, Technique
+from techniques.models import Maintainer, OwnerGroup, Technique, TOSLevel
 
 SEARCH_LIMIT = 20
+HOME_PAGE_SIZE = 30
+
+
+def home_page(sort: str, number) -> dict:
+    """One page of the registry for the home page, grouped by TOS level (in the order of
+    ``TOSLevel``), sorted by name or by health (worst first) within each level; with each
+    level's total count. Three queries at any registry size, plus the page's prefetch."""
+    level_rank = Case(
+        *(When(tos_level=level, then=Value(rank)) for rank, level in enumerate(TOSLevel)),
+        default=Value(len(TOSLevel)),
+        output_field=IntegerField(),
+    )
+    order = ("-health_points", "name") if sort == "health" else ("name",)
+    techniques = (
+        Technique.objects.for_pages().annotate(level_rank=level_rank).order_by("level_rank", *order)
+    )
+    page = Paginator(techniques, HOME_PAGE_SIZE).get_page(number)
+    rows = list(page.object_list)
+    totals = dict(Technique.objects.order_by().values_list("tos_level").annotate(n=Count("pk")))
+    groups = [
+        (level, totals.get(level, 0), [t for t in rows if t.tos_level == level])
+        for level in TOSLevel
+    ]
+    # A level with techniques shows on the pages that hold some; an empty level shows
+    # its empty state on the first page.
+    groups = [g for g in groups if g[2] or (not g[1] and page.number == 1)]
+    return {"tos_groups": groups, "page": page}
+
+
+def attach_maintainer_labels(groups) -> None:
+    """Set ``maintainer_labels`` on each group: its active maintainers as "@login" (a star
+    for a direct assignee), read as tuples in one query for all the groups."""
+    labels: dict[int, list[str]] = {group.pk: [] for group in groups}
+    rows = (
+        Maintainer.objects.active()
+        .filter(group_id__in=list(labels))
+        .order_by("group_id", "-is_direct_assignee", "github_login")
+        .values_list("group_id", "github_login", "is_direct_assignee")
+    )
+    for group_id, login, star in rows:
+        labels[group_id].append(f"@{login}{'*' if star else ''}")
+    for group in groups:
+        group.maintainer_labels = labels[group.pk]
 
 
 def group_for_page(slug: str) -> OwnerGroup | None:

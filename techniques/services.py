@@ -100,10 +100,16 @@ class OwnersRow:
     contacts: list[str]
 
 
-def owners_rows() -> list[OwnersRow]:
-    """One row per technique: Subpackage | Owners | Contact Information."""
+def owners_techniques():
+    """The techniques of the OWNERS table, in its order (by subpackage)."""
+    return Technique.objects.for_pages().order_by("public_api", "name")
+
+
+def owners_rows(techniques=None) -> list[OwnersRow]:
+    """One row per technique (all, or the ``techniques`` given, e.g. a page of
+    ``owners_techniques()``): Subpackage | Owners | Contact Information."""
     rows = []
-    for technique in Technique.objects.for_pages().order_by("public_api", "name"):
+    for technique in owners_techniques() if techniques is None else techniques:
         group = technique.owner_group
         maintainers = group.active_maintainers if group else []
         contacts = []

@@ -1,6 +1,7 @@
 """Public pages of the registry (anonymous read-only) and "My techniques"."""
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_safe
@@ -8,25 +9,32 @@ from django.views.decorators.http import require_safe
 from techniques.cache import private_page, public_page
 from techniques.duties import duties_for, duties_not_applicable
 from techniques.landing import landing_sections
-from techniques.models import Technique, TOSLevel
+from techniques.models import Technique
 from techniques.panels import technique_panels
 from techniques.selectors import (
     audit_changes,
     group_for_page,
+    home_page,
     search,
 )
-from techniques.services import codeowners_text, owners_markdown, owners_rows
+from techniques.services import (
+    codeowners_text,
+    owners_markdown,
+    owners_rows,
+    owners_techniques,
+)
+
+OWNERS_PAGE_SIZE = 30
 
 
 @public_page
 @require_safe
 def home(request):
     # Health is stored on each technique by the adherence evaluation: read, never computed.
+    # Paginated in the database, production TOS first: a page builds only its rows.
     sort = "health" if request.GET.get("sort") == "health" else "name"
-    order = ("-health_points", "name") if sort == "health" else ("name",)
-    techniques = list(Technique.objects.for_pages().order_by(*order))
-    groups = [(level, [t for t in techniques if t.tos_level == level]) for level in TOSLevel]
-    return render(request, "techniques/home.html", {"tos_groups": groups, "sort": sort})
+    page = home_page(sort, request.GET.get("page"))
+    return render(request, "techniques/home.html", {**page, "sort": sort})
 
 
 @public_page
@@ -56,7 +64,11 @@ def technique_docstring(request, slug):
 @public_page
 @require_safe
 def owners(request):
-    return render(request, "techniques/owners.html", {"rows": owners_rows()})
+    # Paginated in the database: a page builds only its rows (the downloads have all).
+    page = Paginator(owners_techniques(), OWNERS_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request, "techniques/owners.html", {"rows": owners_rows(page.object_list), "page": page}
+    )
 
 
 @public_page

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from django import template
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
 register = template.Library()
 
@@ -21,10 +25,14 @@ def cell_text(cell) -> str:
 
 @register.filter
 def cell_title(cell) -> str:
+    return cell_title_at(cell)
+
+
+def cell_title_at(cell, now=None) -> str:
     if cell.status == "waived" and cell.gap and cell.gap.waived_until:
         return f"Waived until {cell.gap.waived_until:%Y-%m-%d}. {cell.summary}"
     if cell.status == "fail" and cell.gap:
-        return f"{failing_for(cell.gap).capitalize()}. {cell.summary}"
+        return f"{failing_for(cell.gap, now).capitalize()}. {cell.summary}"
     return cell.summary
 
 
@@ -36,3 +44,73 @@ def failing_for(gap, now=None) -> str:
     days = gap.days_failing(now or timezone.now())
     verb = "failed" if gap.resolved_at else "failing"
     return f"{verb} {days} day{'s' if days != 1 else ''}, since {gap.since:%Y-%m-%d}"
+
+
+# The matrix's cells, built in Python with one escape per value: 50 techniques x 22
+# rules a page, where a template branch (or format_html) per cell would cost more than the
+# rest of the page.
+_PK_PLACEHOLDER = 987654321
+_CELL_HTML = {
+    "waived": (
+        '<td class="cell cell-waived" title="{title}"><a href="{url}">~'
+        '<span class="visually-hidden"> {rule} waived</span></a></td>'
+    ),
+    "pass": (
+        '<td class="cell cell-pass" title="{summary}">✓'
+        '<span class="visually-hidden"> {rule} met</span></td>'
+    ),
+    "na": (
+        '<td class="cell cell-na" title="{summary}">·'
+        '<span class="visually-hidden"> {rule} not applicable</span></td>'
+    ),
+    "unknown": (
+        '<td class="cell cell-unknown" title="{summary}">?'
+        '<span class="visually-hidden"> {rule} not evaluated</span></td>'
+    ),
+}
+_FAIL_LINKED = (
+    '<td class="cell cell-fail" title="{title}"><a href="{url}">{text}'
+    '<span class="visually-hidden"> {rule} failing: {title}</span></a></td>'
+)
+_FAIL = (
+    '<td class="cell cell-fail" title="{title}">{text}'
+    '<span class="visually-hidden"> {rule} failing</span></td>'
+)
+
+
+@register.simple_tag
+def matrix_cells(cells) -> SafeString:
+    """One ``<td>`` per cell: failing (days, linked to its gap), waived, met, not
+    applicable or not evaluated, each with its words for screen readers."""
+    now = timezone.now()
+    # One reverse() for the row's gap links, as the navigation does for its links.
+    pattern = reverse("adherence:gap", args=[_PK_PLACEHOLDER])
+
+    def gap_url(gap) -> str:
+        return escape(pattern.replace(str(_PK_PLACEHOLDER), str(gap.pk))) if gap else ""
+
+    html = []
+    for cell in cells:
+        rule = escape(cell.rule_id)
+        if cell.status == "fail":
+            html.append(
+                (_FAIL_LINKED if cell.gap else _FAIL).format(
+                    title=escape(cell_title_at(cell, now)),
+                    url=gap_url(cell.gap),
+                    text=escape(cell_text(cell)),
+                    rule=rule,
+                )
+            )
+        elif cell.status == "waived":
+            html.append(
+                _CELL_HTML["waived"].format(
+                    title=escape(cell_title_at(cell, now)), url=gap_url(cell.gap), rule=rule
+                )
+            )
+        else:
+            html.append(
+                _CELL_HTML.get(cell.status, _CELL_HTML["unknown"]).format(
+                    summary=escape(cell.summary), rule=rule
+                )
+            )
+    return SafeString("".join(html))

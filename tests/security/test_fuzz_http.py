@@ -498,7 +498,7 @@ PAGES = {
     "/api/gaps/": ["state", "rule_id", "technique__slug", "page", "ordering"],
     "/api/rule-results/": ["status", "rule_id", "page"],
     "/api/convergence/tests/": ["state", "kind", "technique__slug", "page"],
-    "/api/convergence/runs/": ["outcome", "test", "page"],
+    "/api/convergence/runs/": ["outcome", "test", "cursor"],
     "/api/reviews/": ["status", "cycle", "page"],
 }
 
