@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import NamedTuple
 
 from django.db.models import Count, Q
@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from adherence import engine
 from adherence.models import Gap, RuleResult
-from adherence.trend import open_counts
 from techniques.duties import DUTIES
 from techniques.models import HealthLevel, Technique
 
@@ -61,15 +60,9 @@ def duty_summary(technique) -> DutySummary:
     return DutySummary(met, failing, not_checked)
 
 
-def gap_trend(weeks: int = 26, technique=None, now: datetime | None = None) -> dict:
-    """Gaps open at the end of each of the last ``weeks`` weeks, and time to close."""
-    now = now or timezone.now()
-    start = now - timedelta(weeks=weeks)
-    gaps = Gap.objects.filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=start))
-    if technique is not None:
-        gaps = gaps.filter(technique=technique)
-    moments = [start + timedelta(weeks=week) for week in range(weeks + 1)]
-    points = list(zip(moments, open_counts(gaps, moments), strict=True))
+def gap_close_times(technique=None) -> dict:
+    """Median days from a gap's opening to its resolution, over the closed gaps (the
+    weekly open counts are ``adherence.trend.open_gaps_per_week``)."""
     closed = Gap.objects.filter(resolved_at__isnull=False)
     if technique is not None:
         closed = closed.filter(technique=technique)
@@ -79,7 +72,6 @@ def gap_trend(weeks: int = 26, technique=None, now: datetime | None = None) -> d
         if r is not None
     ]
     return {
-        "points": points,
         "median_days_to_close": statistics.median(durations) if durations else None,
         "closed": len(durations),
     }

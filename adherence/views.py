@@ -20,7 +20,7 @@ from adherence.health import AGE_STEPS, LEVELS, MEANING, WEIGHT
 from adherence.matrix import area_spans, matrix_columns
 from adherence.models import Gap, GapEvent
 from adherence.permissions import can_acknowledge, can_see_internals, can_waive
-from adherence.selectors import adherence_matrix, gap_trend, matrix_techniques
+from adherence.selectors import adherence_matrix, gap_close_times, matrix_techniques
 from adherence.services import gap_acknowledge, gap_waive
 from adherence.trend import line_chart, open_gaps_per_week
 from techniques.cache import data_version, private_page, public_page
@@ -156,7 +156,7 @@ def trend(request):
     technique = None
     if request.GET.get("technique"):
         technique = get_object_or_404(Technique, slug=request.GET["technique"])
-    data = gap_trend(technique=technique)
+    data = gap_close_times(technique=technique)
     points = open_gaps_per_week(technique=technique)
     return render(
         request,
