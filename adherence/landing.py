@@ -11,10 +11,12 @@ from django.utils import timezone
 from adherence import engine
 from adherence.models import Gap
 from adherence.templatetags.adherence_tags import failing_for
-from techniques.landing import Entry, Section, register_landing
+from techniques.landing import Entry, Section, first_with_total, register_landing
 
 SHOWN = 8
 WAIVER_NOTICE_DAYS = 14
+# What a landing entry never shows: left in the database.
+HEAVY = ("evidence", "links", "summary", "acknowledge_note", "waiver_reason")
 
 
 def _rule_title(rule_id: str) -> str:
@@ -34,12 +36,11 @@ def gaps_this_week(user, owned) -> Section:
         Gap.objects.unresolved()
         .filter(opened_at__gte=since)
         .select_related("technique")
+        .defer(*HEAVY)
         .order_by("-opened_at")
     )
-    total = gaps.count()
-    entries = [
-        _entry(g, f"noticed {g.opened_at:%-d %b} · {failing_for(g)}", "fail") for g in gaps[:SHOWN]
-    ]
+    shown, total = first_with_total(gaps, SHOWN)
+    entries = [_entry(g, f"noticed {g.opened_at:%-d %b} · {failing_for(g)}", "fail") for g in shown]
     return Section(
         "new-gaps",
         "Gaps opened this week",
@@ -55,10 +56,11 @@ def waivers_ending(user, owned) -> Section:
     gaps = (
         Gap.objects.filter(state=Gap.State.WAIVED, waived_until__lte=until)
         .select_related("technique")
+        .defer(*HEAVY)
         .order_by("waived_until")
     )
-    total = gaps.count()
-    entries = [_entry(g, f"waived until {g.waived_until:%-d %b %Y}", "warn") for g in gaps[:SHOWN]]
+    shown, total = first_with_total(gaps, SHOWN)
+    entries = [_entry(g, f"waived until {g.waived_until:%-d %b %Y}", "warn") for g in shown]
     return Section(
         "waivers",
         f"Waivers ending within {WAIVER_NOTICE_DAYS} days",
@@ -76,16 +78,12 @@ def your_gaps(user, owned) -> Section | None:
         Gap.objects.open()
         .filter(technique__in=owned)
         .select_related("technique")
+        .defer(*HEAVY)
         .order_by(F("since").asc(nulls_last=True), "opened_at")
     )
-    total = gaps.count()
+    shown, total = first_with_total(gaps, SHOWN)
     entries = [
-        _entry(
-            g,
-            f"{failing_for(g)} · {g.get_state_display().lower()}",
-            "fail",
-        )
-        for g in gaps[:SHOWN]
+        _entry(g, f"{failing_for(g)} · {g.get_state_display().lower()}", "fail") for g in shown
     ]
     return Section(
         "your-gaps",

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ci_status.models import SyncRun
-from techniques.landing import Entry, Section, register_landing
+from techniques.landing import Entry, Section, first_with_total, register_landing
 
 SHOWN = 5
 
@@ -22,7 +22,7 @@ def failed_syncs(user, owned) -> Section:
         .select_related("repository")
         .order_by("-queued_at")
     )
-    total = runs.count()
+    shown, total = first_with_total(runs, SHOWN)
     url = reverse("ci_status:sync")
     entries = [
         Entry(
@@ -32,7 +32,7 @@ def failed_syncs(user, owned) -> Section:
             + (f" · {run.error[:120]}" if run.error else ""),
             "fail",
         )
-        for run in runs[:SHOWN]
+        for run in shown
     ]
     return Section(
         "syncs", "Failed syncs", entries, url, "No sync failed in the last 7 days.", total

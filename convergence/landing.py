@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import reverse
 
 from convergence.models import ConvergenceTest, State
-from techniques.landing import Entry, Section, register_landing
+from techniques.landing import Entry, Section, first_with_total, register_landing
 from techniques.models import TOSLevel
 
 SHOWN = 8
@@ -33,10 +33,10 @@ def failing_production(user, owned) -> Section:
         .prefetch_related("technique__owner_group__maintainers")
         .order_by("technique__name", "name")
     )
-    total = tests.count()
+    shown, total = first_with_total(tests.defer("recent"), SHOWN)
     entries = []
     grid = reverse("convergence:grid")
-    for test in tests[:SHOWN]:
+    for test in shown:
         since = test.failing_since or test.state_since
         entries.append(
             Entry(

@@ -6,16 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.core.paginator import Paginator
-from django.db.models import Case, Value, When
+from django.db.models import Case, Prefetch, Value, When
 
 from convergence.models import ConvergenceRun, ConvergenceTest, State
 from convergence.permissions import internal_visibility
 from convergence.presenters import SYMBOLS
-from techniques.models import Technique
+from techniques.models import Maintainer, Technique
 
 STATE_ORDER = {State.FAILING: 0, State.FLAKY: 1, State.STALE: 2, State.NO_RUNS: 3, State.PASSING: 4}
 RED = (ConvergenceRun.Outcome.FAILED, ConvergenceRun.Outcome.ERROR)
 INTERNAL = "internal"
+RUN_FIELDS = ("tfmot_sha", "started_at", "internal", "outcome")
 
 
 @dataclass(frozen=True, order=True)
@@ -41,6 +42,23 @@ class GridRow:
     hidden_runs: int = 0  # runs older than the columns shown
 
 
+# What a grid row shows (``templatetags/grid_cells.py``): the rest of the test, its
+# technique and its runs (their metrics above all) stays in the database.
+GRID_FIELDS = (
+    *(
+        f.name
+        for f in ConvergenceTest._meta.concrete_fields
+        if f.name not in ("task", "config_path", "location", "last_run")
+    ),
+    "technique__slug",
+    "technique__name",
+    "technique__tos_level",
+    "technique__owner_group__slug",
+    "technique__owner_group__name",
+    *(f"{run}__{f}" for run in ("last_good_run", "first_bad_run") for f in RUN_FIELDS),
+)
+
+
 def grid_page(filters: dict, user, number, per_page: int = 25):
     """One page of the grid's tests: the page is chosen on the tests' narrow rows (ids in
     the grid's order), then only its tests are read with their runs and owners."""
@@ -52,7 +70,18 @@ def grid_page(filters: dict, user, number, per_page: int = 25):
         ConvergenceTest.objects.select_related(
             "technique__owner_group", "last_good_run", "first_bad_run"
         )
-        .prefetch_related("technique__owner_group__maintainers", "culprit_ranges")
+        .only(*GRID_FIELDS)
+        .prefetch_related(
+            # The row names the group's direct assignees (the stars) only.
+            Prefetch(
+                "technique__owner_group__maintainers",
+                Maintainer.objects.active()
+                .filter(is_direct_assignee=True)
+                .only("group_id", "github_login"),
+                to_attr="assignees",
+            ),
+            "culprit_ranges",
+        )
         .in_bulk(ids)
     )
     return page, [by_id[pk] for pk in ids if pk in by_id]

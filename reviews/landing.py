@@ -7,10 +7,20 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 
 from reviews.models import Review
-from techniques.landing import Entry, Section, register_landing
+from techniques.landing import Entry, Section, first_with_total, register_landing
 
 SHOWN = 8
 PENDING = (Review.Status.DRAFT, Review.Status.CHANGES_REQUESTED)
+# The owners' answers and the frozen evidence: never shown on the landing page.
+ANSWERS = (
+    "benefits_usage",
+    "major_updates",
+    "self_assessment",
+    "proposal_maintainers",
+    "proposal_notes",
+    "evidence",
+    "reviewer_comments",
+)
 
 
 def _queue(view: str) -> str:
@@ -20,11 +30,12 @@ def _queue(view: str) -> str:
 def _staff_section(key, title, reviews, detail, tone, empty) -> Section:
     """A section of the first ``SHOWN`` reviews, each linked to its page with
     ``detail(review)``, counting them all; ``key`` names the section and its queue view."""
+    shown, total = first_with_total(reviews.defer(*ANSWERS), SHOWN)
     entries = [
         Entry(f"{r.technique.name} — {r.cycle} review", r.get_absolute_url(), detail(r), tone)
-        for r in reviews[:SHOWN]
+        for r in shown
     ]
-    return Section(key, title, entries, _queue(key), empty, reviews.count())
+    return Section(key, title, entries, _queue(key), empty, total)
 
 
 def awaiting_decision(user, owned) -> Section:
@@ -71,6 +82,7 @@ def your_reviews(user, owned) -> Section | None:
     reviews = (
         Review.objects.filter(technique__in=owned, status__in=PENDING)
         .select_related("technique", "cycle")
+        .defer(*ANSWERS)
         .order_by("cycle__due_date", "technique__name")
     )
     entries = []

@@ -1,5 +1,7 @@
 """Navigation shown on every page: techniques grouped by TOS level, and the sections."""
 
+from html import escape
+
 from django.urls import NoReverseMatch, reverse
 
 from techniques.cache import cached
@@ -52,17 +54,21 @@ def navigation(request):
         "nav_sections": sections,
         "nav_team": team,
         "nav_team_active": any(item["active"] for item in team),
-        "nav_tos_groups": cached("nav-techniques", request, _techniques_by_level),
+        # A callable: the template calls it where it draws the sidebar, so pages that
+        # hide the sidebar never read the technique list.
+        "nav_tos_groups": lambda: cached("nav-techniques-html", request, _techniques_by_level),
     }
 
 
-def _techniques_by_level() -> list[tuple[str, list[dict]]]:
+def _techniques_by_level() -> list[tuple[str, str]]:
+    """Per TOS level, the ``<li>`` links to its techniques as one HTML string (cached
+    whole; ``technique_nav_items`` marks the current page's link). One escape per value:
+    the nav is on every page, with every technique."""
     rows = Technique.objects.order_by("name").values_list("slug", "name", "tos_level")
-    by_level: dict[str, list[dict]] = {level.value: [] for level in TOSLevel}
-    # One reverse() for all the links: the nav is on every page, with every technique.
+    by_level: dict[str, list[str]] = {level.value: [] for level in TOSLevel}
+    # One reverse() for all the links.
     url = reverse("techniques:detail", args=["slug-placeholder"])
     for slug, name, level in rows:
-        by_level[level].append(
-            {"slug": slug, "name": name, "url": url.replace("slug-placeholder", slug)}
-        )
-    return [(TOSLevel(level).label, items) for level, items in by_level.items()]
+        link = escape(url.replace("slug-placeholder", slug))
+        by_level[level].append(f'<li><a href="{link}">{escape(name)}</a></li>')
+    return [(TOSLevel(level).label, "\n".join(items)) for level, items in by_level.items()]

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.db.models import Count, QuerySet, Window
+
 
 @dataclass
 class Entry:
@@ -34,6 +36,14 @@ class Section:
     @property
     def count(self) -> int:
         return len(self.entries) if self.total is None else self.total
+
+
+def first_with_total(queryset: QuerySet, shown: int) -> tuple[list, int]:
+    """The first ``shown`` rows of ``queryset`` and how many rows it has in all, in one
+    query: the total rides on every row as a window count (``COUNT(*) OVER ()``), which
+    the database computes before the limit."""
+    rows = list(queryset.annotate(total_rows=Window(Count("pk")))[:shown])
+    return rows, (rows[0].total_rows if rows else 0)
 
 
 # audience: "staff" (the TFMOT team) or "owner" (maintainers of at least one technique)

@@ -1,71 +1,64 @@
-"""The grid's run cells, built in Python: 25 tests x 14 columns on every page of the
-grid, where a template loop per cell would cost more than the rest of the page."""
+"""The grid's rows, built in Python: 25 tests x 14 columns, with a head and an alert
+line per test, on every page of the grid, where template tags and filters per cell would
+cost more than the rest of the page. Links are reversed once per page (``url_once``)."""
+
+from datetime import datetime
+from html import escape
 
 from django import template
+from django.middleware.csrf import get_token
 from django.utils import dateformat, timezone
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
+from techniques.templatetags.navigation import tos_badge, url_once
+
 register = template.Library()
+
+
+def _day(moment: datetime | None) -> str:
+    """As the template filter ``date:"Y-m-d"`` draws it: in the current time zone."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d") if moment else ""
 
 
 @register.simple_tag
 def run_cells(cells: list[dict | None]) -> SafeString:
     """One ``<td>`` per column: the run's symbol and, for screen readers, its label."""
-    return format_html_join(
-        "",
-        "{}",
-        (
-            (
-                format_html(
-                    '<td class="tg-cell run-{}" title="{}"><span aria-hidden="true">{}</span>'
-                    '<span class="visually-hidden">{}</span></td>',
-                    cell["outcome"],
-                    cell["label"],
-                    cell["symbol"],
-                    cell["label"],
-                )
-                if cell
-                else SafeString('<td class="tg-cell"></td>'),
-            )
-            for cell in cells
-        ),
-    )
+    html = []
+    for cell in cells:
+        if cell is None:
+            html.append('<td class="tg-cell"></td>')
+            continue
+        label = escape(cell["label"])
+        html.append(
+            f'<td class="tg-cell run-{escape(cell["outcome"])}" title="{label}">'
+            f'<span aria-hidden="true">{escape(cell["symbol"])}</span>'
+            f'<span class="visually-hidden">{label}</span></td>'
+        )
+    return SafeString("".join(html))  # nosec B703 - one escape per value above
 
 
 _STATE_SYMBOLS = {"passing": "✓", "failing": "✗", "flaky": "≈", "stale": "○"}
 
 
-@register.simple_tag
-def row_head(row) -> SafeString:
-    """A grid row's first four cells, as the templates ``techniques/_tos_badge.html`` and
-    ``convergence/_state.html`` draw them: the test (linked from its technique's page),
-    the TOS badge, the owner group with its direct assignees, the state and since when."""
-    test = row.test
-    technique = test.technique
-    group = technique.owner_group
-    if group is not None:
-        owners = format_html('<a href="{}">{}</a>', group.get_absolute_url(), group.name)
-        owners += format_html_join(
-            "",
-            '<br><a href="{}">@{}*</a>',
-            (
-                (m.github_url, m.github_login)
-                for m in group.active_maintainers
-                if m.is_direct_assignee
-            ),
-        )
-    else:
-        owners = SafeString('<span class="warn">no owner group</span>')
-    state = format_html(
-        '<span class="status status-{}">{} {}</span>',
-        test.state,
-        _STATE_SYMBOLS.get(test.state, "?"),
-        test.get_state_display(),
+def _owners(context, group) -> str:
+    """The owner group's link and its direct assignees' (the stars)."""
+    if group is None:
+        return '<span class="warn">no owner group</span>'
+    html = f'<a href="{escape(url_once(context, "techniques:group", group.slug))}">{escape(group.name)}</a>'
+    for m in group.assignees:
+        html += f'<br><a href="{escape(m.github_url)}">@{escape(m.github_login)}*</a>'
+    return html
+
+
+def _state(test, row) -> str:
+    """The state as ``convergence/_state.html`` draws it, and since when."""
+    html = (
+        f'<span class="status status-{escape(test.state)}">'
+        f"{_STATE_SYMBOLS.get(test.state, '?')} {escape(str(test.get_state_display()))}</span>"
     )
     if test.benefit_regressed:
-        state += SafeString(' <span class="status status-fail">▼ benefit regressed</span>')
+        html += ' <span class="status status-fail">▼ benefit regressed</span>'
     if (
         test.state_since
         and test.state != "passing"
@@ -73,21 +66,78 @@ def row_head(row) -> SafeString:
         and not row.dates_hidden
     ):
         since = dateformat.format(timezone.localtime(test.state_since), "j M")
-        state += format_html('<br><span class="muted">since {}</span>', since)
-    return format_html(
-        '<th scope="row" class="tg-test"><a href="{}#test-{}">{}</a><br><span class="muted">'
-        "{} · {} · {}, {}</span></th>"
-        '<td><span class="tos tos-{}" title="Terms of service">{} TOS</span></td>'
-        '<td class="tg-owners">{}</td><td>{}</td>',
-        technique.get_absolute_url(),
-        test.pk,
-        Truncator(technique.name).chars(48),
-        test.name,
-        test.model_family,
-        str(test.get_kind_display()).lower(),
-        test.cadence_label,
-        technique.tos_level,
-        technique.get_tos_level_display(),
-        owners,
-        state,
+        html += f'<br><span class="muted">since {escape(since)}</span>'
+    return html
+
+
+@register.simple_tag(takes_context=True)
+def row_head(context, row) -> SafeString:
+    """A grid row's first four cells, as ``tos_badge`` (techniques' navigation tags) and
+    ``convergence/_state.html`` draw them: the test (linked from its technique's page),
+    the TOS badge, the owner group with its direct assignees, the state and since when."""
+    test = row.test
+    technique = test.technique
+    link = escape(url_once(context, "techniques:detail", technique.slug))
+    kind = str(test.get_kind_display()).lower()
+    about = f"{test.name} · {test.model_family} · {kind}, {test.cadence_label}"
+    return SafeString(  # nosec B703 - one escape per value
+        f'<th scope="row" class="tg-test"><a href="{link}#test-{test.pk}">'
+        f"{escape(Truncator(technique.name).chars(48))}</a><br>"
+        f'<span class="muted">{escape(about)}</span></th>'
+        f"<td>{tos_badge(technique)}</td>"
+        f'<td class="tg-owners">{_owners(context, technique.owner_group)}</td>'
+        f"<td>{_state(test, row)}</td>"
+    )
+
+
+def _csrf_input(context) -> str:
+    """The CSRF field, masked once per page rather than once per form."""
+    if "grid_csrf" not in context.render_context:
+        token = escape(get_token(context["request"]))
+        context.render_context["grid_csrf"] = (
+            f'<input type="hidden" name="csrfmiddlewaretoken" value="{token}">'
+        )
+    return context.render_context["grid_csrf"]
+
+
+@register.simple_tag(takes_context=True)
+def alert_row(context, row, width: int) -> SafeString:
+    """The line under a test with an open alert or an internal failure: since when it
+    fails, its last good and first bad runs, the culprit range (``_culprit.html``) and,
+    for those who may, the button that looks the range up. Empty for the other tests."""
+    test = row.test
+    if not (test.alert_open or row.internal_failure):
+        return SafeString("")
+    html = ""
+    if row.internal_failure:
+        html += '<p class="note">An internal failure is open: the team is on it.</p>'
+    if test.alert_open and not row.alert_hidden:
+        html += "<strong>Culprit range:</strong> "
+        if test.failing_since:
+            html += f'<span class="failing-since">Failing since {_day(test.failing_since)}</span>. '
+        good, bad = test.last_good_run, test.first_bad_run
+        if good:
+            html += (
+                f"Last good <code>{escape(good.tfmot_sha[:7])}</code> ({_day(good.started_at)}), "
+                f"first bad <code>{escape(bad.tfmot_sha[:7]) if bad else ''}</code> "
+                f"({_day(bad.started_at) if bad else ''})."
+            )
+        else:
+            html += "Failing since its first runs: no good run to compare with."
+        culprit = row.culprit
+        if culprit and not culprit.error:
+            html += context.template.engine.get_template("convergence/_culprit.html").render(
+                context.new({"culprit": culprit})
+            )
+        elif culprit:
+            html += f'<p class="error">Compare failed: {escape(culprit.error)}</p>'
+        if context.get("may_refresh") and good:
+            action = escape(url_once(context, "convergence:culprit_refresh", test.pk))
+            html += (
+                f' <form method="post" class="inline" action="{action}">{_csrf_input(context)}'
+                f'<button type="submit" class="secondary">{"Refresh" if culprit else "Find"} '
+                "culprit range</button></form>"
+            )
+    return SafeString(  # nosec B703 - each value escaped above
+        f'<tr class="tg-detail"><td colspan="{int(width)}">{html}</td></tr>'
     )

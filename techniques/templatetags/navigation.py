@@ -4,24 +4,56 @@ technique, where a template loop would cost more than the rest of the page."""
 from html import escape
 
 from django import template
+from django.urls import reverse
 from django.utils.safestring import SafeString
 
 register = template.Library()
 
+_ARG = "987654321"  # a placeholder that fits both <int:pk> and <slug:slug>
+
+
+def url_once(context, name: str, arg=None) -> str:
+    """``reverse(name, args=[arg])`` for tags that draw many rows: each route is reversed
+    once per page render (with a placeholder argument), then filled in per row."""
+    patterns = context.render_context.setdefault("urls_once", {})
+    if name not in patterns:
+        patterns[name] = reverse(name, args=[] if arg is None else [_ARG])
+    return patterns[name] if arg is None else patterns[name].replace(_ARG, str(arg))
+
 
 @register.simple_tag
-def technique_nav_items(items: list[dict], current_slug: str | None = None) -> SafeString:
-    """``<li>`` links to each technique, the current one marked ``aria-current``.
-    Plain string building with one escape per value: with every technique, on every
-    page, ``format_html`` per link would cost more than the rest of a small page."""
-    return SafeString(  # nosec B703 - one escape per value below
-        "\n".join(
-            f'<li><a href="{escape(i["url"])}"'
-            + (' aria-current="page"' if i["slug"] == current_slug else "")
-            + f">{escape(i['name'])}</a></li>"
-            for i in items
-        )
+def tos_badge(technique) -> SafeString:
+    """A technique's terms-of-service level as a badge."""
+    return SafeString(  # nosec B703 - one escape per value
+        f'<span class="tos tos-{escape(technique.tos_level)}" title="Terms of service">'
+        f"{escape(str(technique.get_tos_level_display()))} TOS</span>"
     )
+
+
+@register.simple_tag(takes_context=True)
+def health_badge(context, technique) -> SafeString:
+    """A technique's stored health level and points, linked to how health is computed."""
+    level = escape(technique.health_level)
+    points = technique.health_points
+    label = escape(str(technique.get_health_level_display()))
+    if points:
+        label += f' <span class="health-points">· {points} pt{"" if points == 1 else "s"}</span>'
+    url = escape(url_once(context, "adherence:health"))
+    return SafeString(  # nosec B703 - one escape per value
+        f'<a class="health health-{level}" href="{url}#level-{level}" '
+        f'title="How health is computed">{label}</a>'
+    )
+
+
+@register.simple_tag
+def technique_nav_items(items: str, current_slug: str | None = None) -> SafeString:
+    """The ``<li>`` links of one TOS level (HTML escaped once, when the navigation was
+    built: ``techniques.context_processors``), the current technique's marked
+    ``aria-current``."""
+    if current_slug:
+        link = escape(reverse("techniques:detail", args=[current_slug]))
+        items = items.replace(f'<a href="{link}">', f'<a href="{link}" aria-current="page">', 1)
+    return SafeString(items)  # nosec B703 - escaped where it was built
 
 
 @register.simple_tag
@@ -31,18 +63,11 @@ def name_options(objects, selected="", width: int = 0, value: str = "slug") -> S
     One escape per value: filters list every technique."""
 
     chosen = "" if selected is None else str(selected)
-
-    def text(name: str) -> str:
-        return name if not width or len(name) <= width else name[: width - 1] + "…"
-
-    def marked(key: str) -> str:
-        return " selected" if chosen and key == chosen else ""
-
-    return SafeString(  # nosec B703 - one escape per value below
-        "".join(
-            f'<option value="{escape(str(getattr(o, value)))}"'
-            + marked(str(getattr(o, value)))
-            + f">{escape(text(o.name))}</option>"
-            for o in objects
-        )
-    )
+    options = []
+    for item in objects:
+        key, name = str(getattr(item, value)), item.name
+        if width and len(name) > width:
+            name = name[: width - 1] + "…"
+        mark = " selected" if chosen and key == chosen else ""
+        options.append(f'<option value="{escape(key)}"{mark}>{escape(name)}</option>')
+    return SafeString("".join(options))  # nosec B703 - one escape per value above
