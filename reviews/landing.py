@@ -7,20 +7,10 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 
 from reviews.models import Review
+from reviews.selectors import ANSWERS, PENDING
 from techniques.landing import Entry, Section, first_with_total, register_landing
 
 SHOWN = 8
-PENDING = (Review.Status.DRAFT, Review.Status.CHANGES_REQUESTED)
-# The owners' answers and the frozen evidence: never shown on the landing page.
-ANSWERS = (
-    "benefits_usage",
-    "major_updates",
-    "self_assessment",
-    "proposal_maintainers",
-    "proposal_notes",
-    "evidence",
-    "reviewer_comments",
-)
 
 
 def _queue(view: str) -> str:

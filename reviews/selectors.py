@@ -15,6 +15,16 @@ from techniques.duties import duties_for
 from techniques.models import Technique
 
 PENDING = (Review.Status.DRAFT, Review.Status.CHANGES_REQUESTED)
+# The owners' answers and the frozen evidence: read on a review's own pages, never in lists.
+ANSWERS = (
+    "benefits_usage",
+    "major_updates",
+    "self_assessment",
+    "proposal_maintainers",
+    "proposal_notes",
+    "evidence",
+    "reviewer_comments",
+)
 # The queue's views: (key, label); "action" is what needs the viewer's action.
 VIEWS = {
     "action": "Needs your action",
@@ -97,7 +107,9 @@ def duty_evidence(technique: Technique) -> dict[str, DutyEvidence]:
 def queue_reviews(user, view: str, cycle=None, status: str = ""):
     """The reviews of one queue view, most overdue first; ``cycle`` for the cycle view."""
     today = timezone.localdate()
-    reviews = Review.objects.select_related("technique__owner_group", "shepherd", "cycle")
+    reviews = Review.objects.select_related("technique__owner_group", "shepherd", "cycle").defer(
+        *ANSWERS
+    )
     owned = Technique.objects.owned_by(user).values("pk")
     if view == "action":
         # Owners: their drafts and returned reviews, due or overdue (cycles exist only

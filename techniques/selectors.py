@@ -39,18 +39,24 @@ def home_page(sort: str, number) -> dict:
     return {"tos_groups": groups, "page": page}
 
 
-def attach_maintainer_labels(groups) -> None:
-    """Set ``maintainer_labels`` on each group: its active maintainers as "@login" (a star
-    for a direct assignee), read as tuples in one query for all the groups."""
-    labels: dict[int, list[str]] = {group.pk: [] for group in groups}
+def maintainer_labels(group_ids: list[int]) -> dict[int, list[str]]:
+    """Per group, its active maintainers as "@login" (a star for a direct assignee), star
+    first, read as tuples in one query for all the groups."""
+    labels: dict[int, list[str]] = {pk: [] for pk in group_ids}
     rows = (
         Maintainer.objects.active()
-        .filter(group_id__in=list(labels))
+        .filter(group_id__in=group_ids)
         .order_by("group_id", "-is_direct_assignee", "github_login")
         .values_list("group_id", "github_login", "is_direct_assignee")
     )
     for group_id, login, star in rows:
         labels[group_id].append(f"@{login}{'*' if star else ''}")
+    return labels
+
+
+def attach_maintainer_labels(groups) -> None:
+    """Set ``maintainer_labels`` on each group (``maintainer_labels``)."""
+    labels = maintainer_labels([group.pk for group in groups])
     for group in groups:
         group.maintainer_labels = labels[group.pk]
 
