@@ -3,7 +3,8 @@
 cold (no cache: what the first visitor after any change, and every signed-in user, pays)
 and warm (the per-view cache of the public pages).
 
-Usage: .venv/bin/python bench/run.py --scale 0.1 [--scale 1] [--requests 50]
+Usage: .venv/bin/python bench/run.py --scale 0.1 [--scale 1] [--requests 50] [--page NAME]
+(--page, repeatable, times only the pages whose name contains NAME.)
 Each scale needs its data first: .venv/bin/python bench/make_data.py --scale S
 Prints one table and exits non-zero when a target is missed. Targets apply to the cold
 figures: median <= 30 ms, p95 <= 60 ms at the largest scale; time at the largest scale
@@ -78,13 +79,14 @@ TARGET_GROWTH = 1.5
 TARGET_RULES_S = 2.0
 
 
-def measure_scale(scale: float, requests: int) -> dict:
+def measure_scale(scale: float, requests: int, pages: list[str]) -> dict:
     """Run in a subprocess per scale and mode: Django is set up once per process."""
     results = {}
     for mode in ("cold", "warm"):
         output = subprocess.run(
             [sys.executable, __file__, "--child", str(scale), "--requests", str(requests)]
-            + (["--cold"] if mode == "cold" else []),
+            + (["--cold"] if mode == "cold" else [])
+            + [arg for page in pages for arg in ("--page", page)],
             check=True,
             capture_output=True,
             text=True,
@@ -93,7 +95,12 @@ def measure_scale(scale: float, requests: int) -> dict:
     return results
 
 
-def child(scale: float, requests: int, cold: bool) -> None:
+def chosen(pages: list[str]) -> list[tuple[str, str, str | None]]:
+    """The pages to time: all, or those whose name contains one of ``pages``."""
+    return [p for p in PAGES if not pages or any(name in p[0] for name in pages)]
+
+
+def child(scale: float, requests: int, cold: bool, pages: list[str]) -> None:
     from bench.common import setup_django
 
     setup_django(scale)
@@ -125,7 +132,7 @@ def child(scale: float, requests: int, cold: bool) -> None:
         "owner": owner_user(),
     }
     results: dict[str, Any] = {}
-    for name, path, user in PAGES:
+    for name, path, user in chosen(pages):
         client = Client()
         if user and users.get(user):
             client.force_login(users[user])
@@ -223,7 +230,7 @@ def rules_time() -> dict:
     }
 
 
-def report(by_scale: dict[float, dict]) -> list[str]:
+def report(by_scale: dict[float, dict], pages: list[str]) -> list[str]:
     failures = []
     scales = sorted(by_scale)
     small, large = scales[0], scales[-1]
@@ -232,7 +239,7 @@ def report(by_scale: dict[float, dict]) -> list[str]:
     )
     print(header)
     print("-" * len(header))
-    for name, _, user in PAGES:
+    for name, _, user in chosen(pages):
         row = f"{name + MARKS.get(user or '', ''):<26}"
         for scale in scales:
             cold = by_scale[scale]["cold"].get(name, {})
@@ -278,12 +285,15 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--child", type=float)
     parser.add_argument("--cold", action="store_true")
+    parser.add_argument("--page", action="append", default=[])
     args = parser.parse_args()
     if args.child is not None:
-        child(args.child, args.requests, args.cold)
+        child(args.child, args.requests, args.cold, args.page)
         return 0
-    by_scale = {scale: measure_scale(scale, args.requests) for scale in args.scale or [0.1, 1.0]}
-    failures = report(by_scale)
+    by_scale = {
+        scale: measure_scale(scale, args.requests, args.page) for scale in args.scale or [0.1, 1.0]
+    }
+    failures = report(by_scale, args.page)
     if failures:
         print("\nTARGETS MISSED:\n  " + "\n  ".join(failures))
         return 1
