@@ -11,7 +11,7 @@ from django.utils import timezone
 from adherence import engine
 from adherence.models import Gap
 from adherence.templatetags.adherence_tags import failing_for
-from techniques.landing import Entry, Section, first_with_total, register_landing
+from techniques.landing import Entry, Section, listed_section, register_landing
 
 SHOWN = 8
 WAIVER_NOTICE_DAYS = 14
@@ -30,68 +30,49 @@ def _entry(gap: Gap, detail: str, status: str) -> Entry:
     )
 
 
+def _gaps(gaps):
+    return gaps.select_related("technique").defer(*HEAVY)
+
+
 def gaps_this_week(user, owned) -> Section:
     since = timezone.now() - timedelta(days=7)
-    gaps = (
-        Gap.objects.unresolved()
-        .filter(opened_at__gte=since)
-        .select_related("technique")
-        .defer(*HEAVY)
-        .order_by("-opened_at")
-    )
-    shown, total = first_with_total(gaps, SHOWN)
-    entries = [_entry(g, f"noticed {g.opened_at:%-d %b} · {failing_for(g)}", "fail") for g in shown]
-    return Section(
+    return listed_section(
         "new-gaps",
         "Gaps opened this week",
-        entries,
+        _gaps(Gap.objects.unresolved().filter(opened_at__gte=since).order_by("-opened_at")),
+        lambda g: _entry(g, f"noticed {g.opened_at:%-d %b} · {failing_for(g)}", "fail"),
         reverse("adherence:dashboard") + "?sort=most",
         "No gap opened in the last 7 days.",
-        total,
+        SHOWN,
     )
 
 
 def waivers_ending(user, owned) -> Section:
     until = timezone.localdate() + timedelta(days=WAIVER_NOTICE_DAYS)
-    gaps = (
-        Gap.objects.filter(state=Gap.State.WAIVED, waived_until__lte=until)
-        .select_related("technique")
-        .defer(*HEAVY)
-        .order_by("waived_until")
-    )
-    shown, total = first_with_total(gaps, SHOWN)
-    entries = [_entry(g, f"waived until {g.waived_until:%-d %b %Y}", "warn") for g in shown]
-    return Section(
+    waived = Gap.objects.filter(state=Gap.State.WAIVED, waived_until__lte=until)
+    return listed_section(
         "waivers",
         f"Waivers ending within {WAIVER_NOTICE_DAYS} days",
-        entries,
+        _gaps(waived.order_by("waived_until")),
+        lambda g: _entry(g, f"waived until {g.waived_until:%-d %b %Y}", "warn"),
         reverse("adherence:dashboard"),
         "No waiver ends soon.",
-        total,
+        SHOWN,
     )
 
 
 def your_gaps(user, owned) -> Section | None:
     if not owned:
         return None
-    gaps = (
-        Gap.objects.open()
-        .filter(technique__in=owned)
-        .select_related("technique")
-        .defer(*HEAVY)
-        .order_by(F("since").asc(nulls_last=True), "opened_at")
-    )
-    shown, total = first_with_total(gaps, SHOWN)
-    entries = [
-        _entry(g, f"{failing_for(g)} · {g.get_state_display().lower()}", "fail") for g in shown
-    ]
-    return Section(
+    gaps = Gap.objects.open().filter(technique__in=owned)
+    return listed_section(
         "your-gaps",
         "Open gaps on your techniques",
-        entries,
+        _gaps(gaps.order_by(F("since").asc(nulls_last=True), "opened_at")),
+        lambda g: _entry(g, f"{failing_for(g)} · {g.get_state_display().lower()}", "fail"),
         reverse("adherence:dashboard") + "?mine=1",
         "No open gap: every checked duty is met.",
-        total,
+        SHOWN,
     )
 
 

@@ -17,6 +17,7 @@ from adherence import engine
 from adherence.models import Gap, RuleResult
 from techniques.duties import DUTIES
 from techniques.models import HealthLevel, Technique
+from techniques.selectors import filter_by_technique
 
 
 @dataclass
@@ -117,15 +118,7 @@ def _cell(rule_id: str, result, gap: Gap | None, now: datetime) -> Cell:
 def matrix_techniques(filters: dict, user):
     """The techniques the matrix filters select (TOS, group, stage, the viewer's own)."""
     techniques = Technique.objects.select_related("owner_group").order_by("name")
-    if filters.get("tos_level"):
-        techniques = techniques.filter(tos_level=filters["tos_level"])
-    if filters.get("owner_group"):
-        techniques = techniques.filter(owner_group__slug=filters["owner_group"])
-    if filters.get("stage"):
-        techniques = techniques.filter(stage=filters["stage"])
-    if filters.get("mine"):
-        techniques = techniques.filter(pk__in=Technique.objects.owned_by(user).values("pk"))
-    return techniques
+    return filter_by_technique(techniques, filters, user)
 
 
 def adherence_matrix(

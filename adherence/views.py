@@ -25,6 +25,7 @@ from adherence.services import gap_acknowledge, gap_waive
 from adherence.trend import line_chart, open_gaps_per_week
 from techniques.cache import data_version, private_page, public_page
 from techniques.models import HealthLevel, OwnerGroup, Stage, Technique
+from tfmot_portal.forms import read_filters
 
 # Techniques per page of the matrix (22 rule columns each): a screenful.
 MATRIX_PAGE_SIZE = 25
@@ -34,8 +35,7 @@ MATRIX_PAGE_SIZE = 25
 @require_safe
 @private_page
 def dashboard(request):
-    form = MatrixFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
+    form, filters = read_filters(MatrixFilterForm, request.GET)
     techniques = matrix_techniques(filters, request.user)
     sort = filters.get("sort") or "name"
     severity = filters.get("severity", "")

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ci_status.models import SyncRun
-from techniques.landing import Entry, Section, first_with_total, register_landing
+from techniques.landing import Entry, Section, listed_section, register_landing
 
 SHOWN = 5
 
@@ -22,20 +22,21 @@ def failed_syncs(user, owned) -> Section:
         .select_related("repository")
         .order_by("-queued_at")
     )
-    shown, total = first_with_total(runs, SHOWN)
     url = reverse("ci_status:sync")
-    entries = [
-        Entry(
+    return listed_section(
+        "syncs",
+        "Failed syncs",
+        runs,
+        lambda run: Entry(
             f"{run.repository.full_name}: {run.resource}",
             url + "#runs-h",
             f"{run.get_status_display().lower()} {run.queued_at:%-d %b %H:%M}"
             + (f" · {run.error[:120]}" if run.error else ""),
             "fail",
-        )
-        for run in shown
-    ]
-    return Section(
-        "syncs", "Failed syncs", entries, url, "No sync failed in the last 7 days.", total
+        ),
+        url,
+        "No sync failed in the last 7 days.",
+        SHOWN,
     )
 
 

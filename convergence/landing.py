@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import reverse
 
 from convergence.models import ConvergenceTest, State
-from techniques.landing import Entry, Section, first_with_total, register_landing
+from techniques.landing import Entry, Section, listed_section, register_landing
 from techniques.models import TOSLevel
 
 SHOWN = 8
@@ -33,27 +33,26 @@ def failing_production(user, owned) -> Section:
         .prefetch_related("technique__owner_group__maintainers")
         .order_by("technique__name", "name")
     )
-    shown, total = first_with_total(tests.defer("recent"), SHOWN)
-    entries = []
     grid = reverse("convergence:grid")
-    for test in shown:
+
+    def entry(test) -> Entry:
         since = test.failing_since or test.state_since
-        entries.append(
-            Entry(
-                f"{test.technique.name}: {test.name}",
-                grid + f"?technique={test.technique.slug}#test-{test.pk}",
-                f"failing since {since:%-d %b %Y}" if since else "failing",
-                "fail",
-                responsible(test.technique),
-            )
+        return Entry(
+            f"{test.technique.name}: {test.name}",
+            grid + f"?technique={test.technique.slug}#test-{test.pk}",
+            f"failing since {since:%-d %b %Y}" if since else "failing",
+            "fail",
+            responsible(test.technique),
         )
-    return Section(
+
+    return listed_section(
         "failing-tests",
         "Failing production convergence tests",
-        entries,
-        reverse("convergence:grid") + "?tos=production&state=failing",
+        tests.defer("recent"),
+        entry,
+        grid + "?tos=production&state=failing",
         "Every production convergence test passes.",
-        total,
+        SHOWN,
     )
 
 

@@ -12,6 +12,7 @@ from convergence.models import ConvergenceRun, ConvergenceTest, State
 from convergence.permissions import internal_visibility
 from convergence.presenters import SYMBOLS
 from techniques.models import Maintainer, Technique
+from techniques.selectors import filter_by_technique
 
 STATE_ORDER = {State.FAILING: 0, State.FLAKY: 1, State.STALE: 2, State.NO_RUNS: 3, State.PASSING: 4}
 RED = (ConvergenceRun.Outcome.FAILED, ConvergenceRun.Outcome.ERROR)
@@ -89,23 +90,14 @@ def grid_page(filters: dict, user, number, per_page: int = 25):
 
 def grid_tests(filters: dict, user):
     """Tests for the grid, filtered, failing and flaky first unless sorted by name."""
-    tests = ConvergenceTest.objects.all()
-    if filters.get("tos"):
-        tests = tests.filter(technique__tos_level=filters["tos"])
+    shared = {"tos_level": filters.get("tos"), "owner_group": filters.get("group")}
+    tests = filter_by_technique(
+        ConvergenceTest.objects.all(), {**filters, **shared}, user, through="technique__"
+    )
     if filters.get("state"):
         tests = tests.filter(state=filters["state"])
-    if filters.get("group"):
-        tests = tests.filter(technique__owner_group__slug=filters["group"])
-    if filters.get("technique"):
-        tests = tests.filter(technique__slug=filters["technique"])
     if filters.get("kind"):
         tests = tests.filter(kind=filters["kind"])
-    if filters.get("mine"):
-        tests = tests.filter(
-            technique__owner_group__maintainers__github_login__iexact=user.get_username()
-            if user.is_authenticated
-            else None
-        ).distinct()
     if filters.get("sort") == "name":
         return tests.order_by("technique__name", "name")
     rank = Case(*(When(state=s, then=Value(r)) for s, r in STATE_ORDER.items()), default=Value(9))

@@ -17,6 +17,7 @@ from convergence.selectors import grid_page, grid_rows
 from convergence.services import culprit_range_fetch, release_readiness
 from techniques.cache import private_page, public_page
 from techniques.models import OwnerGroup, Stage, Technique
+from tfmot_portal.forms import read_filters
 
 SHA_CHARS = set("0123456789abcdef")
 
@@ -26,8 +27,7 @@ SHA_CHARS = set("0123456789abcdef")
 @private_page
 def grid(request):
     """Public: every test's runs aligned by date and commit; internal results per viewer."""
-    form = GridFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
+    form, filters = read_filters(GridFilterForm, request.GET)
     page, tests = grid_page(filters, request.user, request.GET.get("page"))
     columns, rows = grid_rows(tests, request.user)
     missing = (

@@ -20,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from adherence.forms import MatrixFilterForm
 from ops import health, metrics, reports
 from reviews.models import ReviewCycle
+from tfmot_portal.forms import read_filters
 
 
 @never_cache
@@ -88,8 +89,7 @@ def _csv_response(rows, filename: str) -> StreamingHttpResponse:
 @require_safe
 def adherence_csv(request):
     """The adherence matrix (with the page's filters) for the team's reports."""
-    form = MatrixFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
+    filters = read_filters(MatrixFilterForm, request.GET)[1]
     today = timezone.localdate().isoformat()
     return _csv_response(reports.adherence_rows(filters, request.user), f"adherence-{today}.csv")
 

@@ -8,7 +8,7 @@ from django.utils.timesince import timesince
 
 from reviews.models import Review
 from reviews.selectors import ANSWERS, PENDING
-from techniques.landing import Entry, Section, first_with_total, register_landing
+from techniques.landing import Entry, Section, listed_section, register_landing
 
 SHOWN = 8
 
@@ -20,12 +20,17 @@ def _queue(view: str) -> str:
 def _staff_section(key, title, reviews, detail, tone, empty) -> Section:
     """A section of the first ``SHOWN`` reviews, each linked to its page with
     ``detail(review)``, counting them all; ``key`` names the section and its queue view."""
-    shown, total = first_with_total(reviews.defer(*ANSWERS), SHOWN)
-    entries = [
-        Entry(f"{r.technique.name} — {r.cycle} review", r.get_absolute_url(), detail(r), tone)
-        for r in shown
-    ]
-    return Section(key, title, entries, _queue(key), empty, total)
+    return listed_section(
+        key,
+        title,
+        reviews.defer(*ANSWERS),
+        lambda r: Entry(
+            f"{r.technique.name} — {r.cycle} review", r.get_absolute_url(), detail(r), tone
+        ),
+        _queue(key),
+        empty,
+        SHOWN,
+    )
 
 
 def awaiting_decision(user, owned) -> Section:

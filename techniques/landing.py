@@ -46,6 +46,15 @@ def first_with_total(queryset: QuerySet, shown: int) -> tuple[list, int]:
     return rows, (rows[0].total_rows if rows else 0)
 
 
+def listed_section(
+    key: str, title: str, queryset: QuerySet, entry: Callable, url: str, empty: str, shown: int = 8
+) -> Section:
+    """A section of the first ``shown`` rows of ``queryset``, each drawn by ``entry(row)``,
+    counting them all, in one query."""
+    rows, total = first_with_total(queryset, shown)
+    return Section(key, title, [entry(row) for row in rows], url, empty, total)
+
+
 # audience: "staff" (the TFMOT team) or "owner" (maintainers of at least one technique)
 LandingFunction = Callable[..., Section | None]
 _SECTIONS: list[tuple[int, str, LandingFunction]] = []

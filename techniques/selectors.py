@@ -194,3 +194,25 @@ def health_level_counts() -> dict[str, int]:
     """Techniques per stored health level (the metrics read it)."""
     rows = Technique.objects.values("health_level").annotate(n=Count("pk"))
     return {row["health_level"]: row["n"] for row in rows}
+
+
+# The filters pages share, by form field: the lookup from a technique.
+TECHNIQUE_FILTERS = {
+    "tos_level": "tos_level",
+    "owner_group": "owner_group__slug",
+    "stage": "stage",
+    "technique": "slug",
+}
+
+
+def filter_by_technique(queryset, filters: dict, user, through: str = ""):
+    """``queryset`` narrowed by the filters pages share (``TECHNIQUE_FILTERS``, and
+    ``mine``: the techniques the viewer maintains). ``through`` is the path from the
+    queryset's model to its technique (``"technique__"``), empty for techniques."""
+    for key, lookup in TECHNIQUE_FILTERS.items():
+        if filters.get(key):
+            queryset = queryset.filter(**{through + lookup: filters[key]})
+    if filters.get("mine"):
+        owned = Technique.objects.owned_by(user).values("pk")
+        queryset = queryset.filter(**{through + "pk__in": owned})
+    return queryset

@@ -1,5 +1,6 @@
-"""Form helpers shared by the apps: one cleaning rule for free text, and one way to run
-a service from a form and report its validation error."""
+"""Form helpers shared by the apps: one cleaning rule for free text, one way to read a
+page's filters, and one way to run a service from a form and report its validation
+error."""
 
 from __future__ import annotations
 
@@ -26,6 +27,13 @@ class CleanCharField(forms.CharField):
 
     def to_python(self, value):
         return clean_text(super().to_python(value))
+
+
+def read_filters(form_class: type[forms.Form], query) -> tuple[forms.Form, dict]:
+    """A filter form bound to a page's query string and the filters it accepts: none when
+    the query is empty or not valid (the page then shows everything and says why)."""
+    form = form_class(query or None)
+    return form, (form.cleaned_data if form.is_valid() else {})
 
 
 def report_form_errors(request, form: forms.Form) -> None:
