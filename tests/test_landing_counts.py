@@ -1,0 +1,47 @@
+"""The landing page's sections show their first entries and count them all (one query per
+section: the total rides on the rows), so "All N" tells the team how much waits."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from tests.factories import GapFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def section(page: str, key: str) -> str:
+    return page.split(f'id="{key}"')[1].split("</section>")[0]
+
+
+def test_a_section_lists_eight_and_counts_every_entry(carol_client):
+    now = timezone.now()
+    for day in range(11):
+        GapFactory(opened_at=now - timedelta(days=day % 7))
+    GapFactory(opened_at=now - timedelta(days=9))  # older
+    page = carol_client.get("/me/").content.decode()
+    new_gaps = section(page, "new-gaps")
+    assert '<span class="count-badge nonzero">11</span>' in new_gaps
+    assert new_gaps.count("<li>") == 8
+    assert ">All 11</a>" in new_gaps
+
+
+def test_an_empty_section_counts_zero_and_says_so(carol_client):
+    page = carol_client.get("/me/").content.decode()
+    waivers = section(page, "waivers")
+    assert '<span class="count-badge">0</span>' in waivers
+    assert "No waiver ends soon." in waivers
+
+
+def test_the_staff_landing_reads_each_section_in_one_query(carol_client):
+    for _ in range(3):
+        GapFactory(opened_at=timezone.now())
+    carol_client.get("/me/")
+    with CaptureQueriesContext(connection) as queries:
+        carol_client.get("/me/")
+    gap_reads = [q["sql"] for q in queries if 'FROM "adherence_gap"' in q["sql"]]
+    assert len(gap_reads) == 2  # gaps this week, waivers ending: no separate COUNT
+    assert not any(sql.startswith("SELECT COUNT(") for sql in gap_reads)
