@@ -21,6 +21,13 @@ def url_once(context, name: str, arg=None) -> str:
     return patterns[name] if arg is None else patterns[name].replace(_ARG, str(arg))
 
 
+@register.simple_tag(takes_context=True)
+def route(context, name: str, arg=None) -> str:
+    """``{% url name arg %}`` for rows drawn many times a page: the route is reversed
+    once per page (``url_once``)."""
+    return url_once(context, name, arg)
+
+
 @register.simple_tag
 def tos_badge(technique) -> SafeString:
     """A technique's terms-of-service level as a badge."""
