@@ -30,8 +30,19 @@ def main(argv=None) -> int:
     parser.add_argument("--gaps", type=int, default=100)
     parser.add_argument("--database-url", default="")
     args = parser.parse_args(argv)
+    setup_django(args.database_url)
+    from fake_github import Dataset
+
+    dataset = Dataset()
+    group = make_data(dataset, args.members, args.gaps)
+    rows = measure(dataset, group, args.members, args.gaps)
+    return report(rows, args.members, args.gaps)
+
+
+def setup_django(database_url: str) -> None:
+    """Django on the given database, or a temporary SQLite one; migrated and emptied."""
     folder = tempfile.mkdtemp(prefix="tfmot-gh-bench-")
-    os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{folder}/bench.sqlite3"
+    os.environ["DATABASE_URL"] = database_url or f"sqlite:///{folder}/bench.sqlite3"
     os.environ.setdefault("VAR_DIR", folder)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tfmot_portal.settings")
     sys.path.insert(0, str(ROOT))
@@ -39,20 +50,20 @@ def main(argv=None) -> int:
 
     django.setup()
     from django.core.management import call_command
-    from django.test.utils import override_settings
-    from django.utils import timezone
-
-    from adherence.models import Gap
-    from ci_status.github import GitHubClient
-    from fake_github import Dataset, FakeGitHub
-    from github_integration.gap_issues import gap_issues_sync
-    from github_integration.teams import team_sync
-    from techniques.models import OwnerGroup, Technique
 
     call_command("migrate", verbosity=0)
     call_command("flush", interactive=False, verbosity=0)  # a given database is emptied
-    dataset = Dataset()
-    dataset.set_team("tensorflow/big", [f"member{n}" for n in range(args.members)])
+
+
+def make_data(dataset, members: int, gaps: int):
+    """A GitHub team of ``members`` and its owner group, owning ``gaps`` techniques with
+    a month-old gap each (issues on); returns the group."""
+    from django.utils import timezone
+
+    from adherence.models import Gap
+    from techniques.models import OwnerGroup, Technique
+
+    dataset.set_team("tensorflow/big", [f"member{n}" for n in range(members)])
     group = OwnerGroup.objects.create(name="Big", slug="big", github_team="tensorflow/big")
     opened = timezone.now() - timedelta(days=30)
     techniques = [
@@ -66,19 +77,31 @@ def main(argv=None) -> int:
             owner_group=group,
             gap_issues=True,
         )
-        for n in range(args.gaps)
+        for n in range(gaps)
     ]
     for technique in techniques:
         Gap.objects.create(
             technique=technique, rule_id="owner-group", severity="high",
             summary="Bench gap", opened_at=opened,
         )  # fmt: skip
+    return group
+
+
+def measure(dataset, group, members: int, gaps: int) -> list[tuple]:
+    """(step, requests, 304s, seconds) of each step, served by the GitHub-shaped server."""
+    from django.test.utils import override_settings
+
+    from ci_status.github import GitHubClient
+    from fake_github import FakeGitHub
+    from github_integration.gap_issues import gap_issues_sync
+    from github_integration.teams import team_sync
+
     rows = []
     with FakeGitHub(dataset) as server, override_settings(GAP_ISSUE_AFTER_DAYS=7):
         for label, action in [
-            (f"team sync, {args.members} members", lambda c: team_sync(group, c)),
+            (f"team sync, {members} members", lambda c: team_sync(group, c)),
             ("team re-sync, unchanged", lambda c: team_sync(group, c)),
-            (f"issues for {args.gaps} gaps", lambda c: gap_issues_sync(c)),
+            (f"issues for {gaps} gaps", lambda c: gap_issues_sync(c)),
             ("issues again, nothing changed", lambda c: gap_issues_sync(c)),
         ]:
             client = GitHubClient(dataset.full_name, base_url=server.url, token="")
@@ -89,13 +112,18 @@ def main(argv=None) -> int:
             rows.append(
                 (label, server.counters["requests"], server.counters["not_modified"], seconds)
             )
+    return rows
+
+
+def report(rows: list[tuple], members: int, gaps: int) -> int:
+    """Print the table and whether every target is met; the exit status."""
     print(f"{'step':36} {'requests':>9} {'304s':>5} {'seconds':>8}")
     for label, requests, not_modified, seconds in rows:
         print(f"{label:36} {requests:9d} {not_modified:5d} {seconds:8.2f}")
     ok = (
-        rows[0][1] == math.ceil(args.members / 100)
+        rows[0][1] == math.ceil(members / 100)
         and rows[1][1:3] == (1, 1)
-        and rows[2][1] == 3 * args.gaps
+        and rows[2][1] == 3 * gaps
         and rows[3][1] == 0
     )
     print("All targets met." if ok else "A target was missed.")

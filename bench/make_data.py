@@ -154,8 +154,8 @@ def make_convergence(scale: float, rng: random.Random) -> None:
 
 
 def make_ci_status(scale: float, rng: random.Random) -> None:
-    from datetime import timedelta as td
-
+    """The repository: a label per technique, issues and PRs with their comments, the
+    community figures the sync stores from them, and CI runs."""
     from ci_status.models import CIRun, Comment, Issue, Label, Repository
     from ci_status.services import community_refresh
     from techniques.models import Technique
@@ -165,79 +165,81 @@ def make_ci_status(scale: float, rng: random.Random) -> None:
     )
     labels = list(Technique.objects.values_list("github_labels", flat=True))
     Label.objects.bulk_create(Label(repository=repository, name=ls[0]) for ls in labels)
-    logins = [f"maint{i:04d}" for i in range(sized("maintainers", scale, 2))]
-    groups = sized("groups", scale)
-    comments = []  # (number, author, association, created_at)
-
-    def issues():
-        for number in range(1, sized("issues", scale) + 1):
-            created = NOW - td(days=rng.uniform(0, 730))
-            open_ = rng.random() < 0.15
-            answered = rng.random() < 0.8
-            label = [rng.choice(labels)[0]] if rng.random() < 0.9 else []
-            if answered:
-                # Half the time someone from the community answers first, then a
-                # maintainer of the technique's group.
-                technique = int(label[0][-4:]) if label else rng.randrange(len(labels))
-                first = created + td(hours=rng.uniform(1, 400))
-                if rng.random() < 0.5:
-                    comments.append((number, f"user{rng.randrange(5000)}", "NONE", first))
-                    first += td(hours=rng.uniform(1, 100))
-                maintainer = logins[technique % groups + groups * rng.randrange(2)]
-                comments.append((number, maintainer, "MEMBER", first))
-            yield {
-                "repository_id": repository.pk,
-                "number": number,
-                "kind": "pr" if number % 3 == 0 else "issue",
-                "title": f"Issue {number}",
-                "state": "open" if open_ else "closed",
-                "labels": label,
-                "author": f"user{number % 5000}",
-                "created_at": created,
-                "updated_at": created + td(days=1),
-                "closed_at": None if open_ else created + td(days=3),
-            }
-
-    copy_rows(Issue, issues())
-    copy_rows(
-        Comment,
-        (
-            {
-                "repository_id": repository.pk,
-                "kind": "comment",
-                "github_id": i,
-                "issue_number": number,
-                "author": author,
-                "author_association": association,
-                "created_at": at,
-                "updated_at": at,
-            }
-            for i, (number, author, association, at) in enumerate(comments, 1)
-        ),
-    )
+    comments: list[tuple] = []  # (number, author, association, created_at), as issues are made
+    copy_rows(Issue, _issue_rows(repository.pk, scale, rng, labels, comments))
+    copy_rows(Comment, _comment_rows(repository.pk, comments))
     started = time.perf_counter()
     community_refresh(repository, None, NOW)  # what the sync stores: items, then figures
     print(f"{'(community)':<14} {time.perf_counter() - started:7.1f} s for all items")
+    copy_rows(CIRun, _ci_run_rows(repository.pk, scale))
 
-    def runs():
-        for i in range(sized("ci_runs", scale)):
-            created = NOW - td(minutes=i * 2)
-            yield {
-                "repository_id": repository.pk,
-                "run_id": 10_000_000 + i,
-                "attempt": 1,
-                "workflow": "CI",
-                "branch": "master",
-                "event": "push",
-                "head_sha": f"{i:040x}",
-                "status": "completed",
-                "conclusion": "failure" if i % 17 == 0 else "success",
-                "started_at": created,
-                "finished_at": created + td(minutes=20),
-                "created_at": created,
-            }
 
-    copy_rows(CIRun, runs())
+def _issue_rows(repository_id: int, scale: float, rng: random.Random, labels: list, comments):
+    """Issues and PRs of the last two years, most of them labeled and answered; the
+    answers go to ``comments``."""
+    logins = [f"maint{i:04d}" for i in range(sized("maintainers", scale, 2))]
+    groups = sized("groups", scale)
+    for number in range(1, sized("issues", scale) + 1):
+        created = NOW - timedelta(days=rng.uniform(0, 730))
+        open_ = rng.random() < 0.15
+        answered = rng.random() < 0.8
+        label = [rng.choice(labels)[0]] if rng.random() < 0.9 else []
+        if answered:
+            # Half the time someone from the community answers first, then a
+            # maintainer of the technique's group.
+            technique = int(label[0][-4:]) if label else rng.randrange(len(labels))
+            first = created + timedelta(hours=rng.uniform(1, 400))
+            if rng.random() < 0.5:
+                comments.append((number, f"user{rng.randrange(5000)}", "NONE", first))
+                first += timedelta(hours=rng.uniform(1, 100))
+            maintainer = logins[technique % groups + groups * rng.randrange(2)]
+            comments.append((number, maintainer, "MEMBER", first))
+        yield {
+            "repository_id": repository_id,
+            "number": number,
+            "kind": "pr" if number % 3 == 0 else "issue",
+            "title": f"Issue {number}",
+            "state": "open" if open_ else "closed",
+            "labels": label,
+            "author": f"user{number % 5000}",
+            "created_at": created,
+            "updated_at": created + timedelta(days=1),
+            "closed_at": None if open_ else created + timedelta(days=3),
+        }
+
+
+def _comment_rows(repository_id: int, comments: list[tuple]):
+    for i, (number, author, association, at) in enumerate(comments, 1):
+        yield {
+            "repository_id": repository_id,
+            "kind": "comment",
+            "github_id": i,
+            "issue_number": number,
+            "author": author,
+            "author_association": association,
+            "created_at": at,
+            "updated_at": at,
+        }
+
+
+def _ci_run_rows(repository_id: int, scale: float):
+    """A push run every two minutes, one in 17 failing."""
+    for i in range(sized("ci_runs", scale)):
+        created = NOW - timedelta(minutes=i * 2)
+        yield {
+            "repository_id": repository_id,
+            "run_id": 10_000_000 + i,
+            "attempt": 1,
+            "workflow": "CI",
+            "branch": "master",
+            "event": "push",
+            "head_sha": f"{i:040x}",
+            "status": "completed",
+            "conclusion": "failure" if i % 17 == 0 else "success",
+            "started_at": created,
+            "finished_at": created + timedelta(minutes=20),
+            "created_at": created,
+        }
 
 
 def make_reviews(scale: float, rng: random.Random) -> None:

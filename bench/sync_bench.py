@@ -22,7 +22,6 @@ import json
 import math
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,13 +29,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 REPO = "tensorflow/model-optimization"
 DATABASE = os.environ.get("BENCH_DATABASE_PREFIX", "tfmot_bench_") + "sync"
 
 
 def child(api_url: str) -> None:
     """The worker side: one sync, figures as JSON on stdout."""
-    sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tfmot_portal.settings")
     import django
 
@@ -74,15 +73,9 @@ def child(api_url: str) -> None:
     )
 
 
-def answers(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 def fresh_database(url: str | None) -> str:
+    from scripts.with_services import answers
+
     if url:
         return url
     if answers("127.0.0.1", 5432):

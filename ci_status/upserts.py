@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import Max
+from django.db.models import Max, Model
 from django.db.models.functions import Lower
 
 from ci_status.github import parse_timestamp
@@ -31,6 +31,48 @@ ISSUE_UPDATE_FIELDS = [
     "draft",
     "html_url",
 ]
+COMMENT_UPDATE_FIELDS = [
+    "issue_number",
+    "author",
+    "author_is_bot",
+    "author_association",
+    "state",
+    "created_at",
+    "updated_at",
+    "html_url",
+]
+RELEASE_UPDATE_FIELDS = [
+    "github_id",
+    "name",
+    "notes",
+    "published_at",
+    "prerelease",
+    "draft",
+    "target_commitish",
+    "html_url",
+]
+RUN_UPDATE_FIELDS = [
+    "repository",
+    "workflow",
+    "workflow_path",
+    "branch",
+    "event",
+    "head_sha",
+    "status",
+    "conclusion",
+    "started_at",
+    "finished_at",
+    "created_at",
+    "html_url",
+]
+
+
+def _upsert(model: type[Model], rows: Iterable[Model], key: list[str], update: list[str]) -> None:
+    """Insert ``rows``; a row whose natural ``key`` is stored already gets its ``update``
+    fields overwritten instead (one INSERT ... ON CONFLICT DO UPDATE)."""
+    model._default_manager.bulk_create(
+        rows, update_conflicts=True, unique_fields=key, update_fields=update
+    )
 
 
 def is_bot(user: dict | None) -> bool:
@@ -77,12 +119,7 @@ def upsert_issues(repository: Repository, items: Iterable[dict], *, kind: str | 
     for data in items:
         issue = issue_from_json(repository, data, kind=kind)
         rows[issue.number] = issue  # a page may repeat an item that moved
-    Issue.objects.bulk_create(
-        rows.values(),
-        update_conflicts=True,
-        unique_fields=["repository", "number"],
-        update_fields=ISSUE_UPDATE_FIELDS,
-    )
+    _upsert(Issue, rows.values(), ["repository", "number"], ISSUE_UPDATE_FIELDS)
     return len(rows)
 
 
@@ -136,21 +173,7 @@ def upsert_comments(repository: Repository, rows: Iterable[Comment | None]) -> s
     """Upsert comments/reviews (None, a pending review, is skipped); returns the issue
     numbers they belong to."""
     by_key = {(c.kind, c.github_id): c for c in rows if c is not None}
-    Comment.objects.bulk_create(
-        by_key.values(),
-        update_conflicts=True,
-        unique_fields=["repository", "kind", "github_id"],
-        update_fields=[
-            "issue_number",
-            "author",
-            "author_is_bot",
-            "author_association",
-            "state",
-            "created_at",
-            "updated_at",
-            "html_url",
-        ],
-    )
+    _upsert(Comment, by_key.values(), ["repository", "kind", "github_id"], COMMENT_UPDATE_FIELDS)
     return {c.issue_number for c in by_key.values()}
 
 
@@ -169,12 +192,7 @@ def upsert_labels(repository: Repository, items: Iterable[dict], *, complete: bo
         )
         for d in items
     }
-    Label.objects.bulk_create(
-        rows.values(),
-        update_conflicts=True,
-        unique_fields=["repository", "name"],
-        update_fields=["color", "description"],
-    )
+    _upsert(Label, rows.values(), ["repository", "name"], ["color", "description"])
     if complete:
         Label.objects.filter(repository=repository).exclude(name__in=list(rows)).delete()
     return len(rows)
@@ -197,21 +215,7 @@ def upsert_releases(repository: Repository, items: Iterable[dict]) -> int:
             target_commitish=fit(Release, "target_commitish", d.get("target_commitish")),
             html_url=fit(Release, "html_url", d.get("html_url")),
         )
-    Release.objects.bulk_create(
-        rows.values(),
-        update_conflicts=True,
-        unique_fields=["repository", "tag"],
-        update_fields=[
-            "github_id",
-            "name",
-            "notes",
-            "published_at",
-            "prerelease",
-            "draft",
-            "target_commitish",
-            "html_url",
-        ],
-    )
+    _upsert(Release, rows.values(), ["repository", "tag"], RELEASE_UPDATE_FIELDS)
     return len(rows)
 
 
@@ -241,25 +245,7 @@ def upsert_runs(repository: Repository, items: Iterable[dict]) -> int:
     for d in items:
         run = run_from_json(repository, d)
         rows[(run.run_id, run.attempt)] = run
-    CIRun.objects.bulk_create(
-        rows.values(),
-        update_conflicts=True,
-        unique_fields=["provider", "run_id", "attempt"],
-        update_fields=[
-            "repository",
-            "workflow",
-            "workflow_path",
-            "branch",
-            "event",
-            "head_sha",
-            "status",
-            "conclusion",
-            "started_at",
-            "finished_at",
-            "created_at",
-            "html_url",
-        ],
-    )
+    _upsert(CIRun, rows.values(), ["provider", "run_id", "attempt"], RUN_UPDATE_FIELDS)
     return len(rows)
 
 

@@ -16,7 +16,12 @@ def _length(model, field: str) -> int:
     return model._meta.get_field(field).max_length
 
 
-DECISIONS = [("approve", "Approve"), ("reject", "Reject")]
+class DecisionField(forms.TypedChoiceField):
+    """The team's decision, "approve" or "reject", cleaned to whether it approves."""
+
+    def __init__(self, **kwargs):
+        choices = [("approve", "Approve"), ("reject", "Reject")]
+        super().__init__(choices=choices, coerce=lambda value: value == "approve", **kwargs)
 
 
 class StepForm(forms.Form):
@@ -53,7 +58,7 @@ class OfferHelpForm(forms.Form):
 
 
 class ModerateForm(forms.Form):
-    decision = forms.ChoiceField(choices=DECISIONS)
+    decision = DecisionField()
 
 
 class TOSRequestForm(forms.Form):
@@ -62,5 +67,5 @@ class TOSRequestForm(forms.Form):
 
 
 class TOSDecideForm(forms.Form):
-    decision = forms.ChoiceField(choices=DECISIONS)
+    decision = DecisionField()
     note = CleanCharField(required=False, max_length=_length(TOSChangeRequest, "decision_note"))

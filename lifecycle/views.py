@@ -198,9 +198,7 @@ def moderate(request, pk):
     done = submit(
         request,
         ModerateForm(request.POST),
-        lambda data: interest_moderate(
-            interest, request.user, approve=data["decision"] == "approve"
-        ),
+        lambda data: interest_moderate(interest, request.user, approve=data["decision"]),
         lambda: f"Offer from {interest.user} {interest.get_status_display().lower()}.",
     )
     return _after(request, done, interest.deprecation.technique)
@@ -237,7 +235,7 @@ def tos_decide(request, pk):
         request,
         TOSDecideForm(request.POST),
         lambda data: tos_change_decide(
-            change, request.user, approve=data["decision"] == "approve", note=data["note"]
+            change, request.user, approve=data["decision"], note=data["note"]
         ),
         lambda: f"TOS change {change.get_status_display().lower()}.",
     )

@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterable, Iterator
 
 from django.apps import apps
+from django.conf import settings
 from django.core import serializers
 from django.core.management.color import no_style
 from django.core.serializers.json import DjangoJSONEncoder
@@ -25,12 +26,7 @@ from techniques.cache import bump_data_version
 FORMAT, VERSION = "tfmot-portal", 1
 APPS = [
     "auth",
-    "techniques",
-    "ci_status",
-    "convergence",
-    "reviews",
-    "adherence",
-    "lifecycle",
+    *settings.PORTAL_APPS,
     "github_integration",
     "socialaccount",  # GitHub sign-in links (user <-> GitHub user id)
     "auditlog",

@@ -14,12 +14,13 @@ import functools
 import hashlib
 
 from django.apps import apps
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.db.models.signals import post_delete, post_save
 
-PROJECT_APPS = {"techniques", "ci_status", "convergence", "reviews", "adherence", "lifecycle"}
+PROJECT_APPS = frozenset(settings.PORTAL_APPS)
 TIMEOUT_SECONDS = 600
 
 

@@ -1,11 +1,5 @@
-"""
-ASGI config for tfmot_portal project.
-
-It exposes the ASGI callable as a module-level variable named ``application``.
-
-For more information on this file, see
-https://docs.djangoproject.com/en/5.2/howto/deployment/asgi/
-"""
+"""The same application for an ASGI server (``tfmot_portal.asgi:application``); the
+portal's own scripts serve it over WSGI (wsgi.py)."""
 
 import os
 

@@ -65,6 +65,10 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # Local state of the embedded default (SQLite file, filesystem broker queue).
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 
+# The portal's domain apps: a save in any of them makes the cached pages stale
+# (techniques/cache.py), and the export takes their records (ops/portability.py).
+PORTAL_APPS = ["techniques", "ci_status", "convergence", "reviews", "adherence", "lifecycle"]
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -80,12 +84,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "auditlog",
-    "techniques",
-    "ci_status",
-    "convergence",
-    "reviews",
-    "adherence",
-    "lifecycle",
+    *PORTAL_APPS,
     # Sign in with GitHub (django-allauth), owners from GitHub teams, gaps as issues.
     "allauth",
     "allauth.account",

@@ -1,11 +1,5 @@
-"""
-WSGI config for tfmot_portal project.
-
-It exposes the WSGI callable as a module-level variable named ``application``.
-
-For more information on this file, see
-https://docs.djangoproject.com/en/5.2/howto/deployment/wsgi/
-"""
+"""The WSGI application the portal is served with (``tfmot_portal.wsgi:application``
+under gunicorn: scripts/serve.sh, deploy/tfmot-web.service)."""
 
 import os
 

@@ -1,0 +1,1 @@
+"""Developer scripts; bench/ reuses the service check of with_services.py."""
