@@ -5,9 +5,10 @@ from __future__ import annotations
 from html import escape
 
 from django import template
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
+
+from techniques.templatetags.navigation import health_badge, url_once
 
 register = template.Library()
 
@@ -49,7 +50,6 @@ def failing_for(gap, now=None) -> str:
 # The matrix's cells, built in Python with one escape per value: 50 techniques x 22
 # rules a page, where a template branch (or format_html) per cell would cost more than the
 # rest of the page.
-_PK_PLACEHOLDER = 987654321
 _CELL_HTML = {
     "waived": (
         '<td class="cell cell-waived" title="{title}"><a href="{url}">~'
@@ -78,16 +78,14 @@ _FAIL = (
 )
 
 
-@register.simple_tag
-def matrix_cells(cells) -> SafeString:
+@register.simple_tag(takes_context=True)
+def matrix_cells(context, cells) -> SafeString:
     """One ``<td>`` per cell: failing (days, linked to its gap), waived, met, not
     applicable or not evaluated, each with its words for screen readers."""
     now = timezone.now()
-    # One reverse() for the row's gap links, as the navigation does for its links.
-    pattern = reverse("adherence:gap", args=[_PK_PLACEHOLDER])
 
     def gap_url(gap) -> str:
-        return escape(pattern.replace(str(_PK_PLACEHOLDER), str(gap.pk))) if gap else ""
+        return escape(url_once(context, "adherence:gap", gap.pk)) if gap else ""
 
     html = []
     for cell in cells:
@@ -114,3 +112,34 @@ def matrix_cells(cells) -> SafeString:
                 )
             )
     return SafeString("".join(html))  # nosec B703 - every value escaped above
+
+
+def _cut(text: str, width: int) -> str:
+    """As the ``truncatechars`` filter cuts a name: ``width`` characters, "…" included."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@register.simple_tag(takes_context=True)
+def matrix_row_head(context, row) -> SafeString:
+    """A matrix row's first cell: the technique (linked), its TOS and group, its open
+    gaps and its health."""
+    technique, group = row.technique, row.technique.owner_group
+    name = escape(technique.name)
+    html = (
+        f'<a href="{escape(url_once(context, "techniques:detail", technique.slug))}" '
+        f'title="{name}">{escape(_cut(technique.name, 34))}</a><br><span class="muted">'
+        f"{escape(str(technique.get_tos_level_display()))}"
+    )
+    if group:
+        html += (
+            f' · <a class="muted" href="{escape(url_once(context, "techniques:group", group.slug))}"'
+            f' title="{escape(group.name)}">{escape(_cut(group.name, 16))}</a>'
+        )
+    html += "</span> "
+    if row.open_gaps:
+        html += (
+            f'<span class="count-badge nonzero" title="open gaps">{int(row.open_gaps)}'
+            '<span class="visually-hidden"> open gaps</span></span>'
+        )
+    html += f"<br>{health_badge(context, technique)}"
+    return SafeString(f'<th scope="row" class="tech">{html}</th>')  # nosec B703 - escaped above
