@@ -24,7 +24,10 @@ from django.utils import timezone
 from techniques.duties import BOTH as BOTH
 from techniques.duties import PRODUCTION as PRODUCTION
 from techniques.duties import RESEARCH as RESEARCH
-from techniques.models import Technique, TOSLevel
+from techniques.models import Stage, Technique, TOSLevel
+
+# The stages of a launched technique: the duties that begin with the launch hold in them.
+LAUNCHED: tuple[str, ...] = (Stage.LAUNCHED, Stage.DEPRECATING)
 
 
 class Status(StrEnum):
@@ -155,6 +158,32 @@ def register_rule(**options: Any) -> Callable[[Check], Check]:
     def decorator(check: Check) -> Check:
         rule = Rule(check=check, **options)
         RULES[rule.id] = rule
+        return check
+
+    return decorator
+
+
+def register_launch_rule(**options: Any) -> Callable[[Check], Check]:
+    """``register_rule`` for a duty that begins with the launch: it applies in the
+    stages of a launched technique (``LAUNCHED``)."""
+    return register_rule(stages=LAUNCHED, **options)
+
+
+def register_fact_rule(
+    fact: str, missing: Callable[[Any], str | None], **options: Any
+) -> Callable[[Check], Check]:
+    """``register_rule`` for a rule that judges one fact, with "no data, not applicable"
+    written once: while ``missing(value of the fact)`` gives a reason (the data to judge
+    is not there yet), the rule answers N/A with it, and the check runs only otherwise."""
+
+    def decorator(check: Check) -> Check:
+        def judged(technique: Any, facts: Facts) -> Result:
+            reason = missing(facts.get(fact))
+            if reason is not None:
+                return Result.not_applicable(reason)
+            return check(technique, facts)
+
+        register_rule(**options)(judged)
         return check
 
     return decorator

@@ -19,9 +19,10 @@ from adherence.engine import (
     Severity,
     day_start,
     register_facts,
+    register_launch_rule,
     register_rule,
 )
-from techniques.models import Maintainer, Stage, Technique, TechniqueChange
+from techniques.models import Maintainer, Technique, TechniqueChange
 
 NO_GITHUB_DATA = "No GitHub data yet: the repository has not been synced."
 
@@ -115,8 +116,8 @@ def two_maintainers(technique, facts):
     fix="Idle maintainers take part again (triage, review, answer) or move to emeritus.",
 )
 def maintainers_active(technique, facts):
-    # The GitHub sync provides "maintainer_activity" ({login: last activity or None})
-    # and "repo_labels" (None until the repository was synced).
+    """Judges two facts of the GitHub sync: "maintainer_activity" ({login: last activity
+    or None}) and "repo_labels" (None until the repository was synced)."""
     activity = facts.get("maintainer_activity")
     if facts.get("repo_labels") is None or activity is None:
         return Result.not_applicable(NO_GITHUB_DATA)
@@ -128,20 +129,20 @@ def maintainers_active(technique, facts):
     idle_after = timedelta(days=round(months * 30.44))
     cutoff = facts.now - idle_after
     idle = sorted(login for login, last in activity.items() if last is None or last < cutoff)
-    if idle:
-        # The first maintainer to go idle did so idle_after their last activity; one
-        # never seen active counts from when the duty began.
-        start = facts.since_start(technique)
-        went_idle = [activity[login] + idle_after if activity[login] else start for login in idle]
-        return Result.failed(
-            f"No activity on the repository for {months} months: "
-            + ", ".join(f"@{login}" for login in idle),
-            links=[{"title": f"@{login}", "url": f"https://github.com/{login}"} for login in idle],
-            since=facts.counts_from(max(min(went_idle), start)),
-            idle=idle,
-            last_activity={k: v.isoformat() if v else None for k, v in activity.items()},
-        )
-    return Result.passed(f"All {len(activity)} maintainers active within {months} months.")
+    if not idle:
+        return Result.passed(f"All {len(activity)} maintainers active within {months} months.")
+    # The first maintainer to go idle did so idle_after their last activity; one never
+    # seen active counts from when the duty began.
+    start = facts.since_start(technique)
+    went_idle = [activity[login] + idle_after if activity[login] else start for login in idle]
+    return Result.failed(
+        f"No activity on the repository for {months} months: "
+        + ", ".join(f"@{login}" for login in idle),
+        links=[{"title": f"@{login}", "url": f"https://github.com/{login}"} for login in idle],
+        since=facts.counts_from(max(min(went_idle), start)),
+        idle=idle,
+        last_activity={k: v.isoformat() if v else None for k, v in activity.items()},
+    )
 
 
 @register_rule(
@@ -190,15 +191,13 @@ def technique_label(technique, facts):
     return Result.passed(f"Label '{technique.label}' ({where}).", label=technique.label)
 
 
-@register_rule(
+@register_launch_rule(
     id="api-tests",
     title="Public API testing within 3 months of launch",
     applies_to=PRODUCTION,
-    stages=(Stage.LAUNCHED, Stage.DEPRECATING),
     severity=Severity.MEDIUM,
     source="comprehensive public API testing ... within 3 months of initial launch",
-    fix="Cover the public API with tests, then record the date in the registry "
-    "(API tests confirmed on).",
+    fix="Cover the public API with tests, then record the date in the registry (API tests confirmed on).",
 )
 def api_tests(technique, facts):
     if technique.api_tests_confirmed_on:

@@ -17,12 +17,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db.models import Q
 
-from adherence.engine import BOTH, PRODUCTION, Result, Severity, register_facts, register_rule
+from adherence.engine import BOTH, PRODUCTION, Result, Severity, register_fact_rule, register_facts
 from ci_status.community import name_terms, path_matches
 from ci_status.models import CIRun, Issue, Label, Release
 from ci_status.selectors import community_figures, primary_repository
@@ -217,131 +217,129 @@ def load_api_changes(techniques, now):
 
 
 # --- rules ---------------------------------------------------------------------------
-def _waiting_since(items, facts, days: int) -> datetime:
-    """When waiting became a violation: the oldest item's creation (never before the
-    duty began) plus the allowed wait."""
-    oldest = min(i.created_at for i in items)
-    return facts.counts_from(oldest) + timedelta(days=days)
+def unsynced(value) -> str | None:
+    """Why a fact of the GitHub sync cannot be judged: the repository was never synced."""
+    return NO_DATA if value is None or not value.synced else None
+
+
+def github_rule(*, fact: str, **options):
+    """``register_rule`` for a rule judging ``fact``, a fact of the GitHub sync: N/A "no
+    GitHub data yet" until the repository is synced."""
+    return register_fact_rule(fact, unsynced, **options)
 
 
 def _links(items, limit=10):
     return [{"title": f"#{i.number} {i.title}", "url": i.url} for i in items[:limit]]
 
 
-def _waiting_failure(overdue, facts, days: int, message: str, key: str) -> Result:
-    """The failure of an "items waiting past a threshold" rule: links to the overdue items,
-    the day waiting became a violation, and the items themselves under ``key``."""
-    return Result.failed(
-        message,
-        links=_links(overdue),
-        since=_waiting_since(overdue, facts, days),
-        **{key: [i.as_dict() for i in overdue]},
-        threshold_days=days,
-    )
+class WaitingRule(NamedTuple):
+    """A rule on items of the community figures that must not wait past a threshold."""
 
+    id: str
+    title: str
+    applies_to: tuple[str, ...]
+    severity: Severity
+    source: str  # the policy sentence
+    items: str  # the waiting items, Figures.<items> (past the threshold: <items>_overdue)
+    days: str  # the threshold in days, Figures.<days>
+    failed: str  # what a failure says: {count} overdue items, {days}, {label}
+    passed: str  # what a pass says: {count} items waiting within the limit, {days}, {label}
+    evidence: tuple[str, str]  # the keys of the overdue items and of that count
+    research_opt_in: str = ""
 
-@register_rule(
-    id="questions-answered",
-    title="Questions in issues are answered",
-    applies_to=BOTH,
-    severity=Severity.MEDIUM,
-    source="Answer questions in issues",
-)
-def questions_answered(technique, facts):
-    f = facts["community"]
-    if f is None or not f.synced:
-        return Result.not_applicable(NO_DATA)
-    overdue = f.unanswered_overdue
-    if overdue:
-        return _waiting_failure(
-            overdue,
-            facts,
-            f.response_days,
-            f"{len(overdue)} issue(s) labeled {technique.label} waited more than "
-            f"{f.response_days} days for a maintainer's first response.",
-            "issues",
+    def judge(self, technique, facts) -> Result:
+        """Fails on the items still overdue when the wait counts only from the day the duty
+        began (after a switch to the production TOS, the time before it does not count),
+        since the oldest one's wait ran out."""
+        f = facts["community"]
+        days = getattr(f, self.days)
+        limit = timedelta(days=days)
+        overdue = [
+            i
+            for i in getattr(f, f"{self.items}_overdue")
+            if facts.now - facts.counts_from(i.created_at) > limit
+        ]
+        overdue_key, waiting_key = self.evidence
+        if overdue:
+            return Result.failed(
+                self.failed.format(count=len(overdue), days=days, label=technique.label),
+                links=_links(overdue),
+                since=facts.counts_from(min(i.created_at for i in overdue)) + limit,
+                **{overdue_key: [i.as_dict() for i in overdue]},
+                threshold_days=days,
+            )
+        waiting = len(getattr(f, self.items))
+        return Result.passed(
+            self.passed.format(count=waiting, days=days, label=technique.label),
+            **{waiting_key: waiting},
         )
-    return Result.passed(
-        f"No issue waits more than {f.response_days} days for a maintainer's first "
-        f"response ({len(f.unanswered)} open without a response yet, within the limit).",
-        unanswered=len(f.unanswered),
-    )
 
 
-def _overdue_under_duty(items, facts, days: int) -> list:
-    """Items still overdue when the wait counts only from the day the duty began (after a
-    switch to the production TOS, the time before it does not count)."""
-    return [i for i in items if facts.now - facts.counts_from(i.created_at) > timedelta(days=days)]
-
-
-@register_rule(
-    id="prs-reviewed",
-    title="Pull requests are reviewed",
-    applies_to=PRODUCTION,
-    research_opt_in="accepts_prs",
-    severity=Severity.MEDIUM,
-    source="review pull requests (PRs) and issues",
+WAITING_RULES = (
+    WaitingRule(
+        "questions-answered",
+        "Questions in issues are answered",
+        BOTH,
+        Severity.MEDIUM,
+        "Answer questions in issues",
+        "unanswered",
+        "response_days",
+        "{count} issue(s) labeled {label} waited more than {days} days for a maintainer's "
+        "first response.",
+        "No issue waits more than {days} days for a maintainer's first response ({count} "
+        "open without a response yet, within the limit).",
+        ("issues", "unanswered"),
+    ),
+    WaitingRule(
+        "prs-reviewed",
+        "Pull requests are reviewed",
+        PRODUCTION,
+        Severity.MEDIUM,
+        "review pull requests (PRs) and issues",
+        "prs_waiting",
+        "review_days",
+        "{count} PR(s) labeled {label} waited more than {days} days for a review.",
+        "No PR waits more than {days} days for review ({count} waiting within the limit).",
+        ("pulls", "waiting"),
+        research_opt_in="accepts_prs",
+    ),
+    WaitingRule(
+        "unlabeled-triage",
+        "Unlabeled issues and PRs are triaged",
+        PRODUCTION,
+        Severity.LOW,
+        "Watch out for unlabeled PRs and issues",
+        "unlabeled",
+        "unlabeled_days",
+        "{count} unlabeled item(s) older than {days} days touch the technique's paths or "
+        "name it; they probably need {label}.",
+        "No unlabeled item older than {days} days belongs to this technique.",
+        ("items", "recent"),
+    ),
 )
-def prs_reviewed(technique, facts):
-    f = facts["community"]
-    if f is None or not f.synced:
-        return Result.not_applicable(NO_DATA)
-    overdue = _overdue_under_duty(f.prs_waiting_overdue, facts, f.review_days)
-    if overdue:
-        return _waiting_failure(
-            overdue,
-            facts,
-            f.review_days,
-            f"{len(overdue)} PR(s) labeled {technique.label} waited more than "
-            f"{f.review_days} days for a review.",
-            "pulls",
-        )
-    return Result.passed(
-        f"No PR waits more than {f.review_days} days for review "
-        f"({len(f.prs_waiting)} waiting within the limit).",
-        waiting=len(f.prs_waiting),
-    )
+for waiting in WAITING_RULES:
+    github_rule(
+        id=waiting.id,
+        title=waiting.title,
+        applies_to=waiting.applies_to,
+        research_opt_in=waiting.research_opt_in,
+        severity=waiting.severity,
+        source=waiting.source,
+        fact="community",
+    )(waiting.judge)
 
 
-@register_rule(
-    id="unlabeled-triage",
-    title="Unlabeled issues and PRs are triaged",
-    applies_to=PRODUCTION,
-    severity=Severity.LOW,
-    source="Watch out for unlabeled PRs and issues",
-)
-def unlabeled_triage(technique, facts):
-    f = facts["community"]
-    if f is None or not f.synced:
-        return Result.not_applicable(NO_DATA)
-    overdue = _overdue_under_duty(f.unlabeled_overdue, facts, f.unlabeled_days)
-    if overdue:
-        return _waiting_failure(
-            overdue,
-            facts,
-            f.unlabeled_days,
-            f"{len(overdue)} unlabeled item(s) older than {f.unlabeled_days} days touch "
-            f"the technique's paths or name it; they probably need {technique.label}.",
-            "items",
-        )
-    return Result.passed(
-        f"No unlabeled item older than {f.unlabeled_days} days belongs to this technique.",
-        recent=len(f.unlabeled),
-    )
-
-
-@register_rule(
+@github_rule(
     id="release-notes",
     title="Release notes cover the technique",
     applies_to=PRODUCTION,
     research_opt_in="provides_release_notes",
     severity=Severity.LOW,
     source="Provide release notes",
+    fact="release_facts",
 )
 def release_notes(technique, facts):
     f = facts["release_facts"]
-    if f is None or not f.synced:
-        return Result.not_applicable(NO_DATA)
     if not f.release:
         return Result.not_applicable("No release has been published yet.")
     tag = f.release["tag"]
@@ -365,17 +363,16 @@ def release_notes(technique, facts):
     )
 
 
-@register_rule(
+@github_rule(
     id="api-review",
     title="Public API changes are approved by TFMOT",
     applies_to=PRODUCTION,
     severity=Severity.HIGH,
     source="All public API changes must be approved by TFMOT",
+    fact="api_changes",
 )
 def api_review(technique, facts):
     f = facts["api_changes"]
-    if f is None or not f.synced:
-        return Result.not_applicable(NO_DATA)
     if f.unapproved:
         return Result.failed(
             f"{len(f.unapproved)} merged PR(s) in the last {f.window_days} days changed the "
@@ -394,22 +391,21 @@ def api_review(technique, facts):
     )
 
 
-@register_rule(
+@github_rule(
     id="ci-green",
     title="Open-source CI is green on the default branch",
     applies_to=BOTH,
     severity=Severity.HIGH,
     source="Open source failures: ... OWNERS fix them",
+    fact="ci_default_branch",
 )
 def ci_green(technique, facts):
+    limit = timedelta(hours=settings.ADHERENCE["CI_RED_HOURS"])
     state = facts["ci_default_branch"]
-    if state is None or not state.synced:
-        return Result.not_applicable(NO_DATA)
     if not state.workflows:
         return Result.not_applicable(
             f"No CI run on {state.branch} in the last {CI_LOOKBACK_DAYS} days."
         )
-    limit = timedelta(hours=settings.ADHERENCE["CI_RED_HOURS"])
     too_long = [red for red in state.red if facts.now - red["since"] > limit]
     if too_long:
         return Result.failed(

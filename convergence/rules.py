@@ -19,12 +19,11 @@ from adherence.engine import (
     Result,
     Severity,
     register_facts,
+    register_launch_rule,
     register_rule,
 )
 from convergence.models import ConvergenceRun, ConvergenceTest, State
-from techniques.models import Stage
 
-LAUNCHED = (Stage.LAUNCHED, Stage.DEPRECATING)
 SUPPORTED_PYTHONS = ("3.10", "3.11", "3.12")
 PACKAGE_SIZE_METRIC = "package_size_mb"
 VERSIONS_DAYS = 14
@@ -100,19 +99,35 @@ def _regressed_since(targets) -> datetime | None:
     return min(starts) if starts else None
 
 
-def _missed(g, value: str) -> str:
-    """How a missed target reads in a (public) result: its public value, or only that an
-    internal result misses it when the public figures meet it."""
-    if g.regressed_internally:
-        return f"{g.test}: {g.metric}: an internal result misses the documented {g.documented_value:g}{g.unit}"
-    return value
+def _measured(targets) -> list:
+    return [g for g in targets if g.latest_value is not None]
 
 
-@register_rule(
+def _missed(measured, public, links=True) -> Result | None:
+    """A failure naming the measured targets that miss their documented value, dated by
+    the earliest public regression; None when every one is met. A target reads as
+    ``public(g)`` (its public figures), or, when only an internal result misses it, as
+    that without the value."""
+
+    def reads(g) -> str:
+        if g.regressed_internally:
+            return f"{g.test}: {g.metric}: an internal result misses the documented {g.documented_value:g}{g.unit}"
+        return public(g)
+
+    missed = [g for g in measured if g.regressed]
+    if not missed:
+        return None
+    return Result.failed(
+        "; ".join(reads(g) for g in missed),
+        links=[_link(g.test) for g in missed] if links else None,
+        since=_regressed_since(missed),
+    )
+
+
+@register_launch_rule(
     id="convergence-test-exists",
     title="Has a convergence test on a Model Garden task",
     applies_to=BOTH,
-    stages=LAUNCHED,
     severity=Severity.HIGH,
     source="a training example ... with convergence tests (official-models.md)",
     fix="Register a convergence test on a TF Model Garden task (not MNIST) and run it nightly with tf-nightly at TFMOT head.",
@@ -181,47 +196,40 @@ def convergence_fresh(technique, facts):
     fix="Restore the documented accuracy, size or latency, or correct the documentation.",
 )
 def benefits_delivered(technique, facts):
-    targets = [g for t in _tests(facts) for g in t.targets.all() if g.metric != PACKAGE_SIZE_METRIC]
-    measured = [g for g in targets if g.latest_value is not None]
+    measured = _measured(
+        g for t in _tests(facts) for g in t.targets.all() if g.metric != PACKAGE_SIZE_METRIC
+    )
     if not measured:
         return Result.not_applicable("No benefit target measured yet.")
-    missed = [g for g in measured if g.regressed]
-    if missed:
-        return Result.failed(
-            "; ".join(
-                _missed(
-                    g,
-                    f"{g.test}: {g.metric} {g.public_latest_value:g}{g.unit} vs documented {g.documented_value:g}{g.unit} (tolerance {g.tolerance:g})",
-                )
-                for g in missed
-            ),
-            links=[_link(g.test) for g in missed],
-            since=_regressed_since(missed),
-        )
-    return Result.passed(f"{len(measured)} documented figure(s) met within tolerance.")
+    return _missed(
+        measured,
+        lambda g: (
+            f"{g.test}: {g.metric} {g.public_latest_value:g}{g.unit} vs documented {g.documented_value:g}{g.unit} (tolerance {g.tolerance:g})"
+        ),
+    ) or Result.passed(f"{len(measured)} documented figure(s) met within tolerance.")
 
 
-@register_rule(
+@register_launch_rule(
     id="training-speed-test",
     title="Has a passing training speed test",
     applies_to=PRODUCTION,
-    stages=LAUNCHED,
     severity=Severity.MEDIUM,
     source="Whenever a convergence or training speed test fails",
     fix="Register a training speed test and keep it passing.",
 )
 def training_speed_test(technique, facts):
     tests = _tests(facts, ConvergenceTest.Kind.TRAINING_SPEED)
-    if not tests:
-        return Result.failed("No training speed test.", since=facts.since_start(technique))
-    return _failing(tests) or Result.passed(f"{len(tests)} training speed test(s), none failing.")
+    if tests:
+        return _failing(tests) or Result.passed(
+            f"{len(tests)} training speed test(s), none failing."
+        )
+    return Result.failed("No training speed test.", since=facts.since_start(technique))
 
 
-@register_rule(
+@register_launch_rule(
     id="compat-matrix",
     title="CI covers the newest TF and supported Pythons",
     applies_to=PRODUCTION,
-    stages=LAUNCHED,
     severity=Severity.LOW,
     source="new TensorFlow major releases, Python compatibility",
     fix="Run the tests with tf-nightly and every supported Python version.",
@@ -259,20 +267,16 @@ def binary_size(technique, facts):
         for g in t.targets.all()
         if g.metric == PACKAGE_SIZE_METRIC
     ]
-    measured = [g for g in budgets if g.latest_value is not None]
+    measured = _measured(budgets)
     if not measured:
         return Result.not_applicable("No package-size budget measured.")
-    over = [g for g in measured if g.regressed]
+    over = _missed(
+        measured,
+        lambda g: f"{g.public_latest_value:g} MB over the {g.documented_value:g} MB budget",
+        links=False,
+    )
     if over:
-        return Result.failed(
-            "; ".join(
-                _missed(
-                    g, f"{g.public_latest_value:g} MB over the {g.documented_value:g} MB budget"
-                )
-                for g in over
-            ),
-            since=_regressed_since(over),
-        )
+        return over
     public = [g for g in measured if g.public_latest_value is not None]
     if public:
         return Result.passed(f"Within the budget ({public[0].public_latest_value:g} MB).")

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from django.db.models import Max
 
-from adherence.engine import BOTH, PRODUCTION, Result, Severity, register_facts, register_rule
+from adherence.engine import (
+    BOTH,
+    PRODUCTION,
+    Result,
+    Severity,
+    register_fact_rule,
+    register_facts,
+    register_rule,
+)
 from adherence.rules import ownership_since
 from lifecycle.models import Deprecation, OwnerInterest, OwnershipCheck
 from lifecycle.services import TRIAGE_OR_MORE
@@ -45,48 +53,58 @@ def load_deprecations(techniques, now):
     return {t.pk: found.get(t.pk) for t in techniques}
 
 
-@register_rule(
+def ownership_rule(*, unread, **options):
+    """``register_rule`` for a rule judging the last ownership check: N/A while none has
+    run, or while it could not read what the rule judges (``unread(check)``; its error
+    is the reason)."""
+
+    def missing(check):
+        if check is None:
+            return NO_CHECK
+        return check.error if unread(check) else None
+
+    return register_fact_rule("ownership_check", missing, **options)
+
+
+@ownership_rule(
     id="maintainers-triage",
     title="Maintainers hold triage access",
     applies_to=BOTH,
     severity=Severity.MEDIUM,
     source="TFMOT enables OWNERS to handle PRs and issues by granting Github Triage access",
     fix="Ask TFMOT to grant each maintainer Triage access (or more) on the repository.",
+    unread=lambda check: check.error and not check.permissions,
 )
 def maintainers_triage(technique, facts):
-    check = facts.get("ownership_check")
-    if check is None or (check.error and not check.permissions):
-        return Result.not_applicable(check.error if check else NO_CHECK)
+    permissions = facts["ownership_check"].permissions
     lacking = sorted(
-        login for login, permission in check.permissions.items() if permission not in TRIAGE_OR_MORE
+        login for login, permission in permissions.items() if permission not in TRIAGE_OR_MORE
     )
     if lacking:
         return Result.failed(
             "Without triage access: "
             + ", ".join(
-                f"@{login} ({check.permissions[login] or 'not a collaborator'})"
-                for login in lacking
+                f"@{login} ({permissions[login] or 'not a collaborator'})" for login in lacking
             ),
             since=ownership_since(technique, facts),
-            permissions=check.permissions,
+            permissions=permissions,
         )
-    return Result.passed(f"{len(check.permissions)} maintainers hold triage access or more.")
+    return Result.passed(f"{len(permissions)} maintainers hold triage access or more.")
 
 
-@register_rule(
+@ownership_rule(
     id="codeowners-drift",
     title="CODEOWNERS agrees with the registry",
     applies_to=BOTH,
     severity=Severity.LOW,
     source="Attribution occurs on Github on a per-subpackage basis",
     fix="Replace CODEOWNERS with the corrected file the portal generates (/owners/CODEOWNERS).",
+    unread=lambda check: check.error.startswith("CODEOWNERS"),
 )
 def codeowners_drift_rule(technique, facts):
-    check = facts.get("ownership_check")
-    if check is None or check.error.startswith("CODEOWNERS"):
-        return Result.not_applicable(check.error if check else NO_CHECK)
     if not technique.path_globs:
         return Result.not_applicable("The technique lists no paths.")
+    check = facts["ownership_check"]
     if check.missing_in_codeowners or check.extra_in_codeowners:
         parts = [
             f"missing {', '.join(e['owners'])} on {e['pattern']}"
