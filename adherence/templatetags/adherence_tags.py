@@ -8,7 +8,7 @@ from django import template
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
-from techniques.templatetags.navigation import health_badge, url_once
+from techniques.templatetags.navigation import cut, health_badge, url_once
 
 register = template.Library()
 
@@ -114,11 +114,6 @@ def matrix_cells(context, cells) -> SafeString:
     return SafeString("".join(html))  # nosec B703 - every value escaped above
 
 
-def _cut(text: str, width: int) -> str:
-    """As the ``truncatechars`` filter cuts a name: ``width`` characters, "…" included."""
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 @register.simple_tag(takes_context=True)
 def matrix_row_head(context, row) -> SafeString:
     """A matrix row's first cell: the technique (linked), its TOS and group, its open
@@ -127,13 +122,13 @@ def matrix_row_head(context, row) -> SafeString:
     name = escape(technique.name)
     html = (
         f'<a href="{escape(url_once(context, "techniques:detail", technique.slug))}" '
-        f'title="{name}">{escape(_cut(technique.name, 34))}</a><br><span class="muted">'
+        f'title="{name}">{escape(cut(technique.name, 34))}</a><br><span class="muted">'
         f"{escape(str(technique.get_tos_level_display()))}"
     )
     if group:
         html += (
             f' · <a class="muted" href="{escape(url_once(context, "techniques:group", group.slug))}"'
-            f' title="{escape(group.name)}">{escape(_cut(group.name, 16))}</a>'
+            f' title="{escape(group.name)}">{escape(cut(group.name, 16))}</a>'
         )
     html += "</span> "
     if row.open_gaps:

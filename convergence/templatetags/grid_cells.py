@@ -9,9 +9,8 @@ from django import template
 from django.middleware.csrf import get_token
 from django.utils import dateformat, timezone
 from django.utils.safestring import SafeString
-from django.utils.text import Truncator
 
-from techniques.templatetags.navigation import tos_badge, url_once
+from techniques.templatetags.navigation import cut, tos_badge, url_once
 
 register = template.Library()
 
@@ -82,7 +81,7 @@ def row_head(context, row) -> SafeString:
     about = f"{test.name} · {test.model_family} · {kind}, {test.cadence_label}"
     return SafeString(  # nosec B703 - one escape per value
         f'<th scope="row" class="tg-test"><a href="{link}#test-{test.pk}">'
-        f"{escape(Truncator(technique.name).chars(48))}</a><br>"
+        f"{escape(cut(technique.name, 48))}</a><br>"
         f'<span class="muted">{escape(about)}</span></th>'
         f"<td>{tos_badge(technique)}</td>"
         f'<td class="tg-owners">{_owners(context, technique.owner_group)}</td>'
