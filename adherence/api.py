@@ -7,12 +7,10 @@ from rest_framework import serializers, viewsets
 
 from adherence.models import Gap, RuleResult
 from techniques.cache import public_page
-from techniques.models import Technique
+from techniques.serializers import BelongsToTechniqueSerializer
 
 
-class PublicRuleResultSerializer(serializers.ModelSerializer):
-    technique = serializers.SlugRelatedField[Technique](slug_field="slug", read_only=True)
-
+class PublicRuleResultSerializer(BelongsToTechniqueSerializer):
     class Meta:
         model = RuleResult
         fields = ["technique", "rule_id", "status", "since", "evaluated_at"]
@@ -23,9 +21,7 @@ class StaffRuleResultSerializer(PublicRuleResultSerializer):
         fields = [*PublicRuleResultSerializer.Meta.fields, "summary", "evidence", "links"]
 
 
-class PublicGapSerializer(serializers.ModelSerializer):
-    technique = serializers.SlugRelatedField[Technique](slug_field="slug", read_only=True)
-
+class PublicGapSerializer(BelongsToTechniqueSerializer):
     class Meta:
         model = Gap
         fields = [

@@ -46,10 +46,10 @@ class Gap(models.Model):
     """One record per (technique, rule) while the rule fails; reopening makes a new one."""
 
     class State(models.TextChoices):
-        OPEN = "open", "Open"
-        ACKNOWLEDGED = "acknowledged", "Acknowledged"
-        WAIVED = "waived", "Waived"
-        RESOLVED = "resolved", "Resolved"
+        OPEN = "open"
+        ACKNOWLEDGED = "acknowledged"
+        WAIVED = "waived"
+        RESOLVED = "resolved"
 
     technique = models.ForeignKey(Technique, on_delete=models.CASCADE, related_name="gaps")
     rule_id = models.CharField(max_length=40)
@@ -166,12 +166,12 @@ class Gap(models.Model):
 
 class GapEvent(models.Model):
     class Kind(models.TextChoices):
-        OPENED = "opened", "Opened"
+        OPENED = "opened"
         EVIDENCE = "evidence", "Evidence changed"
-        ACKNOWLEDGED = "acknowledged", "Acknowledged"
-        WAIVED = "waived", "Waived"
+        ACKNOWLEDGED = "acknowledged"
+        WAIVED = "waived"
         WAIVER_EXPIRED = "waiver_expired", "Waiver expired"
-        RESOLVED = "resolved", "Resolved"
+        RESOLVED = "resolved"
 
     gap = models.ForeignKey(Gap, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)

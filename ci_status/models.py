@@ -84,7 +84,7 @@ class Issue(models.Model):
     """An issue or a pull request (GitHub numbers them in one sequence)."""
 
     class Kind(models.TextChoices):
-        ISSUE = "issue", "Issue"
+        ISSUE = "issue"
         PR = "pr", "Pull request"
 
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="issues")
@@ -144,8 +144,8 @@ class Comment(models.Model):
     """A comment or a review on an issue/PR: what "first response" is computed from."""
 
     class Kind(models.TextChoices):
-        COMMENT = "comment", "Comment"
-        REVIEW = "review", "Review"
+        COMMENT = "comment"
+        REVIEW = "review"
 
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="comments")
     kind = models.CharField(max_length=8, choices=Kind.choices)
@@ -177,9 +177,9 @@ class ItemTechnique(models.Model):
     may belong to (``via`` mention: an unlabeled item naming the technique)."""
 
     class Via(models.TextChoices):
-        LABEL = "label", "Label"
-        PATHS = "paths", "Paths"
-        MENTION = "mention", "Mention"
+        LABEL = "label"
+        PATHS = "paths"
+        MENTION = "mention"
 
     issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="technique_links")
     technique = models.ForeignKey(
@@ -302,10 +302,10 @@ class SyncRun(models.Model):
     """What one sync did, for the sync status page."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
+        QUEUED = "queued"
+        RUNNING = "running"
         OK = "ok", "Succeeded"
-        FAILED = "failed", "Failed"
+        FAILED = "failed"
         INTERRUPTED = "interrupted", "Interrupted (worker stopped)"
 
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="sync_runs")

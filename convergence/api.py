@@ -23,7 +23,7 @@ from convergence.permissions import internal_visibility
 from convergence.presenters import visible_strip
 from convergence.services import results_ingest
 from techniques.cache import public_page
-from techniques.models import Technique
+from techniques.serializers import BelongsToTechniqueSerializer
 
 
 class CITokenAuthentication(BaseAuthentication):
@@ -136,9 +136,7 @@ class UploadView(APIView):
         )
 
 
-class ConvergenceTestSerializer(serializers.ModelSerializer):
-    technique = serializers.SlugRelatedField[Technique](slug_field="slug", read_only=True)
-
+class ConvergenceTestSerializer(BelongsToTechniqueSerializer):
     class Meta:
         model = ConvergenceTest
         fields = [

@@ -32,16 +32,16 @@ def model_garden_families() -> dict[str, dict]:
 
 
 class State(models.TextChoices):
-    PASSING = "passing", "Passing"
-    FAILING = "failing", "Failing"
-    FLAKY = "flaky", "Flaky"
-    STALE = "stale", "Stale"
+    PASSING = "passing"
+    FAILING = "failing"
+    FLAKY = "flaky"
+    STALE = "stale"
     NO_RUNS = "no_runs", "No runs yet"
 
 
 class ConvergenceTest(models.Model):
     class Kind(models.TextChoices):
-        CONVERGENCE = "convergence", "Convergence"
+        CONVERGENCE = "convergence"
         TRAINING_SPEED = "training_speed", "Training speed"
 
     class Location(models.TextChoices):
@@ -230,10 +230,10 @@ class ConvergenceRunQuerySet(models.QuerySet):
 
 class ConvergenceRun(models.Model):
     class Outcome(models.TextChoices):
-        PASSED = "passed", "Passed"
-        FAILED = "failed", "Failed"
-        ERROR = "error", "Error"
-        SKIPPED = "skipped", "Skipped"
+        PASSED = "passed"
+        FAILED = "failed"
+        ERROR = "error"
+        SKIPPED = "skipped"
 
     class Source(models.TextChoices):
         ACTIONS = "actions", "GitHub Actions"

@@ -34,12 +34,12 @@ class BootstrapProposal(models.Model):
 
     class Kind(models.TextChoices):
         GROUP = "group", "Owner group"
-        TECHNIQUE = "technique", "Technique"
+        TECHNIQUE = "technique"
 
     class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        CONFIRMED = "confirmed", "Confirmed"
-        REJECTED = "rejected", "Rejected"
+        PENDING = "pending"
+        CONFIRMED = "confirmed"
+        REJECTED = "rejected"
 
     repository = models.CharField(max_length=140)
     kind = models.CharField(max_length=10, choices=Kind.choices)

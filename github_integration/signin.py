@@ -43,31 +43,17 @@ def github_signin_configured() -> bool:
 
 
 class PortalGitHubAdapter(GitHubOAuth2Adapter):
-    """allauth's GitHub adapter with its URLs read from the settings per request."""
+    """allauth's GitHub adapter with its URLs read from the settings per request (allauth
+    makes an adapter for each request)."""
 
-    @property
-    def web_url(self) -> str:
-        return settings.GITHUB_OAUTH_URL.rstrip("/")
-
-    @property
-    def api_url(self) -> str:
-        return settings.GITHUB_API_URL.rstrip("/")
-
-    @property
-    def authorize_url(self) -> str:
-        return f"{self.web_url}/login/oauth/authorize"
-
-    @property
-    def access_token_url(self) -> str:
-        return f"{self.web_url}/login/oauth/access_token"
-
-    @property
-    def profile_url(self) -> str:
-        return f"{self.api_url}/user"
-
-    @property
-    def emails_url(self) -> str:
-        return f"{self.api_url}/user/emails"
+    def __init__(self, request) -> None:
+        super().__init__(request)
+        self.web_url = settings.GITHUB_OAUTH_URL.rstrip("/")
+        self.api_url = settings.GITHUB_API_URL.rstrip("/")
+        self.authorize_url = f"{self.web_url}/login/oauth/authorize"
+        self.access_token_url = f"{self.web_url}/login/oauth/access_token"
+        self.profile_url = f"{self.api_url}/user"
+        self.emails_url = f"{self.api_url}/user/emails"
 
 
 class PortalGitHubProvider(GitHubProvider):

@@ -37,9 +37,9 @@ REQUIRED_STEPS = [key for key, _, required in STEPS if required]
 
 class ContributionStep(models.Model):
     class State(models.TextChoices):
-        OPEN = "open", "Open"
+        OPEN = "open"
         IN_PROGRESS = "in_progress", "In progress"
-        DONE = "done", "Done"
+        DONE = "done"
         NOT_APPLICABLE = "not_applicable", "Not applicable"
 
     technique = models.ForeignKey(
@@ -79,7 +79,7 @@ class Deprecation(models.Model):
     class Reason(models.TextChoices):
         LACK_OF_PEOPLE = "lack_of_people", "Lack of people to maintain it"
         SUPERSEDED = "superseded", "Superseded by another technique"
-        OTHER = "other", "Other"
+        OTHER = "other"
 
     technique = models.OneToOneField(
         Technique, on_delete=models.CASCADE, related_name="deprecation"
@@ -130,9 +130,9 @@ class OwnerInterest(models.Model):
 
 class TOSChangeRequest(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
+        PENDING = "pending"
+        APPROVED = "approved"
+        REJECTED = "rejected"
 
     technique = models.ForeignKey(Technique, on_delete=models.CASCADE, related_name="tos_requests")
     to_level = models.CharField(max_length=12, choices=TOSLevel.choices)

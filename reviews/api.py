@@ -9,10 +9,10 @@ from rest_framework import serializers, viewsets
 from reviews.models import Review, ReviewCycle
 from techniques.cache import public_page
 from techniques.models import Technique
+from techniques.serializers import BelongsToTechniqueSerializer
 
 
-class PublicReviewSerializer(serializers.ModelSerializer):
-    technique = serializers.SlugRelatedField[Technique](slug_field="slug", read_only=True)
+class PublicReviewSerializer(BelongsToTechniqueSerializer):
     cycle = serializers.StringRelatedField[ReviewCycle]()
 
     class Meta:

@@ -53,13 +53,13 @@ class ReviewCycle(models.Model):
 
 class Review(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        SUBMITTED = "submitted", "Submitted"
-        ACCEPTED = "accepted", "Accepted"
+        DRAFT = "draft"
+        SUBMITTED = "submitted"
+        ACCEPTED = "accepted"
         CHANGES_REQUESTED = "changes_requested", "Changes requested"
 
     class Rating(models.TextChoices):
-        MET = "met", "Met"
+        MET = "met"
         PARTLY = "partly", "Partly met"
         NOT_MET = "not_met", "Not met"
 

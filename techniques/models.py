@@ -29,16 +29,16 @@ label_validator = RegexValidator(
 
 
 class TOSLevel(models.TextChoices):
-    PRODUCTION = "production", "Production"
-    RESEARCH = "research", "Research"
+    PRODUCTION = "production"
+    RESEARCH = "research"
 
 
 class Stage(models.TextChoices):
-    PROPOSED = "proposed", "Proposed"
+    PROPOSED = "proposed"
     IN_DEVELOPMENT = "in_development", "In development"
-    LAUNCHED = "launched", "Launched"
-    DEPRECATING = "deprecating", "Deprecating"
-    DEPRECATED = "deprecated", "Deprecated"
+    LAUNCHED = "launched"
+    DEPRECATING = "deprecating"
+    DEPRECATED = "deprecated"
 
 
 # What an end user can expect, word for word from the ownership RFC.
@@ -63,7 +63,7 @@ class HealthLevel(models.TextChoices):
     """A technique's health, stored by the adherence evaluation (see the health page)."""
 
     UNKNOWN = "unknown", "Not checked yet"
-    HEALTHY = "healthy", "Healthy"
+    HEALTHY = "healthy"
     MINOR = "minor", "Minor gaps"
     ATTENTION = "attention", "Needs attention"
     TROUBLE = "trouble", "In trouble"
@@ -130,8 +130,8 @@ class MaintainerQuerySet(models.QuerySet):
 
 class Maintainer(models.Model):
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        EMERITUS = "emeritus", "Emeritus"
+        ACTIVE = "active"
+        EMERITUS = "emeritus"
 
     group = models.ForeignKey(OwnerGroup, on_delete=models.CASCADE, related_name="maintainers")
     github_login = models.CharField(max_length=39, validators=[github_login_validator])

@@ -3,6 +3,13 @@ from rest_framework import serializers
 from techniques.models import Maintainer, OwnerGroup, Technique
 
 
+# The base of the serializers of records that belong to a technique, which the API names
+# by its slug. A comment, not a docstring: drf-spectacular would describe every subclass
+# in the schema with it.
+class BelongsToTechniqueSerializer(serializers.ModelSerializer):
+    technique = serializers.SlugRelatedField[Technique](slug_field="slug", read_only=True)
+
+
 class MaintainerSerializer(serializers.ModelSerializer):
     group = serializers.SlugRelatedField[OwnerGroup](slug_field="slug", read_only=True)
 
