@@ -86,7 +86,11 @@ class Gap(models.Model):
                 name="one_unresolved_gap_per_rule",
             )
         ]
-        indexes = [models.Index(fields=["state", "opened_at"])]
+        indexes = [
+            models.Index(fields=["state", "opened_at"]),
+            # The API's order: a page of the newest gaps without sorting them all.
+            models.Index(fields=["-opened_at", "-id"], name="gap_newest_first"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.technique} — {self.rule_id} ({self.state})"
