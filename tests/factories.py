@@ -198,7 +198,8 @@ class IssueFactory(factory.django.DjangoModelFactory):
 
 
 class PullRequestFactory(IssueFactory):
-    """A PR; ``merged=True`` makes it closed and merged when it was created."""
+    """A PR; ``merged=True`` makes it closed at ``merged_at`` (by default when it was
+    created)."""
 
     kind = Issue.Kind.PR
 
@@ -206,12 +207,14 @@ class PullRequestFactory(IssueFactory):
         merged = factory.Trait(
             state="closed",
             merged_at=factory.LazyAttribute(lambda i: i.created_at),
-            closed_at=factory.LazyAttribute(lambda i: i.created_at),
+            closed_at=factory.LazyAttribute(lambda i: i.merged_at),
         )
 
 
 class CommentFactory(factory.django.DjangoModelFactory):
-    """A comment on ``issue``, ``after_hours`` (1) after it was opened."""
+    """A comment on ``issue``, ``after_hours`` (1) after it was opened, by an outsider;
+    ``member=True`` for a member of the organisation, ``review=True`` for a PR review
+    (``state="COMMENTED"`` unless given)."""
 
     class Meta:
         model = Comment
@@ -230,6 +233,8 @@ class CommentFactory(factory.django.DjangoModelFactory):
 
     class Params:
         after_hours = 1
+        member = factory.Trait(author_association="MEMBER")
+        review = factory.Trait(kind=Comment.Kind.REVIEW, state="COMMENTED")
 
 
 class ReleaseFactory(factory.django.DjangoModelFactory):
