@@ -125,6 +125,8 @@ class RuleResultFactory(factory.django.DjangoModelFactory):
 
 
 class GapFactory(factory.django.DjangoModelFactory):
+    """An open gap of the two-maintainers rule, opened ``days_open`` (0) days ago."""
+
     class Meta:
         model = Gap
 
@@ -132,7 +134,10 @@ class GapFactory(factory.django.DjangoModelFactory):
     rule_id = "two-maintainers"
     severity = Severity.HIGH
     summary = "Only one active maintainer."
-    opened_at = factory.LazyFunction(timezone.now)
+    opened_at = factory.LazyAttribute(lambda g: timezone.now() - timedelta(days=g.days_open))
+
+    class Params:
+        days_open = 0
 
 
 class GapEventFactory(factory.django.DjangoModelFactory):
