@@ -3,7 +3,13 @@ import os
 import pytest
 
 from techniques.models import TOSLevel
-from tests.factories import MaintainerFactory, OwnerGroupFactory, TechniqueFactory, UserFactory
+from tests.factories import (
+    ConvergenceTestFactory,
+    MaintainerFactory,
+    OwnerGroupFactory,
+    TechniqueFactory,
+    UserFactory,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -63,6 +69,12 @@ def clustering(db):
         public_api="tfmot.clustering.keras",
         github_labels=["technique:clustering"],
     )
+
+
+@pytest.fixture
+def resnet(pruning):
+    """Pruning's convergence test ``pruning/resnet50``."""
+    return ConvergenceTestFactory(technique=pruning, name="resnet50")
 
 
 @pytest.fixture
