@@ -98,6 +98,9 @@ class TechniqueFactory(factory.django.DjangoModelFactory):
 
 
 class TechniqueChangeFactory(factory.django.DjangoModelFactory):
+    """A launch (stage change); ``maintainers=True`` for a change of the group's
+    maintainers as ``maintainers_record_change`` records it (no before, ``after`` says what)."""
+
     class Meta:
         model = TechniqueChange
 
@@ -105,6 +108,9 @@ class TechniqueChangeFactory(factory.django.DjangoModelFactory):
     field = "stage"
     before = Stage.IN_DEVELOPMENT
     after = Stage.LAUNCHED
+
+    class Params:
+        maintainers = factory.Trait(field="maintainers", before="", after="dave left")
 
 
 class DataVersionFactory(factory.django.DjangoModelFactory):

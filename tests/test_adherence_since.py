@@ -11,11 +11,17 @@ from adherence import engine
 from adherence.engine import Status
 from adherence.models import Gap
 from adherence.services import gap_acknowledge, gap_waive, gaps_evaluate
-from convergence.models import ConvergenceRun, ConvergenceTest
 from convergence.services import convergence_state_update
-from reviews.models import Review, ReviewCycle
-from techniques.models import Maintainer, TechniqueChange
-from tests.factories import TechniqueFactory
+from reviews.models import Review
+from techniques.models import Maintainer
+from tests.factories import (
+    ConvergenceRunFactory,
+    ConvergenceTestFactory,
+    ReviewCycleFactory,
+    ReviewFactory,
+    TechniqueChangeFactory,
+    TechniqueFactory,
+)
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
@@ -32,9 +38,7 @@ def midnight(day: date) -> datetime:
 def test_two_maintainers_dates_from_the_change_that_left_one(pruning):
     left = NOW - timedelta(days=40)
     Maintainer.objects.filter(github_login="dave").update(status="emeritus")
-    TechniqueChange.objects.create(
-        technique=pruning, field="maintainers", after="dave emeritus", changed_at=left
-    )
+    TechniqueChangeFactory(technique=pruning, maintainers=True, changed_at=left)
     failed = result(pruning, "two-maintainers")
     assert failed.status == Status.FAIL and failed.since == left
 
@@ -47,7 +51,7 @@ def test_must_exist_duties_date_from_the_launch_never_before_the_tos_started(pru
     assert result(pruning, "api-tests").since == midnight(date(2024, 4, 10))
     # A production-only duty counts from when the technique moved to production TOS.
     moved = NOW - timedelta(days=20)
-    TechniqueChange.objects.create(
+    TechniqueChangeFactory(
         technique=pruning,
         field="tos_level",
         before="research",
@@ -58,10 +62,9 @@ def test_must_exist_duties_date_from_the_launch_never_before_the_tos_started(pru
 
 
 def test_review_due_fails_for_an_earlier_cycle_since_its_due_date(pruning):
-    h1 = ReviewCycle.objects.create(year=2026, half=1, due_date=date(2026, 6, 30))
-    h2 = ReviewCycle.objects.create(year=2026, half=2, due_date=date(2026, 12, 31))
-    Review.objects.create(cycle=h1, technique=pruning, status=Review.Status.DRAFT)
-    Review.objects.create(cycle=h2, technique=pruning, status=Review.Status.ACCEPTED)
+    h1 = ReviewCycleFactory(year=2026, half=1)  # due 30 June 2026
+    ReviewFactory(cycle=h1, technique=pruning, status=Review.Status.DRAFT)
+    ReviewFactory(cycle__year=2026, cycle__half=2, technique=pruning, status=Review.Status.ACCEPTED)
     failed = result(pruning, "review-due")
     assert failed.status == Status.FAIL
     assert "2026 H1 review due 30 June 2026, 146 days overdue" in failed.summary
@@ -71,9 +74,7 @@ def test_review_due_fails_for_an_earlier_cycle_since_its_due_date(pruning):
 
 
 def test_convergence_green_dates_from_the_first_bad_run_not_from_the_evaluation(pruning):
-    test = ConvergenceTest.objects.create(
-        technique=pruning, name="resnet", model_family="ResNet", task="ImageNet"
-    )
+    test = ConvergenceTestFactory(technique=pruning, name="resnet")
     first_bad = NOW - timedelta(days=3)
     for days, outcome in (
         (5, "passed"),
@@ -82,13 +83,7 @@ def test_convergence_green_dates_from_the_first_bad_run_not_from_the_evaluation(
         (2, "failed"),
         (1, "failed"),
     ):
-        ConvergenceRun.objects.create(
-            test=test,
-            started_at=NOW - timedelta(days=days),
-            outcome=outcome,
-            source="upload",
-            external_id=str(days),
-        )
+        ConvergenceRunFactory(test=test, started_at=NOW - timedelta(days=days), outcome=outcome)
     with time_machine.travel(NOW, tick=False):
         convergence_state_update(test)
     test.refresh_from_db()
@@ -101,9 +96,7 @@ def test_gap_shows_failing_since_apart_from_noticed_and_actions_keep_it(
 ):
     Maintainer.objects.filter(github_login="dave").update(status="emeritus")
     began = NOW - timedelta(days=21)
-    TechniqueChange.objects.create(
-        technique=pruning, field="maintainers", after="dave left", changed_at=began
-    )
+    TechniqueChangeFactory(technique=pruning, maintainers=True, changed_at=began)
     with time_machine.travel(NOW, tick=False):
         gaps_evaluate()
         gap = Gap.objects.get(technique=pruning, rule_id="two-maintainers")
@@ -121,9 +114,7 @@ def test_gap_shows_failing_since_apart_from_noticed_and_actions_keep_it(
 
 def test_matrix_counts_days_from_since_and_never_shows_0d_for_an_undated_gap(alice_client, pruning):
     Maintainer.objects.filter(github_login="dave").update(status="emeritus")
-    TechniqueChange.objects.create(
-        technique=pruning, field="maintainers", after="x", changed_at=NOW - timedelta(days=9)
-    )
+    TechniqueChangeFactory(technique=pruning, maintainers=True, changed_at=NOW - timedelta(days=9))
     with time_machine.travel(NOW, tick=False):
         gaps_evaluate()
         page = alice_client.get("/adherence/").content.decode()
@@ -159,8 +150,7 @@ def test_technique_label_fails_when_missing_from_the_repository_labels(pruning):
 
 
 def test_technique_page_says_when_a_review_is_overdue(client, pruning):
-    h1 = ReviewCycle.objects.create(year=2026, half=1, due_date=date(2026, 6, 30))
-    Review.objects.create(cycle=h1, technique=pruning)
+    ReviewFactory(cycle__year=2026, cycle__half=1, technique=pruning)  # due 30 June 2026
     with time_machine.travel(NOW, tick=False):
         page = client.get("/techniques/pruning/").content.decode()
     assert "The 2026 H1 review was due on 2026-06-30 and is 146 days overdue" in page
@@ -185,9 +175,7 @@ def test_weekly_digest_says_since_when_each_gap_fails(carol, pruning, settings):
     carol.email = "carol@example.org"
     carol.save()
     Maintainer.objects.filter(github_login="dave").update(status="emeritus")
-    TechniqueChange.objects.create(
-        technique=pruning, field="maintainers", after="x", changed_at=NOW - timedelta(days=12)
-    )
+    TechniqueChangeFactory(technique=pruning, maintainers=True, changed_at=NOW - timedelta(days=12))
     with time_machine.travel(NOW, tick=False):
         gaps_evaluate()
         assert digest_send()

@@ -9,7 +9,8 @@ import time_machine
 from adherence.health import gap_points, health_compute, level_for
 from adherence.models import Gap
 from adherence.services import gap_waive, gaps_evaluate
-from techniques.models import HealthLevel, Maintainer, Technique, TechniqueChange
+from techniques.models import HealthLevel, Maintainer, Technique
+from tests.factories import TechniqueChangeFactory
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
@@ -42,12 +43,7 @@ def test_waived_gaps_do_not_count_and_undated_ones_age_from_when_noticed():
 def lonely(pruning):
     """One active maintainer since 10 days ago: a high-severity gap."""
     Maintainer.objects.filter(github_login="dave").update(status="emeritus")
-    TechniqueChange.objects.create(
-        technique=pruning,
-        field="maintainers",
-        after="dave left",
-        changed_at=NOW - timedelta(days=10),
-    )
+    TechniqueChangeFactory(technique=pruning, maintainers=True, changed_at=NOW - timedelta(days=10))
     return pruning
 
 
