@@ -276,10 +276,23 @@ class CIRunFactory(factory.django.DjangoModelFactory):
 
 
 class SyncRunFactory(factory.django.DjangoModelFactory):
+    """A queued sync; ``ok=True`` for one that took 30 seconds and succeeded
+    ``minutes_ago`` (1) minutes ago."""
+
     class Meta:
         model = SyncRun
 
     repository = factory.SubFactory(RepositoryFactory)
+
+    class Params:
+        minutes_ago = 1
+        ok = factory.Trait(
+            status=SyncRun.Status.OK,
+            finished_at=factory.LazyAttribute(
+                lambda r: timezone.now() - timedelta(minutes=r.minutes_ago)
+            ),
+            started_at=factory.LazyAttribute(lambda r: r.finished_at - timedelta(seconds=30)),
+        )
 
 
 class WebhookDeliveryFactory(factory.django.DjangoModelFactory):

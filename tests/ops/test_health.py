@@ -16,23 +16,13 @@ import redis
 import time_machine
 from django.utils import timezone
 
-from ci_status.models import SyncRun
 from ci_status.services import repository_get_or_create
 from ops import health
 from ops.tasks import beat_tick
+from tests.factories import SyncRunFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-
-
-def _synced(minutes_ago=1):
-    finished = timezone.now() - timedelta(minutes=minutes_ago)
-    return SyncRun.objects.create(
-        repository=repository_get_or_create(),
-        status=SyncRun.Status.OK,
-        started_at=finished - timedelta(seconds=30),
-        finished_at=finished,
-    )
 
 
 def test_healthz_is_liveness_only(client):
@@ -45,7 +35,7 @@ def test_readyz_is_ok_when_everything_answers_and_stale_when_time_passes(
 ):
     settings.CACHES = LOCMEM
     broker("memory://")
-    _synced()
+    SyncRunFactory(repository=repository_get_or_create(), ok=True)
     health.heartbeat(health.WORKER_KEY, hostname="w1")
     beat_tick.apply_async()  # publishing beat's tick is how beat reports
     response = client.get("/readyz")
@@ -73,7 +63,11 @@ def test_readyz_reports_a_sync_too_old_or_missing(client, db, settings, broker):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["sync"]["error"] == "no successful sync yet"
-    _synced(minutes_ago=settings.READYZ_SYNC_MAX_AGE // 60 + 5)
+    SyncRunFactory(
+        repository=repository_get_or_create(),
+        ok=True,
+        minutes_ago=settings.READYZ_SYNC_MAX_AGE // 60 + 5,
+    )
     response = client.get("/readyz")
     assert response.status_code == 503 and response.json()["checks"]["sync"]["status"] == "stale"
     settings.READYZ_SYNC_MAX_AGE = 0  # a deployment that does not sync
@@ -134,7 +128,7 @@ def test_readyz_sees_the_worker_stop_and_redis_go_down(client, db, settings, bro
     }
     settings.READYZ_WORKER_MAX_AGE = 3
     broker(url)
-    _synced()
+    SyncRunFactory(repository=repository_get_or_create(), ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
     env.update(CELERY_BROKER_URL=url, CACHE_URL=url, WORKER_HEARTBEAT_SECONDS="1")
     worker = subprocess.Popen(
