@@ -43,7 +43,7 @@ def test_full_sync_writes_everything_the_server_has(fake_github, github_client, 
     assert run.rate_limit_remaining == 5000 - run.requests
     assert run.rows_written > len(ds.issues)
     repository.refresh_from_db()
-    assert repository.last_synced_at is not None
+    assert repository.last_synced_at == run.finished_at
     # Issue fields as GitHub gave them.
     pr = Issue.objects.get(title__startswith="Draft: experiment")
     assert pr.kind == "pr" and pr.draft and pr.files

@@ -1,6 +1,7 @@
 """GitHub webhooks: HMAC-verified, replay-safe, fed through the sync's upserts."""
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
@@ -213,7 +214,7 @@ def test_workflow_run_event_then_the_sync_write_one_row(client):
     upserts.upsert_runs(services.repository_get_or_create(), [run])  # as the sync would
     row = CIRun.objects.get()
     assert (row.run_id, row.attempt, row.conclusion) == (4242, 1, "failure")
-    assert row.finished_at is not None
+    assert row.finished_at == datetime(2026, 11, 1, 10, 30, tzinfo=UTC)  # when it completed
 
 
 def test_deleted_issue_goes(client):
