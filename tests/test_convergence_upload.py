@@ -163,10 +163,12 @@ def test_culprit_range_from_the_compare_api_over_loopback(client, resnet, token)
             resnet, client=GitHubClient(dataset.full_name, base_url=server.url, token="")
         )
     assert culprit.error == ""
-    assert [c["sha"] for c in culprit.commits] == [c.sha for c in dataset.commits[-9:-3]]
-    assert culprit.likely_culprit is None or culprit.likely_culprit["number"] in {
-        p["number"] for p in culprit.pull_requests
-    }
+    in_range = dataset.commits[-9:-3]
+    assert [c["sha"] for c in culprit.commits] == [c.sha for c in in_range]
+    # The PRs merged in the range, newest first: none touches this pruning's paths.
+    merged = sorted((c.pr_number for c in in_range if c.pr_number), reverse=True)
+    assert [p["number"] for p in culprit.pull_requests] == merged and merged
+    assert culprit.none_touches_technique and culprit.likely_culprit is None
 
 
 def test_ci_grid_query_count_does_not_grow(alice_client, pruning, django_assert_max_num_queries):
