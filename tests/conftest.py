@@ -1,6 +1,9 @@
 import os
+import shutil
+import subprocess
 
 import pytest
+import redis
 
 from techniques.models import TOSLevel
 from tests.factories import (
@@ -10,6 +13,7 @@ from tests.factories import (
     TechniqueFactory,
     UserFactory,
 )
+from tests.processes import free_port, wait_for
 
 
 @pytest.fixture(autouse=True)
@@ -104,6 +108,35 @@ def redis_url():
             pytest.fail("REDIS_URL is not set under CI=true")
         pytest.skip("Redis not available (set REDIS_URL or run `make test`)")
     return url
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """A Redis server of this test's own, on a free port, that the test may stop."""
+    binary = shutil.which("redis-server")
+    if not binary:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("redis-server is not installed")
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+    )
+    client = redis.Redis(port=port)
+
+    def answers():
+        try:
+            return client.ping()
+        except redis.ConnectionError:
+            return False
+
+    wait_for(answers, 10, f"redis-server on port {port}")
+    yield f"redis://127.0.0.1:{port}/0", process
+    if process.poll() is None:
+        process.terminate()
+        process.wait(10)
 
 
 # --- the project's GitHub-shaped server and a client for it -------

@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from ci_status.models import Issue, SyncRun
 from ci_status.tasks import sync_repository
 from fake_github import FakeGitHub, bulk_dataset
 from tests.factories import RepositoryFactory, SyncRunFactory
+from tests.processes import wait_for
 
 REPO = "tensorflow/model-optimization"
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
@@ -85,16 +85,6 @@ class Worker:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill()
-
-
-def wait_for(predicate, timeout: float, what: str, log: Path):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}; worker log:\n{log.read_text()[-6000:]}")
 
 
 def queue_sync(broker_url, repository, run):

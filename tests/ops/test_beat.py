@@ -18,17 +18,10 @@ from django.db import connection
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from tests.processes import wait_for
+
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_DB = 13  # its own: the suite uses 15, make serve's test 12, the sync tests 1
-
-
-def _wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"gave up waiting for {what}")
+REDIS_DB = 13  # its own: the suite uses REDIS_URL (15 by default), make serve's test 12
 
 
 @pytest.mark.slow
@@ -72,7 +65,7 @@ def test_beat_restarted_after_sigterm_does_not_run_a_job_twice(transactional_db,
             command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
         try:
-            _wait_for(predicate, 30, what)
+            wait_for(predicate, 30, what)
             # Beat writes its schedule right after sending a job; a SIGTERM landing inside
             # that write loses the entry it was writing (a race in the scheduler, not in a
             # clean stop): stop it once that write is done, as a deployment's stop would.
