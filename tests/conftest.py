@@ -25,8 +25,19 @@ def _no_login_lockout(settings):
 @pytest.fixture(autouse=True)
 def _no_page_cache(settings):
     # The public page cache is invalidated when a transaction commits, and most tests
-    # never commit: they run without a cache. tests/test_page_cache.py turns it on.
+    # never commit: they run without a cache. The locmem_cache fixture turns one on.
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+
+
+@pytest.fixture
+def locmem_cache(settings):
+    """A real cache in this process instead of the dummy one, empty before and after."""
+    from django.core.cache import cache
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    cache.clear()
+    yield cache
+    cache.clear()
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from tests.factories import SyncRunFactory
 from tests.processes import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 
 def test_healthz_is_liveness_only(client):
@@ -28,9 +27,8 @@ def test_healthz_is_liveness_only(client):
 
 
 def test_readyz_is_ok_when_everything_answers_and_stale_when_time_passes(
-    client, db, settings, broker
+    client, db, settings, broker, locmem_cache
 ):
-    settings.CACHES = LOCMEM
     broker("memory://")
     SyncRunFactory(repository=repository_get_or_create(), ok=True)
     health.heartbeat(health.WORKER_KEY, hostname="w1")
@@ -52,8 +50,7 @@ def test_readyz_is_ok_when_everything_answers_and_stale_when_time_passes(
     assert statuses["sync"] == statuses["database"] == "ok"
 
 
-def test_readyz_reports_a_sync_too_old_or_missing(client, db, settings, broker):
-    settings.CACHES = LOCMEM
+def test_readyz_reports_a_sync_too_old_or_missing(client, db, settings, broker, locmem_cache):
     broker("memory://")
     health.heartbeat(health.WORKER_KEY)
     health.heartbeat(health.BEAT_KEY)
