@@ -1,3 +1,4 @@
+import json
 import os
 import shutil
 import subprocess
@@ -148,6 +149,33 @@ def private_redis(tmp_path):
     if process.poll() is None:
         process.terminate()
         process.wait(10)
+
+
+WEBHOOK_SECRET = "webhook-test-secret"
+
+
+@pytest.fixture
+def github_webhook(client, settings):
+    """Delivers a GitHub webhook as GitHub does: ``github_webhook(event, payload)`` posts
+    the payload (a dict, or the body's bytes) signed with the portal's secret; ``secret``
+    signs with another (None: unsigned), ``signature`` sends that header as it is."""
+    from ci_status.webhooks import sign
+
+    settings.GITHUB_WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.GITHUB_REPOSITORY = "tensorflow/model-optimization"
+
+    def deliver(event, payload, delivery="d-1", secret=WEBHOOK_SECRET, signature=None):
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        headers = {"HTTP_X_GITHUB_EVENT": event, "HTTP_X_GITHUB_DELIVERY": delivery}
+        if signature is None and secret:
+            signature = sign(secret, body)
+        if signature:
+            headers["HTTP_X_HUB_SIGNATURE_256"] = signature
+        return client.post(
+            "/webhooks/github/", data=body, content_type="application/json", **headers
+        )
+
+    return deliver
 
 
 # --- the project's GitHub-shaped server and a client for it -------

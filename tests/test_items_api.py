@@ -59,14 +59,10 @@ def test_a_maintainer_of_another_group_is_not_the_maintainer_response(repo, prun
     assert asked.first_maintainer_response_at is None
 
 
-def test_a_webhook_comment_updates_the_stored_figures(client, repo, pruning, settings):
+def test_a_webhook_comment_updates_the_stored_figures(repo, pruning, github_webhook):
     """Incremental: a comment delivered by webhook moves the item out of "waiting"."""
-    import json
-
     from ci_status.selectors import community_figures
-    from ci_status.webhooks import sign
 
-    settings.GITHUB_WEBHOOK_SECRET = "s3cret"
     asked = IssueFactory(number=8, labels=["technique:pruning"], created_at=TEN_DAYS_AGO)
     services.community_refresh(repo, None, NOW)
     assert [i.number for i in community_figures([pruning], NOW)[pruning.pk].unanswered] == [8]
@@ -89,16 +85,7 @@ def test_a_webhook_comment_updates_the_stored_figures(client, repo, pruning, set
             "created_at": NOW.isoformat(),
         },
     }
-    body = json.dumps(payload).encode()
-    response = client.post(
-        "/webhooks/github/",
-        body,
-        content_type="application/json",
-        HTTP_X_HUB_SIGNATURE_256=sign("s3cret", body),
-        HTTP_X_GITHUB_EVENT="issue_comment",
-        HTTP_X_GITHUB_DELIVERY="d-1",
-    )
-    assert response.json()["outcome"] == "applied"
+    assert github_webhook("issue_comment", payload).json()["outcome"] == "applied"
     figures = community_figures([pruning], NOW)[pruning.pk]
     assert figures.unanswered == [] and figures.maintainer_responded == 1
 
@@ -106,17 +93,8 @@ def test_a_webhook_comment_updates_the_stored_figures(client, repo, pruning, set
     IssueFactory(number=10, labels=["technique:pruning"], created_at=TEN_DAYS_AGO)
     services.community_refresh(repo, {10}, NOW)
     assert [i.number for i in community_figures([pruning], NOW)[pruning.pk].unanswered] == [10]
-    body = json.dumps(
-        {"action": "deleted", "repository": payload["repository"], "issue": {"number": 10}}
-    ).encode()
-    client.post(
-        "/webhooks/github/",
-        body,
-        content_type="application/json",
-        HTTP_X_HUB_SIGNATURE_256=sign("s3cret", body),
-        HTTP_X_GITHUB_EVENT="issues",
-        HTTP_X_GITHUB_DELIVERY="d-2",
-    )
+    deleted = {"action": "deleted", "repository": payload["repository"], "issue": {"number": 10}}
+    github_webhook("issues", deleted, delivery="d-2")
     assert community_figures([pruning], NOW)[pruning.pk].unanswered == []
 
 
