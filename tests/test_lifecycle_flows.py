@@ -174,23 +174,14 @@ def test_ownership_check_against_the_project_github_server(carol):
 
 
 def test_lifecycle_page_permissions(client, pruning, alice, bob, carol):
+    deprecation = {"reason": "other", "planned_on": "2027-01-01"}
     assert client.get("/lifecycle/pruning/").status_code == 302
     client.force_login(bob)
     assert client.get("/lifecycle/pruning/").status_code == 403
-    assert (
-        client.post(
-            "/lifecycle/pruning/deprecate", {"reason": "other", "planned_on": "2027-01-01"}
-        ).status_code
-        == 403
-    )
+    assert client.post("/lifecycle/pruning/deprecate", deprecation).status_code == 403
     client.force_login(alice)
     assert client.get("/lifecycle/pruning/").status_code == 200
-    assert (
-        client.post(
-            "/lifecycle/pruning/deprecate", {"reason": "other", "planned_on": "2027-01-01"}
-        ).status_code
-        == 403
-    )
+    assert client.post("/lifecycle/pruning/deprecate", deprecation).status_code == 403
     assert client.post("/lifecycle/pruning/launch", {}).status_code == 403
     assert Technique.objects.get(pk=pruning.pk).stage == "launched"
     client.force_login(carol)

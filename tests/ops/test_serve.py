@@ -14,7 +14,6 @@ import secrets
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -24,10 +23,9 @@ import pytest
 import redis
 import requests
 
-from tests.processes import free_port, wait_for
+from tests.processes import free_port, manage, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_DB = 12  # its own: the suite (and the sync worker test) use REDIS_URL, 15 by default
 pytestmark = pytest.mark.slow
 
 
@@ -55,8 +53,7 @@ def deployment(tmp_path, redis_url, fake_github):
     admin = psycopg.connect(server, autocommit=True)
     admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.execute(f'CREATE DATABASE "{name}"')
-    parts = urlsplit(redis_url)
-    broker = f"redis://{parts.hostname}:{parts.port or 6379}/{REDIS_DB}"
+    broker = redis_url  # the run's own Redis database: parallel runs never share one
     store = redis.Redis.from_url(broker)
     store.flushdb()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST", "CELERY"))}
@@ -95,14 +92,7 @@ def deployment(tmp_path, redis_url, fake_github):
 
 
 def _manage(env, *args):
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = manage(*args, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 

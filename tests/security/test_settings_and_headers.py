@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from ci_status.github import parse_link_header
 from ci_status.webhooks import signature_valid
 from convergence.parsers import OUTCOMES, ResultsError, parse_json, parse_junit
+from tests import processes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,14 +31,7 @@ def manage(*args, **env):
         if k not in ("DJANGO_ENV", "SECRET_KEY", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")
     }
     environment.update(env)
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return processes.manage(*args, env=environment)
 
 
 def test_production_refuses_the_fake_secret():
