@@ -5,7 +5,6 @@ from django.db import connection
 from django.test import Client
 
 from tests.factories import GapFactory
-from tfmot_portal.celery import app as celery_app
 
 
 @pytest.mark.django_db(transaction=True)
@@ -40,18 +39,16 @@ def test_a_dropped_database_connection_gives_an_error_page_and_writes_nothing(pr
 
 
 @pytest.mark.django_db
-def test_redis_stopped_pages_render_and_queue_actions_say_so(carol_client, pruning, private_redis):
+def test_redis_stopped_pages_render_and_queue_actions_say_so(
+    carol_client, pruning, private_redis, broker
+):
     url, server = private_redis  # our own Redis: never the machine's shared one
-    previous = celery_app.conf.broker_url
-    try:
-        celery_app.conf.broker_url = url
-        server.kill()
-        server.wait()
-        for path in ["/", "/techniques/pruning/", "/sync/", "/adherence/", "/ci/", "/reviews/"]:
-            assert carol_client.get(path).status_code == 200, path
-        response = carol_client.post("/sync/now/", {"repository": "primary"}, follow=True)
-        assert "task queue is unavailable" in response.content.decode()
-        response = carol_client.post("/lifecycle/ownership/check", follow=True)
-        assert "task queue is unavailable" in response.content.decode()
-    finally:
-        celery_app.conf.broker_url = previous
+    broker(url)
+    server.kill()
+    server.wait()
+    for path in ["/", "/techniques/pruning/", "/sync/", "/adherence/", "/ci/", "/reviews/"]:
+        assert carol_client.get(path).status_code == 200, path
+    response = carol_client.post("/sync/now/", {"repository": "primary"}, follow=True)
+    assert "task queue is unavailable" in response.content.decode()
+    response = carol_client.post("/lifecycle/ownership/check", follow=True)
+    assert "task queue is unavailable" in response.content.decode()

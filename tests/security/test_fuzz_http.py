@@ -34,7 +34,6 @@ from tests.factories import (
     TOSChangeRequestFactory,
 )
 from tests.security.test_permission_matrix import EXPECTED, routes
-from tfmot_portal.celery import app as celery_app
 
 pytestmark = pytest.mark.slow
 
@@ -117,11 +116,10 @@ def deep(depth: int, opener: str, closer: str, inner: str = "") -> str:
 
 
 @pytest.fixture
-def portal(live_server, pruning, clustering, alice, bob, carol, settings):
+def portal(live_server, pruning, clustering, alice, bob, carol, settings, broker):
     settings.GITHUB_WEBHOOK_SECRET = SECRET
     settings.GITHUB_REPOSITORY = "tensorflow/model-optimization"
-    previous = celery_app.conf.broker_url
-    celery_app.conf.broker_url = "memory://"
+    broker("memory://")
     test = ConvergenceTestFactory(technique=pruning, name="resnet50")
     step = ContributionStepFactory(technique=pruning, step="proposal_rfc")
     change = TOSChangeRequestFactory(
@@ -148,7 +146,6 @@ def portal(live_server, pruning, clustering, alice, bob, carol, settings):
         "ids": ids,
         "token": CIToken.issue("fuzz", internal=True, all_techniques=True)[1],
     }
-    celery_app.conf.broker_url = previous
     for session in sessions.values():
         session.close()
 
