@@ -257,7 +257,7 @@ def test_the_periodic_task_files_issues(old_gap, fake_github, settings):
     settings.GITHUB_API_URL, settings.GITHUB_TOKEN = fake_github.url, ""
     result = sync_gap_issues.apply().get()
     assert len(result["created"]) == 1 and result["stopped"] == ""
-    assert "github-gap-issues" in settings.CELERY_BEAT_SCHEDULE
+    assert settings.CELERY_BEAT_SCHEDULE["github-gap-issues"]["task"] == sync_gap_issues.name
 
 
 def test_the_gap_page_links_its_issue(old_gap, writer, fake_github, alice_client):
