@@ -132,21 +132,15 @@ def test_technique_label_fails_when_shared_and_names_the_other_techniques(prunin
     assert failed.evidence["shared_with"] == {"technique:pruning": ["pruning-2x4"]}
 
 
-def test_technique_label_fails_when_missing_from_the_repository_labels(pruning):
-    saved = engine.FACT_LOADERS.get("repo_labels")
-    engine.FACT_LOADERS["repo_labels"] = lambda ts, now: {t.pk: {"technique:qat"} for t in ts}
-    try:
-        failed = result(pruning, "technique-label")
-        assert failed.status == Status.FAIL and "does not exist" in failed.summary
-        engine.FACT_LOADERS["repo_labels"] = lambda ts, now: {
-            t.pk: {"technique:pruning"} for t in ts
-        }
-        assert result(pruning, "technique-label").status == Status.PASS
-    finally:
-        if saved:
-            engine.FACT_LOADERS["repo_labels"] = saved
-        else:
-            engine.FACT_LOADERS.pop("repo_labels")
+def test_technique_label_fails_when_missing_from_the_repository_labels(pruning, monkeypatch):
+    def repository_has(label):
+        return lambda ts, now: {t.pk: {label} for t in ts}
+
+    monkeypatch.setitem(engine.FACT_LOADERS, "repo_labels", repository_has("technique:qat"))
+    failed = result(pruning, "technique-label")
+    assert failed.status == Status.FAIL and "does not exist" in failed.summary
+    monkeypatch.setitem(engine.FACT_LOADERS, "repo_labels", repository_has("technique:pruning"))
+    assert result(pruning, "technique-label").status == Status.PASS
 
 
 def test_technique_page_says_when_a_review_is_overdue(client, pruning):
