@@ -6,7 +6,7 @@ import subprocess
 import pytest
 import redis
 
-from techniques.models import TOSLevel
+from techniques.models import Maintainer, TOSLevel
 from tests.factories import (
     ConvergenceTestFactory,
     MaintainerFactory,
@@ -70,6 +70,15 @@ def pruning(db):
         public_api="tfmot.sparsity.keras",
         github_labels=["technique:pruning"],
     )
+
+
+@pytest.fixture
+def lonely(pruning):
+    """pruning with one active maintainer (dave is emeritus): the two-maintainers rule fails."""
+    pruning.owner_group.maintainers.filter(github_login="dave").update(
+        status=Maintainer.Status.EMERITUS
+    )
+    return pruning
 
 
 @pytest.fixture

@@ -17,13 +17,6 @@ pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 3, 2, 9, tzinfo=timezone.get_fixed_timezone(0))
 
 
-@pytest.fixture
-def lonely(pruning):
-    """pruning with one active maintainer: the two-maintainers rule fails."""
-    Maintainer.objects.filter(github_login="dave").update(status="emeritus")
-    return pruning
-
-
 def gap_of(technique, rule_id="two-maintainers"):
     return Gap.objects.unresolved().get(technique=technique, rule_id=rule_id)
 

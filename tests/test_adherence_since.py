@@ -13,7 +13,6 @@ from adherence.models import Gap
 from adherence.services import gap_acknowledge, gap_waive, gaps_evaluate
 from convergence.services import convergence_state_update
 from reviews.models import Review
-from techniques.models import Maintainer
 from tests.factories import (
     ConvergenceRunFactory,
     ConvergenceTestFactory,
@@ -35,11 +34,10 @@ def midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def test_two_maintainers_dates_from_the_change_that_left_one(pruning):
+def test_two_maintainers_dates_from_the_change_that_left_one(lonely):
     left = NOW - timedelta(days=40)
-    Maintainer.objects.filter(github_login="dave").update(status="emeritus")
-    TechniqueChangeFactory(technique=pruning, maintainers=True, changed_at=left)
-    failed = result(pruning, "two-maintainers")
+    TechniqueChangeFactory(technique=lonely, maintainers=True, changed_at=left)
+    failed = result(lonely, "two-maintainers")
     assert failed.status == Status.FAIL and failed.since == left
 
 
@@ -92,14 +90,13 @@ def test_convergence_green_dates_from_the_first_bad_run_not_from_the_evaluation(
 
 
 def test_gap_shows_failing_since_apart_from_noticed_and_actions_keep_it(
-    client, carol, alice, pruning
+    client, carol, alice, lonely
 ):
-    Maintainer.objects.filter(github_login="dave").update(status="emeritus")
     began = NOW - timedelta(days=21)
-    TechniqueChangeFactory(technique=pruning, maintainers=True, changed_at=began)
+    TechniqueChangeFactory(technique=lonely, maintainers=True, changed_at=began)
     with time_machine.travel(NOW, tick=False):
         gaps_evaluate()
-        gap = Gap.objects.get(technique=pruning, rule_id="two-maintainers")
+        gap = Gap.objects.get(technique=lonely, rule_id="two-maintainers")
         assert gap.since == began and gap.opened_at == NOW
         gap_acknowledge(gap, alice, "Recruiting.")
         gap_waive(gap, carol, "Grace period.", (NOW + timedelta(days=5)).date())
@@ -112,14 +109,13 @@ def test_gap_shows_failing_since_apart_from_noticed_and_actions_keep_it(
         assert "Noticed by the portal" in page and "2026-11-23 12:00" in page
 
 
-def test_matrix_counts_days_from_since_and_never_shows_0d_for_an_undated_gap(alice_client, pruning):
-    Maintainer.objects.filter(github_login="dave").update(status="emeritus")
-    TechniqueChangeFactory(technique=pruning, maintainers=True, changed_at=NOW - timedelta(days=9))
+def test_matrix_counts_days_from_since_and_never_shows_0d_for_an_undated_gap(alice_client, lonely):
+    TechniqueChangeFactory(technique=lonely, maintainers=True, changed_at=NOW - timedelta(days=9))
     with time_machine.travel(NOW, tick=False):
         gaps_evaluate()
         page = alice_client.get("/adherence/").content.decode()
         assert "✗ 9d" in page and "Failing 9 days, since 2026-11-14" in page
-        Gap.objects.filter(technique=pruning).update(since=None)
+        Gap.objects.filter(technique=lonely).update(since=None)
         page = alice_client.get("/adherence/").content.decode()
     assert "✗ 0d" not in page and "start not dated" in page
 
@@ -160,7 +156,7 @@ def test_gap_state_changes_are_methods_of_the_gap(pruning):
     assert gap.since == NOW and timezone.is_aware(gap.since)
 
 
-def test_weekly_digest_says_since_when_each_gap_fails(carol, pruning, settings):
+def test_weekly_digest_says_since_when_each_gap_fails(carol, lonely, settings):
     from django.core import mail
 
     from adherence.services import digest_send
@@ -168,8 +164,7 @@ def test_weekly_digest_says_since_when_each_gap_fails(carol, pruning, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     carol.email = "carol@example.org"
     carol.save()
-    Maintainer.objects.filter(github_login="dave").update(status="emeritus")
-    TechniqueChangeFactory(technique=pruning, maintainers=True, changed_at=NOW - timedelta(days=12))
+    TechniqueChangeFactory(technique=lonely, maintainers=True, changed_at=NOW - timedelta(days=12))
     with time_machine.travel(NOW, tick=False):
         gaps_evaluate()
         assert digest_send()
