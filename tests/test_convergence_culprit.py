@@ -32,7 +32,9 @@ def repository(pulls: list[tuple[str, list[str]]]) -> tuple[Dataset, str, str]:
 
 def failing_test(technique, good: str, bad: str) -> ConvergenceTest:
     """A test that passed on ``good``, then failed twice on ``bad``: an open alert."""
-    test = ConvergenceTestFactory(technique=technique, name="mobilenet", model_family="MobileNet")
+    test = ConvergenceTestFactory.create(
+        technique=technique, name="mobilenet", model_family="MobileNet"
+    )
     for day, (sha, outcome) in enumerate([(good, "passed"), (bad, "failed"), (bad, "failed")], 1):
         ConvergenceRunFactory(
             test=test, started_at=T0 + timedelta(days=day), outcome=outcome, tfmot_sha=sha
