@@ -77,3 +77,4 @@ def test_preview_of_pathological_text_answers(alice_client):
     for text in (BRACKETS, DEEP_LIST, DEEP_QUOTES):
         response = alice_client.post("/reviews/preview", {"text": text})
         assert response.status_code == 200, text[:20]
+        assert visible(response.json()["html"]) == text.strip()  # as the saved text reads
