@@ -104,6 +104,24 @@ def resnet(pruning):
 
 
 @pytest.fixture
+def query_counts(django_assert_max_num_queries):
+    """``query_counts(grow, read, at_most, sizes=(2, 20))``: the number of queries ``read()``
+    runs after each ``grow(size)``, each at most ``at_most``; a page that costs the same
+    whatever the data gives equal counts."""
+
+    def measure(grow, read, at_most: int, sizes=(2, 20)) -> list[int]:
+        counts = []
+        for size in sizes:
+            grow(size)
+            with django_assert_max_num_queries(at_most) as captured:
+                read()
+            counts.append(len(captured))
+        return counts
+
+    return measure
+
+
+@pytest.fixture
 def alice_client(client, alice):
     client.force_login(alice)
     return client
