@@ -26,11 +26,16 @@ def test_home_groups_techniques_by_tos_level_in_the_navigation(client, pruning, 
 
 
 def test_home_shows_owner_and_flags_a_group_below_two_maintainers(client, pruning):
-    lonely = MaintainerFactory(github_login="frank").group
-    TechniqueFactory(name="Weight compression", owner_group=lonely)
+    one_maintainer = MaintainerFactory(github_login="frank").group
+    TechniqueFactory(name="Weight compression", owner_group=one_maintainer)
     page = text(client.get("/"))
-    assert "TensorFlow Model Optimization" in page
-    assert "(needs 2+)" in page
+
+    def row_of(name):
+        return page.split(f">{name}</a></th>")[1].split("</tr>")[0]
+
+    assert '1 <span class="warn">(needs 2+)</span>' in row_of("Weight compression")
+    assert "TensorFlow Model Optimization" in row_of("Weight pruning")
+    assert "(needs 2+)" not in row_of("Weight pruning")
 
 
 def test_technique_page_shows_owned_by_under_the_title_and_the_tos_header(client, clustering):
