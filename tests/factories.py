@@ -98,6 +98,9 @@ class TechniqueFactory(factory.django.DjangoModelFactory):
 
 
 class TechniqueChangeFactory(factory.django.DjangoModelFactory):
+    """A launch (stage change); ``maintainers=True`` for a change of the group's
+    maintainers as ``maintainers_record_change`` records it (no before, ``after`` says what)."""
+
     class Meta:
         model = TechniqueChange
 
@@ -105,6 +108,9 @@ class TechniqueChangeFactory(factory.django.DjangoModelFactory):
     field = "stage"
     before = Stage.IN_DEVELOPMENT
     after = Stage.LAUNCHED
+
+    class Params:
+        maintainers = factory.Trait(field="maintainers", before="", after="dave left")
 
 
 class DataVersionFactory(factory.django.DjangoModelFactory):
@@ -125,6 +131,8 @@ class RuleResultFactory(factory.django.DjangoModelFactory):
 
 
 class GapFactory(factory.django.DjangoModelFactory):
+    """An open gap of the two-maintainers rule, opened ``days_open`` (0) days ago."""
+
     class Meta:
         model = Gap
 
@@ -132,7 +140,10 @@ class GapFactory(factory.django.DjangoModelFactory):
     rule_id = "two-maintainers"
     severity = Severity.HIGH
     summary = "Only one active maintainer."
-    opened_at = factory.LazyFunction(timezone.now)
+    opened_at = factory.LazyAttribute(lambda g: timezone.now() - timedelta(days=g.days_open))
+
+    class Params:
+        days_open = 0
 
 
 class GapEventFactory(factory.django.DjangoModelFactory):
@@ -198,7 +209,8 @@ class IssueFactory(factory.django.DjangoModelFactory):
 
 
 class PullRequestFactory(IssueFactory):
-    """A PR; ``merged=True`` makes it closed and merged when it was created."""
+    """A PR; ``merged=True`` makes it closed at ``merged_at`` (by default when it was
+    created)."""
 
     kind = Issue.Kind.PR
 
@@ -206,12 +218,14 @@ class PullRequestFactory(IssueFactory):
         merged = factory.Trait(
             state="closed",
             merged_at=factory.LazyAttribute(lambda i: i.created_at),
-            closed_at=factory.LazyAttribute(lambda i: i.created_at),
+            closed_at=factory.LazyAttribute(lambda i: i.merged_at),
         )
 
 
 class CommentFactory(factory.django.DjangoModelFactory):
-    """A comment on ``issue``, ``after_hours`` (1) after it was opened."""
+    """A comment on ``issue``, ``after_hours`` (1) after it was opened, by an outsider;
+    ``member=True`` for a member of the organisation, ``review=True`` for a PR review
+    (``state="COMMENTED"`` unless given)."""
 
     class Meta:
         model = Comment
@@ -230,6 +244,8 @@ class CommentFactory(factory.django.DjangoModelFactory):
 
     class Params:
         after_hours = 1
+        member = factory.Trait(author_association="MEMBER")
+        review = factory.Trait(kind=Comment.Kind.REVIEW, state="COMMENTED")
 
 
 class ReleaseFactory(factory.django.DjangoModelFactory):
@@ -260,10 +276,23 @@ class CIRunFactory(factory.django.DjangoModelFactory):
 
 
 class SyncRunFactory(factory.django.DjangoModelFactory):
+    """A queued sync; ``ok=True`` for one that took 30 seconds and succeeded
+    ``minutes_ago`` (1) minutes ago."""
+
     class Meta:
         model = SyncRun
 
     repository = factory.SubFactory(RepositoryFactory)
+
+    class Params:
+        minutes_ago = 1
+        ok = factory.Trait(
+            status=SyncRun.Status.OK,
+            finished_at=factory.LazyAttribute(
+                lambda r: timezone.now() - timedelta(minutes=r.minutes_ago)
+            ),
+            started_at=factory.LazyAttribute(lambda r: r.finished_at - timedelta(seconds=30)),
+        )
 
 
 class WebhookDeliveryFactory(factory.django.DjangoModelFactory):

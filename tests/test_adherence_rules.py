@@ -41,48 +41,41 @@ def test_technique_label_missing_fails_and_passes_when_present(pruning):
     assert result(pruning, "technique-label").status == Status.FAIL
 
 
-def test_technique_label_must_exist_on_the_repository_once_synced(pruning):
-    engine.FACT_LOADERS["repo_labels"], saved = (
-        (lambda ts, now: {t.pk: {"other"} for t in ts}),
-        engine.FACT_LOADERS.get("repo_labels"),
+def test_technique_label_must_exist_on_the_repository_once_synced(pruning, monkeypatch):
+    monkeypatch.setitem(
+        engine.FACT_LOADERS, "repo_labels", lambda ts, now: {t.pk: {"other"} for t in ts}
     )
-    try:
-        failed = result(pruning, "technique-label")
-        assert failed.status == Status.FAIL and "does not exist" in failed.summary
-    finally:
-        if saved:
-            engine.FACT_LOADERS["repo_labels"] = saved
+    failed = result(pruning, "technique-label")
+    assert failed.status == Status.FAIL and "does not exist" in failed.summary
 
 
-def test_maintainers_active_is_not_applicable_without_github_data(pruning):
-    saved = {k: engine.FACT_LOADERS.pop(k, None) for k in ("repo_labels", "maintainer_activity")}
-    try:
-        na = result(pruning, "maintainers-active")
-        assert na.status == Status.NA and "No GitHub data yet" in na.summary
-    finally:
-        engine.FACT_LOADERS.update({k: v for k, v in saved.items() if v})
+def test_maintainers_active_is_not_applicable_without_github_data(pruning, monkeypatch):
+    for loader in ("repo_labels", "maintainer_activity"):
+        monkeypatch.delitem(engine.FACT_LOADERS, loader, raising=False)
+    na = result(pruning, "maintainers-active")
+    assert na.status == Status.NA and "No GitHub data yet" in na.summary
 
 
-def test_maintainers_active_threshold_edge(pruning):
+def test_maintainers_active_threshold_edge(pruning, monkeypatch):
     twelve_months = timedelta(days=round(12 * 30.44))
     activity = {
         "alice": now() - twelve_months + timedelta(days=1),
         "dave": now() - timedelta(days=3),
     }
-    saved = {k: engine.FACT_LOADERS.get(k) for k in ("repo_labels", "maintainer_activity")}
-    engine.FACT_LOADERS["repo_labels"] = lambda ts, at: {t.pk: {"technique:pruning"} for t in ts}
-    engine.FACT_LOADERS["maintainer_activity"] = lambda ts, at: {t.pk: dict(activity) for t in ts}
-    try:
-        assert result(pruning, "maintainers-active").status == Status.PASS
-        activity["alice"] = now() - twelve_months - timedelta(days=1)
-        failed = result(pruning, "maintainers-active")
-        assert failed.status == Status.FAIL and "@alice" in failed.summary
-    finally:
-        for key, loader in saved.items():
-            if loader:
-                engine.FACT_LOADERS[key] = loader
-            else:
-                engine.FACT_LOADERS.pop(key, None)
+    monkeypatch.setitem(
+        engine.FACT_LOADERS,
+        "repo_labels",
+        lambda ts, at: {t.pk: {"technique:pruning"} for t in ts},
+    )
+    monkeypatch.setitem(
+        engine.FACT_LOADERS,
+        "maintainer_activity",
+        lambda ts, at: {t.pk: dict(activity) for t in ts},
+    )
+    assert result(pruning, "maintainers-active").status == Status.PASS
+    activity["alice"] = now() - twelve_months - timedelta(days=1)
+    failed = result(pruning, "maintainers-active")
+    assert failed.status == Status.FAIL and "@alice" in failed.summary
 
 
 def test_api_tests_three_month_edge_and_research_is_not_applicable(pruning, clustering):

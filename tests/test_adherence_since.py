@@ -11,11 +11,16 @@ from adherence import engine
 from adherence.engine import Status
 from adherence.models import Gap
 from adherence.services import gap_acknowledge, gap_waive, gaps_evaluate
-from convergence.models import ConvergenceRun, ConvergenceTest
 from convergence.services import convergence_state_update
-from reviews.models import Review, ReviewCycle
-from techniques.models import Maintainer, TechniqueChange
-from tests.factories import TechniqueFactory
+from reviews.models import Review
+from tests.factories import (
+    ConvergenceRunFactory,
+    ConvergenceTestFactory,
+    ReviewCycleFactory,
+    ReviewFactory,
+    TechniqueChangeFactory,
+    TechniqueFactory,
+)
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
@@ -29,13 +34,10 @@ def midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def test_two_maintainers_dates_from_the_change_that_left_one(pruning):
+def test_two_maintainers_dates_from_the_change_that_left_one(lonely):
     left = NOW - timedelta(days=40)
-    Maintainer.objects.filter(github_login="dave").update(status="emeritus")
-    TechniqueChange.objects.create(
-        technique=pruning, field="maintainers", after="dave emeritus", changed_at=left
-    )
-    failed = result(pruning, "two-maintainers")
+    TechniqueChangeFactory(technique=lonely, maintainers=True, changed_at=left)
+    failed = result(lonely, "two-maintainers")
     assert failed.status == Status.FAIL and failed.since == left
 
 
@@ -47,7 +49,7 @@ def test_must_exist_duties_date_from_the_launch_never_before_the_tos_started(pru
     assert result(pruning, "api-tests").since == midnight(date(2024, 4, 10))
     # A production-only duty counts from when the technique moved to production TOS.
     moved = NOW - timedelta(days=20)
-    TechniqueChange.objects.create(
+    TechniqueChangeFactory(
         technique=pruning,
         field="tos_level",
         before="research",
@@ -58,10 +60,9 @@ def test_must_exist_duties_date_from_the_launch_never_before_the_tos_started(pru
 
 
 def test_review_due_fails_for_an_earlier_cycle_since_its_due_date(pruning):
-    h1 = ReviewCycle.objects.create(year=2026, half=1, due_date=date(2026, 6, 30))
-    h2 = ReviewCycle.objects.create(year=2026, half=2, due_date=date(2026, 12, 31))
-    Review.objects.create(cycle=h1, technique=pruning, status=Review.Status.DRAFT)
-    Review.objects.create(cycle=h2, technique=pruning, status=Review.Status.ACCEPTED)
+    h1 = ReviewCycleFactory(year=2026, half=1)  # due 30 June 2026
+    ReviewFactory(cycle=h1, technique=pruning, status=Review.Status.DRAFT)
+    ReviewFactory(cycle__year=2026, cycle__half=2, technique=pruning, status=Review.Status.ACCEPTED)
     failed = result(pruning, "review-due")
     assert failed.status == Status.FAIL
     assert "2026 H1 review due 30 June 2026, 146 days overdue" in failed.summary
@@ -71,9 +72,7 @@ def test_review_due_fails_for_an_earlier_cycle_since_its_due_date(pruning):
 
 
 def test_convergence_green_dates_from_the_first_bad_run_not_from_the_evaluation(pruning):
-    test = ConvergenceTest.objects.create(
-        technique=pruning, name="resnet", model_family="ResNet", task="ImageNet"
-    )
+    test = ConvergenceTestFactory(technique=pruning, name="resnet")
     first_bad = NOW - timedelta(days=3)
     for days, outcome in (
         (5, "passed"),
@@ -82,13 +81,7 @@ def test_convergence_green_dates_from_the_first_bad_run_not_from_the_evaluation(
         (2, "failed"),
         (1, "failed"),
     ):
-        ConvergenceRun.objects.create(
-            test=test,
-            started_at=NOW - timedelta(days=days),
-            outcome=outcome,
-            source="upload",
-            external_id=str(days),
-        )
+        ConvergenceRunFactory(test=test, started_at=NOW - timedelta(days=days), outcome=outcome)
     with time_machine.travel(NOW, tick=False):
         convergence_state_update(test)
     test.refresh_from_db()
@@ -97,16 +90,13 @@ def test_convergence_green_dates_from_the_first_bad_run_not_from_the_evaluation(
 
 
 def test_gap_shows_failing_since_apart_from_noticed_and_actions_keep_it(
-    client, carol, alice, pruning
+    client, carol, alice, lonely
 ):
-    Maintainer.objects.filter(github_login="dave").update(status="emeritus")
     began = NOW - timedelta(days=21)
-    TechniqueChange.objects.create(
-        technique=pruning, field="maintainers", after="dave left", changed_at=began
-    )
+    TechniqueChangeFactory(technique=lonely, maintainers=True, changed_at=began)
     with time_machine.travel(NOW, tick=False):
         gaps_evaluate()
-        gap = Gap.objects.get(technique=pruning, rule_id="two-maintainers")
+        gap = Gap.objects.get(technique=lonely, rule_id="two-maintainers")
         assert gap.since == began and gap.opened_at == NOW
         gap_acknowledge(gap, alice, "Recruiting.")
         gap_waive(gap, carol, "Grace period.", (NOW + timedelta(days=5)).date())
@@ -119,16 +109,13 @@ def test_gap_shows_failing_since_apart_from_noticed_and_actions_keep_it(
         assert "Noticed by the portal" in page and "2026-11-23 12:00" in page
 
 
-def test_matrix_counts_days_from_since_and_never_shows_0d_for_an_undated_gap(alice_client, pruning):
-    Maintainer.objects.filter(github_login="dave").update(status="emeritus")
-    TechniqueChange.objects.create(
-        technique=pruning, field="maintainers", after="x", changed_at=NOW - timedelta(days=9)
-    )
+def test_matrix_counts_days_from_since_and_never_shows_0d_for_an_undated_gap(alice_client, lonely):
+    TechniqueChangeFactory(technique=lonely, maintainers=True, changed_at=NOW - timedelta(days=9))
     with time_machine.travel(NOW, tick=False):
         gaps_evaluate()
         page = alice_client.get("/adherence/").content.decode()
         assert "✗ 9d" in page and "Failing 9 days, since 2026-11-14" in page
-        Gap.objects.filter(technique=pruning).update(since=None)
+        Gap.objects.filter(technique=lonely).update(since=None)
         page = alice_client.get("/adherence/").content.decode()
     assert "✗ 0d" not in page and "start not dated" in page
 
@@ -141,26 +128,19 @@ def test_technique_label_fails_when_shared_and_names_the_other_techniques(prunin
     assert failed.evidence["shared_with"] == {"technique:pruning": ["pruning-2x4"]}
 
 
-def test_technique_label_fails_when_missing_from_the_repository_labels(pruning):
-    saved = engine.FACT_LOADERS.get("repo_labels")
-    engine.FACT_LOADERS["repo_labels"] = lambda ts, now: {t.pk: {"technique:qat"} for t in ts}
-    try:
-        failed = result(pruning, "technique-label")
-        assert failed.status == Status.FAIL and "does not exist" in failed.summary
-        engine.FACT_LOADERS["repo_labels"] = lambda ts, now: {
-            t.pk: {"technique:pruning"} for t in ts
-        }
-        assert result(pruning, "technique-label").status == Status.PASS
-    finally:
-        if saved:
-            engine.FACT_LOADERS["repo_labels"] = saved
-        else:
-            engine.FACT_LOADERS.pop("repo_labels")
+def test_technique_label_fails_when_missing_from_the_repository_labels(pruning, monkeypatch):
+    def repository_has(label):
+        return lambda ts, now: {t.pk: {label} for t in ts}
+
+    monkeypatch.setitem(engine.FACT_LOADERS, "repo_labels", repository_has("technique:qat"))
+    failed = result(pruning, "technique-label")
+    assert failed.status == Status.FAIL and "does not exist" in failed.summary
+    monkeypatch.setitem(engine.FACT_LOADERS, "repo_labels", repository_has("technique:pruning"))
+    assert result(pruning, "technique-label").status == Status.PASS
 
 
 def test_technique_page_says_when_a_review_is_overdue(client, pruning):
-    h1 = ReviewCycle.objects.create(year=2026, half=1, due_date=date(2026, 6, 30))
-    Review.objects.create(cycle=h1, technique=pruning)
+    ReviewFactory(cycle__year=2026, cycle__half=1, technique=pruning)  # due 30 June 2026
     with time_machine.travel(NOW, tick=False):
         page = client.get("/techniques/pruning/").content.decode()
     assert "The 2026 H1 review was due on 2026-06-30 and is 146 days overdue" in page
@@ -176,7 +156,7 @@ def test_gap_state_changes_are_methods_of_the_gap(pruning):
     assert gap.since == NOW and timezone.is_aware(gap.since)
 
 
-def test_weekly_digest_says_since_when_each_gap_fails(carol, pruning, settings):
+def test_weekly_digest_says_since_when_each_gap_fails(carol, lonely, settings):
     from django.core import mail
 
     from adherence.services import digest_send
@@ -184,10 +164,7 @@ def test_weekly_digest_says_since_when_each_gap_fails(carol, pruning, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     carol.email = "carol@example.org"
     carol.save()
-    Maintainer.objects.filter(github_login="dave").update(status="emeritus")
-    TechniqueChange.objects.create(
-        technique=pruning, field="maintainers", after="x", changed_at=NOW - timedelta(days=12)
-    )
+    TechniqueChangeFactory(technique=lonely, maintainers=True, changed_at=NOW - timedelta(days=12))
     with time_machine.travel(NOW, tick=False):
         gaps_evaluate()
         assert digest_send()

@@ -8,52 +8,34 @@ import pytest
 from adherence.engine import Status, evaluate
 from ci_status import selectors, services
 from ci_status.community import percentile
-from ci_status.models import CIRun, Comment, Issue, Label, Release, Repository
-from tests.factories import MaintainerFactory, OwnerGroupFactory
+from ci_status.models import Release, Repository
+from tests.factories import (
+    CIRunFactory,
+    CommentFactory,
+    IssueFactory,
+    LabelFactory,
+    MaintainerFactory,
+    OwnerGroupFactory,
+    PullRequestFactory,
+    ReleaseFactory,
+    RepositoryFactory,
+)
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 PRUNING_API = "tensorflow_model_optimization/python/core/api/sparsity/keras/__init__.py"
+PRUNING = ["technique:pruning"]
+CLUSTERING = ["technique:clustering"]
+
+
+def days_ago(days: float) -> datetime:
+    return NOW - timedelta(days=days)
 
 
 @pytest.fixture
 def repo(settings):
     settings.GITHUB_REPOSITORY = "tensorflow/model-optimization"
-    return Repository.objects.create(full_name="tensorflow/model-optimization", last_synced_at=NOW)
-
-
-_numbers = iter(range(1, 10_000))
-
-
-def issue(repo, days_ago, labels=("technique:pruning",), kind="issue", **fields):
-    created = NOW - timedelta(days=days_ago)
-    fields.setdefault("author", "outsider")
-    return Issue.objects.create(
-        repository=repo,
-        number=next(_numbers),
-        kind=kind,
-        title=fields.pop("title", f"Item {days_ago}"),
-        state=fields.pop("state", "open"),
-        labels=list(labels),
-        created_at=created,
-        updated_at=created,
-        html_url="https://github.com/x",
-        **fields,
-    )
-
-
-def respond(repo, item, login, after_hours, kind="comment", state="", bot=False):
-    Comment.objects.create(
-        repository=repo,
-        kind=kind,
-        github_id=next(_numbers),
-        issue_number=item.number,
-        author=login,
-        author_is_bot=bot,
-        author_association="MEMBER" if login in {"alice", "dave", "carol"} else "NONE",
-        state=state,
-        created_at=item.created_at + timedelta(hours=after_hours),
-    )
+    return RepositoryFactory(last_synced_at=NOW)
 
 
 def refreshed(now=NOW):
@@ -79,14 +61,14 @@ def result(technique, rule, now=NOW):
 
 # --- figures -------------------------------------------------------------------------
 def test_both_first_responses(repo, pruning):
-    a = issue(repo, 30)
-    respond(repo, a, "google-ml-butler[bot]", 1, bot=True)  # bots never count
-    respond(repo, a, "someone", 2)  # nor outsiders
-    respond(repo, a, "alice", 10)
-    b = issue(repo, 20)
-    respond(repo, b, "dave", 30)
-    c = issue(repo, 3)  # still waiting
-    del c
+    a = IssueFactory(created_at=days_ago(30), labels=PRUNING)
+    # bots never count
+    CommentFactory(issue=a, author="google-ml-butler[bot]", after_hours=1, author_is_bot=True)
+    CommentFactory(issue=a, author="someone", after_hours=2)  # nor outsiders
+    CommentFactory(issue=a, author="alice", after_hours=10, member=True)
+    b = IssueFactory(created_at=days_ago(20), labels=PRUNING)
+    CommentFactory(issue=b, author="dave", after_hours=30, member=True)
+    IssueFactory(created_at=days_ago(3), labels=PRUNING)  # still waiting
     f = community_figures([pruning], NOW)[pruning.pk]
     assert f.synced
     assert f.maintainer_responded == 2  # the maintainers' answers: alice, dave
@@ -102,8 +84,8 @@ def test_both_first_responses(repo, pruning):
 
 def test_any_member_counts_when_no_maintainer_is_listed(repo, pruning):
     pruning.owner_group.maintainers.all().delete()
-    item = issue(repo, 30)
-    respond(repo, item, "carol", 5)  # MEMBER association
+    item = IssueFactory(created_at=days_ago(30), labels=PRUNING)
+    CommentFactory(issue=item, author="carol", after_hours=5, member=True)  # MEMBER association
     f = community_figures([pruning], NOW)[pruning.pk]
     assert f.median_maintainer_response_hours == 5.0
 
@@ -118,15 +100,20 @@ def test_reading_figures_costs_two_queries_whatever_the_number_of_techniques(
     repo, pruning, clustering, django_assert_num_queries
 ):
     for days in range(20):
-        respond(repo, issue(repo, days), "alice", 3)
+        CommentFactory(
+            issue=IssueFactory(created_at=days_ago(days), labels=PRUNING),
+            author="alice",
+            after_hours=3,
+            member=True,
+        )
     refreshed()
     with django_assert_num_queries(2):
         selectors.community_figures([pruning, clustering], NOW)
 
 
 def test_research_prs_and_feature_requests_count_only_when_opted_in(repo, clustering):
-    issue(repo, 30, labels=["technique:clustering", "feature request"])
-    issue(repo, 30, labels=["technique:clustering"], kind="pr")
+    IssueFactory(created_at=days_ago(30), labels=["technique:clustering", "feature request"])
+    PullRequestFactory(created_at=days_ago(30), labels=CLUSTERING)
     f = community_figures([clustering], NOW)[clustering.pk]
     assert f.open_issues == f.open_prs == 0
     assert f.excluded_by_tos == ["pull requests", "feature requests"]
@@ -137,10 +124,12 @@ def test_research_prs_and_feature_requests_count_only_when_opted_in(repo, cluste
 
 
 def test_triage_queue_suggests_the_label(repo, pruning, clustering):
-    issue(repo, 9, labels=[], title="tfmot.sparsity.keras crashes on TF 2.16")
-    issue(repo, 8, labels=[], kind="pr", files=["tensorflow_model_optimization/clustering/x.py"])
-    issue(repo, 8, labels=["bug"], title="Nothing to do with any technique")
-    issue(repo, 8, labels=["technique:pruning"], title="Already labeled pruning")
+    IssueFactory(created_at=days_ago(9), title="tfmot.sparsity.keras crashes on TF 2.16")
+    PullRequestFactory(
+        created_at=days_ago(8), files=["tensorflow_model_optimization/clustering/x.py"]
+    )
+    IssueFactory(created_at=days_ago(8), labels=["bug"], title="Nothing to do with any technique")
+    IssueFactory(created_at=days_ago(8), labels=PRUNING, title="Already labeled pruning")
     queue = triage_queue([pruning, clustering], NOW)
     assert [e["labels"] for e in queue] == [["technique:pruning"], ["technique:clustering"]]
     assert "mentions" in queue[0]["reasons"][0] and "touches" in queue[1]["reasons"][0]
@@ -153,45 +142,46 @@ def test_questions_answered_without_data_is_na_not_pass(pruning):
 
 
 def test_questions_answered_passes_when_answered(repo, pruning):
-    respond(repo, issue(repo, 40), "alice", 2)
+    asked = IssueFactory(created_at=days_ago(40), labels=PRUNING)
+    CommentFactory(issue=asked, author="alice", after_hours=2, member=True)
     assert result(pruning, "questions-answered").status == Status.PASS
 
 
 def test_questions_answered_fails_after_the_threshold(repo, pruning):
-    issue(repo, 15)
+    IssueFactory(created_at=days_ago(15), labels=PRUNING)
     r = result(pruning, "questions-answered")
     assert r.status == Status.FAIL
     assert r.links and r.evidence["threshold_days"] == 14
 
 
 def test_questions_answered_edge_exactly_14_days_is_not_late(repo, pruning):
-    issue(repo, 14)
+    IssueFactory(created_at=days_ago(14), labels=PRUNING)
     assert result(pruning, "questions-answered").status == Status.PASS
     assert result(pruning, "questions-answered", NOW + timedelta(seconds=1)).status == Status.FAIL
 
 
 def test_questions_answered_applies_to_research_too(repo, clustering):
-    issue(repo, 20, labels=["technique:clustering"])
+    IssueFactory(created_at=days_ago(20), labels=CLUSTERING)
     assert result(clustering, "questions-answered").status == Status.FAIL
 
 
 # --- prs-reviewed --------------------------------------------------------------------
 def test_prs_reviewed_pass_fail_and_edge(repo, pruning):
-    reviewed = issue(repo, 30, kind="pr")
-    respond(repo, reviewed, "dave", 5, kind="review", state="COMMENTED")
+    reviewed = PullRequestFactory(created_at=days_ago(30), labels=PRUNING)
+    CommentFactory(issue=reviewed, author="dave", after_hours=5, member=True, review=True)
     assert result(pruning, "prs-reviewed").status == Status.PASS
-    issue(repo, 14, kind="pr")
+    PullRequestFactory(created_at=days_ago(14), labels=PRUNING)
     assert result(pruning, "prs-reviewed").status == Status.PASS
     assert result(pruning, "prs-reviewed", NOW + timedelta(minutes=1)).status == Status.FAIL
 
 
 def test_prs_reviewed_draft_prs_do_not_wait(repo, pruning):
-    issue(repo, 40, kind="pr", draft=True)
+    PullRequestFactory(created_at=days_ago(40), labels=PRUNING, draft=True)
     assert result(pruning, "prs-reviewed").status == Status.PASS
 
 
 def test_prs_reviewed_is_na_for_research_unless_it_accepts_prs(repo, clustering):
-    issue(repo, 30, labels=["technique:clustering"], kind="pr")
+    PullRequestFactory(created_at=days_ago(30), labels=CLUSTERING)
     assert result(clustering, "prs-reviewed").status == Status.NA
     clustering.accepts_prs = True
     clustering.save()
@@ -201,7 +191,7 @@ def test_prs_reviewed_is_na_for_research_unless_it_accepts_prs(repo, clustering)
 # --- unlabeled-triage ----------------------------------------------------------------
 def test_unlabeled_triage(repo, pruning, clustering):
     assert result(pruning, "unlabeled-triage").status == Status.PASS
-    issue(repo, 7, labels=[], title="Weight pruning question")
+    IssueFactory(created_at=days_ago(7), title="Weight pruning question")
     assert result(pruning, "unlabeled-triage").status == Status.PASS  # exactly 7 days
     r = result(pruning, "unlabeled-triage", NOW + timedelta(hours=1))
     assert r.status == Status.FAIL and "technique:pruning" in r.summary
@@ -213,35 +203,11 @@ def test_unlabeled_triage_without_data(pruning):
 
 
 # --- release-notes -------------------------------------------------------------------
-def release(repo, tag, days_ago, notes=""):
-    return Release.objects.create(
-        repository=repo, tag=tag, notes=notes, published_at=NOW - timedelta(days=days_ago)
-    )
-
-
-def merged_pr(repo, days_ago, labels=("technique:pruning",), files=None, approved_by=(), **fields):
-    when = NOW - timedelta(days=days_ago)
-    pr = issue(
-        repo,
-        days_ago + 2,
-        labels=labels,
-        kind="pr",
-        state="closed",
-        merged_at=when,
-        closed_at=when,
-        files=files,
-        **fields,
-    )
-    for login in approved_by:
-        respond(repo, pr, login, 1, kind="review", state="APPROVED")
-    return pr
-
-
 def test_release_notes_pass_and_fail(repo, pruning):
-    release(repo, "v0.8.0", 100)
-    release(repo, "v0.8.1", 10, notes="Fixes for numpy 2.")
+    ReleaseFactory(tag="v0.8.0", published_at=days_ago(100))
+    ReleaseFactory(tag="v0.8.1", published_at=days_ago(10), notes="Fixes for numpy 2.")
     assert result(pruning, "release-notes").status == Status.PASS  # nothing shipped
-    merged_pr(repo, 50)
+    PullRequestFactory(merged=True, created_at=days_ago(50), labels=PRUNING)
     r = result(pruning, "release-notes")
     assert r.status == Status.FAIL and "v0.8.1" in r.summary
     Release.objects.filter(tag="v0.8.1").update(notes="Pruning: a faster mask update.")
@@ -249,16 +215,17 @@ def test_release_notes_pass_and_fail(repo, pruning):
 
 
 def test_release_notes_edge_pr_merged_with_the_previous_release(repo, pruning):
-    release(repo, "v0.8.0", 100)
-    release(repo, "v0.8.1", 10)
-    merged_pr(repo, 100)  # merged at the previous release's time: it shipped there
+    ReleaseFactory(tag="v0.8.0", published_at=days_ago(100))
+    ReleaseFactory(tag="v0.8.1", published_at=days_ago(10))
+    # merged at the previous release's time: it shipped there
+    PullRequestFactory(merged=True, created_at=days_ago(100), labels=PRUNING)
     assert result(pruning, "release-notes").status == Status.PASS
 
 
 def test_release_notes_research_only_when_provided(repo, clustering):
-    release(repo, "v0.8.0", 100)
-    release(repo, "v0.8.1", 10)
-    merged_pr(repo, 50, labels=["technique:clustering"])
+    ReleaseFactory(tag="v0.8.0", published_at=days_ago(100))
+    ReleaseFactory(tag="v0.8.1", published_at=days_ago(10))
+    PullRequestFactory(merged=True, created_at=days_ago(50), labels=CLUSTERING)
     assert result(clustering, "release-notes").status == Status.NA
     clustering.provides_release_notes = True
     assert result(clustering, "release-notes").status == Status.FAIL
@@ -273,18 +240,34 @@ def test_api_review(repo, pruning):
     # TFMOT staff are the members of the "tf-mot" owner group (alice and dave here).
     other = OwnerGroupFactory(name="Arm", slug="arm")
     MaintainerFactory(group=other, github_login="bob")
-    merged_pr(repo, 10, files=["tensorflow_model_optimization/python/core/sparsity/x.py"])
+    PullRequestFactory(
+        merged=True,
+        created_at=days_ago(10),
+        labels=PRUNING,
+        files=["tensorflow_model_optimization/python/core/sparsity/x.py"],
+    )
     assert result(pruning, "api-review").status == Status.PASS  # no API change
-    merged_pr(repo, 10, files=[PRUNING_API], approved_by=["Alice"])
-    merged_pr(repo, 10, labels=["technique:pruning", "api-review"], files=[PRUNING_API])
+    pr = PullRequestFactory(
+        merged=True, created_at=days_ago(10), labels=PRUNING, files=[PRUNING_API]
+    )
+    CommentFactory(issue=pr, author="Alice", review=True, state="APPROVED")
+    PullRequestFactory(
+        merged=True,
+        created_at=days_ago(10),
+        labels=["technique:pruning", "api-review"],
+        files=[PRUNING_API],
+    )
     assert result(pruning, "api-review").status == Status.PASS
-    bad = merged_pr(repo, 10, files=[PRUNING_API], approved_by=["bob"])
+    bad = PullRequestFactory(
+        merged=True, created_at=days_ago(10), labels=PRUNING, files=[PRUNING_API]
+    )
+    CommentFactory(issue=bad, author="bob", review=True, state="APPROVED")
     r = result(pruning, "api-review")
     assert r.status == Status.FAIL and r.evidence["pulls"] == [bad.number]
 
 
 def test_api_review_window_edge(repo, pruning):
-    merged_pr(repo, 181, files=[PRUNING_API])
+    PullRequestFactory(merged=True, created_at=days_ago(181), labels=PRUNING, files=[PRUNING_API])
     assert result(pruning, "api-review").status == Status.PASS
 
 
@@ -293,41 +276,26 @@ def test_api_review_is_na_for_research(repo, clustering):
 
 
 # --- ci-green ------------------------------------------------------------------------
-def ci_run(repo, hours_ago, conclusion, run_id, branch="master", event="push"):
-    created = NOW - timedelta(hours=hours_ago)
-    return CIRun.objects.create(
-        repository=repo,
-        run_id=run_id,
-        workflow="CI",
-        branch=branch,
-        event=event,
-        status="completed",
-        conclusion=conclusion,
-        created_at=created,
-        started_at=created,
-        finished_at=created + timedelta(minutes=20),
-    )
-
-
 def test_ci_green(repo, pruning, clustering):
     assert result(pruning, "ci-green").status == Status.NA  # synced, but no run
-    ci_run(repo, 50, "success", 1)
-    ci_run(repo, 24, "failure", 2)
-    ci_run(repo, 2, "failure", 3)
-    ci_run(repo, 1, "success", 4, branch="feature")  # other branches do not count
+    CIRunFactory(created_at=NOW - timedelta(hours=50), conclusion="success")
+    CIRunFactory(created_at=NOW - timedelta(hours=24), conclusion="failure")
+    CIRunFactory(created_at=NOW - timedelta(hours=2), conclusion="failure")
+    # other branches do not count
+    CIRunFactory(created_at=NOW - timedelta(hours=1), conclusion="success", branch="feature")
     r = result(pruning, "ci-green")
     assert r.status == Status.PASS  # red for exactly 24 hours: not more
     assert result(pruning, "ci-green", NOW + timedelta(minutes=1)).status == Status.FAIL
     assert result(clustering, "ci-green", NOW + timedelta(minutes=1)).status == Status.FAIL
-    ci_run(repo, 0, "success", 5)
+    CIRunFactory(created_at=NOW, conclusion="success")
     assert result(pruning, "ci-green", NOW + timedelta(minutes=1)).status == Status.PASS
 
 
 def test_ci_green_leaves_convergence_workflows_to_their_own_rules(repo, pruning):
-    ci_run(repo, 50, "success", 1)
-    red = ci_run(repo, 40, "failure", 2)
-    red.workflow = "Convergence tests"
-    red.save()
+    CIRunFactory(created_at=NOW - timedelta(hours=50), conclusion="success")
+    CIRunFactory(
+        created_at=NOW - timedelta(hours=40), conclusion="failure", workflow="Convergence tests"
+    )
     assert result(pruning, "ci-green").status == Status.PASS
 
 
@@ -339,7 +307,7 @@ def test_ci_green_without_data(pruning):
 def test_repo_labels_and_maintainer_activity_facts(repo, pruning):
     from adherence.engine import load_facts
 
-    Label.objects.create(repository=repo, name="technique:pruning")
+    LabelFactory(name="technique:pruning")
     facts = load_facts([pruning], NOW)
     assert facts["repo_labels"][pruning.pk] == {"technique:pruning"}
     assert set(facts["maintainer_activity"][pruning.pk]) == {"alice", "dave"}
@@ -349,24 +317,27 @@ def test_repo_labels_and_maintainer_activity_facts(repo, pruning):
 
 # --- since: when the violation began -------------------------------------------------
 def test_since_is_the_oldest_wait_plus_the_allowed_days(repo, pruning):
-    old, _recent = issue(repo, 30), issue(repo, 20)
+    old = IssueFactory(created_at=days_ago(30), labels=PRUNING)
+    IssueFactory(created_at=days_ago(20), labels=PRUNING)
     r = result(pruning, "questions-answered")
     assert r.since == old.created_at + timedelta(days=14)
-    pr = issue(repo, 16, kind="pr")
+    pr = PullRequestFactory(created_at=days_ago(16), labels=PRUNING)
     assert result(pruning, "prs-reviewed").since == pr.created_at + timedelta(days=14)
 
 
 def test_since_of_ci_release_and_api_changes(repo, pruning):
-    ci_run(repo, 50, "success", 1)
-    ci_run(repo, 30, "failure", 2)
-    ci_run(repo, 2, "failure", 3)
+    CIRunFactory(created_at=NOW - timedelta(hours=50), conclusion="success")
+    CIRunFactory(created_at=NOW - timedelta(hours=30), conclusion="failure")
+    CIRunFactory(created_at=NOW - timedelta(hours=2), conclusion="failure")
     assert result(pruning, "ci-green").since == NOW - timedelta(hours=30) + timedelta(hours=24)
-    release(repo, "v0.8.0", 100)
-    shipped = release(repo, "v0.8.1", 10)
-    merged_pr(repo, 50)
+    ReleaseFactory(tag="v0.8.0", published_at=days_ago(100))
+    shipped = ReleaseFactory(tag="v0.8.1", published_at=days_ago(10))
+    PullRequestFactory(merged=True, created_at=days_ago(50), labels=PRUNING)
     assert result(pruning, "release-notes").since == shipped.published_at
-    first = merged_pr(repo, 20, files=[PRUNING_API])
-    merged_pr(repo, 5, files=[PRUNING_API])
+    first = PullRequestFactory(
+        merged=True, created_at=days_ago(20), labels=PRUNING, files=[PRUNING_API]
+    )
+    PullRequestFactory(merged=True, created_at=days_ago(5), labels=PRUNING, files=[PRUNING_API])
     assert result(pruning, "api-review").since == first.merged_at
 
 
@@ -374,7 +345,7 @@ def test_stored_figures_become_overdue_as_the_clock_moves(repo, pruning):
     """Stored once, judged at read time: no refresh is needed for an item to become late."""
     import time_machine
 
-    issue(repo, 10)
+    IssueFactory(created_at=days_ago(10), labels=PRUNING)
     refreshed(NOW)
     with time_machine.travel(NOW, tick=False):
         assert (

@@ -71,8 +71,8 @@ def test_every_technique_page_agrees_with_its_rule_results(demo, client, carol):
             assert f"{review.days_overdue()} days overdue" in page
             assert f"{review.days_overdue()} days overdue" in review_due.summary
 
-        # Community figures (items waiting <=> questions-answered) are checked here too,
-        # in test_community_pages_agree_with_questions_answered below.
+        # Community figures (items waiting <=> questions-answered): see
+        # tests/test_consistency_community.py.
 
     # The demo has a red convergence test and overdue reviews: the checks above ran.
     assert checked_failing >= 1 and checked_overdue >= 1
@@ -90,8 +90,9 @@ def test_demo_gaps_are_dated(demo):
     """No demo gap reads "0d" because the portal only just noticed it."""
     today = date.today()
     undated = Gap.objects.open().filter(since__isnull=True).values_list("rule_id", flat=True)
+    assert not undated, sorted(set(undated))
     dated = Gap.objects.open().filter(since__date__lt=today).count()
-    assert dated >= Gap.objects.open().count() // 2, sorted(set(undated))
+    assert dated >= Gap.objects.open().count() // 2
 
 
 def test_demo_health_tells_techniques_apart(demo):

@@ -10,7 +10,6 @@ from django.utils import timezone
 from ci_status.services import repository_get_or_create, repository_sync
 from convergence.models import ConvergenceRun
 from convergence.tasks import ingest_actions_results
-from tests.factories import ConvergenceTestFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -25,8 +24,7 @@ def zipped(name: str, data: bytes) -> bytes:
     return buffer.getvalue()
 
 
-def test_nightly_artifacts_are_ingested_once(pruning, fake_github, github_client, settings):
-    test = ConvergenceTestFactory(technique=pruning, name="resnet50")
+def test_nightly_artifacts_are_ingested_once(resnet, fake_github, github_client, settings):
     dataset = fake_github.dataset
     run = dataset.add_workflow_run(
         workflow="convergence",
@@ -45,8 +43,8 @@ def test_nightly_artifacts_are_ingested_once(pruning, fake_github, github_client
 
     first = ingest_actions_results()
     assert first["stored"] == 1
-    stored = ConvergenceRun.objects.get(test=test)
+    stored = ConvergenceRun.objects.get(test=resnet)
     assert stored.source == "actions" and stored.tfmot_sha == run.head_sha
     assert stored.metrics["top1_accuracy"] == 76.58
     assert ingest_actions_results()["stored"] == 0  # idempotent
-    assert ConvergenceRun.objects.filter(test=test).count() == 1
+    assert ConvergenceRun.objects.filter(test=resnet).count() == 1

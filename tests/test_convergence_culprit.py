@@ -6,10 +6,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ci_status.github import GitHubClient
-from convergence.models import ConvergenceRun, ConvergenceTest
+from convergence.models import ConvergenceTest
 from convergence.services import convergence_state_update, culprit_range_fetch, culprit_rank
 from fake_github.dataset import Dataset
 from fake_github.server import FakeGitHub
+from tests.factories import ConvergenceRunFactory, ConvergenceTestFactory
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 11, 10, 9, tzinfo=UTC)
@@ -30,17 +31,13 @@ def repository(pulls: list[tuple[str, list[str]]]) -> tuple[Dataset, str, str]:
 
 
 def failing_test(technique, good: str, bad: str) -> ConvergenceTest:
-    test = ConvergenceTest.objects.create(
-        technique=technique, name="mobilenet", model_family="MobileNet", task="ImageNet"
+    """A test that passed on ``good``, then failed twice on ``bad``: an open alert."""
+    test = ConvergenceTestFactory.create(
+        technique=technique, name="mobilenet", model_family="MobileNet"
     )
-    for i, (sha, outcome) in enumerate([(good, "passed"), (bad, "failed"), (bad, "failed")]):
-        ConvergenceRun.objects.create(
-            test=test,
-            started_at=T0 + timedelta(days=i + 1),
-            outcome=outcome,
-            tfmot_sha=sha,
-            source="upload",
-            external_id=str(i),
+    for day, (sha, outcome) in enumerate([(good, "passed"), (bad, "failed"), (bad, "failed")], 1):
+        ConvergenceRunFactory(
+            test=test, started_at=T0 + timedelta(days=day), outcome=outcome, tfmot_sha=sha
         )
     return convergence_state_update(test, now=T0 + timedelta(days=3))
 

@@ -6,24 +6,20 @@ from django.utils import timezone
 
 from convergence.models import State
 from convergence.services import _flip_rate, convergence_state_compute
+from tests.factories import ConvergenceRunFactory
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=timezone.get_fixed_timezone(0))
-
-
-class Run:
-    def __init__(self, outcome, at, sha=""):
-        self.outcome, self.started_at, self.tfmot_sha = outcome, at, sha
-
-    @property
-    def is_green(self):
-        return self.outcome == "passed"
 
 
 def runs(pattern: str, end=NOW):
     """'P' passed, 'F' failed, 'E' error, 'S' skipped; one a day, the last at ``end``."""
     names = {"P": "passed", "F": "failed", "E": "error", "S": "skipped"}
     return [
-        Run(names[c], end - timedelta(days=len(pattern) - 1 - i), sha=f"{i:07x}")
+        ConvergenceRunFactory.build(
+            outcome=names[c],
+            started_at=end - timedelta(days=len(pattern) - 1 - i),
+            tfmot_sha=f"{i:07x}",
+        )
         for i, c in enumerate(pattern)
     ]
 

@@ -17,11 +17,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def test_resnet(pruning):
-    return ConvergenceTestFactory(technique=pruning, name="resnet50")
-
-
-@pytest.fixture
 def token():
     return CIToken.issue("Kokoro", all_techniques=True)[1]
 
@@ -50,7 +45,7 @@ def test_token_is_stored_hashed_and_shown_once():
 
 
 @pytest.mark.parametrize("header", ["", "Bearer nope", "Token x", "Bearer "])
-def test_missing_wrong_or_malformed_tokens_are_401(client, test_resnet, header):
+def test_missing_wrong_or_malformed_tokens_are_401(client, resnet, header):
     response = client.post(
         "/api/convergence/upload/",
         data="{}",
@@ -61,14 +56,14 @@ def test_missing_wrong_or_malformed_tokens_are_401(client, test_resnet, header):
     assert ConvergenceRun.objects.count() == 0
 
 
-def test_revoked_token_is_refused(client, test_resnet):
+def test_revoked_token_is_refused(client, resnet):
     token, clear = CIToken.issue("old")
     token.revoked_at = timezone.now()
     token.save()
     assert upload(client, clear, [run()]).status_code == 401
 
 
-def test_upload_stores_runs_once_and_updates_state(client, test_resnet, token):
+def test_upload_stores_runs_once_and_updates_state(client, resnet, token):
     first = upload(
         client, token, [run("failed", days_ago=1, external_id="1"), run("failed", external_id="2")]
     )
@@ -77,18 +72,18 @@ def test_upload_stores_runs_once_and_updates_state(client, test_resnet, token):
         client, token, [run("failed", days_ago=1, external_id="1"), run("failed", external_id="2")]
     )
     assert again.status_code == 200 and again.json()["duplicates"] == 2
-    test_resnet.refresh_from_db()
-    assert test_resnet.state == "failing" and test_resnet.alert_open
+    resnet.refresh_from_db()
+    assert resnet.state == "failing" and resnet.alert_open
 
 
-def test_a_file_with_one_unknown_test_is_rejected_whole(client, test_resnet, token):
+def test_a_file_with_one_unknown_test_is_rejected_whole(client, resnet, token):
     response = upload(client, token, [run(), run(test="pruning/nope")])
     assert response.status_code == 400
     assert "Unknown convergence test" in response.json()["error"]
     assert ConvergenceRun.objects.count() == 0
 
 
-def test_junit_upload_and_hostile_xml(client, test_resnet, token):
+def test_junit_upload_and_hostile_xml(client, resnet, token):
     junit = b'<testsuite><testcase classname="pruning" name="resnet50"><properties><property name="top1_accuracy" value="76.7"/></properties></testcase></testsuite>'
     assert (
         upload(client, token, None, content_type="application/xml", body=junit).status_code == 201
@@ -99,7 +94,7 @@ def test_junit_upload_and_hostile_xml(client, test_resnet, token):
 
 
 def test_internal_results_need_an_internal_token_and_are_hidden_from_the_public(
-    client, alice, bob, test_resnet, token
+    client, alice, bob, resnet, token
 ):
     assert upload(client, token, [run("failed")], internal=True).status_code == 403
     internal = CIToken.issue("Google internal", internal=True, all_techniques=True)[1]
@@ -132,7 +127,7 @@ def test_trivial_tasks_are_refused(pruning):
         test.full_clean()
 
 
-def test_release_gate_both_ways(client, test_resnet, token):
+def test_release_gate_both_ways(client, resnet, token):
     upload(
         client,
         token,
@@ -150,7 +145,7 @@ def test_release_gate_both_ways(client, test_resnet, token):
     assert client.get("/releases/readiness.json?sha=zz").status_code == 400
 
 
-def test_culprit_range_from_the_compare_api_over_loopback(client, test_resnet, token):
+def test_culprit_range_from_the_compare_api_over_loopback(client, resnet, token):
     dataset = demo_dataset()
     good, bad = dataset.commits[-10].sha, dataset.commits[-4].sha
     upload(
@@ -162,24 +157,23 @@ def test_culprit_range_from_the_compare_api_over_loopback(client, test_resnet, t
             run("failed", sha=bad, days_ago=1, external_id="3"),
         ],
     )
-    test_resnet.refresh_from_db()
+    resnet.refresh_from_db()
     with FakeGitHub(dataset) as server:
         culprit = culprit_range_fetch(
-            test_resnet, client=GitHubClient(dataset.full_name, base_url=server.url, token="")
+            resnet, client=GitHubClient(dataset.full_name, base_url=server.url, token="")
         )
     assert culprit.error == ""
-    assert [c["sha"] for c in culprit.commits] == [c.sha for c in dataset.commits[-9:-3]]
-    assert culprit.likely_culprit is None or culprit.likely_culprit["number"] in {
-        p["number"] for p in culprit.pull_requests
-    }
+    in_range = dataset.commits[-9:-3]
+    assert [c["sha"] for c in culprit.commits] == [c.sha for c in in_range]
+    # The PRs merged in the range, newest first: none touches this pruning's paths.
+    merged = sorted((c.pr_number for c in in_range if c.pr_number), reverse=True)
+    assert [p["number"] for p in culprit.pull_requests] == merged and merged
+    assert culprit.none_touches_technique and culprit.likely_culprit is None
 
 
-def test_ci_grid_query_count_does_not_grow(alice_client, pruning, django_assert_max_num_queries):
+def test_ci_grid_query_count_does_not_grow(alice_client, pruning, query_counts):
+    def read():
+        assert alice_client.get("/ci/").status_code == 200
 
-    counts = []
-    for size in (2, 20):
-        ConvergenceTestFactory.create_batch(size)
-        with django_assert_max_num_queries(13) as captured:
-            assert alice_client.get("/ci/").status_code == 200
-        counts.append(len(captured))
-    assert counts[0] == counts[1]
+    small, large = query_counts(ConvergenceTestFactory.create_batch, read, at_most=13)
+    assert small == large

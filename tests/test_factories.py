@@ -1,9 +1,12 @@
-"""Every model of the project's apps has a factory, and what it builds is valid."""
+"""Every model of the project's apps has a factory, what it builds is valid, and its traits
+build what they name."""
 
 import inspect
+from datetime import UTC, datetime, timedelta
 
 import factory
 import pytest
+import time_machine
 from django.apps import apps
 
 from tests import factories
@@ -46,3 +49,32 @@ def test_factory_builds_a_valid_row(factory_class):
     for instance in (first, second):
         instance.full_clean()  # model validation, as the admin and forms apply it
     assert type(first).objects.filter(pk__in=[first.pk, second.pk]).count() in (1, 2)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("factory_name", "params", "expected"),
+    [
+        ("PullRequestFactory", {"merged": True}, {"state": "closed", "kind": "pr"}),
+        ("CommentFactory", {"member": True}, {"author_association": "MEMBER"}),
+        ("CommentFactory", {"review": True}, {"kind": "review", "state": "COMMENTED"}),
+        ("TechniqueChangeFactory", {"maintainers": True}, {"field": "maintainers", "before": ""}),
+        ("SyncRunFactory", {"ok": True}, {"status": "ok"}),
+    ],
+)
+def test_traits_build_valid_rows_of_what_they_name(factory_name, params, expected):
+    instance = getattr(factories, factory_name)(**params)
+    instance.full_clean()
+    assert {field: getattr(instance, field) for field in expected} == expected
+
+
+@pytest.mark.django_db
+def test_relative_times_count_back_from_now():
+    now = datetime(2026, 11, 23, 12, tzinfo=UTC)
+    with time_machine.travel(now, tick=False):
+        assert factories.GapFactory(days_open=3).opened_at == now - timedelta(days=3)
+        run = factories.SyncRunFactory(ok=True, minutes_ago=10)
+    assert run.finished_at == now - timedelta(minutes=10)
+    assert run.started_at == run.finished_at - timedelta(seconds=30)
+    pr = factories.PullRequestFactory(merged=True, merged_at=now)
+    assert pr.closed_at == pr.merged_at == now

@@ -14,6 +14,7 @@ from adherence.services import gap_waive, gaps_notify
 from ci_status.github import GitHubClient
 from github_integration.gap_issues import gap_issues_sync, marker_for
 from github_integration.models import GapIssue
+from tests.factories import GapFactory, GapIssueFactory
 
 
 @pytest.fixture
@@ -36,13 +37,11 @@ def old_gap(pruning, settings):
     settings.GAP_ISSUE_AFTER_DAYS = 7
     pruning.gap_issues = True
     pruning.save()
-    return Gap.objects.create(
+    return GapFactory(
         technique=pruning,
-        rule_id="two-maintainers",
-        severity="high",
+        days_open=10,
         summary="Only 1 active maintainer; the policy asks for 2+.",
         links=[{"title": "@alice", "url": "https://github.com/alice"}],
-        opened_at=timezone.now() - timedelta(days=10),
     )
 
 
@@ -143,9 +142,7 @@ def test_a_worker_dying_between_create_and_record_never_makes_two(old_gap, write
 
 def test_found_again_by_search_when_the_claim_is_older(old_gap, writer, fake_github):
     """The listing looks at issues updated since the claim; search finds older ones."""
-    record = GapIssue.objects.create(
-        gap=old_gap, repository=writer.repo, marker=marker_for(old_gap)
-    )
+    record = GapIssueFactory(gap=old_gap, repository=writer.repo, marker=marker_for(old_gap))
     writer.create_issue("Left by a dead worker", f"body\n<!-- {record.marker} -->")
     GapIssue.objects.filter(pk=record.pk).update(claimed_at=timezone.now() + timedelta(hours=1))
     summary = gap_issues_sync(writer)
@@ -241,7 +238,7 @@ def test_staff_see_gap_issues_and_their_errors(old_gap, writer, fake_github, car
 
 def test_a_bad_token_stops_the_run(old_gap, fake_github, settings):
     fake_github.token = "the-real-token"
-    second = Gap.objects.create(
+    second = GapFactory(
         technique=old_gap.technique,
         rule_id="technique-label",
         severity="low",
@@ -260,7 +257,7 @@ def test_the_periodic_task_files_issues(old_gap, fake_github, settings):
     settings.GITHUB_API_URL, settings.GITHUB_TOKEN = fake_github.url, ""
     result = sync_gap_issues.apply().get()
     assert len(result["created"]) == 1 and result["stopped"] == ""
-    assert "github-gap-issues" in settings.CELERY_BEAT_SCHEDULE
+    assert settings.CELERY_BEAT_SCHEDULE["github-gap-issues"]["task"] == sync_gap_issues.name
 
 
 def test_the_gap_page_links_its_issue(old_gap, writer, fake_github, alice_client):

@@ -47,7 +47,9 @@ def test_team_members_become_the_groups_maintainers(team_group, github_client, f
     # The audit trail records the new maintainers too.
     from auditlog.models import LogEntry
 
-    assert LogEntry.objects.filter(content_type__model="maintainer", action=0).count() >= 2
+    added = [str(m.pk) for m in Maintainer.objects.filter(github_login__in=["dave", "erin"])]
+    logged = LogEntry.objects.filter(content_type__model="maintainer", object_pk__in=added)
+    assert logged.filter(action=LogEntry.Action.CREATE).count() == 2
 
 
 def test_an_unchanged_team_costs_one_304(team_group, github_client, fake_github):

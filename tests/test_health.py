@@ -9,7 +9,8 @@ import time_machine
 from adherence.health import gap_points, health_compute, level_for
 from adherence.models import Gap
 from adherence.services import gap_waive, gaps_evaluate
-from techniques.models import HealthLevel, Maintainer, Technique, TechniqueChange
+from techniques.models import HealthLevel, Technique
+from tests.factories import TechniqueChangeFactory
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
@@ -39,16 +40,10 @@ def test_waived_gaps_do_not_count_and_undated_ones_age_from_when_noticed():
 
 
 @pytest.fixture
-def lonely(pruning):
+def lonely(lonely):
     """One active maintainer since 10 days ago: a high-severity gap."""
-    Maintainer.objects.filter(github_login="dave").update(status="emeritus")
-    TechniqueChange.objects.create(
-        technique=pruning,
-        field="maintainers",
-        after="dave left",
-        changed_at=NOW - timedelta(days=10),
-    )
-    return pruning
+    TechniqueChangeFactory(technique=lonely, maintainers=True, changed_at=NOW - timedelta(days=10))
+    return lonely
 
 
 def test_health_is_stored_by_the_evaluation_and_grows_with_the_gap_age(lonely, carol):

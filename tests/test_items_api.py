@@ -6,52 +6,28 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ci_status import services
-from ci_status.models import Comment, Issue, Repository
+from tests.factories import CommentFactory, IssueFactory, PullRequestFactory, RepositoryFactory
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+TEN_DAYS_AGO = NOW - timedelta(days=10)
 
 
 @pytest.fixture
 def repo(settings):
     settings.GITHUB_REPOSITORY = "tensorflow/model-optimization"
-    return Repository.objects.create(full_name="tensorflow/model-optimization", last_synced_at=NOW)
-
-
-def make(repo, number, labels, kind="issue", state="open", author="outsider"):
-    return Issue.objects.create(
-        repository=repo,
-        number=number,
-        kind=kind,
-        title=f"Item {number}",
-        state=state,
-        labels=labels,
-        author=author,
-        created_at=NOW - timedelta(days=10),
-        updated_at=NOW - timedelta(days=10),
-    )
-
-
-def comment(repo, item, login, hours, association="NONE", bot=False):
-    Comment.objects.create(
-        repository=repo,
-        kind="comment",
-        github_id=item.number * 100 + int(hours),
-        issue_number=item.number,
-        author=login,
-        author_is_bot=bot,
-        author_association=association,
-        created_at=item.created_at + timedelta(hours=hours),
-    )
+    return RepositoryFactory(last_synced_at=NOW)
 
 
 def test_items_api_lists_both_first_responses(client, repo, pruning, clustering):
-    asked = make(repo, 8, ["technique:pruning"])
-    comment(repo, asked, "outsider", 1)  # the author: not a response
-    comment(repo, asked, "google-ml-butler[bot]", 2, bot=True)  # bots neither
-    comment(repo, asked, "priya-ml", 24)  # anyone: the CHAOSS first response
-    comment(repo, asked, "dave", 48, association="MEMBER")  # a pruning maintainer
-    make(repo, 9, ["technique:clustering"], kind="pr", state="closed")
+    asked = IssueFactory(number=8, labels=["technique:pruning"], created_at=TEN_DAYS_AGO)
+    CommentFactory(issue=asked, author="outsider", after_hours=1)  # the author: not a response
+    CommentFactory(issue=asked, author="google-ml-butler[bot]", after_hours=2, author_is_bot=True)
+    CommentFactory(issue=asked, author="priya-ml", after_hours=24)  # the CHAOSS first response
+    CommentFactory(issue=asked, author="dave", after_hours=48, member=True)  # a maintainer
+    PullRequestFactory(
+        number=9, labels=["technique:clustering"], state="closed", created_at=TEN_DAYS_AGO
+    )
     services.community_refresh(repo, None, NOW)
 
     data = client.get("/api/items/", {"number": 8}).json()
@@ -59,11 +35,11 @@ def test_items_api_lists_both_first_responses(client, repo, pruning, clustering)
     item = data["results"][0]
     assert item["number"] == 8 and item["kind"] == "issue"
     assert item["first_response_by"] == "priya-ml"
-    assert item["first_response_at"].startswith(
-        (asked.created_at + timedelta(hours=24)).date().isoformat()
-    )
+    responded_at = datetime.fromisoformat(item["first_response_at"])
+    assert responded_at == asked.created_at + timedelta(hours=24)
     assert item["first_maintainer_response_by"] == "dave"
-    assert item["first_maintainer_response_at"] is not None
+    maintainer_at = datetime.fromisoformat(item["first_maintainer_response_at"])
+    assert maintainer_at == asked.created_at + timedelta(hours=48)
 
     def numbers(**params):
         return [i["number"] for i in client.get("/api/items/", params).json()["results"]]
@@ -75,23 +51,19 @@ def test_items_api_lists_both_first_responses(client, repo, pruning, clustering)
 
 
 def test_a_maintainer_of_another_group_is_not_the_maintainer_response(repo, pruning, clustering):
-    asked = make(repo, 8, ["technique:clustering"])
-    comment(repo, asked, "alice", 5, association="MEMBER")  # pruning's, not clustering's
+    asked = IssueFactory(number=8, labels=["technique:clustering"], created_at=TEN_DAYS_AGO)
+    CommentFactory(issue=asked, author="alice", after_hours=5, member=True)  # pruning's
     services.community_refresh(repo, None, NOW)
     asked.refresh_from_db()
     assert asked.first_response_by == "alice"
     assert asked.first_maintainer_response_at is None
 
 
-def test_a_webhook_comment_updates_the_stored_figures(client, repo, pruning, settings):
+def test_a_webhook_comment_updates_the_stored_figures(repo, pruning, github_webhook):
     """Incremental: a comment delivered by webhook moves the item out of "waiting"."""
-    import json
-
     from ci_status.selectors import community_figures
-    from ci_status.webhooks import sign
 
-    settings.GITHUB_WEBHOOK_SECRET = "s3cret"
-    asked = make(repo, 8, ["technique:pruning"])
+    asked = IssueFactory(number=8, labels=["technique:pruning"], created_at=TEN_DAYS_AGO)
     services.community_refresh(repo, None, NOW)
     assert [i.number for i in community_figures([pruning], NOW)[pruning.pk].unanswered] == [8]
     payload = {
@@ -113,45 +85,28 @@ def test_a_webhook_comment_updates_the_stored_figures(client, repo, pruning, set
             "created_at": NOW.isoformat(),
         },
     }
-    body = json.dumps(payload).encode()
-    response = client.post(
-        "/webhooks/github/",
-        body,
-        content_type="application/json",
-        HTTP_X_HUB_SIGNATURE_256=sign("s3cret", body),
-        HTTP_X_GITHUB_EVENT="issue_comment",
-        HTTP_X_GITHUB_DELIVERY="d-1",
-    )
-    assert response.json()["outcome"] == "applied"
+    assert github_webhook("issue_comment", payload).json()["outcome"] == "applied"
     figures = community_figures([pruning], NOW)[pruning.pk]
     assert figures.unanswered == [] and figures.maintainer_responded == 1
 
     # A deleted issue leaves the figures of the techniques it belonged to.
-    make(repo, 10, ["technique:pruning"])
+    IssueFactory(number=10, labels=["technique:pruning"], created_at=TEN_DAYS_AGO)
     services.community_refresh(repo, {10}, NOW)
     assert [i.number for i in community_figures([pruning], NOW)[pruning.pk].unanswered] == [10]
-    body = json.dumps(
-        {"action": "deleted", "repository": payload["repository"], "issue": {"number": 10}}
-    ).encode()
-    client.post(
-        "/webhooks/github/",
-        body,
-        content_type="application/json",
-        HTTP_X_HUB_SIGNATURE_256=sign("s3cret", body),
-        HTTP_X_GITHUB_EVENT="issues",
-        HTTP_X_GITHUB_DELIVERY="d-2",
-    )
+    deleted = {"action": "deleted", "repository": payload["repository"], "issue": {"number": 10}}
+    github_webhook("issues", deleted, delivery="d-2")
     assert community_figures([pruning], NOW)[pruning.pk].unanswered == []
 
 
 def test_a_technique_reads_the_items_of_its_own_repository(repo, pruning, settings):
     from ci_status.selectors import community_figures
 
-    other = Repository.objects.create(full_name="tensorflow/tensorflow", last_synced_at=NOW)
+    other = RepositoryFactory(full_name="tensorflow/tensorflow", last_synced_at=NOW)
     pruning.github_repository = "tensorflow/tensorflow"
     pruning.save()
-    make(repo, 8, ["technique:pruning"])  # the configured repository: not pruning's now
-    make(other, 9, ["technique:pruning"])
+    # the configured repository: not pruning's now
+    IssueFactory(repository=repo, number=8, labels=["technique:pruning"], created_at=TEN_DAYS_AGO)
+    IssueFactory(repository=other, number=9, labels=["technique:pruning"], created_at=TEN_DAYS_AGO)
     for repository in (repo, other):
         services.community_refresh(repository, None, NOW)
     figures = community_figures([pruning], NOW)[pruning.pk]

@@ -1,21 +1,12 @@
 """The public page cache never shows stale ownership."""
 
 import pytest
-from django.core.cache import cache
 
 from techniques.cache import bump_data_version
 from techniques.models import Technique
 from tests.factories import OwnerGroupFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache(settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("locmem_cache")]
 
 
 def test_anonymous_pages_are_served_from_cache_with_one_query(

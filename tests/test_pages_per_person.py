@@ -10,72 +10,33 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from adherence.models import Gap, RuleResult
+from adherence.models import Gap
 from adherence.services import gap_waive
-from convergence.models import ConvergenceTest
 from reviews.models import Review
 from reviews.services import cycles_ensure
 from techniques.duties import duties_for
+from tests.factories import ConvergenceTestFactory, GapFactory, RuleResultFactory
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 11, 23, 9, tzinfo=timezone.get_fixed_timezone(0))
 
 
-def failing_test(technique, internal_sha="") -> ConvergenceTest:
-    recent = [
-        {
-            "id": 1,
-            "o": "passed",
-            "at": "2026-11-21T11:00:00+00:00",
-            "sha": "aaaaaaa1111",
-            "i": False,
-        },
-        {
-            "id": 2,
-            "o": "failed",
-            "at": "2026-11-22T11:00:00+00:00",
-            "sha": "bbbbbbb2222",
-            "i": False,
-        },
-    ]
-    if internal_sha:
-        recent.append(
-            {
-                "id": 3,
-                "o": "failed",
-                "at": "2026-11-23T11:00:00+00:00",
-                "sha": internal_sha,
-                "i": True,
-            }
-        )
-    return ConvergenceTest.objects.create(
-        technique=technique,
-        name="resnet50-imagenet",
-        model_family="ResNet",
-        task="ImageNet",
-        state="failing",
-        recent=recent,
-    )
-
-
-def gap(technique, rule_id="two-maintainers", **fields) -> Gap:
-    return Gap.objects.create(
-        technique=technique,
-        rule_id=rule_id,
-        severity="high",
-        summary="Only one active maintainer.",
-        opened_at=fields.pop("opened_at", timezone.now() - timedelta(days=2)),
-        **fields,
-    )
+PUBLIC_RUNS = [
+    {"id": 1, "o": "passed", "at": "2026-11-21T11:00:00+00:00", "sha": "aaaaaaa1111", "i": False},
+    {"id": 2, "o": "failed", "at": "2026-11-22T11:00:00+00:00", "sha": "bbbbbbb2222", "i": False},
+]
+INTERNAL_RUN = {"id": 3, "o": "failed", "at": "2026-11-23T11:00:00+00:00", "i": True}
 
 
 def test_the_team_lands_on_what_needs_attention(carol_client, pruning, clustering, alice):
-    failing_test(pruning)
+    ConvergenceTestFactory(
+        technique=pruning, name="resnet50-imagenet", state="failing", recent=PUBLIC_RUNS
+    )
     cycle = cycles_ensure()
     review = Review.objects.get(cycle=cycle, technique=pruning)
     review.status = Review.Status.SUBMITTED
     review.save()
-    gap(clustering)
+    GapFactory(technique=clustering, days_open=2)
     page = carol_client.get("/me/").content.decode()
     failing = page.split('id="failing-tests"')[1].split("</section>")[0]
     assert "Weight pruning: resnet50-imagenet" in failing
@@ -118,7 +79,12 @@ def test_search_finds_techniques_groups_and_maintainers(client, pruning, cluster
 
 
 def test_the_ci_grid_is_public_and_hides_internal_results_from_visitors(alice, pruning):
-    failing_test(pruning, internal_sha="ccccccc3333")
+    ConvergenceTestFactory(
+        technique=pruning,
+        name="resnet50-imagenet",
+        state="failing",
+        recent=[*PUBLIC_RUNS, {**INTERNAL_RUN, "sha": "ccccccc3333"}],
+    )
     client, alice_client = Client(), Client()
     alice_client.force_login(alice)
     page = client.get("/ci/").content.decode()
@@ -134,13 +100,12 @@ def test_the_review_form_is_prefilled_and_an_override_needs_a_note(alice_client,
     with time_machine.travel(NOW, tick=False):
         cycle = cycles_ensure()
     review = Review.objects.get(cycle=cycle, technique=pruning)
-    RuleResult.objects.create(
+    RuleResultFactory(
         technique=pruning, rule_id="technique-label", status="pass", summary="ok", evaluated_at=NOW
     )
-    RuleResult.objects.create(
+    RuleResultFactory(
         technique=pruning,
         rule_id="questions-answered",
-        status="fail",
         summary="1 issue waited",
         links=[{"title": "#6 crash", "url": "https://github.com/x/y/issues/6"}],
         evaluated_at=NOW,
@@ -193,8 +158,8 @@ def test_the_queue_opens_on_what_needs_the_viewers_action(alice_client, carol_cl
 
 
 def test_the_trend_counts_as_the_home_page_does(carol_client, carol, pruning, clustering):
-    gap(pruning)
-    waived = gap(clustering)
+    GapFactory(technique=pruning, days_open=2)
+    waived = GapFactory(technique=clustering, days_open=2)
     gap_waive(waived, carol, "Agreed.", date.today() + timedelta(days=30))
     page = carol_client.get("/adherence/trend/").content.decode()
     assert Gap.objects.open().count() == 1
@@ -203,7 +168,7 @@ def test_the_trend_counts_as_the_home_page_does(carol_client, carol, pruning, cl
 
 
 def test_the_audit_trail_names_people_and_fields(carol_client, carol, pruning):
-    waived = gap(pruning)
+    waived = GapFactory(technique=pruning, days_open=2)
     gap_waive(waived, carol, "Agreed.", date.today() + timedelta(days=30))
     page = carol_client.get("/audit/").content.decode()
     assert "Waived by" in page and "carol" in page

@@ -1,28 +1,13 @@
 """The sync status page, "sync now", the progress JSON, the triage queue and the
 technique page's community panel."""
 
-from contextlib import contextmanager
-
 import pytest
 import redis
 
 from ci_status import services
 from ci_status.models import Repository, SyncRun
-from tfmot_portal.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db
-WORKER_REDIS = "redis://127.0.0.1:6379/1"
-
-
-@contextmanager
-def broker(url):
-    """Point the web side's Celery app at another broker for one test."""
-    previous = celery_app.conf.broker_url
-    celery_app.conf.broker_url = url
-    try:
-        yield
-    finally:
-        celery_app.conf.broker_url = previous
 
 
 @pytest.fixture
@@ -65,10 +50,10 @@ def test_sync_page_shows_runs_and_cursors(carol_client, synced, django_assert_ma
     assert "onclick" not in page
 
 
-def test_sync_now_when_the_broker_is_down(carol_client, settings):
+def test_sync_now_when_the_broker_is_down(carol_client, settings, broker):
     settings.GITHUB_REPOSITORY = "tensorflow/model-optimization"
-    with broker("redis://127.0.0.1:1/0"):
-        response = carol_client.post("/sync/now/", {"repository": "primary"}, follow=True)
+    broker("redis://127.0.0.1:1/0")
+    response = carol_client.post("/sync/now/", {"repository": "primary"}, follow=True)
     assert response.status_code == 200
     assert "queue is unavailable" in response.content.decode()
     run = SyncRun.objects.get()
@@ -86,21 +71,21 @@ def test_sync_now_needs_csrf_and_staff(client, alice, carol):
 
 
 @pytest.mark.redis
-def test_sync_now_queues_the_task_and_shows_progress(carol_client, settings, redis_url):
+def test_sync_now_queues_the_task_and_shows_progress(carol_client, settings, redis_url, broker):
     settings.GITHUB_REPOSITORY = "tensorflow/model-optimization"
-    queue = redis.Redis.from_url(WORKER_REDIS)
+    queue = redis.Redis.from_url(redis_url)
     queue.flushdb()
+    broker(redis_url)
     try:
-        with broker(WORKER_REDIS):
-            response = carol_client.post("/sync/now/", {"repository": "primary"})
-            assert response.status_code == 302
-            run = SyncRun.objects.get()
-            assert response["Location"].endswith(f"?run={run.pk}#progress")
-            assert run.status == "queued" and run.task_id
-            assert queue.llen("celery") == 1
-            # A second click while it is queued does not queue it twice.
-            carol_client.post("/sync/now/", {"repository": "primary"})
-            assert queue.llen("celery") == 1
+        response = carol_client.post("/sync/now/", {"repository": "primary"})
+        assert response.status_code == 302
+        run = SyncRun.objects.get()
+        assert response["Location"].endswith(f"?run={run.pk}#progress")
+        assert run.status == "queued" and run.task_id
+        assert queue.llen("celery") == 1
+        # A second click while it is queued does not queue it twice.
+        carol_client.post("/sync/now/", {"repository": "primary"})
+        assert queue.llen("celery") == 1
         page = carol_client.get(response["Location"]).content.decode()
         assert f'data-url="/sync/runs/{run.pk}.json"' in page
         data = carol_client.get(f"/sync/runs/{run.pk}.json").json()

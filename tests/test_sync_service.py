@@ -43,7 +43,7 @@ def test_full_sync_writes_everything_the_server_has(fake_github, github_client, 
     assert run.rate_limit_remaining == 5000 - run.requests
     assert run.rows_written > len(ds.issues)
     repository.refresh_from_db()
-    assert repository.last_synced_at is not None
+    assert repository.last_synced_at == run.finished_at
     # Issue fields as GitHub gave them.
     pr = Issue.objects.get(title__startswith="Draft: experiment")
     assert pr.kind == "pr" and pr.draft and pr.files
@@ -189,7 +189,7 @@ def test_an_expired_row_lock_can_be_taken_over(repository, settings):
 
 @pytest.mark.redis
 def test_redis_lock_when_the_broker_is_redis(repository, settings, redis_url):
-    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/1"
+    settings.CELERY_BROKER_URL = redis_url  # the run's own database
     held = services.sync_lock(repository, ttl=5)
     with held, pytest.raises(services.SyncLocked), services.sync_lock(repository, ttl=5):
         pass

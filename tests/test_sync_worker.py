@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -14,11 +13,12 @@ from django.conf import settings
 from django.db import connection
 from kombu import Connection
 
-from ci_status.models import Issue, Repository, SyncRun
+from ci_status.models import Issue, SyncRun
 from ci_status.tasks import sync_repository
 from fake_github import FakeGitHub, bulk_dataset
+from tests.factories import RepositoryFactory, SyncRunFactory
+from tests.processes import wait_for
 
-WORKER_REDIS = "redis://127.0.0.1:6379/1"
 REPO = "tensorflow/model-optimization"
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -33,12 +33,13 @@ def database_url() -> str:
 def worker_env(transactional_db, redis_url, tmp_path):
     if connection.vendor != "postgresql":
         pytest.skip("the worker test needs the PostgreSQL test database (run `make test`)")
-    queue = redis.Redis.from_url(WORKER_REDIS)
+    # The run's own Redis database, so that parallel runs never flush each other's queue.
+    queue = redis.Redis.from_url(redis_url)
     queue.flushdb()
     env = {
         **os.environ,
         "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": WORKER_REDIS,
+        "CELERY_BROKER_URL": redis_url,
         "CELERY_VISIBILITY_TIMEOUT": "3",  # a killed worker's message comes back after 3 s
         "GITHUB_SYNC_LOCK_SECONDS": "3",  # and its lock expires as fast
         "GITHUB_TOKEN": "",
@@ -86,18 +87,8 @@ class Worker:
                 self.kill()
 
 
-def wait_for(predicate, timeout: float, what: str, log: Path):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}; worker log:\n{log.read_text()[-6000:]}")
-
-
-def queue_sync(repository, run):
-    with Connection(WORKER_REDIS) as broker:
+def queue_sync(broker_url, repository, run):
+    with Connection(broker_url) as broker:
         sync_repository.apply_async(
             args=[repository.pk], kwargs={"sync_run_id": run.pk}, connection=broker
         )
@@ -112,12 +103,12 @@ def test_worker_killed_mid_sync_restarts_and_completes(worker_env, tmp_path):
     issues = 1500
     with FakeGitHub(bulk_dataset(issues), delay=0.08) as server:
         worker_env["GITHUB_API_URL"] = server.url
-        repository = Repository.objects.create(full_name=REPO)
-        run = SyncRun.objects.create(repository=repository, trigger="manual")
+        repository = RepositoryFactory(full_name=REPO, last_synced_at=None)  # never synced
+        run = SyncRunFactory(repository=repository, trigger="manual")
         log = tmp_path / "worker.log"
         worker = Worker(worker_env, log)
         try:
-            queue_sync(repository, run)
+            queue_sync(worker_env["CELERY_BROKER_URL"], repository, run)
 
             def mid_issues():
                 run.refresh_from_db()

@@ -12,14 +12,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_public_pages_content_and_accessibility(page):
-    for name, path in [
-        ("home", "/"),
-        ("technique", "/techniques/pruning/"),
-        ("owners", "/owners/"),
-        ("pipeline", "/pipeline/"),
+    from techniques.models import Technique
+
+    for name, path, title in [
+        ("home", "/", "Techniques"),
+        ("technique", "/techniques/pruning/", Technique.objects.get(slug="pruning").name),
+        ("owners", "/owners/", "Owners"),
+        ("pipeline", "/pipeline/", "In the pipeline"),
     ]:
         page.goto(path)
-        assert page.title()
+        assert page.title() == f"{title} · TFMOT portal", name
         shot(page, f"public-{name}")
         assert serious_violations(page) == [], name
     page.goto("/techniques/pruning/")

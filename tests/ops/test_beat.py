@@ -18,25 +18,16 @@ from django.db import connection
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from tests.processes import wait_for
+
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_DB = 13  # its own: the suite uses 15, make serve's test 12, the sync tests 1
-
-
-def _wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 @pytest.mark.slow
 def test_beat_restarted_after_sigterm_does_not_run_a_job_twice(transactional_db, redis_url):
     if connection.vendor != "postgresql":
         pytest.skip("beat and the test share the database: needs PostgreSQL")
-    parts = urlsplit(redis_url)
-    broker = f"redis://{parts.hostname}:{parts.port or 6379}/{REDIS_DB}"
+    broker = redis_url  # the run's own Redis database: parallel runs never share one
     store = redis.Redis.from_url(broker)
     store.flushdb()
     hourly = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.HOURS)
@@ -72,7 +63,7 @@ def test_beat_restarted_after_sigterm_does_not_run_a_job_twice(transactional_db,
             command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
         try:
-            _wait_for(predicate, 30, what)
+            wait_for(predicate, 30, what)
             # Beat writes its schedule right after sending a job; a SIGTERM landing inside
             # that write loses the entry it was writing (a race in the scheduler, not in a
             # clean stop): stop it once that write is done, as a deployment's stop would.

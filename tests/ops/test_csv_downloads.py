@@ -3,13 +3,12 @@ page) and a review cycle's answers (the TFMOT team: drafts included)."""
 
 import csv
 import io
-from datetime import date
 
 import pytest
 from django.utils import timezone
 
-from adherence.models import Gap, RuleResult
-from reviews.models import Review, ReviewCycle
+from reviews.models import Review
+from tests.factories import GapFactory, ReviewCycleFactory, ReviewFactory, RuleResultFactory
 
 
 def _rows(response):
@@ -21,10 +20,10 @@ def _rows(response):
 def test_the_adherence_matrix_downloads_for_signed_in_users(client, bob, pruning, clustering):
     assert client.get("/adherence/matrix.csv").status_code == 302  # to the sign-in page
     now = timezone.now()
-    RuleResult.objects.create(
+    RuleResultFactory(
         technique=pruning, rule_id="two-maintainers", status="fail", summary="", evaluated_at=now
     )
-    Gap.objects.create(technique=pruning, rule_id="two-maintainers", severity="high", opened_at=now)
+    GapFactory(technique=pruning, rule_id="two-maintainers", severity="high", opened_at=now)
     client.force_login(bob)
     header, *rows = _rows(client.get("/adherence/matrix.csv"))
     assert header[:6] == ["technique", "name", "owner_group", "tos_level", "stage", "open_gaps"]
@@ -53,8 +52,8 @@ def test_cells_that_a_spreadsheet_would_run_are_quoted(client, bob, pruning):
 
 @pytest.fixture
 def cycle(pruning, clustering, alice):
-    cycle = ReviewCycle.objects.create(year=2026, half=1, due_date=date(2026, 6, 30))
-    Review.objects.create(
+    cycle = ReviewCycleFactory(year=2026, half=1)
+    ReviewFactory(
         cycle=cycle,
         technique=pruning,
         status=Review.Status.SUBMITTED,
@@ -64,7 +63,7 @@ def cycle(pruning, clustering, alice):
         self_assessment={"response-time": {"rating": "met", "note": "@SUM(A1)"}},
         proposal_deprecate=False,
     )
-    Review.objects.create(cycle=cycle, technique=clustering)
+    ReviewFactory(cycle=cycle, technique=clustering)
     return cycle
 
 

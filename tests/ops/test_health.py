@@ -2,37 +2,23 @@
 one is down or silent for too long: a real Redis and a real worker are stopped to see it."""
 
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import redis
 import time_machine
 from django.utils import timezone
 
-from ci_status.models import SyncRun
 from ci_status.services import repository_get_or_create
 from ops import health
 from ops.tasks import beat_tick
+from tests.factories import SyncRunFactory
+from tests.processes import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-
-
-def _synced(minutes_ago=1):
-    finished = timezone.now() - timedelta(minutes=minutes_ago)
-    return SyncRun.objects.create(
-        repository=repository_get_or_create(),
-        status=SyncRun.Status.OK,
-        started_at=finished - timedelta(seconds=30),
-        finished_at=finished,
-    )
 
 
 def test_healthz_is_liveness_only(client):
@@ -41,11 +27,10 @@ def test_healthz_is_liveness_only(client):
 
 
 def test_readyz_is_ok_when_everything_answers_and_stale_when_time_passes(
-    client, db, settings, broker
+    client, db, settings, broker, locmem_cache
 ):
-    settings.CACHES = LOCMEM
     broker("memory://")
-    _synced()
+    SyncRunFactory(repository=repository_get_or_create(), ok=True)
     health.heartbeat(health.WORKER_KEY, hostname="w1")
     beat_tick.apply_async()  # publishing beat's tick is how beat reports
     response = client.get("/readyz")
@@ -65,65 +50,22 @@ def test_readyz_is_ok_when_everything_answers_and_stale_when_time_passes(
     assert statuses["sync"] == statuses["database"] == "ok"
 
 
-def test_readyz_reports_a_sync_too_old_or_missing(client, db, settings, broker):
-    settings.CACHES = LOCMEM
+def test_readyz_reports_a_sync_too_old_or_missing(client, db, settings, broker, locmem_cache):
     broker("memory://")
     health.heartbeat(health.WORKER_KEY)
     health.heartbeat(health.BEAT_KEY)
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["sync"]["error"] == "no successful sync yet"
-    _synced(minutes_ago=settings.READYZ_SYNC_MAX_AGE // 60 + 5)
+    SyncRunFactory(
+        repository=repository_get_or_create(),
+        ok=True,
+        minutes_ago=settings.READYZ_SYNC_MAX_AGE // 60 + 5,
+    )
     response = client.get("/readyz")
     assert response.status_code == 503 and response.json()["checks"]["sync"]["status"] == "stale"
     settings.READYZ_SYNC_MAX_AGE = 0  # a deployment that does not sync
     assert client.get("/readyz").status_code == 200
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def private_redis(tmp_path):
-    """A Redis server of this test's own, on a free port, that the test may stop."""
-    binary = shutil.which("redis-server")
-    if not binary:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("redis-server is not installed")
-        pytest.skip("redis-server is not installed")
-    port = _free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-    )
-    client = redis.Redis(port=port)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0", process
-    if process.poll() is None:
-        process.terminate()
-        process.wait(10)
-
-
-def _wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 @pytest.mark.slow
@@ -134,7 +76,7 @@ def test_readyz_sees_the_worker_stop_and_redis_go_down(client, db, settings, bro
     }
     settings.READYZ_WORKER_MAX_AGE = 3
     broker(url)
-    _synced()
+    SyncRunFactory(repository=repository_get_or_create(), ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
     env.update(CELERY_BROKER_URL=url, CACHE_URL=url, WORKER_HEARTBEAT_SECONDS="1")
     worker = subprocess.Popen(
@@ -155,7 +97,7 @@ def test_readyz_sees_the_worker_stop_and_redis_go_down(client, db, settings, bro
             response = client.get("/readyz")
             return response.status_code == 200 and response
 
-        checks = _wait_for(ready, 40, "the worker's first heartbeat").json()["checks"]
+        checks = wait_for(ready, 40, "the worker's first heartbeat").json()["checks"]
         assert checks["worker"]["hostname"].startswith("readyz-test@")
         assert checks["cache"]["backend"] == "RedisCache"
 
@@ -166,7 +108,7 @@ def test_readyz_sees_the_worker_stop_and_redis_go_down(client, db, settings, bro
             response = client.get("/readyz")
             return response.json()["checks"]["worker"]["status"] == "stale" and response
 
-        response = _wait_for(worker_silent, 20, "the worker's heartbeat to go stale")
+        response = wait_for(worker_silent, 20, "the worker's heartbeat to go stale")
         assert response.status_code == 503
         assert response.json()["checks"]["cache"]["status"] == "ok"
     finally:

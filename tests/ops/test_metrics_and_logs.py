@@ -10,12 +10,11 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 from prometheus_client import REGISTRY
 
-from adherence.models import Gap
-from ci_status.models import SyncRun
 from ci_status.services import repository_get_or_create
 from ops import context
 from ops.logs import logging_config
 from ops.tasks import beat_tick
+from tests.factories import GapFactory, SyncRunFactory
 from tfmot_portal.celery import app as celery_app
 
 TOKEN = "metrics-token-for-tests-0123456789"
@@ -69,11 +68,11 @@ def test_metrics_report_latency_syncs_gaps_health_and_the_queue(
     client.get("/")
     now = timezone.now()
     for n, severity in enumerate(("high", "high", "low")):
-        Gap.objects.create(technique=pruning, rule_id=f"rule-{n}", severity=severity, opened_at=now)
+        GapFactory(technique=pruning, rule_id=f"rule-{n}", severity=severity, opened_at=now)
     repository = repository_get_or_create()
     labels = {"repository": repository.full_name, "status": "ok"}
     before = REGISTRY.get_sample_value("portal_sync_duration_seconds_count", labels) or 0
-    run = SyncRun.objects.create(
+    run = SyncRunFactory(
         repository=repository, status="running", started_at=now - timedelta(seconds=42)
     )
     run.status, run.finished_at, run.rate_limit_remaining = "ok", now, 4321

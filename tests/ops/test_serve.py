@@ -14,7 +14,6 @@ import secrets
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -24,25 +23,10 @@ import pytest
 import redis
 import requests
 
+from tests.processes import free_port, manage, wait_for
+
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_DB = 12  # the suite uses 15, the sync tests 1
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 def _alive(pid: int) -> bool:
@@ -69,8 +53,7 @@ def deployment(tmp_path, redis_url, fake_github):
     admin = psycopg.connect(server, autocommit=True)
     admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.execute(f'CREATE DATABASE "{name}"')
-    parts = urlsplit(redis_url)
-    broker = f"redis://{parts.hostname}:{parts.port or 6379}/{REDIS_DB}"
+    broker = redis_url  # the run's own Redis database: parallel runs never share one
     store = redis.Redis.from_url(broker)
     store.flushdb()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST", "CELERY"))}
@@ -83,7 +66,7 @@ def deployment(tmp_path, redis_url, fake_github):
         ALLOWED_HOSTS="127.0.0.1",
         SECURE_SSL_REDIRECT="false",
         HOST="127.0.0.1",
-        PORT=str(_free_port()),
+        PORT=str(free_port()),
         WEB_CONCURRENCY="2",
         CELERY_CONCURRENCY="1",
         VAR_DIR=str(tmp_path / "var"),
@@ -109,14 +92,7 @@ def deployment(tmp_path, redis_url, fake_github):
 
 
 def _manage(env, *args):
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = manage(*args, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
@@ -169,7 +145,7 @@ def _get(url, **kwargs):
 
 def _check_serving(env, base, run, store, github, tmp, make):
     logs = tmp / "log"
-    _wait_for(
+    wait_for(
         lambda: (r := _get(f"{base}/healthz")) is not None and r.status_code == 200,
         60,
         f"gunicorn on {base} ({(tmp / 'make.log').read_text()[-2000:]})",
@@ -185,7 +161,7 @@ def _check_serving(env, base, run, store, github, tmp, make):
     assert static.status_code == 200 and "immutable" in static.headers["Cache-Control"]
 
     # Ready once the worker and beat have reported.
-    ready = _wait_for(
+    ready = wait_for(
         lambda: (r := _get(f"{base}/readyz")) is not None and r.status_code == 200 and r,
         40,
         "readyz 200",
@@ -226,7 +202,7 @@ def _check_serving(env, base, run, store, github, tmp, make):
             ).fetchone()
         return row[0] if row else None
 
-    _wait_for(lambda: sync_status() == "running", 30, "the sync task to start")
+    wait_for(lambda: sync_status() == "running", 30, "the sync task to start")
     # ... and a request in flight, then one SIGTERM to `make serve`.
     sock = _raw_request_start(int(env["PORT"]), "/techniques/pruning/")
     time.sleep(0.5)

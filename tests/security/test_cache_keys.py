@@ -2,19 +2,10 @@
 Accept header or Host never decides what everyone else gets."""
 
 import pytest
-from django.core.cache import cache
 
 from tests.factories import TechniqueFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _real_cache(settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("locmem_cache")]
 
 
 def test_an_html_request_does_not_make_json_clients_get_html(client, pruning):

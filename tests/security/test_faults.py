@@ -1,16 +1,10 @@
 """Faults of real processes: a dropped PostgreSQL connection, a stopped Redis."""
 
-import shutil
-import socket
-import subprocess
-import time
-
 import pytest
 from django.db import connection
 from django.test import Client
 
 from tests.factories import GapFactory
-from tfmot_portal.celery import app as celery_app
 
 
 @pytest.mark.django_db(transaction=True)
@@ -44,39 +38,17 @@ def test_a_dropped_database_connection_gives_an_error_page_and_writes_nothing(pr
     assert Gap.objects.get(pk=gap.pk).state == "open"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.django_db
-def test_redis_stopped_pages_render_and_queue_actions_say_so(carol_client, pruning):
-    server = shutil.which("redis-server")
-    if not server:
-        pytest.skip("redis-server is not installed")
-    port = _free_port()  # our own Redis: never the machine's shared one
-    redis = subprocess.Popen(
-        [server, "--port", str(port), "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL
-    )
-    previous = celery_app.conf.broker_url
-    try:
-        for _ in range(50):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        celery_app.conf.broker_url = f"redis://127.0.0.1:{port}/0"
-        redis.kill()
-        redis.wait()
-        for path in ["/", "/techniques/pruning/", "/sync/", "/adherence/", "/ci/", "/reviews/"]:
-            assert carol_client.get(path).status_code == 200, path
-        response = carol_client.post("/sync/now/", {"repository": "primary"}, follow=True)
-        assert "task queue is unavailable" in response.content.decode()
-        response = carol_client.post("/lifecycle/ownership/check", follow=True)
-        assert "task queue is unavailable" in response.content.decode()
-    finally:
-        celery_app.conf.broker_url = previous
-        if redis.poll() is None:
-            redis.kill()
+def test_redis_stopped_pages_render_and_queue_actions_say_so(
+    carol_client, pruning, private_redis, broker
+):
+    url, server = private_redis  # our own Redis: never the machine's shared one
+    broker(url)
+    server.kill()
+    server.wait()
+    for path in ["/", "/techniques/pruning/", "/sync/", "/adherence/", "/ci/", "/reviews/"]:
+        assert carol_client.get(path).status_code == 200, path
+    response = carol_client.post("/sync/now/", {"repository": "primary"}, follow=True)
+    assert "task queue is unavailable" in response.content.decode()
+    response = carol_client.post("/lifecycle/ownership/check", follow=True)
+    assert "task queue is unavailable" in response.content.decode()

@@ -9,12 +9,12 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from adherence.models import Gap
 from adherence.services import gap_waive
 from lifecycle.models import Deprecation, TOSChangeRequest
 from reviews.models import Review
 from reviews.services import cycles_ensure
 from techniques.models import Technique
+from tests.factories import ContributionStepFactory, GapFactory, TOSChangeRequestFactory
 from tfmot_portal.forms import clean_text
 
 pytestmark = pytest.mark.django_db
@@ -37,8 +37,8 @@ def test_non_numeric_ids_in_lifecycle_posts_are_a_400_after_the_permission_check
 
 def test_every_lifecycle_post_answers_garbage_with_a_4xx(client, pruning, carol):
     client.force_login(carol)
-    step = pruning.contribution_steps.create(step="proposal_rfc")
-    change = TOSChangeRequest.objects.create(
+    step = ContributionStepFactory(technique=pruning, step="proposal_rfc")
+    change = TOSChangeRequestFactory(
         technique=pruning, to_level="research", justification="x", requested_by=None
     )
     garbage = {
@@ -99,7 +99,7 @@ def test_staff_cannot_approve_their_own_tos_change(client, pruning, carol):
 
 @pytest.fixture
 def gap(pruning):
-    return Gap.objects.create(technique=pruning, rule_id="owner-group", opened_at=timezone.now())
+    return GapFactory(technique=pruning, rule_id="owner-group")
 
 
 def test_waivers_are_bounded_and_need_a_real_reason(gap, carol, settings):

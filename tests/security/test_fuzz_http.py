@@ -10,6 +10,7 @@ webhook delivery appears.
 from __future__ import annotations
 
 import json
+from datetime import date
 from xml.sax.saxutils import quoteattr
 
 import pytest
@@ -20,13 +21,19 @@ from hypothesis import strategies as st
 
 from ci_status.models import WebhookDelivery
 from ci_status.webhooks import sign
-from convergence.models import CIToken, ConvergenceRun, ConvergenceTest
-from lifecycle.models import ContributionStep, Deprecation, OwnerInterest, TOSChangeRequest
+from convergence.models import CIToken, ConvergenceRun
 from reviews.models import Review
 from reviews.services import cycles_ensure
 from techniques.cache import data_version
+from tests.factories import (
+    ContributionStepFactory,
+    ConvergenceTestFactory,
+    DeprecationFactory,
+    GapFactory,
+    OwnerInterestFactory,
+    TOSChangeRequestFactory,
+)
 from tests.security.test_permission_matrix import EXPECTED, routes
-from tfmot_portal.celery import app as celery_app
 
 pytestmark = pytest.mark.slow
 
@@ -109,30 +116,21 @@ def deep(depth: int, opener: str, closer: str, inner: str = "") -> str:
 
 
 @pytest.fixture
-def portal(live_server, pruning, clustering, alice, bob, carol, settings):
+def portal(live_server, pruning, clustering, alice, bob, carol, settings, broker):
     settings.GITHUB_WEBHOOK_SECRET = SECRET
     settings.GITHUB_REPOSITORY = "tensorflow/model-optimization"
-    previous = celery_app.conf.broker_url
-    celery_app.conf.broker_url = "memory://"
-    ConvergenceTest.objects.create(
-        technique=pruning, name="resnet50", model_family="ResNet", task="ImageNet"
-    )
-    step = ContributionStep.objects.create(technique=pruning, step="proposal_rfc")
-    change = TOSChangeRequest.objects.create(
+    broker("memory://")
+    test = ConvergenceTestFactory(technique=pruning, name="resnet50")
+    step = ContributionStepFactory(technique=pruning, step="proposal_rfc")
+    change = TOSChangeRequestFactory(
         technique=pruning, to_level="research", justification="Why not.", requested_by=alice
     )
-    deprecation = Deprecation.objects.create(
-        technique=clustering, reason="other", planned_on="2027-01-01", started_by=carol
+    deprecation = DeprecationFactory(
+        technique=clustering, reason="other", planned_on=date(2027, 1, 1), started_by=carol
     )
-    offer = OwnerInterest.objects.create(deprecation=deprecation, user=bob, message="I can help.")
+    offer = OwnerInterestFactory(deprecation=deprecation, user=bob, message="I can help.")
     review = Review.objects.get(cycle=cycles_ensure(), technique=pruning)
-    from django.utils import timezone
-
-    from adherence.models import Gap
-
-    gap = Gap.objects.create(
-        technique=pruning, rule_id="owner-group", severity="high", opened_at=timezone.now()
-    )
+    gap = GapFactory(technique=pruning, rule_id="owner-group")
     sessions = {"owner": _session(alice), "staff": _session(carol), "anonymous": _session(None)}
     ids = {
         "step": step.pk,
@@ -140,7 +138,7 @@ def portal(live_server, pruning, clustering, alice, bob, carol, settings):
         "offer": offer.pk,
         "review": review.pk,
         "gap": gap.pk,
-        "test": ConvergenceTest.objects.get().pk,
+        "test": test.pk,
     }
     yield {
         "url": live_server.url,
@@ -148,7 +146,6 @@ def portal(live_server, pruning, clustering, alice, bob, carol, settings):
         "ids": ids,
         "token": CIToken.issue("fuzz", internal=True, all_techniques=True)[1],
     }
-    celery_app.conf.broker_url = previous
     for session in sessions.values():
         session.close()
 

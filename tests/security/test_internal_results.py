@@ -10,18 +10,12 @@ from django.utils import timezone
 
 from adherence.models import Gap, RuleResult
 from adherence.services import gaps_evaluate
-from convergence.models import BenefitTarget, ConvergenceRun, ConvergenceTest
+from convergence.models import ConvergenceRun
 from convergence.parsers import parse_json
 from convergence.services import results_ingest
+from tests.factories import BenefitTargetFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def resnet(pruning):
-    return ConvergenceTest.objects.create(
-        technique=pruning, name="resnet50", model_family="ResNet", task="ImageNet"
-    )
 
 
 def ingest(runs: list[dict], internal: bool) -> None:
@@ -42,9 +36,7 @@ def date_of(days_ago: int) -> str:
 @pytest.fixture
 def internal_miss(resnet):
     """Public runs meet the documented accuracy (0.801); the latest, internal, misses it."""
-    BenefitTarget.objects.create(
-        test=resnet, metric="top1_accuracy", documented_value=0.78, tolerance=0.01
-    )
+    BenefitTargetFactory(test=resnet, metric="top1_accuracy", documented_value=0.78, tolerance=0.01)
     ingest(
         [
             {"outcome": "passed", "started_at": day(3), "metrics": {"top1_accuracy": 0.801}},

@@ -11,7 +11,6 @@ from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from tests.factories import MaintainerFactory
-from tfmot_portal.celery import app as celery_app
 
 ROLES = ("anonymous", "other", "owner", "staff")
 OTHER_METHODS = {"login": {"put"}, "account_login": {"put"}}
@@ -201,7 +200,7 @@ def _denied(response) -> bool:
 
 
 @pytest.mark.slow
-def test_permission_matrix(client, transactional_db, settings, demo_github):
+def test_permission_matrix(client, transactional_db, settings, demo_github, broker):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     call_command("load_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
     from django.contrib.auth import get_user_model
@@ -215,32 +214,28 @@ def test_permission_matrix(client, transactional_db, settings, demo_github):
         group=Technique.objects.get(slug="weight-sharing-llm").owner_group, github_login="alice"
     )
     objects = _objects()
-    previous = celery_app.conf.broker_url
-    celery_app.conf.broker_url = "memory://"
+    broker("memory://")
     problems = []
-    try:
-        for name, route in sorted(routes().items()):
-            may_get, may_post = EXPECTED[name]
-            url = _url(route, name, objects)
-            for role in ROLES:
-                client.logout()
-                if role in logins:
-                    client.force_login(logins[role])
-                others = {
-                    m: (ALL if m in OTHER_METHODS.get(name, ()) else NONE)
-                    for m in ("put", "patch", "delete")
-                }
-                for method, allowed in (("get", may_get), ("post", may_post), *others.items()):
-                    response = getattr(client, method)(url)
-                    if response.status_code == 503 and name in MAY_ANSWER_503:
-                        response.status_code = 200  # let in: the probe answered
-                    if response.status_code >= 500:
-                        problems.append(f"{method.upper()} {url} as {role}: {response.status_code}")
-                    elif _denied(response) == (role in allowed):
-                        problems.append(
-                            f"{method.upper()} {url} as {role}: {response.status_code} "
-                            f"({'denied' if _denied(response) else 'let in'}, expected {'let in' if role in allowed else 'denied'})"
-                        )
-    finally:
-        celery_app.conf.broker_url = previous
+    for name, route in sorted(routes().items()):
+        may_get, may_post = EXPECTED[name]
+        url = _url(route, name, objects)
+        for role in ROLES:
+            client.logout()
+            if role in logins:
+                client.force_login(logins[role])
+            others = {
+                m: (ALL if m in OTHER_METHODS.get(name, ()) else NONE)
+                for m in ("put", "patch", "delete")
+            }
+            for method, allowed in (("get", may_get), ("post", may_post), *others.items()):
+                response = getattr(client, method)(url)
+                if response.status_code == 503 and name in MAY_ANSWER_503:
+                    response.status_code = 200  # let in: the probe answered
+                if response.status_code >= 500:
+                    problems.append(f"{method.upper()} {url} as {role}: {response.status_code}")
+                elif _denied(response) == (role in allowed):
+                    problems.append(
+                        f"{method.upper()} {url} as {role}: {response.status_code} "
+                        f"({'denied' if _denied(response) else 'let in'}, expected {'let in' if role in allowed else 'denied'})"
+                    )
     assert not problems, "\n".join(problems)

@@ -10,26 +10,18 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from convergence.models import CIToken, ConvergenceRun, ConvergenceTest
+from convergence.models import CIToken, ConvergenceRun
 from convergence.parsers import parse_json
 from convergence.services import release_readiness, results_ingest
+from tests.factories import ConvergenceTestFactory, TechniqueFactory
 
 pytestmark = pytest.mark.django_db
 URL = "/api/convergence/upload/"
 
 
 @pytest.fixture
-def resnet(pruning):
-    return ConvergenceTest.objects.create(
-        technique=pruning, name="resnet50", model_family="ResNet", task="ImageNet"
-    )
-
-
-@pytest.fixture
 def kmeans(clustering):
-    return ConvergenceTest.objects.create(
-        technique=clustering, name="kmeans", model_family="ResNet", task="ImageNet"
-    )
+    return ConvergenceTestFactory(technique=clustering, name="kmeans")
 
 
 @pytest.fixture
@@ -259,9 +251,7 @@ def test_two_concurrent_uploads_report_exactly_what_each_created(pruning):
     if connection.vendor != "postgresql":
         pytest.skip("concurrent writers need PostgreSQL")
     for name in ("resnet50", "mobilenet"):
-        ConvergenceTest.objects.create(
-            technique=pruning, name=name, model_family="ResNet", task="ImageNet"
-        )
+        ConvergenceTestFactory(technique=pruning, name=name)
     shared = [
         {
             "test": f"pruning/{('resnet50', 'mobilenet')[i % 2]}",
@@ -306,15 +296,11 @@ def test_two_concurrent_uploads_report_exactly_what_each_created(pruning):
 def test_the_visibility_rule_costs_the_same_queries_for_any_number_of_tests(
     alice_client, pruning, django_assert_max_num_queries
 ):
-    from tests.factories import TechniqueFactory
-
     counts = []
     for size in (2, 12):
         for i in range(size):
             technique = TechniqueFactory(owner_group=pruning.owner_group)
-            ConvergenceTest.objects.create(
-                technique=technique, name=f"t{i}", model_family="ResNet", task="ImageNet"
-            )
+            ConvergenceTestFactory(technique=technique, name=f"t{i}")
         with django_assert_max_num_queries(30) as api:
             assert alice_client.get("/api/convergence/tests/").status_code == 200
         with django_assert_max_num_queries(30) as releases:

@@ -7,15 +7,9 @@ import json
 import pytest
 
 from ci_status.models import CIRun, Comment, Issue, WebhookDelivery
-from tests.test_webhooks import REPO, USER, issue_payload, post
+from tests.test_webhooks import REPO, USER, issue_payload
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _secret(settings):
-    settings.GITHUB_WEBHOOK_SECRET = "webhook-test-secret"
-    settings.GITHUB_REPOSITORY = "tensorflow/model-optimization"
 
 
 def with_issue(**changes):
@@ -49,40 +43,32 @@ BAD = [
 
 
 @pytest.mark.parametrize(("event", "payload", "field"), BAD)
-def test_signed_payloads_with_wrong_types_are_a_400_naming_the_field(client, event, payload, field):
-    response = post(client, event, payload)
+def test_signed_payloads_with_wrong_types_are_a_400_naming_the_field(
+    event, payload, field, github_webhook
+):
+    response = github_webhook(event, payload)
     assert response.status_code == 400
     assert field in response.content.decode()
     assert not Issue.objects.exists() and not WebhookDelivery.objects.exists()
 
 
-def test_deeply_nested_or_huge_json_is_a_400(client):
-    from ci_status.webhooks import sign
-
+def test_deeply_nested_or_huge_json_is_a_400(github_webhook):
     for body in (b"[" * 100_000 + b"]" * 100_000, b'{"a": ' + b"1" * 5000 + b"}"):
-        response = client.post(
-            "/webhooks/github/",
-            data=body,
-            content_type="application/json",
-            HTTP_X_GITHUB_EVENT="issues",
-            HTTP_X_GITHUB_DELIVERY="d-deep",
-            HTTP_X_HUB_SIGNATURE_256=sign("webhook-test-secret", body),
-        )
-        assert response.status_code == 400
+        assert github_webhook("issues", body, delivery="d-deep").status_code == 400
 
 
-def test_an_older_issue_event_never_overwrites_newer_data(client):
+def test_an_older_issue_event_never_overwrites_newer_data(github_webhook):
     newer = with_issue(title="Renamed", state="closed", updated_at="2026-11-05T10:00:00Z")
-    assert post(client, "issues", newer, delivery="d-new").json()["outcome"] == "applied"
+    assert github_webhook("issues", newer, delivery="d-new").json()["outcome"] == "applied"
     older = with_issue(title="Old title", state="open", updated_at="2026-11-01T10:00:00Z")
-    response = post(client, "issues", older, delivery="d-old")
+    response = github_webhook("issues", older, delivery="d-old")
     assert response.status_code == 200 and response.json()["outcome"] == "stale"
     issue = Issue.objects.get(number=7)
     assert (issue.title, issue.state) == ("Renamed", "closed")
 
 
-def test_an_older_comment_or_issue_copy_in_a_comment_event_is_not_applied(client):
-    post(client, "issues", with_issue(title="New", updated_at="2026-11-05T10:00:00Z"), "d-1")
+def test_an_older_comment_or_issue_copy_in_a_comment_event_is_not_applied(github_webhook):
+    github_webhook("issues", with_issue(title="New", updated_at="2026-11-05T10:00:00Z"), "d-1")
     comment = {
         "id": 555,
         "user": USER,
@@ -95,15 +81,15 @@ def test_an_older_comment_or_issue_copy_in_a_comment_event_is_not_applied(client
     late = copy.deepcopy(issue_payload())
     late["action"] = "created"
     late["comment"] = comment
-    assert post(client, "issue_comment", late, "d-2").status_code == 200
+    assert github_webhook("issue_comment", late, "d-2").status_code == 200
     assert Issue.objects.get(number=7).title == "New"  # the issue copy was older
     assert Comment.objects.filter(github_id=555).exists()
     older_edit = copy.deepcopy(late)
     older_edit["comment"]["updated_at"] = "2026-11-03T10:00:00Z"
-    assert post(client, "issue_comment", older_edit, "d-3").json()["outcome"] == "stale"
+    assert github_webhook("issue_comment", older_edit, "d-3").json()["outcome"] == "stale"
 
 
-def test_an_in_progress_run_event_after_completion_is_stale(client):
+def test_an_in_progress_run_event_after_completion_is_stale(github_webhook):
     run = {
         "id": 99,
         "run_attempt": 1,
@@ -116,12 +102,12 @@ def test_an_in_progress_run_event_after_completion_is_stale(client):
         "updated_at": "2026-11-01T11:00:00Z",
     }
     assert (
-        post(client, "workflow_run", {"workflow_run": run, "repository": REPO}, "r1").status_code
+        github_webhook("workflow_run", {"workflow_run": run, "repository": REPO}, "r1").status_code
         == 200
     )
     late = {**run, "status": "in_progress", "conclusion": None}
     assert (
-        post(client, "workflow_run", {"workflow_run": late, "repository": REPO}, "r2").json()[
+        github_webhook("workflow_run", {"workflow_run": late, "repository": REPO}, "r2").json()[
             "outcome"
         ]
         == "stale"
@@ -129,19 +115,10 @@ def test_an_in_progress_run_event_after_completion_is_stale(client):
     assert CIRun.objects.get(run_id=99).status == "completed"
 
 
-def test_nul_characters_and_lone_surrogates_are_dropped_not_a_500(client):
-    from ci_status.webhooks import sign
-
+def test_nul_characters_and_lone_surrogates_are_dropped_not_a_500(github_webhook):
     payload = issue_payload(title="a\x00b\ud800c", labels=[{"name": "x\x00y"}])
     body = json.dumps(payload).encode()  # escapes: \u0000 and \ud800
-    response = client.post(
-        "/webhooks/github/",
-        data=body,
-        content_type="application/json",
-        HTTP_X_GITHUB_EVENT="issues",
-        HTTP_X_GITHUB_DELIVERY="d-nul",
-        HTTP_X_HUB_SIGNATURE_256=sign("webhook-test-secret", body),
-    )
+    response = github_webhook("issues", body, delivery="d-nul")
     assert response.status_code == 200
     issue = Issue.objects.get(number=7)
     assert (issue.title, issue.labels) == ("abc", ["xy"])
