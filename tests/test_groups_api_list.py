@@ -18,17 +18,8 @@ def test_the_list_says_what_each_group_says(client):
     OwnerGroupFactory(name="Nobody yet", slug="nobody-yet")
     listed = client.get("/api/groups/").json()
     assert listed["count"] == 4
-    for row in listed["results"]:
-        assert row == client.get(f"/api/groups/{row['slug']}/").json()
+    for row in listed["results"]:  # the same fields, in the same order, with the same values
+        assert list(row.items()) == list(client.get(f"/api/groups/{row['slug']}/").json().items())
     by_slug = {row["slug"]: row for row in listed["results"]}
     assert by_slug["group-1"]["maintainers"] == ["@star1*", "@zed1"]
     assert by_slug["nobody-yet"]["maintainers"] == []
-    assert list(by_slug["group-0"]) == [
-        "id",
-        "name",
-        "slug",
-        "mailing_list",
-        "github_team",
-        "contact_policy",
-        "maintainers",
-    ]
