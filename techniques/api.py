@@ -47,9 +47,8 @@ class OwnerGroupViewSet(viewsets.ReadOnlyModelViewSet):
         """A page of groups as rows of values, their active maintainers' labels read in
         one query of tuples: a page holds 50 groups, where a model instance and a
         serializer per group would cost more than the rest of the request."""
-        rows = self.filter_queryset(self.get_queryset()).values(
-            *OwnerGroupSerializer.Meta.fields[:-1]
-        )
+        columns = [name for name in OwnerGroupSerializer.Meta.fields if name != "maintainers"]
+        rows = self.filter_queryset(self.get_queryset()).values(*columns)
         page = self.paginate_queryset(rows)
         shown = list(rows) if page is None else page
         labels = maintainer_labels([row["id"] for row in shown])

@@ -1,5 +1,8 @@
-"""The technique list of the navigation, built in Python: it is on every page with every
-technique, where a template loop would cost more than the rest of the page."""
+"""Markup drawn many times a page, built in Python with one escape per value: the
+navigation's technique links (every technique, on every page), the TOS and health badges
+of table rows, the filters' options, and links whose route is reversed once per page
+(``url_once``, ``{% route %}``), where template loops, filters and ``{% url %}`` per row
+would cost more than the rest of the page."""
 
 from html import escape
 
