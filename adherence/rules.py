@@ -197,7 +197,8 @@ def technique_label(technique, facts):
     applies_to=PRODUCTION,
     severity=Severity.MEDIUM,
     source="comprehensive public API testing ... within 3 months of initial launch",
-    fix="Cover the public API with tests, then record the date in the registry (API tests confirmed on).",
+    fix="Cover the public API with tests, then record the date in the registry "
+    "(API tests confirmed on).",
 )
 def api_tests(technique, facts):
     if technique.api_tests_confirmed_on:

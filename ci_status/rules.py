@@ -23,12 +23,12 @@ from django.conf import settings
 from django.db.models import Q
 
 from adherence.engine import BOTH, PRODUCTION, Result, Severity, register_fact_rule, register_facts
+from adherence.rules import NO_GITHUB_DATA
 from ci_status.community import name_terms, path_matches
 from ci_status.models import CIRun, Issue, Label, Release
 from ci_status.selectors import community_figures, primary_repository
 from techniques.models import Maintainer
 
-NO_DATA = "No GitHub data yet: the repository has not been synced."
 API_REVIEW_LABEL = "api-review"
 TFMOT_GROUP = "tf-mot"
 API_REVIEW_DAYS = 180
@@ -219,7 +219,7 @@ def load_api_changes(techniques, now):
 # --- rules ---------------------------------------------------------------------------
 def unsynced(value) -> str | None:
     """Why a fact of the GitHub sync cannot be judged: the repository was never synced."""
-    return NO_DATA if value is None or not value.synced else None
+    return NO_GITHUB_DATA if value is None or not value.synced else None
 
 
 def github_rule(*, fact: str, **options):

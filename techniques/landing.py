@@ -38,20 +38,14 @@ class Section:
         return len(self.entries) if self.total is None else self.total
 
 
-def first_with_total(queryset: QuerySet, shown: int) -> tuple[list, int]:
-    """The first ``shown`` rows of ``queryset`` and how many rows it has in all, in one
-    query: the total rides on every row as a window count (``COUNT(*) OVER ()``), which
-    the database computes before the limit."""
-    rows = list(queryset.annotate(total_rows=Window(Count("pk")))[:shown])
-    return rows, (rows[0].total_rows if rows else 0)
-
-
 def listed_section(
     key: str, title: str, queryset: QuerySet, entry: Callable, url: str, empty: str, shown: int = 8
 ) -> Section:
     """A section of the first ``shown`` rows of ``queryset``, each drawn by ``entry(row)``,
-    counting them all, in one query."""
-    rows, total = first_with_total(queryset, shown)
+    counting them all in the same query: the total rides on every row as a window count
+    (``COUNT(*) OVER ()``), which the database computes before the limit."""
+    rows = list(queryset.annotate(total_rows=Window(Count("pk")))[:shown])
+    total = rows[0].total_rows if rows else 0
     return Section(key, title, [entry(row) for row in rows], url, empty, total)
 
 

@@ -1,4 +1,4 @@
-"""The grid's rows, built in Python: 25 tests x 14 columns, with a head and an alert
+"""The grid's rows and the tests' state badges, built in Python: 25 tests x 14 columns, with a head and an alert
 line per test, on every page of the grid, where template tags and filters per cell would
 cost more than the rest of the page. Links are reversed once per page (``url_once``)."""
 
@@ -6,7 +6,7 @@ from datetime import datetime
 from html import escape
 
 from django import template
-from django.middleware.csrf import get_token
+from django.template.defaulttags import CsrfTokenNode
 from django.utils import dateformat, timezone
 from django.utils.safestring import SafeString
 
@@ -50,14 +50,22 @@ def _owners(context, group) -> str:
     return html
 
 
-def _state(test, row) -> str:
-    """The state as ``convergence/_state.html`` draws it, and since when."""
+@register.simple_tag
+def state_badge(test) -> SafeString:
+    """A convergence test's state, and a regressed benefit, as badges (the grid and the
+    technique page's panel)."""
     html = (
         f'<span class="status status-{escape(test.state)}">'
         f"{_STATE_SYMBOLS.get(test.state, '?')} {escape(str(test.get_state_display()))}</span>"
     )
     if test.benefit_regressed:
         html += ' <span class="status status-fail">▼ benefit regressed</span>'
+    return SafeString(html)  # nosec B703 - one escape per value
+
+
+def _state(test, row) -> str:
+    """The state badge and since when."""
+    html = str(state_badge(test))
     if (
         test.state_since
         and test.state != "passing"
@@ -87,16 +95,6 @@ def row_head(context, row) -> SafeString:
         f'<td class="tg-owners">{_owners(context, technique.owner_group)}</td>'
         f"<td>{_state(test, row)}</td>"
     )
-
-
-def _csrf_input(context) -> str:
-    """The CSRF field, masked once per page rather than once per form."""
-    if "grid_csrf" not in context.render_context:
-        token = escape(get_token(context["request"]))
-        context.render_context["grid_csrf"] = (
-            f'<input type="hidden" name="csrfmiddlewaretoken" value="{token}">'
-        )
-    return context.render_context["grid_csrf"]
 
 
 @register.simple_tag(takes_context=True)
@@ -133,7 +131,7 @@ def alert_row(context, row, width: int) -> SafeString:
         if context.get("may_refresh") and good:
             action = escape(url_once(context, "convergence:culprit_refresh", test.pk))
             html += (
-                f' <form method="post" class="inline" action="{action}">{_csrf_input(context)}'
+                f' <form method="post" class="inline" action="{action}">{CsrfTokenNode().render(context)}'
                 f'<button type="submit" class="secondary">{"Refresh" if culprit else "Find"} '
                 "culprit range</button></form>"
             )
