@@ -1,19 +1,21 @@
 from django import forms
 
 from adherence.engine import Severity
+from adherence.services import MAX_NOTE
 from techniques.models import TOSLevel
+from tfmot_portal.forms import CleanCharField
 
 
 class AcknowledgeForm(forms.Form):
-    note = forms.CharField(
+    note = CleanCharField(
         widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=2000,
+        max_length=MAX_NOTE,
         help_text="What you will do about it, or why it is not a problem.",
     )
 
 
 class WaiveForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+    reason = CleanCharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=MAX_NOTE)
     until = forms.DateField(
         label="Waived until",
         widget=forms.DateInput(attrs={"type": "date"}),

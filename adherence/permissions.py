@@ -1,5 +1,7 @@
 """Who may do what with gaps (one place, used by views and the API)."""
 
+from tfmot_portal.permissions import Permission
+
 
 def can_view_dashboard(user) -> bool:
     return user.is_authenticated
@@ -9,7 +11,7 @@ def can_acknowledge(user, gap) -> bool:
     return user.is_authenticated and (user.is_staff or gap.technique.is_owned_by(user))
 
 
-def can_waive(user) -> bool:
+def can_waive(user, gap=None) -> bool:
     return user.is_authenticated and user.is_staff
 
 
@@ -18,3 +20,9 @@ def can_see_internals(user, gap=None) -> bool:
     if not user.is_authenticated:
         return False
     return user.is_staff or (gap is not None and gap.technique.is_owned_by(user))
+
+
+ACKNOWLEDGE = Permission(
+    can_acknowledge, "Only the technique's owners or the TFMOT team can acknowledge a gap."
+)
+WAIVE = Permission(can_waive, "Only the TFMOT team can waive a gap.")

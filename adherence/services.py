@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 
 import requests
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -21,7 +21,7 @@ from adherence import engine
 from adherence.chat import webhook_payload
 from adherence.health import health_compute
 from adherence.models import Gap, GapEvent, Notification, RuleResult
-from adherence.permissions import can_acknowledge, can_waive
+from adherence.permissions import ACKNOWLEDGE, WAIVE
 from techniques.cache import bump_data_version
 from techniques.models import Technique
 from techniques.text import fit
@@ -173,10 +173,7 @@ def _health_store(techniques: list, unresolved: list[Gap], now: datetime) -> Non
 
 @transaction.atomic
 def gap_acknowledge(gap: Gap, user, note: str, now: datetime | None = None) -> Gap:
-    if not can_acknowledge(user, gap):
-        raise PermissionDenied(
-            "Only the technique's owners or the TFMOT team can acknowledge a gap."
-        )
+    ACKNOWLEDGE.check(user, gap)
     note = (note or "").strip()
     if not note:
         raise ValidationError({"note": "Say what you will do about it (a note is required)."})
@@ -194,8 +191,7 @@ def gap_acknowledge(gap: Gap, user, note: str, now: datetime | None = None) -> G
 
 @transaction.atomic
 def gap_waive(gap: Gap, user, reason: str, until: date | None, now: datetime | None = None) -> Gap:
-    if not can_waive(user):
-        raise PermissionDenied("Only the TFMOT team can waive a gap.")
+    WAIVE.check(user, gap)
     now = now or timezone.now()
     errors = {}
     reason = clean_text(reason)

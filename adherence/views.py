@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.syndication.views import Feed
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
 from django.http import HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,13 +17,20 @@ from adherence.guidance import HOW_TO_FIX, duty_of, evidence_pages
 from adherence.health import AGE_STEPS, LEVELS, MEANING, WEIGHT
 from adherence.matrix import area_spans, matrix_columns
 from adherence.models import Gap, GapEvent
-from adherence.permissions import can_acknowledge, can_see_internals, can_waive
+from adherence.permissions import (
+    ACKNOWLEDGE,
+    WAIVE,
+    can_acknowledge,
+    can_see_internals,
+    can_waive,
+)
 from adherence.selectors import adherence_matrix, gap_close_times, matrix_techniques
 from adherence.services import gap_acknowledge, gap_waive
 from adherence.trend import line_chart, open_gaps_per_week
 from techniques.cache import data_version, private_page, public_page
 from techniques.models import HealthLevel, OwnerGroup, Stage, Technique
-from tfmot_portal.forms import read_filters
+from tfmot_portal.forms import read_filters, submit
+from tfmot_portal.permissions import get_permitted_or_404
 
 # Techniques per page of the matrix (22 rule columns each): a screenful.
 MATRIX_PAGE_SIZE = 25
@@ -103,50 +108,36 @@ def gap_detail(request, pk):
     return render(request, "adherence/gap.html", context)
 
 
-def _act(request, pk, form_class, action):
-    gap = get_object_or_404(Gap.objects.select_related("technique__owner_group"), pk=pk)
-    form = form_class(request.POST)
-    if not form.is_valid():
-        for field, errors in form.errors.items():
-            label = form.fields[field].label or field.capitalize() if field in form.fields else ""
-            messages.error(request, f"{label}: {' '.join(errors)}")
-        return redirect(gap)
-    try:
-        action(gap, request.user, form.cleaned_data)
-    except ValidationError as error:
-        for text in error.messages:
-            messages.error(request, text)
-        return redirect(gap)
-    return redirect(gap)
+def _gap_query():
+    return Gap.objects.select_related("technique__owner_group")
 
 
 @login_required
 @require_POST
 def acknowledge(request, pk):
-    gap = get_object_or_404(Gap.objects.select_related("technique__owner_group"), pk=pk)
-    if not can_acknowledge(request.user, gap):
-        raise PermissionDenied(
-            "Only the technique's owners or the TFMOT team can acknowledge a gap."
-        )
-
-    def act(gap, user, data):
-        gap_acknowledge(gap, user, data["note"])
-        messages.success(request, "Gap acknowledged.")
-
-    return _act(request, pk, AcknowledgeForm, act)
+    gap = get_permitted_or_404(request, ACKNOWLEDGE, _gap_query(), pk=pk)
+    submit(
+        request,
+        AcknowledgeForm(request.POST),
+        lambda data: gap_acknowledge(gap, request.user, data["note"]),
+        "Gap acknowledged.",
+    )
+    return redirect(gap)
 
 
 @login_required
 @require_POST
 def waive(request, pk):
-    if not can_waive(request.user):
-        raise PermissionDenied("Only the TFMOT team can waive a gap.")
-
-    def act(gap, user, data):
-        gap_waive(gap, user, data["reason"], data["until"])
-        messages.success(request, f"Gap waived until {data['until']:%Y-%m-%d}.")
-
-    return _act(request, pk, WaiveForm, act)
+    WAIVE.check(request.user)
+    gap = get_object_or_404(_gap_query(), pk=pk)
+    form = WaiveForm(request.POST)
+    submit(
+        request,
+        form,
+        lambda data: gap_waive(gap, request.user, data["reason"], data["until"]),
+        lambda: f"Gap waived until {form.cleaned_data['until']:%Y-%m-%d}.",
+    )
+    return redirect(gap)
 
 
 @login_required

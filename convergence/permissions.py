@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from techniques.models import Technique
+from tfmot_portal.permissions import Permission
 
 
 def can_see_internal(user, technique) -> bool:
@@ -24,3 +25,12 @@ def internal_visibility(user) -> Callable[[int], bool]:
         return lambda technique_id: True
     owned = set(Technique.objects.owned_by(user).values_list("pk", flat=True))
     return owned.__contains__
+
+
+# Looking up a culprit range calls GitHub: the technique's owners and the team.
+FIND_CULPRIT = Permission(
+    lambda user, test: (
+        user.is_authenticated and (user.is_staff or test.technique.is_owned_by(user))
+    ),
+    "Only the TFMOT team or the technique's owners can look up a culprit range.",
+)

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from ci_status import selectors as ci_selectors
 from convergence.forms import GridFilterForm
 from convergence.models import ConvergenceTest
+from convergence.permissions import FIND_CULPRIT
 from convergence.selectors import grid_page, grid_rows
 from convergence.services import culprit_range_fetch, release_readiness
 from techniques.cache import private_page, public_page
 from techniques.models import OwnerGroup, Stage, Technique
 from tfmot_portal.forms import read_filters
+from tfmot_portal.permissions import get_permitted_or_404
 
 SHA_CHARS = set("0123456789abcdef")
 
@@ -58,13 +59,8 @@ def grid(request):
 @login_required
 @require_POST
 def culprit_refresh(request, pk):
-    test = get_object_or_404(
-        ConvergenceTest.objects.select_related("last_good_run", "first_bad_run"), pk=pk
-    )
-    if not request.user.is_staff and not test.technique.is_owned_by(request.user):
-        raise PermissionDenied(
-            "Only the TFMOT team or the technique's owners can look up a culprit range."
-        )
+    tests = ConvergenceTest.objects.select_related("last_good_run", "first_bad_run")
+    test = get_permitted_or_404(request, FIND_CULPRIT, tests, pk=pk)
     culprit = culprit_range_fetch(test)
     if culprit is None:
         messages.error(request, "This test has no open alert with known SHAs.")

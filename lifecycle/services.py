@@ -21,6 +21,7 @@ from lifecycle.models import (
     OwnershipCheck,
     TOSChangeRequest,
 )
+from lifecycle.permissions import DEPRECATE, MODERATE, REQUEST_TOS, UPDATE_STEP
 from techniques.models import Stage, Technique, TOSLevel
 from techniques.services import codeowners_entries, register_save_guard, technique_save
 from techniques.text import fit
@@ -97,10 +98,7 @@ def step_update(
     done_on: date | None = None,
     note: str = "",
 ) -> ContributionStep:
-    if not user.is_staff and not step.technique.is_owned_by(user):
-        raise PermissionDenied(
-            "Only the TFMOT team or the technique's owners update its contribution steps."
-        )
+    UPDATE_STEP.check(user, step)
     if state not in ContributionStep.State.values:
         raise ValidationError({"state": "Choose open, in progress, done or not applicable."})
     if state == ContributionStep.State.NOT_APPLICABLE and step.required:
@@ -128,8 +126,7 @@ def deprecation_start(
     explanation: str = "",
     call_for_owners: bool = False,
 ) -> Deprecation:
-    if not user.is_staff:
-        raise PermissionDenied("Only the TFMOT team starts a deprecation.")
+    DEPRECATE.check(user)
     errors = {}
     if reason not in Deprecation.Reason.values:
         errors["reason"] = "Choose a reason."
@@ -175,8 +172,7 @@ def interest_submit(deprecation: Deprecation, user, message: str) -> OwnerIntere
 
 
 def interest_moderate(interest: OwnerInterest, user, approve: bool) -> OwnerInterest:
-    if not user.is_staff:
-        raise PermissionDenied("Only the TFMOT team moderates offers.")
+    MODERATE.check(user)
     interest.status = OwnerInterest.Status.APPROVED if approve else OwnerInterest.Status.REJECTED
     interest.moderated_by = user
     interest.save(update_fields=["status", "moderated_by"])
@@ -189,10 +185,7 @@ def interest_moderate(interest: OwnerInterest, user, approve: bool) -> OwnerInte
 def tos_change_request(
     technique: Technique, user, to_level: str, justification: str
 ) -> TOSChangeRequest:
-    if not (user.is_staff or technique.is_owned_by(user)):
-        raise PermissionDenied(
-            "Only the technique's owners or the TFMOT team can ask for a TOS change."
-        )
+    REQUEST_TOS.check(user, technique)
     if to_level == technique.tos_level or to_level not in TOSLevel.values:
         raise ValidationError(
             {"to_level": f"The technique already has the {technique.tos_level} TOS."}

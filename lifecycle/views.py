@@ -7,7 +7,6 @@ from datetime import date
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
@@ -28,7 +27,17 @@ from lifecycle.models import (
     OwnershipCheck,
     TOSChangeRequest,
 )
-from lifecycle.permissions import can_decide_tos, can_manage, is_team
+from lifecycle.permissions import (
+    CHECK_OWNERSHIP,
+    DECIDE_TOS,
+    DEPRECATE,
+    LAUNCH,
+    MODERATE,
+    REQUEST_TOS,
+    SEE_LIFECYCLE,
+    SEE_OWNERSHIP,
+    UPDATE_STEP,
+)
 from lifecycle.services import (
     deprecation_start,
     interest_moderate,
@@ -41,6 +50,7 @@ from lifecycle.services import (
 from techniques.models import Stage, Technique
 from techniques.services import technique_save
 from tfmot_portal.forms import submit
+from tfmot_portal.permissions import Permission, get_permitted_or_404
 
 OWNERSHIP_PAGE_SIZE = 25
 PIPELINE_PAGE_SIZE = 10
@@ -93,33 +103,23 @@ def _after(request, done: bool, technique: Technique):
     return _page(request, technique, status=400)
 
 
-def _managed_technique(request, slug, refusal: str) -> Technique:
-    """The technique of this slug, when the user may manage it; otherwise ``refusal``."""
-    technique = get_object_or_404(Technique.objects.select_related("owner_group"), slug=slug)
-    if not can_manage(request.user, technique):
-        raise PermissionDenied(refusal)
-    return technique
+def _technique(request, permission: Permission, slug) -> Technique:
+    """The technique of this slug, when the user holds ``permission`` on it."""
+    techniques = Technique.objects.select_related("owner_group")
+    return get_permitted_or_404(request, permission, techniques, slug=slug)
 
 
 @login_required
 @require_safe
 def technique_lifecycle(request, slug):
-    technique = _managed_technique(
-        request, slug, "The lifecycle page is for the technique's owners and the TFMOT team."
-    )
-    return _page(request, technique)
+    return _page(request, _technique(request, SEE_LIFECYCLE, slug))
 
 
 @login_required
 @require_POST
 def step_save(request, pk):
-    step = get_object_or_404(
-        ContributionStep.objects.select_related("technique__owner_group"), pk=pk
-    )
-    if not can_manage(request.user, step.technique):
-        raise PermissionDenied(
-            "Only the TFMOT team or the technique's owners update its contribution steps."
-        )
+    steps = ContributionStep.objects.select_related("technique__owner_group")
+    step = get_permitted_or_404(request, UPDATE_STEP, steps, pk=pk)
     done = submit(
         request,
         StepForm(request.POST),
@@ -134,9 +134,7 @@ def step_save(request, pk):
 @login_required
 @require_POST
 def launch(request, slug):
-    technique = get_object_or_404(Technique, slug=slug)
-    if not is_team(request.user):
-        raise PermissionDenied("Only the TFMOT team marks a technique launched.")
+    technique = _technique(request, LAUNCH, slug)
 
     def launch_now(data):
         technique.stage = Stage.LAUNCHED
@@ -152,9 +150,7 @@ def launch(request, slug):
 @login_required
 @require_POST
 def deprecate(request, slug):
-    technique = get_object_or_404(Technique.objects.select_related("owner_group"), slug=slug)
-    if not is_team(request.user):
-        raise PermissionDenied("Only the TFMOT team starts a deprecation.")
+    technique = _technique(request, DEPRECATE, slug)
     done = submit(
         request,
         DeprecateForm(request.POST, technique=technique),
@@ -190,11 +186,8 @@ def offer_help(request, slug):
 @login_required
 @require_POST
 def moderate(request, pk):
-    interest = get_object_or_404(
-        OwnerInterest.objects.select_related("deprecation__technique", "user"), pk=pk
-    )
-    if not is_team(request.user):
-        raise PermissionDenied("Only the TFMOT team moderates offers.")
+    offers = OwnerInterest.objects.select_related("deprecation__technique", "user")
+    interest = get_permitted_or_404(request, MODERATE, offers, pk=pk)
     done = submit(
         request,
         ModerateForm(request.POST),
@@ -207,9 +200,7 @@ def moderate(request, pk):
 @login_required
 @require_POST
 def tos_request(request, slug):
-    technique = _managed_technique(
-        request, slug, "Only the technique's owners or the TFMOT team can ask for a TOS change."
-    )
+    technique = _technique(request, REQUEST_TOS, slug)
     done = submit(
         request,
         TOSRequestForm(request.POST),
@@ -224,13 +215,8 @@ def tos_request(request, slug):
 @login_required
 @require_POST
 def tos_decide(request, pk):
-    change = get_object_or_404(
-        TOSChangeRequest.objects.select_related("technique__owner_group"), pk=pk
-    )
-    if not can_decide_tos(request.user, change):
-        raise PermissionDenied(
-            "Only the TFMOT team decides TOS changes, and never on a request of their own."
-        )
+    requests = TOSChangeRequest.objects.select_related("technique__owner_group")
+    change = get_permitted_or_404(request, DECIDE_TOS, requests, pk=pk)
     done = submit(
         request,
         TOSDecideForm(request.POST),
@@ -245,8 +231,7 @@ def tos_decide(request, pk):
 @login_required
 @require_safe
 def ownership(request):
-    if not request.user.is_staff:
-        raise PermissionDenied("GitHub ownership drift is for the TFMOT team.")
+    SEE_OWNERSHIP.check(request.user)
     # A page of checks; the corrected CODEOWNERS (every technique) is a download.
     checks = OwnershipCheck.objects.select_related("technique").order_by("technique__name", "pk")
     page = Paginator(checks, OWNERSHIP_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -256,8 +241,7 @@ def ownership(request):
 @login_required
 @require_POST
 def ownership_check_now(request):
-    if not request.user.is_staff:
-        raise PermissionDenied("Only the TFMOT team runs the ownership check.")
+    CHECK_OWNERSHIP.check(request.user)
     from kombu.exceptions import OperationalError
 
     from lifecycle.tasks import check_ownership

@@ -1,5 +1,7 @@
 """Who may see, edit and decide reviews (one place for the pages and the API)."""
 
+from tfmot_portal.permissions import Permission
+
 
 def can_view(user, review) -> bool:
     """Drafts and decisions in progress: owners and staff. The public sees only the
@@ -19,3 +21,27 @@ def can_decide(user, review) -> bool:
         and not review.technique.is_owned_by(user)
         and review.submitted_by_id != user.pk
     )
+
+
+def is_team(user, review=None) -> bool:
+    return user.is_authenticated and user.is_staff
+
+
+VIEW = Permission(
+    can_view, "Reviews in progress are for the technique's owners and the TFMOT team."
+)
+EDIT = Permission(
+    can_edit,
+    "Only the technique's owners can edit this review, and only while it is a draft or "
+    "returned for changes.",
+)
+SUBMIT = Permission(
+    can_edit,
+    "Only the technique's owners can submit this review, while it is a draft or returned "
+    "for changes.",
+)
+DECIDE = Permission(
+    can_decide,
+    "Only the TFMOT team can decide on a review, and not on one they own or submitted.",
+)
+ASSIGN_SHEPHERD = Permission(is_team, "Only the TFMOT team assigns shepherds.")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -19,7 +19,7 @@ from ci_status import selectors as ci_selectors
 from convergence import selectors as convergence_selectors
 from reviews.markup import render_markdown  # noqa: F401 (the pages import it from here)
 from reviews.models import MAX_TEXT, ReminderSent, Review, ReviewCycle, ReviewTransition
-from reviews.permissions import can_decide, can_edit
+from reviews.permissions import ASSIGN_SHEPHERD, DECIDE, EDIT, SUBMIT
 from techniques.duties import duties_for
 from techniques.models import Stage, Technique
 
@@ -222,10 +222,7 @@ def _clean_draft(technique: Technique, data: dict) -> dict:
 @transaction.atomic
 def review_save_draft(review: Review, user, data: dict, version: int) -> Review:
     """Save the owner's draft if nobody saved since ``version`` (optimistic locking)."""
-    if not can_edit(user, review):
-        raise PermissionDenied(
-            "Only the technique's owners can edit this review, and only while it is a draft or returned."
-        )
+    EDIT.check(user, review)
     cleaned = _clean_draft(review.technique, data)
     updated = Review.objects.filter(pk=review.pk, version=version).update(
         **cleaned, version=F("version") + 1, updated_by=user, updated_at=timezone.now()
@@ -297,10 +294,7 @@ def review_submit(
         .select_related("technique__owner_group", "cycle")
         .get(pk=review.pk)
     )
-    if not can_edit(user, review):
-        raise PermissionDenied(
-            "Only the technique's owners can submit this review, while it is a draft or returned."
-        )
+    SUBMIT.check(user, review)
     problems = submission_problems(review, suggestions)
     if problems:
         raise ValidationError(problems)
@@ -324,10 +318,7 @@ def review_decide(
         .select_related("technique__owner_group")
         .get(pk=review.pk)
     )
-    if not can_decide(user, review):
-        raise PermissionDenied(
-            "Only the TFMOT team can decide on a review, and not on one they own or submitted."
-        )
+    DECIDE.check(user, review)
     if review.status != Review.Status.SUBMITTED:
         raise ValidationError(
             f"Only a submitted review can be decided; this one is {review.get_status_display().lower()}."
@@ -355,8 +346,7 @@ def review_decide(
 
 
 def review_assign_shepherd(review: Review, user, shepherd) -> Review:
-    if not user.is_staff:
-        raise PermissionDenied("Only the TFMOT team assigns shepherds.")
+    ASSIGN_SHEPHERD.check(user, review)
     if shepherd is not None and not shepherd.is_staff:
         raise ValidationError("A shepherd is a member of the TFMOT team.")
     review.shepherd = shepherd

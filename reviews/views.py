@@ -22,7 +22,15 @@ from reviews.forms import (
     shepherds,
 )
 from reviews.models import Review, ReviewCycle
-from reviews.permissions import can_decide, can_edit, can_view
+from reviews.permissions import (
+    ASSIGN_SHEPHERD,
+    DECIDE,
+    EDIT,
+    SUBMIT,
+    VIEW,
+    can_decide,
+    can_edit,
+)
 from reviews.selectors import VIEWS, duty_evidence, queue_ordered, queue_reviews
 from reviews.services import (
     SECTIONS,
@@ -42,26 +50,25 @@ from techniques.cache import private_page
 from techniques.duties import duties_for
 from techniques.models import Technique
 from tfmot_portal.forms import form_errors, run_service
+from tfmot_portal.forms import submit as submit_form
+from tfmot_portal.permissions import Permission, get_permitted_or_404
 
 # Reviews per page of the queue (each row has the team's shepherd form): a screenful.
 QUEUE_PAGE_SIZE = 25
 
 
+def _reviews():
+    return Review.objects.select_related(
+        "cycle", "technique__owner_group", "shepherd", "submitted_by", "decided_by"
+    ).prefetch_related("technique__owner_group__maintainers")
+
+
 def _review_or_404(pk):
-    return get_object_or_404(
-        Review.objects.select_related(
-            "cycle", "technique__owner_group", "shepherd", "submitted_by", "decided_by"
-        ).prefetch_related("technique__owner_group__maintainers"),
-        pk=pk,
-    )
+    return get_object_or_404(_reviews(), pk=pk)
 
 
-def _permitted_review(request, pk, may, refusal: str) -> Review:
-    """The review ``pk`` when ``may(user, review)`` allows it; otherwise ``refusal``."""
-    review = _review_or_404(pk)
-    if not may(request.user, review):
-        raise PermissionDenied(refusal)
-    return review
+def _permitted_review(request, permission: Permission, pk) -> Review:
+    return get_permitted_or_404(request, permission, _reviews(), pk=pk)
 
 
 @login_required
@@ -113,9 +120,7 @@ def queue(request):
 @login_required
 @require_POST
 def assign_shepherd(request, pk):
-    review = _review_or_404(pk)
-    if not request.user.is_staff:
-        raise PermissionDenied("Only the TFMOT team assigns shepherds.")
+    review = _permitted_review(request, ASSIGN_SHEPHERD, pk)
     form = ShepherdForm(request.POST)
     if not form.is_valid():
         # The form offers a list: anything else is a malformed request.
@@ -153,12 +158,7 @@ def _review_context(review) -> dict:
 @login_required
 @require_safe
 def detail(request, pk):
-    review = _permitted_review(
-        request,
-        pk,
-        can_view,
-        "Reviews in progress are for the technique's owners and the TFMOT team.",
-    )
+    review = _permitted_review(request, VIEW, pk)
     previous = (
         Review.objects.filter(technique=review.technique, cycle__due_date__lt=review.cycle.due_date)
         .order_by("-cycle__due_date")
@@ -200,12 +200,7 @@ def _edit_error(error: ValidationError) -> dict:
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def edit(request, pk):
-    review = _permitted_review(
-        request,
-        pk,
-        can_edit,
-        "Only the technique's owners can edit this review, and only while it is a draft or returned for changes.",
-    )
+    review = _permitted_review(request, EDIT, pk)
     evidence = duty_evidence(review.technique)
     suggestions = {k: e.suggestion for k, e in evidence.items()}
     duties = duties_for(review.technique)
@@ -291,9 +286,7 @@ def _edit_page(request, review, form, evidence, problems=None, conflict=None, st
 @require_safe
 def review_preview(request, pk):
     """The whole review as the TFMOT team will read it, with the final Submit button."""
-    review = _permitted_review(
-        request, pk, can_edit, "Only the technique's owners preview and submit this review."
-    )
+    review = _permitted_review(request, SUBMIT, pk)
     context = _review_context(review)
     context["problems"] = submission_problems(review, context["suggestions"])
     context["submit_form"] = SubmitForm(initial={"version": review.version})
@@ -303,9 +296,7 @@ def review_preview(request, pk):
 @login_required
 @require_POST
 def submit(request, pk):
-    review = _permitted_review(
-        request, pk, can_edit, "Only the technique's owners can submit this review."
-    )
+    review = _permitted_review(request, SUBMIT, pk)
     form = SubmitForm(request.POST)
     if not form.is_valid() or form.cleaned_data["version"] != review.version:
         messages.error(
@@ -367,24 +358,20 @@ def preview(request):
 @login_required
 @require_POST
 def decide(request, pk):
-    review = _permitted_review(
-        request,
-        pk,
-        can_decide,
-        "Only the TFMOT team can decide on a review, and not on one they own or submitted.",
-    )
+    review = _permitted_review(request, DECIDE, pk)
     form = DecideForm(request.POST)
-    if not form.is_valid():
-        for text in form_errors(form):
-            messages.error(request, text)
-        return redirect(review)
-    if run_service(
-        request,
-        lambda: review_decide(review, request.user, accept=form.accept, comments=form.comments()),
-    ):
+
+    def decided() -> str:
         review.refresh_from_db(fields=["status"])
-        messages.success(
-            request,
-            f"Review {review.technique.name} ({review.cycle}): {review.get_status_display().lower()}.",
-        )
+        status = review.get_status_display().lower()
+        return f"Review {review.technique.name} ({review.cycle}): {status}."
+
+    submit_form(
+        request,
+        form,
+        lambda data: review_decide(
+            review, request.user, accept=form.accept, comments=form.comments()
+        ),
+        decided,
+    )
     return redirect(review)
