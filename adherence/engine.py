@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from techniques.duties import BOTH as BOTH
@@ -82,9 +83,13 @@ class Rule:
     stages: tuple[str, ...] = ()
     severity: Severity = Severity.MEDIUM
     source: str = ""  # the policy sentence
-    fix: str = ""  # what the owners do to meet the duty (the health page shows it)
+    fix: str = ""  # what the owners do to meet the duty (health page, gap pages and issues)
     # Research TOS: the rule applies where the technique opted in (Technique field name).
     research_opt_in: str = ""
+
+    def __post_init__(self) -> None:
+        if not (self.source and self.fix):
+            raise ImproperlyConfigured(f"Rule {self.id!r} needs its policy sentence and fix.")
 
     def applicability(self, technique: Any) -> Result | None:
         """None when the rule applies, else the N/A result saying why."""

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from adherence import engine
 from adherence.forms import AcknowledgeForm, MatrixFilterForm, WaiveForm
-from adherence.guidance import HOW_TO_FIX, duty_of, evidence_pages
+from adherence.guidance import evidence_pages
 from adherence.health import AGE_STEPS, LEVELS, MEANING, WEIGHT
 from adherence.matrix import area_spans, matrix_columns
 from adherence.models import Gap, GapEvent
@@ -28,6 +28,7 @@ from adherence.selectors import adherence_matrix, gap_close_times, matrix_techni
 from adherence.services import gap_acknowledge, gap_waive
 from adherence.trend import line_chart, open_gaps_per_week
 from techniques.cache import data_version, private_page, public_page
+from techniques.duties import duty_of
 from techniques.models import HealthLevel, OwnerGroup, Stage, Technique
 from tfmot_portal.forms import read_filters, submit
 from tfmot_portal.permissions import get_permitted_or_404
@@ -90,7 +91,6 @@ def gap_detail(request, pk):
         "gap": gap,
         "rule": rule,
         "duty": duty_of(gap.rule_id),
-        "how_to_fix": HOW_TO_FIX.get(gap.rule_id, ""),
         "evidence_pages": evidence_pages(gap),
         "group": group,
         "assignees": [m for m in maintainers if m.is_direct_assignee],

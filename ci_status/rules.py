@@ -240,6 +240,7 @@ class WaitingRule(NamedTuple):
     applies_to: tuple[str, ...]
     severity: Severity
     source: str  # the policy sentence
+    fix: str  # what the owners do
     items: str  # the waiting items, Figures.<items> (past the threshold: <items>_overdue)
     days: str  # the threshold in days, Figures.<days>
     failed: str  # what a failure says: {count} overdue items, {days}, {label}
@@ -282,6 +283,7 @@ WAITING_RULES = (
         BOTH,
         Severity.MEDIUM,
         "Answer questions in issues",
+        "Answer the waiting issues; a first reply from a maintainer stops the clock.",
         "unanswered",
         "response_days",
         "{count} issue(s) labeled {label} waited more than {days} days for a maintainer's "
@@ -296,6 +298,7 @@ WAITING_RULES = (
         PRODUCTION,
         Severity.MEDIUM,
         "review pull requests (PRs) and issues",
+        "Review the waiting pull requests (a review or a comment from a maintainer counts).",
         "prs_waiting",
         "review_days",
         "{count} PR(s) labeled {label} waited more than {days} days for a review.",
@@ -309,6 +312,8 @@ WAITING_RULES = (
         PRODUCTION,
         Severity.LOW,
         "Watch out for unlabeled PRs and issues",
+        "Label the waiting items with the technique's label (or another technique's) so "
+        "that they reach their owners.",
         "unlabeled",
         "unlabeled_days",
         "{count} unlabeled item(s) older than {days} days touch the technique's paths or "
@@ -325,6 +330,7 @@ for waiting in WAITING_RULES:
         research_opt_in=waiting.research_opt_in,
         severity=waiting.severity,
         source=waiting.source,
+        fix=waiting.fix,
         fact="community",
     )(waiting.judge)
 
@@ -336,6 +342,7 @@ for waiting in WAITING_RULES:
     research_opt_in="provides_release_notes",
     severity=Severity.LOW,
     source="Provide release notes",
+    fix="Add the technique's changes to the next release's notes.",
     fact="release_facts",
 )
 def release_notes(technique, facts):
@@ -369,6 +376,7 @@ def release_notes(technique, facts):
     applies_to=PRODUCTION,
     severity=Severity.HIGH,
     source="All public API changes must be approved by TFMOT",
+    fix="Get TFMOT's approval on the public API change (a review from the TFMOT team on the PR).",
     fact="api_changes",
 )
 def api_review(technique, facts):
@@ -397,6 +405,8 @@ def api_review(technique, facts):
     applies_to=BOTH,
     severity=Severity.HIGH,
     source="Open source failures: ... OWNERS fix them",
+    fix="Open the failing CI run, fix the failure on the default branch, or revert the "
+    "change that broke it.",
     fact="ci_default_branch",
 )
 def ci_green(technique, facts):

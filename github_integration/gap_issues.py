@@ -37,7 +37,7 @@ from ci_status.github import (
     Unavailable,
 )
 from github_integration.models import GapIssue
-from techniques.duties import DUTIES
+from techniques.duties import duty_of
 from techniques.text import fit
 
 logger = logging.getLogger(__name__)
@@ -63,10 +63,6 @@ def _marker_comment(marker: str) -> str:
     return f"<!-- {marker} -->"
 
 
-def _duty_for(rule_id: str):
-    return next((duty for duty in DUTIES if rule_id in duty.rules), None)
-
-
 def issue_title(gap: Gap) -> str:
     rule = engine.RULES.get(gap.rule_id)
     return f"[tfmot-portal] {gap.technique.name}: {rule.title if rule else gap.rule_id}"
@@ -83,9 +79,11 @@ def issue_body(gap: Gap, marker: str) -> str:
         f"**What fails:** {gap.summary}",
         "",
     ]
-    duty = _duty_for(gap.rule_id)
+    rule, duty = engine.RULES.get(gap.rule_id), duty_of(gap.rule_id)
     if duty:
-        lines += [f"**Duty:** {duty.title}", "", f"> {duty.source}", ""]
+        lines += [f"**Duty:** {duty.title}", ""]
+    if rule:
+        lines += [f"> {rule.source}", "", f"**How to fix it:** {rule.fix}", ""]
     since = gap.since or gap.opened_at
     lines.append(
         f"Failing since {since:%Y-%m-%d}; noticed by the portal on {gap.opened_at:%Y-%m-%d}."

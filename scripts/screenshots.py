@@ -48,7 +48,7 @@ def sign_in(page, base: str, username: str) -> None:
     page.goto(base + "/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", "demo-password")
-    page.click("main button[type=submit]")
+    page.click("form:has(#id_password) button[type=submit]")
     page.wait_for_url("**/me/")
 
 

@@ -208,6 +208,11 @@ DUTIES: tuple[Duty, ...] = (
 DUTIES_BY_ID = {duty.id: duty for duty in DUTIES}
 
 
+def duty_of(rule_id: str) -> Duty | None:
+    """The duty an adherence rule checks (None for a rule outside every duty)."""
+    return next((duty for duty in DUTIES if rule_id in duty.rules), None)
+
+
 def duties_for(technique) -> list[Duty]:
     """The duties that apply to a technique under its TOS level and opt-ins."""
     return [duty for duty in DUTIES if duty.applies(technique)]

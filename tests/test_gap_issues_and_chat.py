@@ -57,7 +57,7 @@ def test_a_gap_open_long_enough_opens_one_issue(old_gap, writer, fake_github):
     assert issue.labels == ("technique:pruning",)
     assert issue.assignees == ("alice",)  # the star assignee
     assert f"/adherence/gaps/{old_gap.pk}/" in issue.body
-    assert "> A group name is required" in issue.body  # the duty, quoted
+    assert "> The group of maintainers must also be 2+" in issue.body  # the rule's policy
     assert issue.author == "tfmot-portal"
     record = GapIssue.objects.get(gap=old_gap)
     assert record.number == issue.number and record.state == "open"

@@ -115,3 +115,29 @@ def test_health_page_lists_every_rule_with_weight_policy_and_fix(client):
     assert "Has its own GitHub label" in page and "medium (3)" in page
     assert "Create a label for this technique alone" in page
     assert 'href="/health/"' in client.get("/").content.decode()  # linked from the footer
+
+
+def test_every_rule_reads_the_same_on_the_health_page_its_gap_page_and_its_github_issue(
+    client, carol, pruning
+):
+    """One policy sentence and one fix per rule: the health page, a gap page and the
+    GitHub issue filed for a gap all show the rule's own."""
+    import re
+
+    from django.utils.html import escape
+
+    from adherence.engine import RULES
+    from github_integration.gap_issues import issue_body
+    from tests.factories import GapFactory
+
+    health = client.get("/health/").content.decode()
+    client.force_login(carol)
+    for rule in RULES.values():
+        row = re.search(rf'<tr id="rule-{rule.id}">.*?</tr>', health, re.S).group(0)
+        assert escape(rule.source) in row and escape(rule.fix) in row, rule.id
+        gap = GapFactory(technique=pruning, rule_id=rule.id)
+        page = client.get(gap.get_absolute_url()).content.decode()
+        asks = re.search(r'<section aria-labelledby="duty-h".*?</section>', page, re.S).group(0)
+        assert escape(rule.source) in asks and escape(rule.fix) in asks, rule.id
+        body = issue_body(gap, "marker")
+        assert f"> {rule.source}" in body and rule.fix in body, rule.id

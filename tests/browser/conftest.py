@@ -69,7 +69,7 @@ def sign_in(page, username: str) -> None:
     page.goto("/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", "demo-password")
-    page.click("main button[type=submit]")
+    page.click("form:has(#id_password) button[type=submit]")
     page.wait_for_url("**/me/")
 
 
