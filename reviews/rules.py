@@ -6,7 +6,7 @@ queue and the technique page's review panel all read it.
 
 from __future__ import annotations
 
-from adherence.engine import BOTH, Result, Severity, day_after, register_facts, register_rule
+from adherence.engine import BOTH, Result, Severity, day_start, register_facts, register_rule
 from reviews.models import Review, ReviewCycle
 from techniques.models import Stage
 
@@ -67,7 +67,9 @@ def review_due(technique, facts):
             )
             + ".",
             links=[{"title": f"{r.cycle} review", "url": r.get_absolute_url()} for r in overdue],
-            since=facts.counts_from(day_after(oldest.cycle.due_date)),
+            # Counted from the due date, as days overdue are: the gap's "failing N days"
+            # and the review's "N days overdue" are the same figure.
+            since=facts.counts_from(day_start(oldest.cycle.due_date)),
             overdue=[
                 {
                     "cycle": str(r.cycle),

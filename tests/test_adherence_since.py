@@ -66,7 +66,7 @@ def test_review_due_fails_for_an_earlier_cycle_since_its_due_date(pruning):
     failed = result(pruning, "review-due")
     assert failed.status == Status.FAIL
     assert "2026 H1 review due 30 June 2026, 146 days overdue" in failed.summary
-    assert failed.since == midnight(date(2026, 7, 1))
+    assert failed.since == midnight(date(2026, 6, 30))
     Review.objects.filter(cycle=h1).update(status=Review.Status.ACCEPTED)
     assert result(pruning, "review-due").status == Status.PASS
 

@@ -70,6 +70,10 @@ def test_every_technique_page_agrees_with_its_rule_results(demo, client, carol):
             checked_overdue += 1
             assert f"{review.days_overdue()} days overdue" in page
             assert f"{review.days_overdue()} days overdue" in review_due.summary
+        if overdue:
+            # The gap counts the same days as the oldest overdue review.
+            gap = Gap.objects.get(technique=technique, rule_id="review-due", resolved_at=None)
+            assert gap.days_failing() == max(r.days_overdue() for r in overdue), technique.slug
 
         # Community figures (items waiting <=> questions-answered): see
         # tests/test_consistency_community.py.
