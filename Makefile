@@ -33,6 +33,7 @@ lint: venv
 # the models, the import layers (pyproject.toml [tool.importlinter]) and the types.
 check: lint
 	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) manage.py rule_catalog --check
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy .
 

@@ -3,8 +3,10 @@
 Every app that owns data registers
 - fact loaders: ``@register_facts("name")`` on ``loader(techniques, now) -> dict[technique_id, value]``,
   which load what the rules need for *all* techniques in a fixed number of queries;
-- rules: ``@register_rule(id=..., applies_to=..., ...)`` on ``check(technique, facts) -> Result``,
-  where ``facts`` is a ``Facts`` giving ``facts["name"]`` for that technique and ``facts.now``.
+- rules: ``@register_rule("rule-id")`` on ``check(technique, facts) -> Result``, where
+  ``facts`` is a ``Facts`` giving ``facts["name"]`` for that technique and ``facts.now``.
+  What a rule is called, where it applies, its severity, policy sentence and fix are the
+  rule's entry in the catalog, ``adherence/rules.toml``.
 
 Apps register in ``<app>/rules.py``, imported by ``AppConfig.ready()``. Whether a rule
 applies under a technique's TOS level is decided here, once, so a rule never reports
@@ -13,10 +15,12 @@ a pass where the policy does not ask for anything ("N/A by TOS" is its own statu
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -26,9 +30,6 @@ from techniques.duties import BOTH as BOTH
 from techniques.duties import PRODUCTION as PRODUCTION
 from techniques.duties import RESEARCH as RESEARCH
 from techniques.models import Stage, Technique, TOSLevel
-
-# The stages of a launched technique: the duties that begin with the launch hold in them.
-LAUNCHED: tuple[str, ...] = (Stage.LAUNCHED, Stage.DEPRECATING)
 
 
 class Status(StrEnum):
@@ -73,6 +74,12 @@ class Result:
         return cls(Status.NA, summary)
 
 
+Check = Callable[[Any, "Facts"], "Result"]
+CATALOG_PATH = Path(__file__).with_name("rules.toml")
+with CATALOG_PATH.open("rb") as catalog_file:
+    CATALOG: dict[str, dict[str, Any]] = tomllib.load(catalog_file)
+
+
 @dataclass(frozen=True)
 class Rule:
     id: str
@@ -86,10 +93,31 @@ class Rule:
     fix: str = ""  # what the owners do to meet the duty (health page, gap pages and issues)
     # Research TOS: the rule applies where the technique opted in (Technique field name).
     research_opt_in: str = ""
+    fails_when: str = ""
 
-    def __post_init__(self) -> None:
-        if not (self.source and self.fix):
-            raise ImproperlyConfigured(f"Rule {self.id!r} needs its policy sentence and fix.")
+    @classmethod
+    def from_catalog(cls, rule_id: str, check: Check) -> Rule:
+        """The rule ``rule_id`` as the catalog describes it, judged by ``check``."""
+        entry = dict(CATALOG.get(rule_id) or {})
+        missing = {"title", "applies_to", "severity", "source", "fix", "fails_when"} - set(entry)
+        unknown = set(entry) - {f for f in cls.__dataclass_fields__ if f not in ("id", "check")}
+        if missing or unknown:
+            raise ImproperlyConfigured(
+                f"Rule {rule_id!r} in {CATALOG_PATH.name}: missing {sorted(missing)}, "
+                f"unknown {sorted(unknown)}."
+            )
+        applies_to, stages = tuple(entry.pop("applies_to")), tuple(entry.pop("stages", ()))
+        if not set(applies_to) <= set(TOSLevel.values) or not set(stages) <= set(Stage.values):
+            raise ImproperlyConfigured(f"Rule {rule_id!r}: unknown TOS level or stage.")
+        severity = Severity(entry.pop("severity"))
+        return cls(
+            id=rule_id,
+            check=check,
+            applies_to=applies_to,
+            stages=stages,
+            severity=severity,
+            **entry,
+        )
 
     def applicability(self, technique: Any) -> Result | None:
         """None when the rule applies, else the N/A result saying why."""
@@ -156,26 +184,20 @@ def existence_start(technique: Technique) -> datetime:
 RULES: dict[str, Rule] = {}
 FactLoader = Callable[[list[Any], datetime], dict[int, Any]]
 FACT_LOADERS: dict[str, FactLoader] = {}
-Check = Callable[[Any, Facts], Result]
 
 
-def register_rule(**options: Any) -> Callable[[Check], Check]:
+def register_rule(rule_id: str) -> Callable[[Check], Check]:
+    """Register ``check`` as the catalog's rule ``rule_id``."""
+
     def decorator(check: Check) -> Check:
-        rule = Rule(check=check, **options)
-        RULES[rule.id] = rule
+        RULES[rule_id] = Rule.from_catalog(rule_id, check)
         return check
 
     return decorator
 
 
-def register_launch_rule(**options: Any) -> Callable[[Check], Check]:
-    """``register_rule`` for a duty that begins with the launch: it applies in the
-    stages of a launched technique (``LAUNCHED``)."""
-    return register_rule(stages=LAUNCHED, **options)
-
-
 def register_fact_rule(
-    fact: str, missing: Callable[[Any], str | None], **options: Any
+    rule_id: str, fact: str, missing: Callable[[Any], str | None]
 ) -> Callable[[Check], Check]:
     """``register_rule`` for a rule that judges one fact, with "no data, not applicable"
     written once: while ``missing(value of the fact)`` gives a reason (the data to judge
@@ -188,7 +210,7 @@ def register_fact_rule(
                 return Result.not_applicable(reason)
             return check(technique, facts)
 
-        register_rule(**options)(judged)
+        register_rule(rule_id)(judged)
         return check
 
     return decorator

@@ -13,13 +13,9 @@ from django.conf import settings
 from django.db.models import Max
 
 from adherence.engine import (
-    BOTH,
-    PRODUCTION,
     Result,
-    Severity,
     day_start,
     register_facts,
-    register_launch_rule,
     register_rule,
 )
 from techniques.models import Maintainer, Technique, TechniqueChange
@@ -71,14 +67,7 @@ def ownership_since(technique, facts):
     return facts.counts_from(max(changed, start)) if changed else start
 
 
-@register_rule(
-    id="owner-group",
-    title="Has an owner group",
-    applies_to=BOTH,
-    severity=Severity.HIGH,
-    source="A group name is required",
-    fix="Name an owner group for the technique in the registry (admin, Techniques).",
-)
+@register_rule("owner-group")
 def owner_group(technique, facts):
     if technique.owner_group_id and technique.owner_group.name.strip():
         return Result.passed(f"Owned by {technique.owner_group.name}.")
@@ -88,14 +77,7 @@ def owner_group(technique, facts):
     )
 
 
-@register_rule(
-    id="two-maintainers",
-    title="2+ active maintainers",
-    applies_to=BOTH,
-    severity=Severity.HIGH,
-    source="The group of maintainers must also be 2+",
-    fix="Add a second active maintainer to the owner group, or ask TFMOT for help finding one.",
-)
+@register_rule("two-maintainers")
 def two_maintainers(technique, facts):
     logins = facts.get("active_maintainers", [])
     if len(logins) >= 2:
@@ -107,14 +89,7 @@ def two_maintainers(technique, facts):
     )
 
 
-@register_rule(
-    id="maintainers-active",
-    title="Maintainers active on the repository",
-    applies_to=BOTH,
-    severity=Severity.LOW,
-    source="Owners must be able to act as owners",
-    fix="Idle maintainers take part again (triage, review, answer) or move to emeritus.",
-)
+@register_rule("maintainers-active")
 def maintainers_active(technique, facts):
     """Judges two facts of the GitHub sync: "maintainer_activity" ({login: last activity
     or None}) and "repo_labels" (None until the repository was synced)."""
@@ -145,15 +120,7 @@ def maintainers_active(technique, facts):
     )
 
 
-@register_rule(
-    id="technique-label",
-    title="Has its own GitHub label",
-    applies_to=BOTH,
-    severity=Severity.MEDIUM,
-    source="Each technique has its own Github label",
-    fix="Create a label for this technique alone on the repository (and in .github/labeler.yml), "
-    "and list it first in the registry.",
-)
+@register_rule("technique-label")
 def technique_label(technique, facts):
     """Every label of the technique is its own (no other technique carries it) and exists
     on the repository (once the repository is synced)."""
@@ -191,15 +158,7 @@ def technique_label(technique, facts):
     return Result.passed(f"Label '{technique.label}' ({where}).", label=technique.label)
 
 
-@register_launch_rule(
-    id="api-tests",
-    title="Public API testing within 3 months of launch",
-    applies_to=PRODUCTION,
-    severity=Severity.MEDIUM,
-    source="comprehensive public API testing ... within 3 months of initial launch",
-    fix="Cover the public API with tests, then record the date in the registry "
-    "(API tests confirmed on).",
-)
+@register_rule("api-tests")
 def api_tests(technique, facts):
     if technique.api_tests_confirmed_on:
         return Result.passed(f"Confirmed on {technique.api_tests_confirmed_on.isoformat()}.")

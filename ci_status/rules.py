@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 from django.conf import settings
 from django.db.models import Q
 
-from adherence.engine import BOTH, PRODUCTION, Result, Severity, register_fact_rule, register_facts
+from adherence.engine import Result, register_fact_rule, register_facts
 from adherence.rules import NO_GITHUB_DATA
 from ci_status.community import name_terms, path_matches
 from ci_status.models import CIRun, Issue, Label, Release
@@ -222,10 +222,10 @@ def unsynced(value) -> str | None:
     return NO_GITHUB_DATA if value is None or not value.synced else None
 
 
-def github_rule(*, fact: str, **options):
+def github_rule(rule_id: str, fact: str):
     """``register_rule`` for a rule judging ``fact``, a fact of the GitHub sync: N/A "no
     GitHub data yet" until the repository is synced."""
-    return register_fact_rule(fact, unsynced, **options)
+    return register_fact_rule(rule_id, fact, unsynced)
 
 
 def _links(items, limit=10):
@@ -235,18 +235,12 @@ def _links(items, limit=10):
 class WaitingRule(NamedTuple):
     """A rule on items of the community figures that must not wait past a threshold."""
 
-    id: str
-    title: str
-    applies_to: tuple[str, ...]
-    severity: Severity
-    source: str  # the policy sentence
-    fix: str  # what the owners do
+    id: str  # its entry in adherence/rules.toml
     items: str  # the waiting items, Figures.<items> (past the threshold: <items>_overdue)
     days: str  # the threshold in days, Figures.<days>
     failed: str  # what a failure says: {count} overdue items, {days}, {label}
     passed: str  # what a pass says: {count} items waiting within the limit, {days}, {label}
     evidence: tuple[str, str]  # the keys of the overdue items and of that count
-    research_opt_in: str = ""
 
     def judge(self, technique, facts) -> Result:
         """Fails on the items still overdue when the wait counts only from the day the duty
@@ -279,11 +273,6 @@ class WaitingRule(NamedTuple):
 WAITING_RULES = (
     WaitingRule(
         "questions-answered",
-        "Questions in issues are answered",
-        BOTH,
-        Severity.MEDIUM,
-        "Answer questions in issues",
-        "Answer the waiting issues; a first reply from a maintainer stops the clock.",
         "unanswered",
         "response_days",
         "{count} issue(s) labeled {label} waited more than {days} days for a maintainer's "
@@ -294,26 +283,14 @@ WAITING_RULES = (
     ),
     WaitingRule(
         "prs-reviewed",
-        "Pull requests are reviewed",
-        PRODUCTION,
-        Severity.MEDIUM,
-        "review pull requests (PRs) and issues",
-        "Review the waiting pull requests (a review or a comment from a maintainer counts).",
         "prs_waiting",
         "review_days",
         "{count} PR(s) labeled {label} waited more than {days} days for a review.",
         "No PR waits more than {days} days for review ({count} waiting within the limit).",
         ("pulls", "waiting"),
-        research_opt_in="accepts_prs",
     ),
     WaitingRule(
         "unlabeled-triage",
-        "Unlabeled issues and PRs are triaged",
-        PRODUCTION,
-        Severity.LOW,
-        "Watch out for unlabeled PRs and issues",
-        "Label the waiting items with the technique's label (or another technique's) so "
-        "that they reach their owners.",
         "unlabeled",
         "unlabeled_days",
         "{count} unlabeled item(s) older than {days} days touch the technique's paths or "
@@ -323,28 +300,10 @@ WAITING_RULES = (
     ),
 )
 for waiting in WAITING_RULES:
-    github_rule(
-        id=waiting.id,
-        title=waiting.title,
-        applies_to=waiting.applies_to,
-        research_opt_in=waiting.research_opt_in,
-        severity=waiting.severity,
-        source=waiting.source,
-        fix=waiting.fix,
-        fact="community",
-    )(waiting.judge)
+    github_rule(waiting.id, fact="community")(waiting.judge)
 
 
-@github_rule(
-    id="release-notes",
-    title="Release notes cover the technique",
-    applies_to=PRODUCTION,
-    research_opt_in="provides_release_notes",
-    severity=Severity.LOW,
-    source="Provide release notes",
-    fix="Add the technique's changes to the next release's notes.",
-    fact="release_facts",
-)
+@github_rule("release-notes", fact="release_facts")
 def release_notes(technique, facts):
     f = facts["release_facts"]
     if not f.release:
@@ -370,15 +329,7 @@ def release_notes(technique, facts):
     )
 
 
-@github_rule(
-    id="api-review",
-    title="Public API changes are approved by TFMOT",
-    applies_to=PRODUCTION,
-    severity=Severity.HIGH,
-    source="All public API changes must be approved by TFMOT",
-    fix="Get TFMOT's approval on the public API change (a review from the TFMOT team on the PR).",
-    fact="api_changes",
-)
+@github_rule("api-review", fact="api_changes")
 def api_review(technique, facts):
     f = facts["api_changes"]
     if f.unapproved:
@@ -399,16 +350,7 @@ def api_review(technique, facts):
     )
 
 
-@github_rule(
-    id="ci-green",
-    title="Open-source CI is green on the default branch",
-    applies_to=BOTH,
-    severity=Severity.HIGH,
-    source="Open source failures: ... OWNERS fix them",
-    fix="Open the failing CI run, fix the failure on the default branch, or revert the "
-    "change that broke it.",
-    fact="ci_default_branch",
-)
+@github_rule("ci-green", fact="ci_default_branch")
 def ci_green(technique, facts):
     limit = timedelta(hours=settings.ADHERENCE["CI_RED_HOURS"])
     state = facts["ci_default_branch"]

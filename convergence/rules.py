@@ -13,13 +13,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from adherence.engine import (
-    BOTH,
-    PRODUCTION,
-    RESEARCH,
     Result,
-    Severity,
     register_facts,
-    register_launch_rule,
     register_rule,
 )
 from convergence.models import ConvergenceRun, ConvergenceTest, State
@@ -124,14 +119,7 @@ def _missed(measured, public, links=True) -> Result | None:
     )
 
 
-@register_launch_rule(
-    id="convergence-test-exists",
-    title="Has a convergence test on a Model Garden task",
-    applies_to=BOTH,
-    severity=Severity.HIGH,
-    source="a training example ... with convergence tests (official-models.md)",
-    fix="Register a convergence test on a TF Model Garden task (not MNIST) and run it nightly with tf-nightly at TFMOT head.",
-)
+@register_rule("convergence-test-exists")
 def convergence_test_exists(technique, facts):
     tests = _tests(facts)
     if tests:
@@ -141,14 +129,7 @@ def convergence_test_exists(technique, facts):
     )
 
 
-@register_rule(
-    id="convergence-green",
-    title="Convergence tests pass",
-    applies_to=BOTH,
-    severity=Severity.HIGH,
-    source="ensuring the test continues to pass with tf-nightly at TFMOT head",
-    fix="Find the culprit range on /ci/, revert or fix the change, and let two green runs close the alert.",
-)
+@register_rule("convergence-green")
 def convergence_green(technique, facts):
     tests = [t for t in _tests(facts) if t.state != State.NO_RUNS]
     if not tests:
@@ -156,14 +137,7 @@ def convergence_green(technique, facts):
     return _failing(tests) or Result.passed(f"{len(tests)} test(s) passing.")
 
 
-@register_rule(
-    id="convergence-fresh",
-    title="Convergence tests run on schedule",
-    applies_to=BOTH,
-    severity=Severity.MEDIUM,
-    source="tests run with tf-nightly at TFMOT head",
-    fix="Make the CI job run again on its cadence (nightly or weekly) and upload its results.",
-)
+@register_rule("convergence-fresh")
 def convergence_fresh(technique, facts):
     tests = _tests(facts) + _tests(facts, ConvergenceTest.Kind.TRAINING_SPEED)
     if not tests:
@@ -187,14 +161,7 @@ def convergence_fresh(technique, facts):
     return Result.passed("Every test ran within twice its cadence.")
 
 
-@register_rule(
-    id="benefits-delivered",
-    title="Documented benefits are delivered",
-    applies_to=BOTH,
-    severity=Severity.HIGH,
-    source="users can continue to achieve the benefits described in the documentation",
-    fix="Restore the documented accuracy, size or latency, or correct the documentation.",
-)
+@register_rule("benefits-delivered")
 def benefits_delivered(technique, facts):
     measured = _measured(
         g for t in _tests(facts) for g in t.targets.all() if g.metric != PACKAGE_SIZE_METRIC
@@ -209,14 +176,7 @@ def benefits_delivered(technique, facts):
     ) or Result.passed(f"{len(measured)} documented figure(s) met within tolerance.")
 
 
-@register_launch_rule(
-    id="training-speed-test",
-    title="Has a passing training speed test",
-    applies_to=PRODUCTION,
-    severity=Severity.MEDIUM,
-    source="Whenever a convergence or training speed test fails",
-    fix="Register a training speed test and keep it passing.",
-)
+@register_rule("training-speed-test")
 def training_speed_test(technique, facts):
     tests = _tests(facts, ConvergenceTest.Kind.TRAINING_SPEED)
     if tests:
@@ -226,14 +186,7 @@ def training_speed_test(technique, facts):
     return Result.failed("No training speed test.", since=facts.since_start(technique))
 
 
-@register_launch_rule(
-    id="compat-matrix",
-    title="CI covers the newest TF and supported Pythons",
-    applies_to=PRODUCTION,
-    severity=Severity.LOW,
-    source="new TensorFlow major releases, Python compatibility",
-    fix="Run the tests with tf-nightly and every supported Python version.",
-)
+@register_rule("compat-matrix")
 def compat_matrix(technique, facts):
     seen = facts.get("recent_versions")
     if not seen:
@@ -252,14 +205,7 @@ def compat_matrix(technique, facts):
     return Result.passed("tf-nightly and Python " + ", ".join(SUPPORTED_PYTHONS) + " covered.")
 
 
-@register_rule(
-    id="binary-size",
-    title="Reasonable binary size",
-    applies_to=RESEARCH,
-    severity=Severity.LOW,
-    source="Minimal project health (e.g. reasonable binary size)",
-    fix="Bring the package back under its size budget.",
-)
+@register_rule("binary-size")
 def binary_size(technique, facts):
     budgets = [
         g

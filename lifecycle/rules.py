@@ -6,10 +6,7 @@ from __future__ import annotations
 from django.db.models import Max
 
 from adherence.engine import (
-    BOTH,
-    PRODUCTION,
     Result,
-    Severity,
     register_fact_rule,
     register_facts,
     register_rule,
@@ -17,7 +14,7 @@ from adherence.engine import (
 from adherence.rules import ownership_since
 from lifecycle.models import Deprecation, OwnerInterest, OwnershipCheck
 from lifecycle.services import TRIAGE_OR_MORE
-from techniques.models import Stage, TechniqueChange
+from techniques.models import TechniqueChange
 
 NO_CHECK = "No GitHub ownership check has run yet."
 
@@ -53,7 +50,7 @@ def load_deprecations(techniques, now):
     return {t.pk: found.get(t.pk) for t in techniques}
 
 
-def ownership_rule(*, unread, **options):
+def ownership_rule(rule_id: str, unread):
     """``register_rule`` for a rule judging the last ownership check: N/A while none has
     run, or while it could not read what the rule judges (``unread(check)``; its error
     is the reason)."""
@@ -63,18 +60,10 @@ def ownership_rule(*, unread, **options):
             return NO_CHECK
         return check.error if unread(check) else None
 
-    return register_fact_rule("ownership_check", missing, **options)
+    return register_fact_rule(rule_id, "ownership_check", missing)
 
 
-@ownership_rule(
-    id="maintainers-triage",
-    title="Maintainers hold triage access",
-    applies_to=BOTH,
-    severity=Severity.MEDIUM,
-    source="TFMOT enables OWNERS to handle PRs and issues by granting Github Triage access",
-    fix="Ask TFMOT to grant each maintainer Triage access (or more) on the repository.",
-    unread=lambda check: check.error and not check.permissions,
-)
+@ownership_rule("maintainers-triage", unread=lambda check: check.error and not check.permissions)
 def maintainers_triage(technique, facts):
     permissions = facts["ownership_check"].permissions
     lacking = sorted(
@@ -92,15 +81,7 @@ def maintainers_triage(technique, facts):
     return Result.passed(f"{len(permissions)} maintainers hold triage access or more.")
 
 
-@ownership_rule(
-    id="codeowners-drift",
-    title="CODEOWNERS agrees with the registry",
-    applies_to=BOTH,
-    severity=Severity.LOW,
-    source="Attribution occurs on Github on a per-subpackage basis",
-    fix="Replace CODEOWNERS with the corrected file the portal generates (/owners/CODEOWNERS).",
-    unread=lambda check: check.error.startswith("CODEOWNERS"),
-)
+@ownership_rule("codeowners-drift", unread=lambda check: check.error.startswith("CODEOWNERS"))
 def codeowners_drift_rule(technique, facts):
     if not technique.path_globs:
         return Result.not_applicable("The technique lists no paths.")
@@ -124,15 +105,7 @@ def codeowners_drift_rule(technique, facts):
     return Result.passed("CODEOWNERS names the technique's paths with its owners.")
 
 
-@register_rule(
-    id="deprecation-owners",
-    title="Replacement owners sought before deprecating for lack of people",
-    applies_to=PRODUCTION,
-    stages=(Stage.DEPRECATING,),
-    severity=Severity.MEDIUM,
-    source="find suitable OWNERS to help or replace current OWNERS, with the help of TFMOT",
-    fix="Open a call for owners on the deprecation before deprecating for lack of people.",
-)
+@register_rule("deprecation-owners")
 def deprecation_owners(technique, facts):
     deprecation = facts.get("deprecation")
     if deprecation is None:

@@ -6,9 +6,8 @@ queue and the technique page's review panel all read it.
 
 from __future__ import annotations
 
-from adherence.engine import BOTH, Result, Severity, day_start, register_facts, register_rule
+from adherence.engine import Result, day_start, register_facts, register_rule
 from reviews.models import Review, ReviewCycle
-from techniques.models import Stage
 
 
 @register_facts("reviews_due")
@@ -40,16 +39,7 @@ STATE = {
 }
 
 
-@register_rule(
-    id="review-due",
-    title="Semi-annual review accepted on time",
-    applies_to=BOTH,
-    stages=(Stage.LAUNCHED, Stage.DEPRECATING, Stage.IN_DEVELOPMENT),
-    severity=Severity.MEDIUM,
-    source="Semi-annual reviews on benefits and usage, major updates, and TOS adherence",
-    fix="Fill in the review (pre-filled with the evidence), submit it, and answer TFMOT's "
-    "comments until it is accepted.",
-)
+@register_rule("review-due")
 def review_due(technique, facts):
     info = facts.get("reviews_due")
     if not info:
