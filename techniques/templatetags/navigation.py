@@ -86,3 +86,11 @@ def name_options(objects, selected="", width: int = 0, value: str = "slug") -> S
         mark = " selected" if chosen and key == chosen else ""
         options.append(f'<option value="{escape(key)}"{mark}>{escape(name)}</option>')
     return SafeString("".join(options))  # nosec B703 - one escape per value above
+
+
+@register.filter
+def dotted_name(name: str) -> SafeString:
+    """A Python name (``tfmot.sparsity.keras``) that wraps after its dots and commas in a
+    narrow column, never inside a word."""
+    text = escape(str(name or ""))
+    return SafeString(text.replace(".", ".<wbr>").replace(", ", ",<wbr> "))
