@@ -93,4 +93,4 @@ def dotted_name(name: str) -> SafeString:
     """A Python name (``tfmot.sparsity.keras``) that wraps after its dots and commas in a
     narrow column, never inside a word."""
     text = escape(str(name or ""))
-    return SafeString(text.replace(".", ".<wbr>").replace(", ", ",<wbr> "))
+    return SafeString(text.replace(".", ".<wbr>").replace(", ", ",<wbr> "))  # nosec B703 - escaped
