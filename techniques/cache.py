@@ -5,7 +5,9 @@ includes the data version (``DataVersion``): one cheap query per request instead
 page's queries and rendering. Every ORM save or delete in the portal's apps bumps the
 version (signals below); code that writes with bulk operations or ``update()`` (the
 GitHub sync, rule evaluation, run ingestion) calls ``bump_data_version()`` when it
-commits. Signed-in users always get a fresh page (their pages differ per person).
+commits. A signed-in user's read-only pages are cached per session (``private_page``).
+Keys also hold the code version (``CODE_VERSION``), so a deploy starts with no page
+cached by the code before it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,29 @@ from django.db.models.signals import post_delete, post_save
 
 PROJECT_APPS = frozenset(settings.PORTAL_APPS)
 TIMEOUT_SECONDS = 600
+# What pages are made of, besides the data: a change to any of these files makes a new
+# code version, so a deploy never serves a page cached by the code before it.
+SOURCE_SUFFIXES = frozenset({".py", ".html", ".css", ".js", ".toml", ".svg"})
+SOURCE_SKIP = frozenset({"migrations", "__pycache__", "management"})
+
+
+def code_version() -> str:
+    """``settings.RELEASE`` when set, else a digest of the project's source files (its
+    apps, templates and static files); computed once per process."""
+    if settings.RELEASE:
+        return settings.RELEASE
+    digest = hashlib.blake2b(digest_size=8)
+    roots = [settings.BASE_DIR / name for name in ("tfmot_portal", "templates", "static")]
+    roots += [settings.BASE_DIR / name for name in sorted(settings.PORTAL_APPS)]
+    for root in roots:
+        for path in sorted(root.rglob("*")):
+            if path.suffix in SOURCE_SUFFIXES and not SOURCE_SKIP & set(path.parts):
+                digest.update(str(path.relative_to(settings.BASE_DIR)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+CODE_VERSION = code_version()
 
 
 def data_version(request=None) -> int:
@@ -37,7 +62,7 @@ def data_version(request=None) -> int:
 
 def cached(key: str, request, compute, timeout: int = TIMEOUT_SECONDS):
     """``compute()`` cached under ``key`` for the current data version."""
-    full_key = f"{key}:{data_version(request)}"
+    full_key = f"{key}:{CODE_VERSION}:{data_version(request)}"
     value = cache.get(full_key)
     if value is None:
         value = compute()
@@ -116,7 +141,7 @@ def public_page(view):
     def wrapper(request, *args, **kwargs):
         if not _cacheable(request):
             return view(request, *args, **kwargs)
-        key = f"page:{data_version(request)}:{_digest(request)}"
+        key = f"page:{CODE_VERSION}:{data_version(request)}:{_digest(request)}"
         return _cached_response(key, view, request, *args, **kwargs)
 
     return wrapper
@@ -139,7 +164,7 @@ def private_page(view):
             or "_messages" in session
         ):
             return view(request, *args, **kwargs)
-        key = f"private:{session.session_key}:{data_version(request)}:{_digest(request)}"
+        key = f"private:{session.session_key}:{CODE_VERSION}:{data_version(request)}:{_digest(request)}"
         return _cached_response(key, view, request, *args, **kwargs)
 
     return wrapper

@@ -63,3 +63,22 @@ def test_another_user_never_gets_my_cached_page(client, alice, bob, pruning):
     client.get("/reviews/")
     client.force_login(bob)
     assert b"<strong>bob</strong>" in client.get("/reviews/").content
+
+
+def test_a_deploy_never_serves_pages_cached_by_the_code_before_it(
+    client, pruning, monkeypatch, settings
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from techniques import cache
+
+    client.get("/techniques/pruning/")
+    monkeypatch.setattr(cache, "CODE_VERSION", "the-next-release")
+    with CaptureQueriesContext(connection) as rendered:
+        client.get("/techniques/pruning/")
+    assert len(rendered.captured_queries) > 1  # drawn anew, not the cached copy
+    settings.RELEASE = "v2.0.0"
+    assert cache.code_version() == "v2.0.0"
+    settings.RELEASE = ""
+    assert cache.code_version() == cache.code_version() != "v2.0.0"  # the source's digest

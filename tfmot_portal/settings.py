@@ -147,6 +147,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------
 CACHE_URL = env_str("CACHE_URL")
+# The deployed release (a tag or commit); empty: the page cache keys on a digest of the source.
+RELEASE = env_str("RELEASE")
 if CACHE_URL:
     CACHES = {
         "default": {
