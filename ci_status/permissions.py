@@ -5,9 +5,7 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 
-
-def can_manage_sync(user) -> bool:
-    return bool(user.is_authenticated and user.is_staff)
+from tfmot_portal.permissions import is_team
 
 
 def staff_required(view):
@@ -15,7 +13,7 @@ def staff_required(view):
     def wrapper(request, *args, **kwargs):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        if not can_manage_sync(request.user):
+        if not is_team(request.user):
             raise PermissionDenied("The sync pages are for the TFMOT team.")
         return view(request, *args, **kwargs)
 

@@ -1,18 +1,12 @@
 """Who may do what on a technique's lifecycle (checked in views before any validation,
 and again in the services)."""
 
-from tfmot_portal.permissions import Permission
+from tfmot_portal.permissions import Permission, is_team
 
 
 def can_manage(user, technique) -> bool:
     """The lifecycle page, contribution steps and TOS change requests."""
     return user.is_authenticated and (user.is_staff or technique.is_owned_by(user))
-
-
-def is_team(user, subject=None) -> bool:
-    """Launch, deprecation, moderation, TOS decisions, GitHub ownership: whatever the
-    subject."""
-    return user.is_authenticated and user.is_staff
 
 
 def can_decide_tos(user, change) -> bool:

@@ -1,6 +1,6 @@
 """Who may see, edit and decide reviews (one place for the pages and the API)."""
 
-from tfmot_portal.permissions import Permission
+from tfmot_portal.permissions import Permission, is_team
 
 
 def can_view(user, review) -> bool:
@@ -21,10 +21,6 @@ def can_decide(user, review) -> bool:
         and not review.technique.is_owned_by(user)
         and review.submitted_by_id != user.pk
     )
-
-
-def is_team(user, review=None) -> bool:
-    return user.is_authenticated and user.is_staff
 
 
 VIEW = Permission(

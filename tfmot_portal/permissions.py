@@ -18,6 +18,11 @@ from django.shortcuts import get_object_or_404
 M = TypeVar("M", bound=Model)
 
 
+def is_team(user, subject: object = None) -> bool:
+    """A member of the TFMOT team (staff), whatever the subject."""
+    return bool(user.is_authenticated and user.is_staff)
+
+
 @dataclass(frozen=True)
 class Permission:
     may: Callable[[Any, Any], bool]  # may(user, subject): the subject may be None
