@@ -108,14 +108,14 @@ def gap_detail(request, pk):
     return render(request, "adherence/gap.html", context)
 
 
-def _gap_query():
+def _gaps():
     return Gap.objects.select_related("technique__owner_group")
 
 
 @login_required
 @require_POST
 def acknowledge(request, pk):
-    gap = get_permitted_or_404(request, ACKNOWLEDGE, _gap_query(), pk=pk)
+    gap = get_permitted_or_404(request, ACKNOWLEDGE, _gaps(), pk=pk)
     submit(
         request,
         AcknowledgeForm(request.POST),
@@ -129,7 +129,7 @@ def acknowledge(request, pk):
 @require_POST
 def waive(request, pk):
     WAIVE.check(request.user)
-    gap = get_object_or_404(_gap_query(), pk=pk)
+    gap = get_object_or_404(_gaps(), pk=pk)
     form = WaiveForm(request.POST)
     submit(
         request,
