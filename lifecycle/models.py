@@ -166,6 +166,11 @@ class OwnershipCheck(models.Model):
     missing_in_codeowners = models.JSONField(default=list)  # [{"pattern", "owners"}]
     extra_in_codeowners = models.JSONField(default=list)  # [{"pattern", "owners"}]
     error = models.CharField(max_length=500, blank=True)
+    # When a check first found what the current one finds (kept while it persists, cleared
+    # when it is gone): neither GitHub nor the registry says when access or CODEOWNERS
+    # went wrong, so the first check that saw it is the earliest date the portal can show.
+    triage_lacking_since = models.DateTimeField(null=True, blank=True)
+    codeowners_drift_since = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.technique} checked {self.checked_at:%Y-%m-%d}"

@@ -11,7 +11,6 @@ from adherence.engine import (
     register_facts,
     register_rule,
 )
-from adherence.rules import ownership_since
 from lifecycle.models import Deprecation, OwnerInterest, OwnershipCheck
 from lifecycle.services import TRIAGE_OR_MORE
 from techniques.models import TechniqueChange
@@ -50,6 +49,12 @@ def load_deprecations(techniques, now):
     return {t.pk: found.get(t.pk) for t in techniques}
 
 
+def _since_first_found(facts, seen_since):
+    """Since the first ownership check that found the problem (GitHub keeps no history of
+    access or of when CODEOWNERS drifted from the registry); never before the duty began."""
+    return facts.counts_from(seen_since or facts["ownership_check"].checked_at)
+
+
 def ownership_rule(rule_id: str, unread):
     """``register_rule`` for a rule judging the last ownership check: N/A while none has
     run, or while it could not read what the rule judges (``unread(check)``; its error
@@ -75,7 +80,7 @@ def maintainers_triage(technique, facts):
             + ", ".join(
                 f"@{login} ({permissions[login] or 'not a collaborator'})" for login in lacking
             ),
-            since=ownership_since(technique, facts),
+            since=_since_first_found(facts, facts["ownership_check"].triage_lacking_since),
             permissions=permissions,
         )
     return Result.passed(f"{len(permissions)} maintainers hold triage access or more.")
@@ -98,7 +103,7 @@ def codeowners_drift_rule(technique, facts):
         return Result.failed(
             "CODEOWNERS drifts: " + "; ".join(parts),
             links=[{"title": "Corrected CODEOWNERS", "url": "/owners/CODEOWNERS"}],
-            since=ownership_since(technique, facts),
+            since=_since_first_found(facts, check.codeowners_drift_since),
             missing=check.missing_in_codeowners,
             extra=check.extra_in_codeowners,
         )

@@ -292,6 +292,7 @@ def ownership_check(client=None, now: datetime | None = None) -> int:
         except GitHubError as failure:
             error = error or f"Permissions: {failure}"
             permissions[login] = None
+    earlier = {c.technique_id: c for c in OwnershipCheck.objects.filter(technique__in=techniques)}
     for technique in techniques:
         logins = (
             [m.github_login for m in technique.owner_group.active_maintainers]
@@ -299,19 +300,37 @@ def ownership_check(client=None, now: datetime | None = None) -> int:
             else []
         )
         patterns = [g if g.startswith("/") else "/" + g for g in technique.path_globs]
+        unread_codeowners = error.startswith("CODEOWNERS")
         missing, extra = (
-            codeowners_drift(registry, repository, patterns)
-            if not error.startswith("CODEOWNERS")
-            else ([], [])
+            ([], []) if unread_codeowners else codeowners_drift(registry, repository, patterns)
         )
+        access = {login: permissions.get(login) for login in logins}
+        before = earlier.get(technique.pk)
         OwnershipCheck.objects.update_or_create(
             technique=technique,
             defaults={
                 "checked_at": now,
-                "permissions": {login: permissions.get(login) for login in logins},
+                "permissions": access,
                 "missing_in_codeowners": missing,
                 "extra_in_codeowners": extra,
                 "error": fit(OwnershipCheck, "error", error),
+                "triage_lacking_since": _first_seen(
+                    any(p not in TRIAGE_OR_MORE for p in access.values()),
+                    before and before.triage_lacking_since,
+                    now,
+                ),
+                "codeowners_drift_since": (
+                    before and before.codeowners_drift_since
+                    if unread_codeowners
+                    else _first_seen(
+                        bool(missing or extra), before and before.codeowners_drift_since, now
+                    )
+                ),
             },
         )
     return len(techniques)
+
+
+def _first_seen(found: bool, seen_since: datetime | None, now: datetime) -> datetime | None:
+    """When a finding was first seen: kept while it lasts, ``now`` when it is new."""
+    return (seen_since or now) if found else None

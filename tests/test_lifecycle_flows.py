@@ -1,7 +1,7 @@
 """Lifecycle: launch guard and override, deprecation and call for owners, TOS switch,
 GitHub ownership checks against the project's server."""
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -195,3 +195,35 @@ def test_a_technique_entering_the_pipeline_gets_its_checklist_and_the_guard(caro
     technique.stage, technique.launch_date = "launched", date(2026, 11, 1)
     with pytest.raises(ValidationError, match="required contribution steps are open"):
         technique_save(technique, user=carol)
+
+
+def test_access_and_codeowners_problems_date_from_the_first_check_that_found_them(carol):
+    """GitHub keeps no history of access or of CODEOWNERS drift: a problem dates from the
+    first ownership check that saw it (kept while it lasts), never from the launch."""
+    from techniques.demo import load as load_registry
+
+    load_registry()
+    dataset = demo_dataset()
+    first, second = datetime(2026, 11, 2, 9, tzinfo=UTC), datetime(2026, 11, 9, 9, tzinfo=UTC)
+    with FakeGitHub(dataset) as server:
+        client = GitHubClient(dataset.full_name, base_url=server.url, token="", backoff=0.05)
+        ownership_check(client, now=first)
+        ownership_check(client, now=second)
+    check = OwnershipCheck.objects.get(technique__slug="tensor-encoding")
+    assert check.checked_at == second and check.codeowners_drift_since == first
+    technique = Technique.objects.get(slug="tensor-encoding")
+    assert technique.launch_date < first.date()
+    with time_machine.travel(second + timedelta(days=1)):
+        drift = engine.evaluate([technique], rule_ids=["codeowners-drift"])[
+            (technique.pk, "codeowners-drift")
+        ]
+    assert drift.status == Status.FAIL and drift.since == first
+    weight_compression = OwnershipCheck.objects.get(technique__slug="weight-compression-api")
+    assert weight_compression.triage_lacking_since == first  # @frank has read access only
+    # Once nothing is found, the date goes: a new problem would start its own.
+    Technique.objects.filter(pk=technique.pk).update(path_globs=[])
+    with FakeGitHub(dataset) as server:
+        client = GitHubClient(dataset.full_name, base_url=server.url, token="", backoff=0.05)
+        ownership_check(client, now=second + timedelta(days=7))
+    check.refresh_from_db()
+    assert check.codeowners_drift_since is None and not check.missing_in_codeowners
