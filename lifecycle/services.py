@@ -306,6 +306,10 @@ def ownership_check(client=None, now: datetime | None = None) -> int:
         )
         access = {login: permissions.get(login) for login in logins}
         before = earlier.get(technique.pk)
+        lacking_since = before.triage_lacking_since if before else None
+        drift_since = before.codeowners_drift_since if before else None
+        if not unread_codeowners:
+            drift_since = _first_seen(bool(missing or extra), drift_since, now)
         OwnershipCheck.objects.update_or_create(
             technique=technique,
             defaults={
@@ -315,17 +319,9 @@ def ownership_check(client=None, now: datetime | None = None) -> int:
                 "extra_in_codeowners": extra,
                 "error": fit(OwnershipCheck, "error", error),
                 "triage_lacking_since": _first_seen(
-                    any(p not in TRIAGE_OR_MORE for p in access.values()),
-                    before and before.triage_lacking_since,
-                    now,
+                    any(p not in TRIAGE_OR_MORE for p in access.values()), lacking_since, now
                 ),
-                "codeowners_drift_since": (
-                    before and before.codeowners_drift_since
-                    if unread_codeowners
-                    else _first_seen(
-                        bool(missing or extra), before and before.codeowners_drift_since, now
-                    )
-                ),
+                "codeowners_drift_since": drift_since,
             },
         )
     return len(techniques)
