@@ -10,6 +10,7 @@ each following line is one record as Django's serializer writes it (``model``, `
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Iterable, Iterator
 
@@ -80,8 +81,19 @@ def export_lines() -> Iterator[str]:
             yield _dumps(record)
 
 
+class _LosslessEncoder(DjangoJSONEncoder):
+    """Django's encoder keeps times to the millisecond; a restore gives back every
+    microsecond (otherwise a record saved at 12:00:00.000412 comes back as 12:00:00)."""
+
+    def default(self, o):
+        if isinstance(o, datetime.datetime | datetime.time):
+            text = o.isoformat()
+            return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
+        return super().default(o)
+
+
 def _dumps(value) -> str:
-    return json.dumps(value, cls=DjangoJSONEncoder, sort_keys=True, ensure_ascii=False)
+    return json.dumps(value, cls=_LosslessEncoder, sort_keys=True, ensure_ascii=False)
 
 
 def non_empty_tables() -> list[str]:

@@ -67,3 +67,20 @@ def test_import_refuses_records_the_portal_does_not_export(db, tmp_path):
         CommandError, match=r"'sessions\.session' is not a record the portal exports"
     ):
         call_command("import_portal", str(path))
+
+
+def test_a_restore_gives_back_every_microsecond(transactional_db, tmp_path, pruning):
+    """Django's JSON encoder keeps milliseconds only: 12:00:00.000412 came back as 12:00:00."""
+    from datetime import UTC, datetime
+
+    from adherence.models import Gap
+    from tests.factories import GapFactory
+
+    at = datetime(2026, 11, 2, 12, 0, 0, 412, tzinfo=UTC)
+    gap = GapFactory(technique=pruning, opened_at=at, since=at.replace(microsecond=999_999))
+    path = tmp_path / "portal.jsonl"
+    call_command("export_portal", output=str(path), stderr=io.StringIO())
+    call_command("flush", interactive=False)
+    call_command("import_portal", str(path), stdout=io.StringIO())
+    restored = Gap.objects.get(pk=gap.pk)
+    assert (restored.opened_at, restored.since) == (at, at.replace(microsecond=999_999))
