@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -82,25 +82,30 @@ with CATALOG_PATH.open("rb") as catalog_file:
 
 @dataclass(frozen=True)
 class Rule:
+    """A rule: its check, and its entry in the catalog (``adherence/rules.toml``), where
+    every field without a default is required."""
+
     id: str
-    title: str
     check: Callable[[Any, Facts], Result]
-    applies_to: tuple[str, ...] = BOTH
+    title: str
+    applies_to: tuple[str, ...]
+    severity: Severity
+    source: str  # the policy sentence
+    fix: str  # what the owners do to meet the duty (health page, gap pages and issues)
+    fails_when: str
     # Stages in which the rule applies; empty = every stage.
     stages: tuple[str, ...] = ()
-    severity: Severity = Severity.MEDIUM
-    source: str = ""  # the policy sentence
-    fix: str = ""  # what the owners do to meet the duty (health page, gap pages and issues)
     # Research TOS: the rule applies where the technique opted in (Technique field name).
     research_opt_in: str = ""
-    fails_when: str = ""
 
     @classmethod
     def from_catalog(cls, rule_id: str, check: Check) -> Rule:
         """The rule ``rule_id`` as the catalog describes it, judged by ``check``."""
         entry = dict(CATALOG.get(rule_id) or {})
-        missing = {"title", "applies_to", "severity", "source", "fix", "fails_when"} - set(entry)
-        unknown = set(entry) - {f for f in cls.__dataclass_fields__ if f not in ("id", "check")}
+        described = [f for f in fields(cls) if f.name not in ("id", "check")]
+        required = {f.name for f in described if f.default is MISSING}
+        missing = required - set(entry)
+        unknown = set(entry) - {f.name for f in described}
         if missing or unknown:
             raise ImproperlyConfigured(
                 f"Rule {rule_id!r} in {CATALOG_PATH.name}: missing {sorted(missing)}, "

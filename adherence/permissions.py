@@ -1,6 +1,6 @@
 """Who may do what with gaps (one place, used by views and the API)."""
 
-from tfmot_portal.permissions import Permission, is_team
+from tfmot_portal.permissions import Permission, is_team, is_team_or_owner
 
 
 def can_view_dashboard(user) -> bool:
@@ -8,7 +8,7 @@ def can_view_dashboard(user) -> bool:
 
 
 def can_acknowledge(user, gap) -> bool:
-    return user.is_authenticated and (user.is_staff or gap.technique.is_owned_by(user))
+    return is_team_or_owner(user, gap.technique)
 
 
 def can_waive(user, gap=None) -> bool:
@@ -17,9 +17,7 @@ def can_waive(user, gap=None) -> bool:
 
 def can_see_internals(user, gap=None) -> bool:
     """Notes, waiver reasons and evidence: staff, and the technique's owners."""
-    if not user.is_authenticated:
-        return False
-    return user.is_staff or (gap is not None and gap.technique.is_owned_by(user))
+    return is_team_or_owner(user, gap.technique) if gap is not None else is_team(user)
 
 
 ACKNOWLEDGE = Permission(

@@ -174,7 +174,7 @@ def _health_store(techniques: list, unresolved: list[Gap], now: datetime) -> Non
 @transaction.atomic
 def gap_acknowledge(gap: Gap, user, note: str, now: datetime | None = None) -> Gap:
     ACKNOWLEDGE.check(user, gap)
-    note = (note or "").strip()
+    note = clean_text(note)
     if not note:
         raise ValidationError({"note": "Say what you will do about it (a note is required)."})
     if len(note) > MAX_NOTE:

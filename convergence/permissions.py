@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from techniques.models import Technique
-from tfmot_portal.permissions import Permission
+from tfmot_portal.permissions import Permission, is_team_or_owner
 
 
 def can_see_internal(user, technique) -> bool:
-    return user.is_authenticated and (user.is_staff or technique.is_owned_by(user))
+    return is_team_or_owner(user, technique)
 
 
 def internal_visibility(user) -> Callable[[int], bool]:
@@ -29,8 +29,6 @@ def internal_visibility(user) -> Callable[[int], bool]:
 
 # Looking up a culprit range calls GitHub: the technique's owners and the team.
 FIND_CULPRIT = Permission(
-    lambda user, test: (
-        user.is_authenticated and (user.is_staff or test.technique.is_owned_by(user))
-    ),
+    lambda user, test: is_team_or_owner(user, test.technique),
     "Only the TFMOT team or the technique's owners can look up a culprit range.",
 )

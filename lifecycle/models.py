@@ -155,6 +155,17 @@ class TOSChangeRequest(models.Model):
         return f"{self.technique}: to {self.to_level} ({self.status})"
 
 
+# Repository permissions that let a maintainer triage ("Triage access" or more).
+TRIAGE_OR_MORE = frozenset({"triage", "write", "maintain", "admin"})
+
+
+def lacking_triage(permissions: dict[str, str | None]) -> list[str]:
+    """The logins whose permission is below triage (None: not a collaborator)."""
+    return sorted(
+        login for login, permission in permissions.items() if permission not in TRIAGE_OR_MORE
+    )
+
+
 class OwnershipCheck(models.Model):
     """What GitHub says of a technique's owners: triage access and CODEOWNERS lines."""
 
@@ -174,3 +185,8 @@ class OwnershipCheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.technique} checked {self.checked_at:%Y-%m-%d}"
+
+    @property
+    def drifts(self) -> bool:
+        """CODEOWNERS misses the technique's paths or owners, or lists others."""
+        return bool(self.missing_in_codeowners or self.extra_in_codeowners)

@@ -1,12 +1,12 @@
 """Who may do what on a technique's lifecycle (checked in views before any validation,
 and again in the services)."""
 
-from tfmot_portal.permissions import Permission, is_team
+from tfmot_portal.permissions import Permission, is_team, is_team_or_owner
 
 
 def can_manage(user, technique) -> bool:
     """The lifecycle page, contribution steps and TOS change requests."""
-    return user.is_authenticated and (user.is_staff or technique.is_owned_by(user))
+    return is_team_or_owner(user, technique)
 
 
 def can_decide_tos(user, change) -> bool:

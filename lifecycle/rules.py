@@ -11,8 +11,7 @@ from adherence.engine import (
     register_facts,
     register_rule,
 )
-from lifecycle.models import Deprecation, OwnerInterest, OwnershipCheck
-from lifecycle.services import TRIAGE_OR_MORE
+from lifecycle.models import Deprecation, OwnerInterest, OwnershipCheck, lacking_triage
 from techniques.models import TechniqueChange
 
 NO_CHECK = "No GitHub ownership check has run yet."
@@ -71,9 +70,7 @@ def ownership_rule(rule_id: str, unread):
 @ownership_rule("maintainers-triage", unread=lambda check: check.error and not check.permissions)
 def maintainers_triage(technique, facts):
     permissions = facts["ownership_check"].permissions
-    lacking = sorted(
-        login for login, permission in permissions.items() if permission not in TRIAGE_OR_MORE
-    )
+    lacking = lacking_triage(permissions)
     if lacking:
         return Result.failed(
             "Without triage access: "
@@ -91,7 +88,7 @@ def codeowners_drift_rule(technique, facts):
     if not technique.path_globs:
         return Result.not_applicable("The technique lists no paths.")
     check = facts["ownership_check"]
-    if check.missing_in_codeowners or check.extra_in_codeowners:
+    if check.drifts:
         parts = [
             f"missing {', '.join(e['owners'])} on {e['pattern']}"
             for e in check.missing_in_codeowners

@@ -20,14 +20,12 @@ from lifecycle.models import (
     OwnerInterest,
     OwnershipCheck,
     TOSChangeRequest,
+    lacking_triage,
 )
 from lifecycle.permissions import DEPRECATE, MODERATE, REQUEST_TOS, UPDATE_STEP
 from techniques.models import Stage, Technique, TOSLevel
 from techniques.services import codeowners_entries, register_save_guard, technique_save
 from techniques.text import fit
-
-TRIAGE_OR_MORE = {"triage", "write", "maintain", "admin"}
-
 
 # --- contribution process and the launch guard ---------------------------------------
 
@@ -319,7 +317,7 @@ def ownership_check(client=None, now: datetime | None = None) -> int:
                 "extra_in_codeowners": extra,
                 "error": fit(OwnershipCheck, "error", error),
                 "triage_lacking_since": _first_seen(
-                    any(p not in TRIAGE_OR_MORE for p in access.values()), lacking_since, now
+                    bool(lacking_triage(access)), lacking_since, now
                 ),
                 "codeowners_drift_since": drift_since,
             },

@@ -7,6 +7,7 @@ from django.utils.decorators import method_decorator
 from rest_framework import serializers, viewsets
 
 from reviews.models import Review, ReviewCycle
+from reviews.permissions import can_view
 from techniques.cache import public_page
 from techniques.models import Technique
 from techniques.serializers import BelongsToTechniqueSerializer
@@ -64,10 +65,8 @@ class ReviewViewSet(viewsets.ReadOnlyModelViewSet):
         user = self.request.user
         if user.is_staff:
             return FullReviewSerializer
-        if (
-            user.is_authenticated
-            and self.action == "retrieve"
-            and self.get_object().technique.is_owned_by(user)
-        ):
+        # The object is read only for a signed-in user (not for the public or the schema).
+        signed_in_retrieve = user.is_authenticated and self.action == "retrieve"
+        if signed_in_retrieve and can_view(user, self.get_object()):
             return FullReviewSerializer
         return PublicReviewSerializer

@@ -1,12 +1,12 @@
 """Who may see, edit and decide reviews (one place for the pages and the API)."""
 
-from tfmot_portal.permissions import Permission, is_team
+from tfmot_portal.permissions import Permission, is_team, is_team_or_owner
 
 
 def can_view(user, review) -> bool:
     """Drafts and decisions in progress: owners and staff. The public sees only the
     public parts of accepted reviews, on the technique page."""
-    return user.is_authenticated and (user.is_staff or review.technique.is_owned_by(user))
+    return is_team_or_owner(user, review.technique)
 
 
 def can_edit(user, review) -> bool:

@@ -40,8 +40,9 @@ def code_version() -> str:
     roots += [settings.BASE_DIR / name for name in sorted(settings.PORTAL_APPS)]
     for root in roots:
         for path in sorted(root.rglob("*")):
-            if path.suffix in SOURCE_SUFFIXES and not SOURCE_SKIP & set(path.parts):
-                digest.update(str(path.relative_to(settings.BASE_DIR)).encode())
+            relative = path.relative_to(settings.BASE_DIR)
+            if path.suffix in SOURCE_SUFFIXES and not SOURCE_SKIP & set(relative.parts):
+                digest.update(str(relative).encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()
 

@@ -23,6 +23,11 @@ def is_team(user, subject: object = None) -> bool:
     return bool(user.is_authenticated and user.is_staff)
 
 
+def is_team_or_owner(user, technique) -> bool:
+    """The TFMOT team, or an active maintainer of the technique's owner group."""
+    return bool(user.is_authenticated and (user.is_staff or technique.is_owned_by(user)))
+
+
 @dataclass(frozen=True)
 class Permission:
     may: Callable[[Any, Any], bool]  # may(user, subject): the subject may be None
