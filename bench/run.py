@@ -23,53 +23,17 @@ import statistics
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-# (name, path, who asks): None is an anonymous visitor, "carol" the staff member the data
-# makes, "owner" a maintainer of one owner group (signed in under their GitHub login).
-# Pages of signed-in users are timed signed in. Paths take {slug} (a technique), {group},
-# {gap}, {review} and {word} (a search term) from the scale's data.
+# What is timed, and who asks: bench/pages.toml.
 PAGES = [
-    ("minimal view (floor)", "/bench-floor", None),
-    ("minimal view, signed in", "/bench-floor", "carol"),
-    ("home", "/", None),
-    ("home, by health", "/?sort=health", None),
-    ("technique page", "/techniques/{slug}/", None),
-    ("owners", "/owners/", None),
-    ("group page", "/groups/{group}/", None),
-    ("search", "/search/?q={word}", None),
-    ("health levels", "/health/", None),
-    ("CI grid, public", "/ci/", None),
-    ("releases, public", "/releases/", None),
-    ("landing, owner", "/me/", "owner"),
-    ("landing, staff", "/me/", "carol"),
-    ("GitHub account", "/me/github/", "owner"),
-    ("CI grid", "/ci/", "carol"),
-    ("adherence", "/adherence/", "carol"),
-    ("adherence trend", "/adherence/trend/", "carol"),
-    ("gap page", "/adherence/gaps/{gap}/", "carol"),
-    ("reviews", "/reviews/", "carol"),
-    ("review page", "/reviews/{review}/", "carol"),
-    ("releases", "/releases/", "carol"),
-    ("pipeline", "/pipeline/", "carol"),
-    ("technique lifecycle", "/lifecycle/{slug}/", "carol"),
-    ("ownership", "/lifecycle/ownership/", "carol"),
-    ("sync status", "/sync/", "carol"),
-    ("triage queue", "/sync/triage/", "carol"),
-    ("audit trail", "/audit/", "carol"),
-    ("API techniques", "/api/techniques/", None),
-    ("API groups", "/api/groups/", None),
-    ("API maintainers", "/api/maintainers/", None),
-    ("API gaps", "/api/gaps/", None),
-    ("API convergence tests", "/api/convergence/tests/", None),
-    ("API convergence runs", "/api/convergence/runs/", None),
-    ("API rule results", "/api/rule-results/", None),
-    ("API reviews", "/api/reviews/", None),
-    ("API items", "/api/items/", None),
+    (page["name"], page["path"], page.get("who"))
+    for page in tomllib.loads((ROOT / "bench" / "pages.toml").read_text())["page"]
 ]
 MARKS = {"carol": " *", "owner": " +"}
 DUMMY_CACHE = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}

@@ -229,11 +229,16 @@ class ConvergenceRunQuerySet(models.QuerySet):
 
 
 class ConvergenceRun(models.Model):
+    """One run of a convergence test: from a nightly workflow's artifact or the upload API."""
+
     class Outcome(models.TextChoices):
         PASSED = "passed"
         FAILED = "failed"
         ERROR = "error"
         SKIPPED = "skipped"
+
+    # The outcomes that break the test (a skipped run neither breaks nor mends it).
+    RED = frozenset({Outcome.FAILED, Outcome.ERROR})
 
     class Source(models.TextChoices):
         ACTIONS = "actions", "GitHub Actions"
@@ -283,10 +288,6 @@ class ConvergenceRun(models.Model):
     @property
     def is_green(self) -> bool:
         return self.outcome == self.Outcome.PASSED
-
-    @property
-    def is_red(self) -> bool:
-        return self.outcome in (self.Outcome.FAILED, self.Outcome.ERROR)
 
 
 class CulpritRange(models.Model):

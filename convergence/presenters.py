@@ -17,7 +17,7 @@ def visible_strip(test, show_internal: bool) -> tuple[list[dict], bool]:
     """
     cells, internal_failure, hidden = [], False, False
     for run in test.recent:
-        red = run["o"] in (ConvergenceRun.Outcome.FAILED, ConvergenceRun.Outcome.ERROR)
+        red = run["o"] in ConvergenceRun.RED
         if run["i"] and not show_internal:
             internal_failure, hidden = red, True  # the latest internal run decides
             continue

@@ -15,7 +15,6 @@ from techniques.models import Maintainer, Technique
 from techniques.selectors import filter_by_technique
 
 STATE_ORDER = {State.FAILING: 0, State.FLAKY: 1, State.STALE: 2, State.NO_RUNS: 3, State.PASSING: 4}
-RED = (ConvergenceRun.Outcome.FAILED, ConvergenceRun.Outcome.ERROR)
 INTERNAL = "internal"
 RUN_FIELDS = ("tfmot_sha", "started_at", "internal", "outcome")
 
@@ -173,7 +172,7 @@ def grid_rows(tests, user, columns: int = 14) -> tuple[list[Column], list[GridRo
         latest: dict[int, tuple[dict, bool]] = {}
         for key, shown, run in runs:  # oldest first: the latest run of a column wins
             if run["i"] and not visible:
-                row.internal_failure = run["o"] in RED
+                row.internal_failure = run["o"] in ConvergenceRun.RED
             position = index.get(key)
             if position is None:
                 row.hidden_runs += 1

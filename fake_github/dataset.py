@@ -21,6 +21,7 @@ import threading
 from bisect import bisect_left, insort
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 
 BOT_SUFFIX = "[bot]"
 
@@ -52,9 +53,6 @@ class IssueRecord:
     merge_commit_sha: str | None = None
     assignees: tuple[str, ...] = ()
 
-    def sort_key(self):
-        return (self.updated_at, self.number)
-
 
 @dataclass(slots=True)
 class CommentRecord:
@@ -65,8 +63,11 @@ class CommentRecord:
     body: str = ""
     association: str = "NONE"
 
-    def sort_key(self):
-        return (self.created_at, self.id)
+
+# The orders in which ``since=`` listings page: by last change, ties by number or id.
+# Comments are never edited here, so their last change is their creation.
+ISSUE_ORDER = attrgetter("updated_at", "number")
+COMMENT_ORDER = attrgetter("created_at", "id")
 
 
 @dataclass(slots=True)
@@ -113,6 +114,13 @@ class RunRecord:
     run_number: int
     attempt: int = 1
     artifacts: list[ArtifactRecord] = field(default_factory=list)
+
+
+def _changed_since(records: list, since: datetime | None, order: attrgetter) -> list:
+    """The tail of ``records`` (kept sorted by ``order``) changed at or after ``since``."""
+    if since is None:
+        return records
+    return records[bisect_left(records, (since, -1), key=order) :]
 
 
 @dataclass
@@ -176,7 +184,7 @@ class Dataset:
                 number=number, title=title, author=author, created_at=created_at, **fields
             )
             self._by_number[number] = record
-            insort(self.issues, record, key=IssueRecord.sort_key)
+            insort(self.issues, record, key=ISSUE_ORDER)
             self._changed()
             return record
 
@@ -191,7 +199,7 @@ class Dataset:
             for key, value in fields.items():
                 setattr(record, key, tuple(value) if key in {"labels", "files"} else value)
             record.updated_at = updated_at
-            insort(self.issues, record, key=IssueRecord.sort_key)
+            insort(self.issues, record, key=ISSUE_ORDER)
             self._changed()
             return record
 
@@ -200,7 +208,7 @@ class Dataset:
         if record and moment > record.updated_at:
             self.issues.remove(record)
             record.updated_at = moment
-            insort(self.issues, record, key=IssueRecord.sort_key)
+            insort(self.issues, record, key=ISSUE_ORDER)
 
     def add_comment(
         self, number: int, author: str, created_at: datetime, body: str = "", association: str = ""
@@ -208,7 +216,7 @@ class Dataset:
         with self.lock:
             association = association or self.association_of(author)
             record = CommentRecord(self.new_id(), number, author, created_at, body, association)
-            insort(self.comments, record, key=CommentRecord.sort_key)
+            insort(self.comments, record, key=COMMENT_ORDER)
             self._touch(number, created_at)
             self._changed()
             return record
@@ -352,17 +360,10 @@ class Dataset:
         return "CONTRIBUTOR" if role == "read" else "NONE"
 
     def issues_since(self, since: datetime | None) -> list[IssueRecord]:
-        if since is None:
-            return self.issues
-        start = bisect_left(self.issues, (since, -1), key=IssueRecord.sort_key)
-        return self.issues[start:]
+        return _changed_since(self.issues, since, ISSUE_ORDER)
 
     def comments_since(self, since: datetime | None) -> list[CommentRecord]:
-        # Comments are never edited here, so updated_at == created_at.
-        if since is None:
-            return self.comments
-        start = bisect_left(self.comments, (since, -1), key=CommentRecord.sort_key)
-        return self.comments[start:]
+        return _changed_since(self.comments, since, COMMENT_ORDER)
 
     def commit_index(self, ref: str) -> int | None:
         if ref in {self.default_branch, "HEAD"}:
