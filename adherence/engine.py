@@ -54,6 +54,10 @@ class Result:
     # oldest waiting item's creation plus the allowed wait, the first bad run of the
     # current failing streak, a review's due date... Never before the duty began.
     since: datetime | None = None
+    # A failure whose evidence holds no date of its own (a label missing on GitHub: the
+    # portal cannot know since when) counts from the evaluation that first found it, the
+    # opening of its gap: the services set ``since`` so. Never a date the portal cannot back.
+    first_seen: bool = False
 
     @classmethod
     def passed(cls, summary: str, **evidence: Any) -> Result:
@@ -65,9 +69,10 @@ class Result:
         summary: str,
         links: list[dict[str, str]] | None = None,
         since: datetime | None = None,
+        first_seen: bool = False,
         **evidence: Any,
     ) -> Result:
-        return cls(Status.FAIL, summary, evidence, links or [], since)
+        return cls(Status.FAIL, summary, evidence, links or [], since, first_seen)
 
     @classmethod
     def not_applicable(cls, summary: str) -> Result:

@@ -150,7 +150,7 @@ def technique_label(technique, facts):
             + ", ".join(f"'{label}'" for label in missing)
             + (" do not" if len(missing) > 1 else " does not")
             + " exist on the repository.",
-            since=since,
+            first_seen=True,
             label=technique.label,
             missing=missing,
         )

@@ -71,8 +71,10 @@ def gaps_evaluate(now: datetime | None = None) -> EvaluationSummary:
     now = now or timezone.now()
     techniques = _techniques()
     results = engine.evaluate(techniques, now)
+    unresolved = {(g.technique_id, g.rule_id): g for g in Gap.objects.unresolved()}
+    _date_first_seen(results, unresolved, now)
     _results_store(results, now)
-    changes = _gaps_apply(results, now)
+    changes = _gaps_apply(results, unresolved, now)
     _gaps_save(changes, now)
     _health_store(techniques, changes.unresolved, now)
     bump_data_version()
@@ -82,6 +84,15 @@ def gaps_evaluate(now: datetime | None = None) -> EvaluationSummary:
     new, expired = changes.new, changes.expired
     transaction.on_commit(lambda: gaps_notify(new, expired))
     return EvaluationSummary(len(techniques), len(results), new, changes.resolved, expired)
+
+
+def _date_first_seen(results: dict, unresolved: dict, now: datetime) -> None:
+    """Failures without a date of their own (``Result.first_seen``) count from the
+    opening of their gap: the evaluation that first found them (now, for a new gap)."""
+    for key, result in results.items():
+        if result.status == engine.Status.FAIL and result.first_seen:
+            gap = unresolved.get(key)
+            result.since = gap.opened_at if gap is not None else now
 
 
 def _results_store(results: dict, now: datetime) -> None:
@@ -105,9 +116,9 @@ def _results_store(results: dict, now: datetime) -> None:
     )
 
 
-def _gaps_apply(results: dict, now: datetime) -> _GapChanges:
-    """Gap changes for the results, in memory: open, take new evidence, expire, resolve."""
-    unresolved = {(g.technique_id, g.rule_id): g for g in Gap.objects.unresolved()}
+def _gaps_apply(results: dict, unresolved: dict, now: datetime) -> _GapChanges:
+    """Gap changes for the results, in memory: open, take new evidence, expire, resolve.
+    ``unresolved`` (the unresolved gaps by technique and rule) loses the resolved ones."""
     changes = _GapChanges()
     for key, result in results.items():
         gap = unresolved.get(key)

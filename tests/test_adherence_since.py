@@ -16,6 +16,7 @@ from reviews.models import Review
 from tests.factories import (
     ConvergenceRunFactory,
     ConvergenceTestFactory,
+    LabelFactory,
     ReviewCycleFactory,
     ReviewFactory,
     TechniqueChangeFactory,
@@ -137,6 +138,33 @@ def test_technique_label_fails_when_missing_from_the_repository_labels(pruning, 
     assert failed.status == Status.FAIL and "does not exist" in failed.summary
     monkeypatch.setitem(engine.FACT_LOADERS, "repo_labels", repository_has("technique:pruning"))
     assert result(pruning, "technique-label").status == Status.PASS
+
+
+def test_a_label_missing_on_github_dates_from_the_evaluation_that_first_found_it(pruning):
+    """GitHub keeps no history of labels: the gap claims no day before the portal saw the
+    label missing, keeps that day while it lasts, and starts afresh after a fix."""
+    pruning.launch_date = date(2019, 5, 1)
+    pruning.save()
+    LabelFactory(name="technique:qat")  # the repository is synced; pruning's label is not there
+    first = NOW - timedelta(days=12)
+    with time_machine.travel(first, tick=False):
+        gaps_evaluate()
+    with time_machine.travel(NOW, tick=False):
+        gaps_evaluate()
+    gap = Gap.objects.get(technique=pruning, rule_id="technique-label")
+    stored = pruning.rule_results.get(rule_id="technique-label")
+    assert gap.since == stored.since == first == gap.opened_at
+    assert gap.days_failing(NOW) == 12
+
+    label = LabelFactory(name="technique:pruning")
+    with time_machine.travel(NOW + timedelta(days=1), tick=False):
+        gaps_evaluate()
+    label.delete()
+    again = NOW + timedelta(days=2)
+    with time_machine.travel(again, tick=False):
+        gaps_evaluate()
+    reopened = Gap.objects.unresolved().get(technique=pruning, rule_id="technique-label")
+    assert reopened.since == again
 
 
 def test_technique_page_says_when_a_review_is_overdue(client, pruning):
