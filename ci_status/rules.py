@@ -256,12 +256,13 @@ class WaitingRule(NamedTuple):
         ]
         overdue_key, waiting_key = self.evidence
         if overdue:
+            evidence: dict[str, Any] = {overdue_key: [i.as_dict() for i in overdue]}
             return Result.failed(
                 self.failed.format(count=len(overdue), days=days, label=technique.label),
                 links=_links(overdue),
                 since=facts.counts_from(min(i.created_at for i in overdue)) + limit,
-                **{overdue_key: [i.as_dict() for i in overdue]},
                 threshold_days=days,
+                **evidence,
             )
         waiting = len(getattr(f, self.items))
         return Result.passed(
