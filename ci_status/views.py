@@ -8,6 +8,7 @@ import logging
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,23 +18,25 @@ from django.views.decorators.http import require_GET, require_POST
 
 from ci_status import services, webhooks
 from ci_status.models import Repository, SyncRun
-from ci_status.permissions import staff_required
+from ci_status.permissions import RUN_SYNC, SEE_SYNC
 from ci_status.selectors import sync_overview, triage_queue
 
 logger = logging.getLogger(__name__)
 
 
 @require_GET
-@staff_required
+@login_required
 def sync_status(request):
+    SEE_SYNC.check(request.user)
     run_id = request.GET.get("run", "")
     context = sync_overview(int(run_id) if run_id.isdigit() else None)
     return render(request, "ci_status/sync.html", context)
 
 
 @require_POST
-@staff_required
+@login_required
 def sync_now(request):
+    RUN_SYNC.check(request.user)
     repo_id = request.POST.get("repository", "")
     if repo_id == "primary":
         repository = services.repository_get_or_create()
@@ -56,8 +59,9 @@ def sync_now(request):
 
 
 @require_GET
-@staff_required
+@login_required
 def sync_run_json(request, pk: int):
+    SEE_SYNC.check(request.user)
     run = get_object_or_404(SyncRun, pk=pk)
     return JsonResponse(
         {
@@ -80,8 +84,9 @@ def sync_run_json(request, pk: int):
 
 
 @require_GET
-@staff_required
+@login_required
 def triage(request):
+    SEE_SYNC.check(request.user)
     queue = triage_queue()
     page = Paginator(queue, 50).get_page(request.GET.get("page"))
     return render(request, "ci_status/triage.html", {"page": page, "total": len(queue)})

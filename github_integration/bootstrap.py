@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
 from ci_status.github import GitHubClient
 from github_integration.models import BootstrapProposal
+from github_integration.permissions import DECIDE_BOOTSTRAP
 from lifecycle.services import parse_codeowners
 from techniques.models import Maintainer, OwnerGroup, Stage, Technique, TOSLevel
 from techniques.services import technique_save
@@ -231,8 +232,7 @@ def _confirm(proposal: BootstrapProposal, user, groups: dict[str, OwnerGroup]):
 def bootstrap_decide(proposal_ids: list[int], user, confirm: bool) -> int:
     """Staff confirm (create what is proposed) or reject pending proposals. Groups are
     confirmed before techniques; decided proposals are never touched again."""
-    if not (user.is_authenticated and user.is_staff):
-        raise PermissionDenied("Only the TFMOT team can confirm a bootstrap.")
+    DECIDE_BOOTSTRAP.check(user)
     proposals = list(
         BootstrapProposal.objects.select_for_update()
         .filter(pk__in=proposal_ids, state=BootstrapProposal.State.PENDING)

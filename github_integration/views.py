@@ -5,15 +5,17 @@ from __future__ import annotations
 from allauth.socialaccount.models import SocialAccount
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from github_integration.bootstrap import bootstrap_decide as decide
+from github_integration.forms import BootstrapDecisionForm
 from github_integration.models import BootstrapProposal, GapIssue, TeamSync
+from github_integration.permissions import DECIDE_BOOTSTRAP, SEE_SETUP
 from github_integration.signin import github_signin_configured
 from techniques.models import Maintainer, Technique
+from tfmot_portal.forms import submit
 
 
 @login_required
@@ -45,18 +47,10 @@ def me(request):
     )
 
 
-def _staff(request):
-    if not request.user.is_authenticated:
-        return False
-    if not request.user.is_staff:
-        raise PermissionDenied("The bootstrap is for the TFMOT team.")
-    return True
-
-
+@login_required
 @require_safe
 def bootstrap(request):
-    if not _staff(request):
-        return redirect(f"/accounts/login/?next={request.path}")
+    SEE_SETUP.check(request.user)
     proposals = BootstrapProposal.objects.order_by("repository", "state", "kind", "key")
     pending = [p for p in proposals if p.state == BootstrapProposal.State.PENDING]
     decided = [p for p in proposals if p.state != BootstrapProposal.State.PENDING][:200]
@@ -69,22 +63,16 @@ def bootstrap(request):
     )
 
 
+@login_required
 @require_POST
 def bootstrap_decide(request):
-    if not _staff(request):
-        return redirect(f"/accounts/login/?next={request.path}")
-    action = request.POST.get("action")
-    ids = [int(value) for value in request.POST.getlist("proposal") if value.isdigit()]
-    if action not in {"confirm", "reject"}:
-        messages.error(request, "Choose Confirm or Reject.")
-    elif not ids:
-        messages.error(request, "Select at least one proposal.")
-    else:
-        try:
-            count = decide(ids, request.user, confirm=action == "confirm")
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        else:
-            done = "confirmed" if action == "confirm" else "rejected"
-            messages.success(request, f"{count} proposal(s) {done}.")
+    DECIDE_BOOTSTRAP.check(request.user)
+
+    def decide_selected(data):
+        ids = [proposal.pk for proposal in data["proposal"]]
+        count = decide(ids, request.user, confirm=data["action"] == "confirm")
+        done = "confirmed" if data["action"] == "confirm" else "rejected"
+        messages.success(request, f"{count} proposal(s) {done}.")
+
+    submit(request, BootstrapDecisionForm(request.POST), decide_selected)
     return redirect("github_integration:bootstrap")

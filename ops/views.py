@@ -9,7 +9,6 @@ import ipaddress
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -20,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from adherence.forms import MatrixFilterForm
 from ops import health, metrics, reports
 from reviews.models import ReviewCycle
+from reviews.permissions import EXPORT_ANSWERS
 from tfmot_portal.forms import read_filters
 
 
@@ -98,8 +98,7 @@ def adherence_csv(request):
 @require_safe
 def review_answers_csv(request, pk):
     """Every answer of one review cycle: drafts included, so the TFMOT team only."""
-    if not request.user.is_staff:
-        raise PermissionDenied("Review answers of a whole cycle are for the TFMOT team.")
+    EXPORT_ANSWERS.check(request.user)
     cycle = get_object_or_404(ReviewCycle, pk=pk)
     return _csv_response(
         reports.review_answer_rows(cycle), f"reviews-{cycle.year}-H{cycle.half}.csv"

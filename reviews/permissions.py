@@ -41,3 +41,6 @@ DECIDE = Permission(
     "Only the TFMOT team can decide on a review, and not on one they own or submitted.",
 )
 ASSIGN_SHEPHERD = Permission(is_team, "Only the TFMOT team assigns shepherds.")
+EXPORT_ANSWERS = Permission(
+    is_team, "Review answers of a whole cycle, drafts included, are for the TFMOT team."
+)

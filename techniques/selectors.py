@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from auditlog.models import LogEntry
 from django.core.paginator import Paginator
 from django.db.models import Case, Count, IntegerField, Model, Prefetch, Q, Value, When
 
@@ -140,6 +141,12 @@ def _readable(value) -> str:
         return "—"
     text = str(value)
     return text if len(text) <= 160 else text[:157] + "…"
+
+
+def audit_entries(model: str = ""):
+    """The audit log, newest first; only the changes of one model (its name) if given."""
+    entries = LogEntry.objects.select_related("actor", "content_type").order_by("-timestamp")
+    return entries.filter(content_type__model=model) if model else entries
 
 
 def audit_changes(entries) -> list[tuple[object, list[AuditChange]]]:

@@ -11,8 +11,10 @@ from techniques.duties import duties_for, duties_not_applicable
 from techniques.landing import landing_sections
 from techniques.models import Technique
 from techniques.panels import technique_panels
+from techniques.permissions import SEE_AUDIT
 from techniques.selectors import (
     audit_changes,
+    audit_entries,
     group_for_page,
     home_page,
     search,
@@ -138,16 +140,8 @@ def my_techniques(request):
 @require_safe
 def audit_trail(request):
     """Staff: the latest audited changes (who, when, before, after), in words."""
-    from auditlog.models import LogEntry
-    from django.core.exceptions import PermissionDenied
-    from django.core.paginator import Paginator
-
-    if not request.user.is_staff:
-        raise PermissionDenied("The audit trail is for the TFMOT team.")
-    entries = LogEntry.objects.select_related("actor", "content_type").order_by("-timestamp")
+    SEE_AUDIT.check(request.user)
     model = request.GET.get("model", "")
-    if model:
-        entries = entries.filter(content_type__model=model)
-    page = Paginator(entries, 25).get_page(request.GET.get("page"))
+    page = Paginator(audit_entries(model), 25).get_page(request.GET.get("page"))
     context = {"page": page, "rows": audit_changes(page.object_list), "model": model}
     return render(request, "techniques/audit.html", context)

@@ -223,3 +223,20 @@ def test_bootstrap_refuses_a_malformed_repository_name(db):
 
     with pytest.raises(CommandError, match="owner/name"):
         call_command("bootstrap_repository", "not a repo")
+
+
+def test_a_bootstrap_decision_without_a_choice_says_what_is_missing(db, toolkit, carol_client):
+    bootstrap(toolkit)
+    pruning = BootstrapProposal.objects.get(key="technique:pruning")
+    nothing = carol_client.post("/github/bootstrap/decide", {"action": "confirm"}, follow=True)
+    assert "Select at least one proposal." in nothing.content.decode()
+    no_action = carol_client.post(
+        "/github/bootstrap/decide", {"proposal": [pruning.pk]}, follow=True
+    )
+    assert "Choose Confirm or Reject." in no_action.content.decode()
+    unknown = carol_client.post(
+        "/github/bootstrap/decide", {"proposal": ["99999"], "action": "confirm"}, follow=True
+    )
+    assert "99999" in unknown.content.decode()
+    assert not Technique.objects.exists()
+    assert BootstrapProposal.objects.get(pk=pruning.pk).state == "pending"
