@@ -1,6 +1,9 @@
 import re
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.core.paginator import Paginator
+from django.template.loader import render_to_string
 from django.urls import reverse
 
 from techniques.models import Technique
@@ -158,3 +161,14 @@ def test_home_shows_health_at_a_glance(client, lonely, clustering):
     # The stored level, linked to the page that explains it; research clustering keeps
     # its level apart from pruning's.
     assert "In trouble" in page and 'href="/health/#level-trouble"' in page
+
+
+def test_page_links_keep_every_filter_of_the_page(client, rf):
+    """Paging a filtered list keeps its filters, a repeated one included."""
+    request = rf.get("/adherence/", {"area": ["ci", "community"], "open": "1", "page": "2"})
+    request.user = AnonymousUser()
+    page = Paginator(range(90), 30).get_page(2)
+    links = render_to_string("_pagination.html", {"page": page}, request=request)
+    assert 'href="?area=ci&amp;area=community&amp;open=1&amp;page=1"' in links
+    assert 'href="?area=ci&amp;area=community&amp;open=1&amp;page=3"' in links
+    assert "Page 2 of 3" in links
