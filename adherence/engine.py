@@ -23,6 +23,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
@@ -153,13 +154,14 @@ class Facts:
         self._by_name = by_name
         self._technique_id = technique_id
         self.now = now
-        # When the duties of the technique's current TOS level started (set per rule by
-        # evaluate() for rules of one level only): evidence from before does not count.
-        self.duty_start: datetime | None = None
+        # When the rule's duty began (set per rule by evaluate()): the policy's start, or
+        # for a rule of one TOS level the day the technique took that level, if later.
+        # Evidence from before does not count.
+        self.duty_start = policy_start()
 
     def counts_from(self, since: datetime) -> datetime:
         """The moment a wait starts counting for this rule: never before its duty began."""
-        return max(since, self.duty_start) if self.duty_start else since
+        return max(since, self.duty_start)
 
     def since_start(self, technique: Technique) -> datetime:
         """When a "must exist" duty began: the launch (or registration), or the TOS start."""
@@ -181,6 +183,11 @@ def day_start(day: date) -> datetime:
 def day_after(day: date) -> datetime:
     """Midnight UTC after a day: a duty due on a day is missed from then on."""
     return day_start(day + timedelta(days=1))
+
+
+def policy_start() -> datetime:
+    """When the ownership policy took effect (``settings.ADHERENCE_POLICY_START``)."""
+    return day_start(settings.ADHERENCE_POLICY_START)
 
 
 def existence_start(technique: Technique) -> datetime:
@@ -248,12 +255,17 @@ def evaluate(
     rules = [RULES[r] for r in rule_ids] if rule_ids else list(RULES.values())
     results: dict[tuple[int, str], Result] = {}
     tos_since = by_name.get("tos_since", {})
+    policy = policy_start()
     for technique in techniques:
         facts = Facts(by_name, technique.pk, now)
+        level_since = tos_since.get(technique.pk)
         for rule in rules:
             # A rule of one TOS level only starts counting when the technique took it.
-            facts.duty_start = tos_since.get(technique.pk) if len(rule.applies_to) == 1 else None
-            results[(technique.pk, rule.id)] = rule.applicability(technique) or rule.check(
-                technique, facts
-            )
+            facts.duty_start = policy
+            if len(rule.applies_to) == 1 and level_since is not None:
+                facts.duty_start = max(policy, level_since)
+            result = rule.applicability(technique) or rule.check(technique, facts)
+            if result.since is not None:  # no failure dates from before its duty
+                result.since = max(result.since, facts.duty_start)
+            results[(technique.pk, rule.id)] = result
     return results

@@ -90,6 +90,24 @@ def test_convergence_green_dates_from_the_first_bad_run_not_from_the_evaluation(
     assert result(pruning, "convergence-green").since == first_bad
 
 
+def test_no_failure_dates_from_before_the_policy_took_effect(pruning, settings):
+    """The policy dates from 26 March 2020: a technique launched in 2019 without a label
+    misses the duty from then, and so does a test red since 2019 (every rule's date)."""
+    pruning.launch_date = date(2019, 5, 13)
+    pruning.github_labels = []
+    assert result(pruning, "technique-label").since == midnight(date(2020, 3, 26))
+    test = ConvergenceTestFactory(technique=pruning, name="resnet")
+    for started in (datetime(2019, 6, 1, tzinfo=UTC), NOW - timedelta(days=1)):
+        ConvergenceRunFactory(test=test, started_at=started, outcome="failed")
+    with time_machine.travel(NOW, tick=False):
+        convergence_state_update(test)
+    assert result(pruning, "convergence-green").since == midnight(date(2020, 3, 26))
+
+    settings.ADHERENCE_POLICY_START = date(2021, 1, 1)
+    assert result(pruning, "technique-label").since == midnight(date(2021, 1, 1))
+    assert result(pruning, "convergence-green").since == midnight(date(2021, 1, 1))
+
+
 def test_gap_shows_failing_since_apart_from_noticed_and_actions_keep_it(
     client, carol, alice, lonely
 ):

@@ -6,7 +6,7 @@ refuses to start with the fake secret. Every variable is documented in the READM
 """
 
 import os
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -38,6 +38,14 @@ def env_int(name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from None
+
+
+def env_date(name: str, default: str) -> date:
+    value = os.environ.get(name) or default
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a date (YYYY-MM-DD), got {value!r}") from None
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -326,6 +334,8 @@ ADHERENCE = {
     "MAINTAINER_IDLE_MONTHS": env_int("ADHERENCE_MAINTAINER_IDLE_MONTHS", 12),
     "API_TESTS_MONTHS": env_int("ADHERENCE_API_TESTS_MONTHS", 3),
 }
+# When the ownership policy took effect: no duty is missed before it (the RFC's date).
+ADHERENCE_POLICY_START = env_date("ADHERENCE_POLICY_START", "2020-03-26")
 GAP_WEBHOOK_URL = env_str("GAP_WEBHOOK_URL")
 # The longest a gap may be waived, in days from the day of the waiver.
 WAIVER_MAX_DAYS = env_int("WAIVER_MAX_DAYS", 365)
