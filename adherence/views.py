@@ -218,6 +218,7 @@ def health(request):
         "levels": levels,
         "ages": sorted(AGE_STEPS),
         "weights": [(str(sev), w) for sev, w in WEIGHT.items()],
+        "policy_start": engine.policy_start(),
     }
     return render(request, "adherence/health.html", context)
 

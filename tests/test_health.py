@@ -114,6 +114,7 @@ def test_health_page_lists_every_rule_with_weight_policy_and_fix(client):
         assert f'id="rule-{rule.id}"' in page
     assert "Has its own GitHub label" in page and "medium (3)" in page
     assert "Create a label for this technique alone" in page
+    assert "never before the ownership policy took effect on 26 March 2020" in page
     assert 'href="/health/"' in client.get("/").content.decode()  # linked from the footer
 
 
