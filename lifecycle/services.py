@@ -250,15 +250,21 @@ def parse_codeowners(text: str) -> dict[str, list[str]]:
 
 
 def codeowners_drift(
-    registry: dict[str, list[str]], repository: dict[str, list[str]], patterns: list[str]
+    registry: dict[str, list[str]],
+    repository: dict[str, list[str]],
+    patterns: list[str],
+    teams: dict[str, set[str]] | None = None,
 ) -> tuple[list, list]:
     """(missing, extra) for the given patterns: owners the registry names that the file
-    lacks, and owners the file names that the registry does not."""
+    lacks, and owners the file names that the registry does not. A team the file names
+    covers its members (``teams``: "@org/slug" → {"@login"}, lower case)."""
+    teams = teams or {}
     missing, extra = [], []
     for pattern in patterns:
         wanted = [o.lower() for o in registry.get(pattern, [])]
         present = [o.lower() for o in repository.get(pattern, [])]
-        lacking = [o for o in wanted if o not in present]
+        covered = set(present).union(*(teams.get(o, set()) for o in present))
+        lacking = [o for o in wanted if o not in covered]
         surplus = [o for o in present if o not in wanted]
         if lacking:
             missing.append({"pattern": pattern, "owners": lacking})
@@ -290,6 +296,15 @@ def ownership_check(client=None, now: datetime | None = None) -> int:
         except GitHubError as failure:
             error = error or f"Permissions: {failure}"
             permissions[login] = None
+    # A group that names a GitHub team has that team's members as its maintainers (the
+    # team sync keeps them so): a CODEOWNERS line naming the team names them all.
+    teams = {
+        f"@{t.owner_group.github_team}".lower(): {
+            f"@{m.github_login}".lower() for m in t.owner_group.active_maintainers
+        }
+        for t in techniques
+        if t.owner_group and t.owner_group.github_team
+    }
     earlier = {c.technique_id: c for c in OwnershipCheck.objects.filter(technique__in=techniques)}
     for technique in techniques:
         logins = (
@@ -300,7 +315,9 @@ def ownership_check(client=None, now: datetime | None = None) -> int:
         patterns = [g if g.startswith("/") else "/" + g for g in technique.path_globs]
         unread_codeowners = error.startswith("CODEOWNERS")
         missing, extra = (
-            ([], []) if unread_codeowners else codeowners_drift(registry, repository, patterns)
+            ([], [])
+            if unread_codeowners
+            else codeowners_drift(registry, repository, patterns, teams)
         )
         access = {login: permissions.get(login) for login in logins}
         before = earlier.get(technique.pk)

@@ -156,6 +156,17 @@ def test_codeowners_parsing_and_drift_both_ways():
     assert extra == [{"pattern": "/a/", "owners": ["@old"]}]
 
 
+def test_a_codeowners_line_naming_the_team_covers_its_members():
+    """A group synced from a GitHub team: the file may name the team alone."""
+    registry = {"/a/": ["@alice", "@dave", "@tensorflow/tf-mot"]}
+    team_only = parse_codeowners("/a/ @TensorFlow/tf-mot\n")
+    teams = {"@tensorflow/tf-mot": {"@alice", "@dave"}}
+    assert codeowners_drift(registry, team_only, ["/a/"], teams) == ([], [])
+    # Without the team's members known, the same file lacks both maintainers.
+    missing, _ = codeowners_drift(registry, team_only, ["/a/"])
+    assert missing == [{"pattern": "/a/", "owners": ["@alice", "@dave"]}]
+
+
 def test_ownership_check_against_the_project_github_server(carol):
     from techniques.demo import load as load_registry
 
