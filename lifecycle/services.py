@@ -276,35 +276,11 @@ def codeowners_drift(
 def ownership_check(client=None, now: datetime | None = None) -> int:
     """Check triage access and CODEOWNERS for every technique; store the results."""
     now = now or timezone.now()
-    client = client or GitHubClient()
     techniques = list(Technique.objects.for_pages())
     registry = codeowners_entries(techniques)
-    try:
-        repository = parse_codeowners(client.file_contents(".github/CODEOWNERS") or "")
-        error = ""
-    except GitHubError as failure:
-        repository, error = {}, f"CODEOWNERS: {failure}"
-    permissions: dict[str, str | None] = {}
-    for login in {
-        m.github_login
-        for t in techniques
-        if t.owner_group
-        for m in t.owner_group.active_maintainers
-    }:
-        try:
-            permissions[login] = client.collaborator_permission(login)
-        except GitHubError as failure:
-            error = error or f"Permissions: {failure}"
-            permissions[login] = None
-    # A group that names a GitHub team has that team's members as its maintainers (the
-    # team sync keeps them so): a CODEOWNERS line naming the team names them all.
-    teams = {
-        f"@{t.owner_group.github_team}".lower(): {
-            f"@{m.github_login}".lower() for m in t.owner_group.active_maintainers
-        }
-        for t in techniques
-        if t.owner_group and t.owner_group.github_team
-    }
+    repository, permissions, error = _ownership_on_github(client or GitHubClient(), techniques)
+    unread_codeowners = error.startswith("CODEOWNERS")
+    teams = _team_members(techniques)
     earlier = {c.technique_id: c for c in OwnershipCheck.objects.filter(technique__in=techniques)}
     for technique in techniques:
         logins = (
@@ -313,7 +289,6 @@ def ownership_check(client=None, now: datetime | None = None) -> int:
             else []
         )
         patterns = [g if g.startswith("/") else "/" + g for g in technique.path_globs]
-        unread_codeowners = error.startswith("CODEOWNERS")
         missing, extra = (
             ([], [])
             if unread_codeowners
@@ -340,6 +315,42 @@ def ownership_check(client=None, now: datetime | None = None) -> int:
             },
         )
     return len(techniques)
+
+
+def _ownership_on_github(client, techniques) -> tuple[dict, dict[str, str | None], str]:
+    """The repository's CODEOWNERS entries, each active maintainer's permission, and the
+    first error (prefixed "CODEOWNERS:" when the file could not be read)."""
+    try:
+        repository = parse_codeowners(client.file_contents(".github/CODEOWNERS") or "")
+        error = ""
+    except GitHubError as failure:
+        repository, error = {}, f"CODEOWNERS: {failure}"
+    permissions: dict[str, str | None] = {}
+    for login in {
+        m.github_login
+        for t in techniques
+        if t.owner_group
+        for m in t.owner_group.active_maintainers
+    }:
+        try:
+            permissions[login] = client.collaborator_permission(login)
+        except GitHubError as failure:
+            error = error or f"Permissions: {failure}"
+            permissions[login] = None
+    return repository, permissions, error
+
+
+def _team_members(techniques) -> dict[str, set[str]]:
+    """Each GitHub team a group names ("@org/slug") → its members ("@login"), lower case.
+    The team sync keeps such a group's maintainers equal to the team's members, so
+    a CODEOWNERS line naming the team names them all."""
+    return {
+        f"@{t.owner_group.github_team}".lower(): {
+            f"@{m.github_login}".lower() for m in t.owner_group.active_maintainers
+        }
+        for t in techniques
+        if t.owner_group and t.owner_group.github_team
+    }
 
 
 def _first_seen(found: bool, seen_since: datetime | None, now: datetime) -> datetime | None:
