@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from adherence import engine
 from adherence.forms import AcknowledgeForm, MatrixFilterForm, WaiveForm
+from adherence.gap_panels import gap_panels
 from adherence.guidance import evidence_pages
 from adherence.health import AGE_STEPS, LEVELS, MEANING, WEIGHT
 from adherence.matrix import area_spans, matrix_columns
@@ -92,6 +93,7 @@ def gap_detail(request, pk):
         "rule": rule,
         "duty": duty_of(gap.rule_id),
         "evidence_pages": evidence_pages(gap),
+        "panels": gap_panels(request, gap),
         "group": group,
         "assignees": [m for m in maintainers if m.is_direct_assignee],
         "maintainers": maintainers,

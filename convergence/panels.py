@@ -1,8 +1,11 @@
-"""The technique page's convergence panel: status strip and a chart per benefit metric."""
+"""The technique page's convergence panel (status strip and a chart per benefit metric),
+and the failing tests' culprit ranges on a convergence gap's page."""
 
+from adherence.gap_panels import register_gap_panel
 from convergence.models import ConvergenceTest
 from convergence.permissions import can_see_internal
 from convergence.presenters import sparkline, visible_strip
+from convergence.selectors import alert_rows
 from techniques.panels import Panel, register_panel
 
 
@@ -48,3 +51,21 @@ def convergence_panel(request, technique):
 
 
 register_panel(convergence_panel, order=30)
+
+
+def culprit_gap_panel(request, gap):
+    """Each of the technique's tests with an open alert: since when it fails and the
+    range of PRs that broke it, most likely culprit first (the policy: find the PR and
+    revert it). The CI grid's own rule on what the viewer may see applies."""
+    rows = alert_rows(gap.technique, request.user, KIND_OF_RULE[gap.rule_id])
+    if not rows:
+        return None
+    return Panel("convergence/_gap_alerts.html", {"rows": rows, "technique": gap.technique})
+
+
+# The rules whose gaps are failing tests, and the kind of test each judges.
+KIND_OF_RULE = {
+    "convergence-green": ConvergenceTest.Kind.CONVERGENCE,
+    "training-speed-test": ConvergenceTest.Kind.TRAINING_SPEED,
+}
+register_gap_panel(KIND_OF_RULE, culprit_gap_panel)

@@ -185,6 +185,20 @@ def grid_rows(tests, user, columns: int = 14) -> tuple[list[Column], list[GridRo
     return [Column(date, sha) for date, sha in shown_keys], result
 
 
+def alert_rows(technique: Technique, user, kind: str) -> list[GridRow]:
+    """The technique's tests of ``kind`` with an open alert, as the CI grid shows them to
+    ``user``: failing since, last good and first bad runs, the culprit range (or hidden
+    when the alert's runs are internal and the viewer may not see them)."""
+    tests = (
+        ConvergenceTest.objects.filter(technique=technique, kind=kind, alert_open=True)
+        .select_related("technique__owner_group", "last_good_run", "first_bad_run")
+        .only(*GRID_FIELDS)
+        .prefetch_related("culprit_ranges")
+        .order_by("name")
+    )
+    return grid_rows(tests, user)[1]
+
+
 def tests_with_targets(technique: Technique) -> list[ConvergenceTest]:
     """The technique's convergence tests, their targets prefetched."""
     return list(ConvergenceTest.objects.filter(technique=technique).prefetch_related("targets"))

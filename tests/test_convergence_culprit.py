@@ -4,7 +4,10 @@ lie in the technique's paths, then by recency, over real HTTP to the GitHub-shap
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 
+from adherence.models import Gap
+from adherence.services import gaps_evaluate
 from ci_status.github import GitHubClient
 from convergence.models import ConvergenceTest
 from convergence.services import convergence_state_update, culprit_range_fetch, culprit_rank
@@ -85,6 +88,30 @@ def test_when_no_pr_touches_the_technique_the_page_says_so(qat, alice_client):
     assert [p["title"] for p in culprit.pull_requests] == ["CI", "Docs"]
     page = alice_client.get("/ci/").content.decode()
     assert "No PR of the range touches the technique" in page
+
+
+def test_the_gap_page_names_the_likely_culprit_of_a_failing_test(qat, client, alice, bob):
+    """From the gap to the PR to revert, without leaving the page; an internal alert's
+    commits stay hidden from whoever may not see internal results."""
+    dataset, good, bad = repository(
+        [("Speed up quantize_apply", [QUANTIZE]), ("Bump CI image", [".github/workflows/ci.yml"])]
+    )
+    test = failing_test(qat, good, bad)
+    fetch(test, dataset)
+    with time_machine.travel(T0 + timedelta(days=3, hours=1), tick=False):
+        gaps_evaluate()
+    gap = Gap.objects.get(technique=qat, rule_id="convergence-green")
+    client.force_login(alice)
+    page = client.get(gap.get_absolute_url()).content.decode()
+    assert "Failing tests and their culprit range" in page
+    assert "Likely culprit:" in page and "Speed up quantize_apply" in page
+    assert f"<code>{bad[:7]}</code>" in page
+
+    test.runs.update(internal=True)
+    client.force_login(bob)  # signed in, not an owner: no internal results
+    hidden = client.get(gap.get_absolute_url()).content.decode()
+    assert "An internal failure is open" in hidden
+    assert bad[:7] not in hidden and "Speed up quantize_apply" not in hidden
 
 
 def test_ranking_by_overlap_then_recency():

@@ -99,12 +99,20 @@ def row_head(context, row) -> SafeString:
 
 @register.simple_tag(takes_context=True)
 def alert_row(context, row, width: int) -> SafeString:
-    """The line under a test with an open alert or an internal failure: since when it
-    fails, its last good and first bad runs, the culprit range (``_culprit.html``) and,
-    for those who may, the button that looks the range up. Empty for the other tests."""
-    test = row.test
-    if not (test.alert_open or row.internal_failure):
+    """The grid's line under a test with an open alert or an internal failure
+    (``alert_detail``); empty for the other tests."""
+    if not (row.test.alert_open or row.internal_failure):
         return SafeString("")
+    return SafeString(  # nosec B703 - alert_detail escapes each value
+        f'<tr class="tg-detail"><td colspan="{int(width)}">{alert_detail(context, row)}</td></tr>'
+    )
+
+
+@register.simple_tag(takes_context=True)
+def alert_detail(context, row) -> SafeString:
+    """Since when the test fails, its last good and first bad runs, the culprit range
+    (``_culprit.html``) and, for those who may, the button that looks the range up."""
+    test = row.test
     html = ""
     if row.internal_failure:
         html += '<p class="note">An internal failure is open: the team is on it.</p>'
@@ -135,6 +143,4 @@ def alert_row(context, row, width: int) -> SafeString:
                 f'<button type="submit" class="secondary">{"Refresh" if culprit else "Find"} '
                 "culprit range</button></form>"
             )
-    return SafeString(  # nosec B703 - each value escaped above
-        f'<tr class="tg-detail"><td colspan="{int(width)}">{html}</td></tr>'
-    )
+    return SafeString(html)  # nosec B703 - each value escaped above
