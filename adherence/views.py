@@ -130,8 +130,7 @@ def acknowledge(request, pk):
 @login_required
 @require_POST
 def waive(request, pk):
-    WAIVE.check(request.user)
-    gap = get_object_or_404(_gaps(), pk=pk)
+    gap = get_permitted_or_404(request, WAIVE, _gaps(), pk=pk)
     form = WaiveForm(request.POST)
     submit(
         request,

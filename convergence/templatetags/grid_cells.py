@@ -1,6 +1,7 @@
-"""The grid's rows and the tests' state badges, built in Python: 25 tests x 14 columns, with a head and an alert
-line per test, on every page of the grid, where template tags and filters per cell would
-cost more than the rest of the page. Links are reversed once per page (``url_once``)."""
+"""The grid's rows, the tests' state badges and their alert lines, built in Python: 25
+tests x 14 columns, with a head and an alert line per test, on every page of the grid,
+where template tags and filters per cell would cost more than the rest of the page. Links
+are reversed once per page (``url_once``). A gap page shows the same alert lines."""
 
 from datetime import datetime
 from html import escape
