@@ -32,6 +32,7 @@ from fnmatch import fnmatch
 from statistics import median
 from typing import Any
 
+from ci_status.models import Comment, Issue
 from techniques.models import TOSLevel
 
 # Time to first response is measured over the last half-year: the semi-annual review
@@ -39,6 +40,7 @@ from techniques.models import TOSLevel
 WINDOW_DAYS = 183
 FEATURE_LABELS = {"feature request", "enhancement", "type:feature"}
 RESPONDER_ASSOCIATIONS = {"OWNER", "MEMBER", "COLLABORATOR"}
+APPROVED = "APPROVED"  # the state of a review that approves
 LABEL, PATHS, MENTION = "label", "paths", "mention"
 
 
@@ -129,7 +131,7 @@ def match_item(item: dict, registry: Registry) -> dict[int, tuple[str, str]]:
             if path_matches(path, glob):
                 best = len(glob)
                 found.setdefault(tid, (PATHS, f"touches {path}"[:300]))
-    if found or item["state"] != "open" or registry.pattern is None:
+    if found or item["state"] != Issue.State.OPEN or registry.pattern is None:
         return found
     text = f"{item['title']}\n{item.get('body_excerpt') or ''}".lower()
     for term in dict.fromkeys(registry.pattern.findall(text)):
@@ -164,10 +166,10 @@ def first_responses(
         first = first or event
         if by_maintainer and first_maintainer is None:
             first_maintainer = event
-        if event["kind"] == "review":
+        if event["kind"] == Comment.Kind.REVIEW:
             reviewed = True
             maintainer_reviewed = maintainer_reviewed or by_maintainer
-            if event["state"] == "APPROVED" and event["author"] not in approved:
+            if event["state"] == APPROVED and event["author"] not in approved:
                 approved.append(event["author"])
     return {
         "first_response_at": first["created_at"] if first else None,
@@ -213,7 +215,7 @@ def _counted(technique, row: Mapping[str, Any]) -> bool:
     """Whether an item counts for the technique under its terms of service."""
     if technique.tos_level != TOSLevel.RESEARCH:
         return True
-    if row["kind"] == "pr":
+    if row["kind"] == Issue.Kind.PR:
         return technique.accepts_prs
     return technique.accepts_feature_requests or not set(row["labels"]) & FEATURE_LABELS
 
@@ -232,7 +234,7 @@ def figures_for(technique, rows: Sequence[Mapping[str, Any]], now: datetime) -> 
     any_hours: list[float] = []
     maintainer_hours: list[float] = []
     for row in sorted(rows, key=lambda r: (r["created_at"], r["number"])):
-        is_open, is_pr = row["state"] == "open", row["kind"] == "pr"
+        is_open, is_pr = row["state"] == Issue.State.OPEN, row["kind"] == Issue.Kind.PR
         if row["via"] != LABEL and is_open:
             out["unlabeled"].append(
                 _stored_item(
@@ -368,7 +370,9 @@ class Figures:
             setattr(figures, name, items)
             limit = now - timedelta(days=days)
             overdue = [
-                i for i in items if i.created_at < limit and (i.kind == "issue" or not only_issues)
+                i
+                for i in items
+                if i.created_at < limit and (i.kind == Issue.Kind.ISSUE or not only_issues)
             ]
             setattr(figures, f"{name}_overdue", overdue)
         return figures

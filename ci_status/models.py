@@ -87,13 +87,17 @@ class Issue(models.Model):
         ISSUE = "issue"
         PR = "pr", "Pull request"
 
+    class State(models.TextChoices):
+        OPEN = "open"
+        CLOSED = "closed"
+
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="issues")
     number = models.PositiveIntegerField()
     github_id = models.BigIntegerField(null=True, blank=True)
     kind = models.CharField(max_length=5, choices=Kind.choices)
     title = models.CharField(max_length=500)
     body_excerpt = models.TextField(blank=True, help_text="First 2,000 characters")
-    state = models.CharField(max_length=10)  # open | closed
+    state = models.CharField(max_length=10, choices=State.choices)
     labels = models.JSONField(default=list, blank=True)
     author = models.CharField(max_length=60, blank=True)
     author_is_bot = models.BooleanField(default=False)
@@ -134,10 +138,6 @@ class Issue(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.number} {self.title}"
-
-    @property
-    def is_pr(self) -> bool:
-        return self.kind == self.Kind.PR
 
 
 class Comment(models.Model):
@@ -262,6 +262,19 @@ class Release(models.Model):
 class CIRun(models.Model):
     """One attempt of a CI run (GitHub Actions workflow run, or another provider's)."""
 
+    class Status(models.TextChoices):
+        """GitHub's run statuses; only a completed run has a conclusion."""
+
+        REQUESTED = "requested"
+        QUEUED = "queued"
+        PENDING = "pending"
+        WAITING = "waiting"
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed"
+
+    # The conclusions of a completed run that count as a failure of the workflow.
+    FAILED_CONCLUSIONS = frozenset({"failure", "timed_out"})
+
     repository = models.ForeignKey(
         Repository, null=True, blank=True, on_delete=models.CASCADE, related_name="ci_runs"
     )
@@ -273,7 +286,7 @@ class CIRun(models.Model):
     branch = models.CharField(max_length=200, blank=True)
     event = models.CharField(max_length=40, blank=True)
     head_sha = models.CharField(max_length=40, blank=True)
-    status = models.CharField(max_length=20)  # queued | in_progress | completed
+    status = models.CharField(max_length=20, choices=Status.choices)
     conclusion = models.CharField(max_length=20, blank=True)  # success | failure | ...
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -295,7 +308,7 @@ class CIRun(models.Model):
 
     @property
     def failed(self) -> bool:
-        return self.status == "completed" and self.conclusion in {"failure", "timed_out"}
+        return self.status == self.Status.COMPLETED and self.conclusion in self.FAILED_CONCLUSIONS
 
 
 class SyncRun(models.Model):

@@ -85,7 +85,7 @@ def load_ci(techniques, now):
             repository=repository,
             provider="github-actions",
             branch=repository.default_branch,
-            status="completed",
+            status=CIRun.Status.COMPLETED,
             event__in=["push", "schedule", "workflow_dispatch"],
             created_at__gte=now - timedelta(days=CI_LOOKBACK_DAYS),
         )

@@ -161,7 +161,7 @@ def releases_newest_first() -> QuerySet[Release]:
 def completed_runs(workflows: Iterable[str], limit: int) -> list[CIRun]:
     """The latest completed CI runs of these workflows, newest first."""
     return list(
-        CIRun.objects.filter(workflow__in=list(workflows), status="completed").order_by(
+        CIRun.objects.filter(workflow__in=list(workflows), status=CIRun.Status.COMPLETED).order_by(
             "-created_at"
         )[:limit]
     )

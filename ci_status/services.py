@@ -312,7 +312,7 @@ def _runs_state(items: list, state):
         created = parse_timestamp(item.get("created_at"))
         if created and (newest is None or created > newest):
             newest = created
-        if item.get("status") != "completed" and created:
+        if item.get("status") != CIRun.Status.COMPLETED and created:
             oldest_open = created if oldest_open is None else min(oldest_open, created)
     return newest, oldest_open
 
@@ -656,7 +656,7 @@ def community_figures_refresh(technique_ids=None, now=None) -> int:
     rows: dict[int, list[Mapping[str, Any]]] = {t.pk: [] for t in techniques}
     for row in (
         ItemTechnique.objects.filter(technique__in=list(rows))
-        .filter(Q(issue__state="open") | Q(issue__created_at__gte=horizon))
+        .filter(Q(issue__state=Issue.State.OPEN) | Q(issue__created_at__gte=horizon))
         .values(
             "technique_id",
             "via",

@@ -100,7 +100,7 @@ def issue_from_json(repository: Repository, data: dict, *, kind: str | None = No
         kind=kind,
         title=fit(Issue, "title", data.get("title")),
         body_excerpt=str(data.get("body") or "")[:2000],
-        state=fit(Issue, "state", data.get("state") or "open"),
+        state=fit(Issue, "state", data.get("state") or Issue.State.OPEN),
         labels=[fit(Label, "name", label.get("name", "")) for label in data.get("labels") or []],
         author=_login(data.get("user")),
         author_is_bot=is_bot(data.get("user")),
@@ -234,7 +234,9 @@ def run_from_json(repository: Repository, d: dict) -> CIRun:
         status=status,
         conclusion=fit(CIRun, "conclusion", d.get("conclusion")),
         started_at=parse_timestamp(d.get("run_started_at") or d.get("created_at")),
-        finished_at=parse_timestamp(d.get("updated_at")) if status == "completed" else None,
+        finished_at=parse_timestamp(d.get("updated_at"))
+        if status == CIRun.Status.COMPLETED
+        else None,
         created_at=parse_timestamp(d.get("created_at")),
         html_url=fit(CIRun, "html_url", d.get("html_url")),
     )

@@ -32,7 +32,8 @@ INTEGERS = {"number": 2**31 - 1, "id": 2**63 - 1, "run_attempt": 2**31 - 1}
 TIMES = ("created_at", "updated_at", "closed_at", "merged_at", "submitted_at", "run_started_at")
 OBJECT_FIELDS = ("user", "pull_request")
 UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")  # NUL and lone surrogates: no database stores them
-RUN_PROGRESS = {"completed": 2, "in_progress": 1}  # anything else (queued, waiting...) is 0
+# How far a run has come; any other status (queued, waiting...) is 0.
+RUN_PROGRESS = {CIRun.Status.COMPLETED: 2, CIRun.Status.IN_PROGRESS: 1}
 
 
 def signature_valid(secret: str, body: bytes, header: str | None) -> bool:

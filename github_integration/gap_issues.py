@@ -36,12 +36,15 @@ from ci_status.github import (
     RateLimited,
     Unavailable,
 )
+from ci_status.models import Issue
 from github_integration.models import GapIssue
 from techniques.duties import duty_of
 from techniques.text import fit
 
 logger = logging.getLogger(__name__)
 OPEN_STATES = (Gap.State.OPEN, Gap.State.ACKNOWLEDGED)
+# A GitHub issue's states.
+OPEN, CLOSED = Issue.State.OPEN, Issue.State.CLOSED
 
 
 @dataclass
@@ -154,7 +157,7 @@ def _claim(gap: Gap, repository: str) -> GapIssue:
 def _ensure(gap: Gap, client: GitHubClient, summary: GapIssueSummary, now: datetime) -> None:
     record = _claim(gap, client.repo)  # committed before anything is created on GitHub
     body = issue_body(gap, record.marker)
-    if record.number is not None and record.state == "open" and record.body_hash == _hash(body):
+    if record.number is not None and record.state == OPEN and record.body_hash == _hash(body):
         return  # up to date: no request, no write
     with transaction.atomic():
         record = GapIssue.objects.select_for_update().get(pk=record.pk)
@@ -171,14 +174,14 @@ def _ensure(gap: Gap, client: GitHubClient, summary: GapIssueSummary, now: datet
                 )
                 summary.created.append(issue["number"])
             record.number, record.url = issue["number"], issue.get("html_url", "")
-            record.state = issue.get("state", "open")
+            record.state = issue.get("state", OPEN)
             record.body_hash = _hash(issue.get("body") or "")
             record.synced_at, record.error = now, ""
             record.save()
-        if record.state == "closed":
+        if record.state == CLOSED:
             client.comment_issue(record.number, "The gap is open again; reopening.")
-            client.update_issue(record.number, state="open")
-            record.state = "open"
+            client.update_issue(record.number, state=OPEN)
+            record.state = OPEN
             summary.reopened.append(record.number)
         if record.body_hash != _hash(body):
             client.update_issue(record.number, body=body)
@@ -204,8 +207,8 @@ def _close(record: GapIssue, client: GitHubClient, summary: GapIssueSummary, now
         )
     url = settings.PORTAL_BASE_URL.rstrip("/") + gap.get_absolute_url()
     client.comment_issue(number, f"{text}\n\nGap page: {url}")
-    client.update_issue(number, state="closed", state_reason=reason)
-    record.state, record.synced_at, record.error = "closed", now, ""
+    client.update_issue(number, state=CLOSED, state_reason=reason)
+    record.state, record.synced_at, record.error = CLOSED, now, ""
     record.save(update_fields=["state", "synced_at", "error"])
     summary.closed.append(number)
 
@@ -216,7 +219,7 @@ def gap_issues_sync(client: GitHubClient | None = None, now: datetime | None = N
     now = now or timezone.now()
     summary = GapIssueSummary()
     client = client or GitHubClient()
-    to_close = GapIssue.objects.filter(state="open", number__isnull=False).filter(
+    to_close = GapIssue.objects.filter(state=OPEN, number__isnull=False).filter(
         Q(gap__state__in=[Gap.State.RESOLVED, Gap.State.WAIVED])
     )
     work = [("ensure", gap) for gap in _eligible(now)]

@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 from adherence.models import Gap
+from ci_status.models import Issue
 from techniques.models import OwnerGroup
 
 
@@ -75,7 +76,7 @@ class GapIssue(models.Model):
     marker = models.CharField(max_length=80, unique=True)
     number = models.PositiveIntegerField(null=True, blank=True)
     url = models.URLField(blank=True)
-    state = models.CharField(max_length=10, default="open")  # open | closed (on GitHub)
+    state = models.CharField(max_length=10, choices=Issue.State.choices, default=Issue.State.OPEN)
     body_hash = models.CharField(max_length=64, blank=True)
     claimed_at = models.DateTimeField(default=timezone.now)
     synced_at = models.DateTimeField(null=True, blank=True)

@@ -21,7 +21,7 @@ from reviews.markup import render_markdown  # noqa: F401 (the pages import it fr
 from reviews.models import MAX_TEXT, ReminderSent, Review, ReviewCycle, ReviewTransition
 from reviews.permissions import ASSIGN_SHEPHERD, DECIDE, EDIT, SUBMIT
 from techniques.duties import duties_for
-from techniques.models import Stage, Technique
+from techniques.models import Stage, Technique, TOSLevel
 
 REVIEWED_STAGES = (Stage.LAUNCHED, Stage.DEPRECATING, Stage.IN_DEVELOPMENT)
 TEXT_FIELDS = ("benefits_usage", "major_updates", "proposal_maintainers", "proposal_notes")
@@ -199,7 +199,7 @@ def _clean_draft(technique: Technique, data: dict) -> dict:
             errors[field] = f"Keep this under {MAX_TEXT} characters (it has {len(value)})."
         cleaned[field] = value
     tos = data.get("proposal_tos", "") or ""
-    if tos not in ("", "production", "research"):
+    if tos and tos not in TOSLevel.values:
         errors["proposal_tos"] = "Choose production, research or no change."
     cleaned["proposal_tos"] = tos
     cleaned["proposal_deprecate"] = bool(data.get("proposal_deprecate"))
