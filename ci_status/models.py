@@ -263,12 +263,9 @@ class CIRun(models.Model):
     """One attempt of a CI run (GitHub Actions workflow run, or another provider's)."""
 
     class Status(models.TextChoices):
-        """GitHub's run statuses; only a completed run has a conclusion."""
+        """The statuses the portal tells apart; GitHub has more (queued, waiting, ...),
+        stored as they come. Only a completed run has a conclusion."""
 
-        REQUESTED = "requested"
-        QUEUED = "queued"
-        PENDING = "pending"
-        WAITING = "waiting"
         IN_PROGRESS = "in_progress", "In progress"
         COMPLETED = "completed"
 
@@ -286,7 +283,7 @@ class CIRun(models.Model):
     branch = models.CharField(max_length=200, blank=True)
     event = models.CharField(max_length=40, blank=True)
     head_sha = models.CharField(max_length=40, blank=True)
-    status = models.CharField(max_length=20, choices=Status.choices)
+    status = models.CharField(max_length=20)  # a Status, or another of GitHub's
     conclusion = models.CharField(max_length=20, blank=True)  # success | failure | ...
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
