@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db.models import Count, QuerySet, Window
+from django.db.models import Func, IntegerField, QuerySet, Subquery
 
 
 @dataclass
@@ -42,9 +42,11 @@ def listed_section(
     key: str, title: str, queryset: QuerySet, entry: Callable, url: str, empty: str, shown: int = 8
 ) -> Section:
     """A section of the first ``shown`` rows of ``queryset``, each drawn by ``entry(row)``,
-    counting them all in the same query: the total rides on every row as a window count
-    (``COUNT(*) OVER ()``), which the database computes before the limit."""
-    rows = list(queryset.annotate(total_rows=Window(Count("pk")))[:shown])
+    counting them all in the same query: the total rides on every row as a scalar
+    subquery, which the database computes once, so only the rows shown are joined and
+    drawn (a window count would join and carry every matching row)."""
+    count = queryset.order_by().annotate(n=Func("pk", function="COUNT")).values("n")
+    rows = list(queryset.annotate(total_rows=Subquery(count, output_field=IntegerField()))[:shown])
     total = rows[0].total_rows if rows else 0
     return Section(key, title, [entry(row) for row in rows], url, empty, total)
 
