@@ -155,17 +155,6 @@ class TOSChangeRequest(models.Model):
         return f"{self.technique}: to {self.to_level} ({self.status})"
 
 
-# Repository permissions that let a maintainer triage ("Triage access" or more).
-TRIAGE_OR_MORE = frozenset({"triage", "write", "maintain", "admin"})
-
-
-def lacking_triage(permissions: dict[str, str | None]) -> list[str]:
-    """The logins whose permission is below triage (None: not a collaborator)."""
-    return sorted(
-        login for login, permission in permissions.items() if permission not in TRIAGE_OR_MORE
-    )
-
-
 class OwnershipCheck(models.Model):
     """What GitHub says of a technique's owners: triage access and CODEOWNERS lines."""
 
@@ -185,6 +174,18 @@ class OwnershipCheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.technique} checked {self.checked_at:%Y-%m-%d}"
+
+    # Repository permissions that let a maintainer triage ("Triage access" or more).
+    TRIAGE_OR_MORE = frozenset({"triage", "write", "maintain", "admin"})
+
+    @property
+    def lacking_triage(self) -> list[str]:
+        """The logins whose permission is below triage (None: not a collaborator)."""
+        return sorted(
+            login
+            for login, permission in self.permissions.items()
+            if permission not in self.TRIAGE_OR_MORE
+        )
 
     @property
     def drifts(self) -> bool:

@@ -11,7 +11,7 @@ from adherence.engine import (
     register_facts,
     register_rule,
 )
-from lifecycle.models import Deprecation, OwnerInterest, OwnershipCheck, lacking_triage
+from lifecycle.models import Deprecation, OwnerInterest, OwnershipCheck
 from techniques.models import TechniqueChange
 
 NO_CHECK = "No GitHub ownership check has run yet."
@@ -69,15 +69,15 @@ def ownership_rule(rule_id: str, unread):
 
 @ownership_rule("maintainers-triage", unread=lambda check: check.error and not check.permissions)
 def maintainers_triage(technique, facts):
-    permissions = facts["ownership_check"].permissions
-    lacking = lacking_triage(permissions)
+    check = facts["ownership_check"]
+    permissions, lacking = check.permissions, check.lacking_triage
     if lacking:
         return Result.failed(
             "Without triage access: "
             + ", ".join(
                 f"@{login} ({permissions[login] or 'not a collaborator'})" for login in lacking
             ),
-            since=_since_first_found(facts, facts["ownership_check"].triage_lacking_since),
+            since=_since_first_found(facts, check.triage_lacking_since),
             permissions=permissions,
         )
     return Result.passed(f"{len(permissions)} maintainers hold triage access or more.")

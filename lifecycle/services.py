@@ -20,7 +20,6 @@ from lifecycle.models import (
     OwnerInterest,
     OwnershipCheck,
     TOSChangeRequest,
-    lacking_triage,
 )
 from lifecycle.permissions import DEPRECATE, MODERATE, REQUEST_TOS, UPDATE_STEP
 from techniques.models import Stage, Technique, TOSLevel
@@ -288,32 +287,23 @@ def ownership_check(client=None, now: datetime | None = None) -> int:
             if technique.owner_group
             else []
         )
-        patterns = [g if g.startswith("/") else "/" + g for g in technique.path_globs]
-        missing, extra = (
-            ([], [])
-            if unread_codeowners
-            else codeowners_drift(registry, repository, patterns, teams)
+        check = earlier.get(technique.pk) or OwnershipCheck(technique=technique)
+        check.checked_at, check.error = now, fit(OwnershipCheck, "error", error)
+        check.permissions = {login: permissions.get(login) for login in logins}
+        check.triage_lacking_since = _first_seen(
+            bool(check.lacking_triage), check.triage_lacking_since, now
         )
-        access = {login: permissions.get(login) for login in logins}
-        before = earlier.get(technique.pk)
-        lacking_since = before.triage_lacking_since if before else None
-        drift_since = before.codeowners_drift_since if before else None
-        if not unread_codeowners:
-            drift_since = _first_seen(bool(missing or extra), drift_since, now)
-        OwnershipCheck.objects.update_or_create(
-            technique=technique,
-            defaults={
-                "checked_at": now,
-                "permissions": access,
-                "missing_in_codeowners": missing,
-                "extra_in_codeowners": extra,
-                "error": fit(OwnershipCheck, "error", error),
-                "triage_lacking_since": _first_seen(
-                    bool(lacking_triage(access)), lacking_since, now
-                ),
-                "codeowners_drift_since": drift_since,
-            },
-        )
+        if unread_codeowners:  # nothing to compare: no drift found, none cleared
+            check.missing_in_codeowners, check.extra_in_codeowners = [], []
+        else:
+            patterns = [g if g.startswith("/") else "/" + g for g in technique.path_globs]
+            check.missing_in_codeowners, check.extra_in_codeowners = codeowners_drift(
+                registry, repository, patterns, teams
+            )
+            check.codeowners_drift_since = _first_seen(
+                check.drifts, check.codeowners_drift_since, now
+            )
+        check.save()
     return len(techniques)
 
 
