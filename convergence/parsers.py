@@ -34,10 +34,19 @@ OUTCOMES = {"passed", "failed", "error", "skipped"}
 RUN_FIELDS = {"tfmot_sha", "tf_version", "python_version", "log_url", "started_at", "external_id"}
 THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d*)?")  # Surefire's time="1,234.5"
 TEXT_LIMITS = {"tf_version": 60, "python_version": 20, "log_url": 500, "external_id": 150}
+TEST_LIMIT = 200  # a test's full name, "technique/test"
+NAME_LIMIT = 80  # a metric's or a property's name
+QUOTE = 40  # how much of a rejected value an error message quotes
 
 
 class ResultsError(ValueError):
     """The file cannot be ingested; the message says why, for the uploader."""
+
+
+def _cut(value: object, limit: int = QUOTE) -> str:
+    """A rejected value as an error message quotes it: cut to ``limit``, marked when cut."""
+    text = str(value)
+    return text[:limit] + "…" if len(text) > limit else text
 
 
 @dataclass
@@ -62,7 +71,7 @@ def _number(value: object, where: str) -> float:
     try:
         number = float(value)
     except (ValueError, OverflowError):
-        raise ResultsError(f"{where}: '{str(value)[:40]}' is not a number.") from None
+        raise ResultsError(f"{where}: '{_cut(value)}' is not a number.") from None
     if not math.isfinite(number) or abs(number) > MAX_METRIC:
         raise ResultsError(f"{where}: the value must be a finite number below 1e300.")
     return number
@@ -78,7 +87,7 @@ def _when(value: object, where: str) -> datetime | None:
     except ValueError:  # well-formed but impossible: 2026-02-30, an offset of 25 hours
         parsed = None
     if parsed is None:
-        raise ResultsError(f"{where}: '{text[:40]}' is not a valid ISO 8601 date and time.")
+        raise ResultsError(f"{where}: '{_cut(text)}' is not a valid ISO 8601 date and time.")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR - 1:
@@ -97,7 +106,7 @@ def _when_or_none(value: object) -> datetime | None:
 def _sha(value: object, where: str) -> str:
     sha = clean_text(value).lower()
     if sha and (len(sha) < 7 or len(sha) > 40 or any(c not in "0123456789abcdef" for c in sha)):
-        raise ResultsError(f"{where}: '{sha[:45]}' is not a git commit SHA.")
+        raise ResultsError(f"{where}: '{_cut(sha)}' is not a git commit SHA.")
     return sha
 
 
@@ -186,10 +195,10 @@ def _json_run(run: object, defaults: dict[str, Any], where: str) -> RunRecord:
         if isinstance(value, (dict, list)):
             raise ResultsError(f"{where}.{key}: expected text.")
     return RunRecord(
-        test=test[:200],
+        test=test[:TEST_LIMIT],
         outcome=outcome,
         metrics={
-            clean_text(k)[:80]: _number(v, f"{where}.metrics.{clean_text(k)[:80]}")
+            clean_text(k)[:NAME_LIMIT]: _number(v, f"{where}.metrics.{clean_text(k)[:NAME_LIMIT]}")
             for k, v in metrics.items()
         },
         **_describe(values, where),
@@ -220,7 +229,7 @@ def _properties(element: Element) -> dict[str, str]:
     if props is None:
         return {}
     return {
-        clean_text(p.get("name"))[:80]: clean_text(p.get("value", p.text))
+        clean_text(p.get("name"))[:NAME_LIMIT]: clean_text(p.get("value", p.text))
         for p in props.findall("property")
         if clean_text(p.get("name"))
     }
@@ -236,10 +245,12 @@ def _load_xml(data: bytes) -> Element:
     except ElementTree.ParseError as error:
         raise ResultsError(f"Not well-formed XML: {error}.") from None
     except (LookupError, ValueError) as error:  # unknown encoding in the declaration
-        raise ResultsError(f"The XML declaration is not usable: {str(error)[:80]}.") from None
+        raise ResultsError(
+            f"The XML declaration is not usable: {_cut(error, 2 * QUOTE)}."
+        ) from None
     if root.tag not in ("testsuites", "testsuite"):
         raise ResultsError(
-            f"Expected <testsuites> or <testsuite> at the top, found <{str(root.tag)[:40]}>."
+            f"Expected <testsuites> or <testsuite> at the top, found <{_cut(root.tag)}>."
         )
     return root
 
@@ -296,8 +307,8 @@ def _junit_record(
     duration = _duration(time)
     if duration is not None:
         metrics.setdefault("duration_seconds", duration)
-    described = _describe(props, f"testcase {test[:80]}", lenient_time=True)
-    return RunRecord(test=test[:200], outcome=outcome, metrics=metrics, **described)
+    described = _describe(props, f"testcase {test[:NAME_LIMIT]}", lenient_time=True)
+    return RunRecord(test=test[:TEST_LIMIT], outcome=outcome, metrics=metrics, **described)
 
 
 def _case_record(case: Element, position: int, suite_name: str, props: dict[str, str]) -> RunRecord:

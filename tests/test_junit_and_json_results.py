@@ -70,6 +70,18 @@ def test_malformed_junit_names_the_problem(payload, message):
         parse_junit(payload)
 
 
+def test_an_error_quotes_a_long_rejected_value_cut_and_marked():
+    sha = "a" * 41 + "z" * 60
+    with pytest.raises(ResultsError) as raised:
+        parse_json(
+            b'{"runs": [{"test": "a", "outcome": "passed", "tfmot_sha": "%s"}]}' % sha.encode()
+        )
+    assert f"'{sha[:40]}…' is not a git commit SHA" in str(raised.value)
+    with pytest.raises(ResultsError) as raised:
+        parse_json(b'{"runs": [{"test": "a", "outcome": "passed", "tfmot_sha": "xyz"}]}')
+    assert "'xyz' is not a git commit SHA" in str(raised.value)
+
+
 def test_json_runs_with_defaults_from_the_top_level():
     records = parse_json(
         b'{"tfmot_sha": "abcdef1", "runs": [{"test": "pruning/resnet50", "outcome": "passed", "metrics": {"top1_accuracy": 76.6}}]}'
