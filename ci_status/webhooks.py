@@ -33,7 +33,7 @@ TIMES = ("created_at", "updated_at", "closed_at", "merged_at", "submitted_at", "
 OBJECT_FIELDS = ("user", "pull_request")
 UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")  # NUL and lone surrogates: no database stores them
 # How far a run has come; any other status (queued, waiting...) is 0.
-RUN_PROGRESS = {CIRun.Status.COMPLETED: 2, CIRun.Status.IN_PROGRESS: 1}
+RUN_PROGRESS: dict[str, int] = {CIRun.Status.COMPLETED: 2, CIRun.Status.IN_PROGRESS: 1}
 
 
 def signature_valid(secret: str, body: bytes, header: str | None) -> bool:
