@@ -8,6 +8,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import NamedTuple
 
 from django.db.models import Count, Q
@@ -49,12 +50,13 @@ def duty_summary(technique) -> DutySummary:
         if not duty.applies(technique):
             continue
         rule_statuses = [
-            "pass" if rule_id in waived else statuses.get(rule_id) for rule_id in duty.rules
+            engine.Status.PASS if rule_id in waived else statuses.get(rule_id)
+            for rule_id in duty.rules
         ]
-        applicable = [s for s in rule_statuses if s in ("pass", "fail")]
+        applicable = [s for s in rule_statuses if s in (engine.Status.PASS, engine.Status.FAIL)]
         if not applicable:
             not_checked.append(duty)
-        elif "fail" in applicable:
+        elif engine.Status.FAIL in applicable:
             failing.append(duty)
         else:
             met.append(duty)
@@ -78,12 +80,35 @@ def gap_close_times(technique=None) -> dict:
     }
 
 
+class Shown(StrEnum):
+    """What a matrix cell or a duty's rule line shows: the rule's latest result, or that
+    its gap is waived, or that it was never evaluated."""
+
+    PASS = engine.Status.PASS.value
+    FAIL = engine.Status.FAIL.value
+    NA = engine.Status.NA.value
+    WAIVED = "waived"
+    UNKNOWN = "unknown"
+
+
+def shown(result_status: str | None, gap: Gap | None) -> Shown:
+    """What to show for a rule: a waived gap shows as waived, an open one as failing,
+    else the stored result (a rule never evaluated is unknown)."""
+    if gap is not None:
+        return Shown.WAIVED if gap.state == Gap.State.WAIVED else Shown.FAIL
+    if result_status is None:
+        return Shown.UNKNOWN
+    if result_status in (engine.Status.FAIL, engine.Status.NA):
+        return Shown(result_status)
+    return Shown.PASS
+
+
 @dataclass
 class Cell:
     """One (technique, rule) cell; templates format it (adherence template tags)."""
 
     rule_id: str
-    status: str  # pass | fail | waived | na | unknown
+    status: Shown
     summary: str
     gap: Gap | None = None
     days_failing: int | None = None  # from the gap's since; None when undated
@@ -105,14 +130,9 @@ class _Result(NamedTuple):
 
 def _cell(rule_id: str, result, gap: Gap | None, now: datetime) -> Cell:
     summary = result.summary if result else (gap.summary if gap else "Not evaluated yet.")
-    if gap and gap.state == Gap.State.WAIVED:
-        return Cell(rule_id, "waived", summary, gap)
-    if gap:
-        return Cell(rule_id, "fail", summary, gap, gap.days_failing(now))
-    if result is None:
-        return Cell(rule_id, "unknown", summary)
-    status = {"na": "na", "fail": "fail"}.get(result.status, "pass")
-    return Cell(rule_id, status, summary)
+    status = shown(result.status if result else None, gap)
+    days = gap.days_failing(now) if gap and status == Shown.FAIL else None
+    return Cell(rule_id, status, summary, gap, days)
 
 
 def matrix_techniques(filters: dict, user):
@@ -163,7 +183,7 @@ def adherence_matrix(
             )
             for rule_id in rule_ids
         ]
-        failing = [c.gap for c in cells if c.status == "fail" and c.gap]
+        failing = [c.gap for c in cells if c.status == Shown.FAIL and c.gap]
         starts = [g.since or g.opened_at for g in failing]
         rows.append(MatrixRow(technique, cells, len(failing), min(starts) if starts else None))
     if sort == "health":

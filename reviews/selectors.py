@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from adherence import engine
 from adherence.models import Gap, RuleResult
+from adherence.selectors import Shown, shown
 from reviews.models import Review
 from techniques.duties import duties_for
 from techniques.models import Technique
@@ -39,7 +40,7 @@ VIEWS = {
 class RuleLine:
     rule_id: str
     title: str
-    status: str  # pass | fail | waived | na | unknown
+    status: Shown
     summary: str
     links: list = field(default_factory=list)
     gap_url: str = ""
@@ -54,23 +55,23 @@ class DutyEvidence:
 
     @property
     def reason(self) -> str:
-        failing = [r.title for r in self.rules if r.status == "fail"]
+        failing = [r.title for r in self.rules if r.status == Shown.FAIL]
         if failing:
             return "The portal finds: " + "; ".join(failing) + " not met."
-        if any(r.status == "waived" for r in self.rules):
+        if any(r.status == Shown.WAIVED for r in self.rules):
             return "A gap is waived by the TFMOT team."
         if self.suggestion == Review.Rating.MET:
             return "Every check the portal runs for this duty passes."
         return ""
 
 
-def _suggest(statuses: list[str]) -> str:
-    checked = [s for s in statuses if s in ("pass", "fail", "waived")]
+def _suggest(statuses: list[Shown]) -> str:
+    checked = [s for s in statuses if s in (Shown.PASS, Shown.FAIL, Shown.WAIVED)]
     if not checked:
         return ""
-    if all(s == "pass" for s in checked):
+    if all(s == Shown.PASS for s in checked):
         return Review.Rating.MET
-    if all(s == "fail" for s in checked):
+    if all(s == Shown.FAIL for s in checked):
         return Review.Rating.NOT_MET
     return Review.Rating.PARTLY
 
@@ -87,14 +88,11 @@ def duty_evidence(technique: Technique) -> dict[str, DutyEvidence]:
         for rule_id in duty.rules:
             rule = engine.RULES.get(rule_id)
             result, gap = results.get(rule_id), gaps.get(rule_id)
-            status = result.status if result else "unknown"
-            if gap is not None and gap.state == Gap.State.WAIVED:
-                status = "waived"
             lines.append(
                 RuleLine(
                     rule_id,
                     rule.title if rule else rule_id,
-                    status,
+                    shown(result.status if result else None, gap),
                     result.summary if result else "Not evaluated yet.",
                     list(result.links) if result else [],
                     gap.get_absolute_url() if gap else "",

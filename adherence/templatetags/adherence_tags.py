@@ -8,18 +8,25 @@ from django import template
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
+from adherence.selectors import Shown
 from techniques.templatetags.navigation import cut, health_badge, url_once
 
 register = template.Library()
 
-GLYPHS = {"pass": "✓", "fail": "✗", "waived": "~ waived", "na": "N/A", "unknown": "?"}
+GLYPHS = {
+    Shown.PASS: "✓",
+    Shown.FAIL: "✗",
+    Shown.WAIVED: "~ waived",
+    Shown.NA: "N/A",
+    Shown.UNKNOWN: "?",
+}
 
 
 @register.filter
 def cell_text(cell) -> str:
     """✗ 146d for a dated failing gap, ✗ alone when its start is unknown (never "0d")."""
     glyph = GLYPHS.get(cell.status, "?")
-    if cell.status == "fail" and cell.days_failing is not None:
+    if cell.status == Shown.FAIL and cell.days_failing is not None:
         return f"{glyph} {cell.days_failing}d"
     return glyph
 
@@ -30,9 +37,9 @@ def cell_title(cell) -> str:
 
 
 def cell_title_at(cell, now=None) -> str:
-    if cell.status == "waived" and cell.gap and cell.gap.waived_until:
+    if cell.status == Shown.WAIVED and cell.gap and cell.gap.waived_until:
         return f"Waived until {cell.gap.waived_until:%Y-%m-%d}. {cell.summary}"
-    if cell.status == "fail" and cell.gap:
+    if cell.status == Shown.FAIL and cell.gap:
         return f"{failing_for(cell.gap, now).capitalize()}. {cell.summary}"
     return cell.summary
 
@@ -51,19 +58,19 @@ def failing_for(gap, now=None) -> str:
 # rules a page, where a template branch (or format_html) per cell would cost more than the
 # rest of the page.
 _CELL_HTML = {
-    "waived": (
+    Shown.WAIVED: (
         '<td class="cell cell-waived" title="{title}"><a href="{url}">~'
         '<span class="visually-hidden"> {rule} waived</span></a></td>'
     ),
-    "pass": (
+    Shown.PASS: (
         '<td class="cell cell-pass" title="{summary}">✓'
         '<span class="visually-hidden"> {rule} met</span></td>'
     ),
-    "na": (
+    Shown.NA: (
         '<td class="cell cell-na" title="{summary}">·'
         '<span class="visually-hidden"> {rule} not applicable</span></td>'
     ),
-    "unknown": (
+    Shown.UNKNOWN: (
         '<td class="cell cell-unknown" title="{summary}">?'
         '<span class="visually-hidden"> {rule} not evaluated</span></td>'
     ),
@@ -90,7 +97,7 @@ def matrix_cells(context, cells) -> SafeString:
     html = []
     for cell in cells:
         rule = escape(cell.rule_id)
-        if cell.status == "fail":
+        if cell.status == Shown.FAIL:
             html.append(
                 (_FAIL_LINKED if cell.gap else _FAIL).format(
                     title=escape(cell_title_at(cell, now)),
@@ -99,15 +106,15 @@ def matrix_cells(context, cells) -> SafeString:
                     rule=rule,
                 )
             )
-        elif cell.status == "waived":
+        elif cell.status == Shown.WAIVED:
             html.append(
-                _CELL_HTML["waived"].format(
+                _CELL_HTML[Shown.WAIVED].format(
                     title=escape(cell_title_at(cell, now)), url=gap_url(cell.gap), rule=rule
                 )
             )
         else:
             html.append(
-                _CELL_HTML.get(cell.status, _CELL_HTML["unknown"]).format(
+                _CELL_HTML.get(cell.status, _CELL_HTML[Shown.UNKNOWN]).format(
                     summary=escape(cell.summary), rule=rule
                 )
             )
