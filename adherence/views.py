@@ -76,9 +76,9 @@ def dashboard(request):
     return render(request, "adherence/dashboard.html", context)
 
 
-@login_required
-@require_safe
-def gap_detail(request, pk):
+def _gap_page(request, pk, status: int = 200, **forms):
+    """The gap page; after a refused acknowledgement or waiver, with the refused form as
+    it was filled in (and a 400), so nothing typed is lost."""
     gap = get_object_or_404(
         Gap.objects.select_related(
             "technique__owner_group", "acknowledged_by", "waived_by"
@@ -101,13 +101,19 @@ def gap_detail(request, pk):
         "internals": can_see_internals(request.user, gap),
         "may_acknowledge": can_acknowledge(request.user, gap) and gap.state == Gap.State.OPEN,
         "may_waive": can_waive(request.user) and gap.state != Gap.State.RESOLVED,
-        "acknowledge_form": AcknowledgeForm(),
-        "waive_form": WaiveForm(),
+        "acknowledge_form": forms.get("acknowledge_form") or AcknowledgeForm(),
+        "waive_form": forms.get("waive_form") or WaiveForm(),
         "earlier": Gap.objects.filter(technique=gap.technique, rule_id=gap.rule_id).exclude(
             pk=gap.pk
         )[:10],
     }
-    return render(request, "adherence/gap.html", context)
+    return render(request, "adherence/gap.html", context, status=status)
+
+
+@login_required
+@require_safe
+def gap_detail(request, pk):
+    return _gap_page(request, pk)
 
 
 def _gaps():
@@ -118,13 +124,15 @@ def _gaps():
 @require_POST
 def acknowledge(request, pk):
     gap = get_permitted_or_404(request, ACKNOWLEDGE, _gaps(), pk=pk)
-    submit(
+    form = AcknowledgeForm(request.POST)
+    if submit(
         request,
-        AcknowledgeForm(request.POST),
+        form,
         lambda data: gap_acknowledge(gap, request.user, data["note"]),
         "Gap acknowledged.",
-    )
-    return redirect(gap)
+    ):
+        return redirect(gap)
+    return _gap_page(request, pk, status=400, acknowledge_form=form)
 
 
 @login_required
@@ -132,13 +140,14 @@ def acknowledge(request, pk):
 def waive(request, pk):
     gap = get_permitted_or_404(request, WAIVE, _gaps(), pk=pk)
     form = WaiveForm(request.POST)
-    submit(
+    if submit(
         request,
         form,
         lambda data: gap_waive(gap, request.user, data["reason"], data["until"]),
         lambda: f"Gap waived until {form.cleaned_data['until']:%Y-%m-%d}.",
-    )
-    return redirect(gap)
+    ):
+        return redirect(gap)
+    return _gap_page(request, pk, status=400, waive_form=form)
 
 
 @login_required

@@ -33,8 +33,12 @@ class StepForm(forms.Form):
     note = CleanCharField(required=False, max_length=_length(ContributionStep, "note"))
 
 
+# The browser's date picker; Django's DateField renders a text box.
+DATE = forms.DateInput(attrs={"type": "date"})
+
+
 class LaunchForm(forms.Form):
-    launch_date = forms.DateField(required=False)
+    launch_date = forms.DateField(required=False, widget=DATE)
     override = CleanCharField(
         required=False, max_length=_length(TechniqueChange, "note") - len("Launched Override: ")
     )
@@ -42,9 +46,13 @@ class LaunchForm(forms.Form):
 
 class DeprecateForm(forms.Form):
     reason = forms.ChoiceField(choices=Deprecation.Reason.choices)
-    planned_on = forms.DateField()
+    planned_on = forms.DateField(widget=DATE)
     replacement = forms.ModelChoiceField(queryset=Technique.objects.all(), required=False)
-    explanation = CleanCharField(required=False, max_length=_length(Deprecation, "explanation"))
+    explanation = CleanCharField(
+        required=False,
+        max_length=_length(Deprecation, "explanation"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     call_for_owners = forms.BooleanField(required=False)
 
     def __init__(self, *args, technique: Technique, **kwargs):
@@ -63,7 +71,10 @@ class ModerateForm(forms.Form):
 
 class TOSRequestForm(forms.Form):
     to_level = forms.ChoiceField(choices=TOSLevel.choices)
-    justification = CleanCharField(max_length=_length(TOSChangeRequest, "justification"))
+    justification = CleanCharField(
+        max_length=_length(TOSChangeRequest, "justification"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
 
 
 class TOSDecideForm(forms.Form):

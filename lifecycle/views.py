@@ -47,7 +47,7 @@ from lifecycle.services import (
     tos_change_decide,
     tos_change_request,
 )
-from techniques.models import Stage, Technique
+from techniques.models import Stage, Technique, TOSLevel
 from techniques.services import technique_save
 from tfmot_portal.forms import submit
 from tfmot_portal.permissions import Permission, get_permitted_or_404
@@ -74,9 +74,17 @@ def pipeline(request):
     return render(request, "lifecycle/pipeline.html", {"rows": rows, "page": page})
 
 
-def _page(request, technique: Technique, status: int = 200):
+def _page(request, technique: Technique, status: int = 200, **forms):
+    """The technique's lifecycle page; after a refused launch, TOS request or deprecation,
+    with that form as it was filled in, so nothing typed is lost."""
     steps = sorted(technique.contribution_steps.all(), key=lambda s: s.order)
+    other_level = (
+        TOSLevel.PRODUCTION if technique.tos_level == TOSLevel.RESEARCH else TOSLevel.RESEARCH
+    )
     context = {
+        "launch_form": forms.get("launch_form") or LaunchForm(),
+        "tos_form": forms.get("tos_form") or TOSRequestForm(initial={"to_level": other_level}),
+        "deprecate_form": forms.get("deprecate_form") or DeprecateForm(technique=technique),
         "technique": technique,
         "steps": steps,
         "states": ContributionStep.State.choices,
@@ -84,7 +92,6 @@ def _page(request, technique: Technique, status: int = 200):
         "deprecation": Deprecation.objects.filter(technique=technique)
         .prefetch_related("interests__user")
         .first(),
-        "reasons": Deprecation.Reason.choices,
         "others": Technique.objects.exclude(pk=technique.pk)
         .order_by("name")
         .values_list("pk", "name", named=True),
@@ -95,12 +102,12 @@ def _page(request, technique: Technique, status: int = 200):
     return render(request, "lifecycle/technique.html", context, status=status)
 
 
-def _after(request, done: bool, technique: Technique):
+def _after(request, done: bool, technique: Technique, **forms):
     """Back to the lifecycle page; when the form or the service refused, that page with
-    the errors and a 400."""
+    the errors, the refused form as it was sent (``forms``) and a 400."""
     if done:
         return redirect("lifecycle:technique", slug=technique.slug)
-    return _page(request, technique, status=400)
+    return _page(request, technique, status=400, **forms)
 
 
 def _technique(request, permission: Permission, slug) -> Technique:
@@ -141,19 +148,21 @@ def launch(request, slug):
         technique.launch_date = technique.launch_date or data["launch_date"] or date.today()
         technique_save(technique, user=request.user, note="Launched", override=data["override"])
 
-    done = submit(request, LaunchForm(request.POST), launch_now, f"{technique.name} is launched.")
+    form = LaunchForm(request.POST)
+    done = submit(request, form, launch_now, f"{technique.name} is launched.")
     if not done:
         technique.refresh_from_db()
-    return _after(request, done, technique)
+    return _after(request, done, technique, launch_form=form)
 
 
 @login_required
 @require_POST
 def deprecate(request, slug):
     technique = _technique(request, DEPRECATE, slug)
+    form = DeprecateForm(request.POST, technique=technique)
     done = submit(
         request,
-        DeprecateForm(request.POST, technique=technique),
+        form,
         lambda data: deprecation_start(
             technique,
             request.user,
@@ -165,7 +174,7 @@ def deprecate(request, slug):
         ),
         "Deprecation started; the technique page shows the banner.",
     )
-    return _after(request, done, technique)
+    return _after(request, done, technique, deprecate_form=form)
 
 
 @login_required
@@ -201,15 +210,16 @@ def moderate(request, pk):
 @require_POST
 def tos_request(request, slug):
     technique = _technique(request, REQUEST_TOS, slug)
+    form = TOSRequestForm(request.POST)
     done = submit(
         request,
-        TOSRequestForm(request.POST),
+        form,
         lambda data: tos_change_request(
             technique, request.user, data["to_level"], data["justification"]
         ),
         "TOS change requested; the TFMOT team will decide.",
     )
-    return _after(request, done, technique)
+    return _after(request, done, technique, tos_form=form)
 
 
 @login_required

@@ -179,6 +179,25 @@ def test_gap_page_actions_respect_permissions(client, lonely, alice, bob, carol)
     assert gap_of(lonely).state == "waived"
 
 
+def test_a_refused_waiver_or_acknowledgement_keeps_what_was_typed(client, lonely, alice, carol):
+    gaps_evaluate()
+    gap = gap_of(lonely)
+    client.force_login(carol)
+    reason = "Owners are hiring; agreed at the TFMOT sync on Tuesday."
+    response = client.post(
+        f"/adherence/gaps/{gap.pk}/waive", {"reason": reason, "until": "2000-01-01"}
+    )
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "must be in the future" in page
+    assert reason in page and 'value="2000-01-01"' in page  # the form as it was sent
+    client.force_login(alice)
+    note = "n" * 2001  # one character too many
+    response = client.post(f"/adherence/gaps/{gap.pk}/acknowledge", {"note": note})
+    assert response.status_code == 400 and note in response.content.decode()
+    assert gap_of(lonely).state == "open"
+
+
 def test_public_summary_on_the_technique_page_hides_internal_notes(client, lonely, alice):
     gaps_evaluate()
     gap_acknowledge(gap_of(lonely), alice, "secret internal plan")

@@ -238,3 +238,35 @@ def test_access_and_codeowners_problems_date_from_the_first_check_that_found_the
         ownership_check(client, now=second + timedelta(days=7))
     check.refresh_from_db()
     assert check.codeowners_drift_since is None and not check.missing_in_codeowners
+
+
+def test_a_refused_lifecycle_form_comes_back_as_it_was_filled_in(
+    client, pruning, clustering, carol
+):
+    client.force_login(carol)
+    justification = "Owners left; the research terms fit what we can promise now. " * 100
+    response = client.post(
+        "/lifecycle/pruning/tos", {"to_level": "research", "justification": justification}
+    )
+    page = response.content.decode()
+    assert response.status_code == 400  # too long: the field holds 5,000 characters
+    assert justification.strip() in page
+    assert '<option value="research" selected>' in page
+    explanation = "Superseded by clustering; the owners agreed on the mailing list."
+    response = client.post(
+        "/lifecycle/pruning/deprecate",
+        {
+            "reason": "superseded",
+            "planned_on": "not a date",
+            "replacement": str(clustering.pk),
+            "explanation": explanation,
+            "call_for_owners": "on",
+        },
+    )
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert explanation in page and 'value="not a date"' in page
+    assert f'<option value="{clustering.pk}" selected>' in page
+    assert '<option value="superseded" selected>' in page
+    assert 'name="call_for_owners" id="id_call_for_owners" checked' in page
+    assert not pruning.tos_requests.exists()
