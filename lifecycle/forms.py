@@ -62,7 +62,9 @@ class DeprecateForm(forms.Form):
 
 
 class OfferHelpForm(forms.Form):
-    message = CleanCharField(max_length=_length(OwnerInterest, "message"))
+    message = CleanCharField(
+        max_length=_length(OwnerInterest, "message"), widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class ModerateForm(forms.Form):

@@ -1,5 +1,6 @@
 """The deprecation banner (above the TOS header) with the call for owners."""
 
+from lifecycle.forms import OfferHelpForm
 from lifecycle.models import Deprecation, OwnerInterest
 from techniques.models import Stage
 from techniques.panels import Panel, register_panel
@@ -21,7 +22,13 @@ def deprecation_banner(request, technique):
     )
     return Panel(
         "lifecycle/_banner.html",
-        {"deprecation": deprecation, "listed": listed, "offered": offered, "technique": technique},
+        {
+            "deprecation": deprecation,
+            "listed": listed,
+            "offered": offered,
+            "technique": technique,
+            "form": OfferHelpForm(),
+        },
     )
 
 

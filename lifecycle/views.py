@@ -183,13 +183,17 @@ def offer_help(request, slug):
     deprecation = get_object_or_404(
         Deprecation.objects.select_related("technique"), technique__slug=slug
     )
-    submit(
+    form = OfferHelpForm(request.POST)
+    if submit(
         request,
-        OfferHelpForm(request.POST),
+        form,
         lambda data: interest_submit(deprecation, request.user, data["message"]),
         "Thank you! The TFMOT team will review your offer before it is listed.",
-    )
-    return redirect(deprecation.technique)
+    ):
+        return redirect(deprecation.technique)
+    # Refused: the offer as it was typed, to correct and send again.
+    context = {"technique": deprecation.technique, "form": form}
+    return render(request, "lifecycle/offer_help.html", context, status=400)
 
 
 @login_required

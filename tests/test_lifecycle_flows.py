@@ -270,3 +270,17 @@ def test_a_refused_lifecycle_form_comes_back_as_it_was_filled_in(
     assert '<option value="superseded" selected>' in page
     assert 'name="call_for_owners" id="id_call_for_owners" checked' in page
     assert not pruning.tos_requests.exists()
+
+
+def test_a_refused_offer_to_help_comes_back_to_correct(client, pruning, bob, carol):
+    deprecation_start(pruning, carol, "lack_of_people", date(2027, 6, 1), call_for_owners=True)
+    client.force_login(bob)
+    page = client.get("/techniques/pruning/").content.decode()
+    assert 'name="message"' in page and 'maxlength="2000"' in page  # the form's own length
+    message = "I maintain a fork used in production and can review PRs weekly. " * 40
+    response = client.post("/lifecycle/pruning/help", {"message": message})
+    assert response.status_code == 400
+    assert message.strip() in response.content.decode()
+    assert not OwnerInterest.objects.exists()
+    response = client.post("/lifecycle/pruning/help", {"message": message[:500]})
+    assert response.status_code == 302 and OwnerInterest.objects.count() == 1
