@@ -22,8 +22,8 @@ def _choices_by_field_name() -> dict[str, set[str]]:
     cell or a duty's rule line shows (``status``)."""
     values: dict[str, set[str]] = defaultdict(set)
     for model in apps.get_models():
-        for field in model._meta.get_fields():
-            if getattr(field, "choices", None):
+        for field in model._meta.concrete_fields:
+            if field.choices:
                 values[field.name] |= {str(value) for value, _ in field.flatchoices}
     values["status"] |= {str(s) for s in Shown}
     return values
