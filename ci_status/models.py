@@ -269,8 +269,9 @@ class CIRun(models.Model):
         IN_PROGRESS = "in_progress", "In progress"
         COMPLETED = "completed"
 
-    # The conclusions of a completed run that count as a failure of the workflow.
-    FAILED_CONCLUSIONS = frozenset({"failure", "timed_out"})
+    # The conclusions of a completed run that count as a failure of the workflow (the
+    # ci-green rule's red streak).
+    FAILED_CONCLUSIONS = frozenset({"failure", "timed_out", "startup_failure"})
 
     repository = models.ForeignKey(
         Repository, null=True, blank=True, on_delete=models.CASCADE, related_name="ci_runs"
@@ -302,10 +303,6 @@ class CIRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.workflow} #{self.run_id}.{self.attempt} {self.conclusion or self.status}"
-
-    @property
-    def failed(self) -> bool:
-        return self.status == self.Status.COMPLETED and self.conclusion in self.FAILED_CONCLUSIONS
 
 
 class SyncRun(models.Model):

@@ -106,7 +106,7 @@ def load_ci(techniques, now):
     for workflow, history in by_workflow.items():
         streak: list[Mapping[str, Any]] = []
         for past in history:  # newest first
-            if past["conclusion"] in {"failure", "timed_out", "startup_failure"}:
+            if past["conclusion"] in CIRun.FAILED_CONCLUSIONS:
                 streak.append(past)
             else:
                 break

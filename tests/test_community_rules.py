@@ -8,7 +8,7 @@ import pytest
 from adherence.engine import Status, evaluate
 from ci_status import selectors, services
 from ci_status.community import percentile
-from ci_status.models import Release, Repository
+from ci_status.models import CIRun, Release, Repository
 from tests.factories import (
     CIRunFactory,
     CommentFactory,
@@ -289,6 +289,17 @@ def test_ci_green(repo, pruning, clustering):
     assert result(clustering, "ci-green", NOW + timedelta(minutes=1)).status == Status.FAIL
     CIRunFactory(created_at=NOW, conclusion="success")
     assert result(pruning, "ci-green", NOW + timedelta(minutes=1)).status == Status.PASS
+
+
+@pytest.mark.parametrize("conclusion", sorted(CIRun.FAILED_CONCLUSIONS))
+def test_ci_green_counts_every_failing_conclusion_and_passes_over_cancelled_runs(
+    repo, pruning, conclusion
+):
+    CIRunFactory(created_at=NOW - timedelta(hours=50), conclusion="success")
+    CIRunFactory(created_at=NOW - timedelta(hours=30), conclusion=conclusion)
+    CIRunFactory(created_at=NOW - timedelta(hours=2), conclusion="cancelled")
+    r = result(pruning, "ci-green")
+    assert r.status == Status.FAIL  # red for 30 hours; the cancelled run changes nothing
 
 
 def test_ci_green_leaves_convergence_workflows_to_their_own_rules(repo, pruning):
