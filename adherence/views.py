@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib.auth.decorators import login_required
 from django.contrib.syndication.views import Feed
 from django.core.paginator import Page, Paginator
@@ -32,7 +34,7 @@ from techniques.cache import data_version, private_page, public_page
 from techniques.duties import duty_of
 from techniques.models import HealthLevel, OwnerGroup, Stage, Technique
 from tfmot_portal.forms import read_filters, submit
-from tfmot_portal.permissions import get_permitted_or_404
+from tfmot_portal.permissions import Permission, get_permitted_or_404
 
 # Techniques per page of the matrix (22 rule columns each): a screenful.
 MATRIX_PAGE_SIZE = 25
@@ -116,38 +118,31 @@ def gap_detail(request, pk):
     return _gap_page(request, pk)
 
 
-def _gaps():
-    return Gap.objects.select_related("technique__owner_group")
+def _gap_action(request, pk, permission: Permission, service, done, **form):
+    """Run a gap's state change (``service``) from the one form it is given by its page
+    name: back to the gap page, or that page with the form as it was sent and a 400."""
+    gaps = Gap.objects.select_related("technique__owner_group")
+    gap = get_permitted_or_404(request, permission, gaps, pk=pk)
+    (bound,) = form.values()
+    if submit(request, bound, partial(service, gap, request.user), done):
+        return redirect(gap)
+    return _gap_page(request, pk, status=400, **form)
 
 
 @login_required
 @require_POST
 def acknowledge(request, pk):
-    gap = get_permitted_or_404(request, ACKNOWLEDGE, _gaps(), pk=pk)
     form = AcknowledgeForm(request.POST)
-    if submit(
-        request,
-        form,
-        lambda data: gap_acknowledge(gap, request.user, data["note"]),
-        "Gap acknowledged.",
-    ):
-        return redirect(gap)
-    return _gap_page(request, pk, status=400, acknowledge_form=form)
+    done = "Gap acknowledged."
+    return _gap_action(request, pk, ACKNOWLEDGE, gap_acknowledge, done, acknowledge_form=form)
 
 
 @login_required
 @require_POST
 def waive(request, pk):
-    gap = get_permitted_or_404(request, WAIVE, _gaps(), pk=pk)
     form = WaiveForm(request.POST)
-    if submit(
-        request,
-        form,
-        lambda data: gap_waive(gap, request.user, data["reason"], data["until"]),
-        lambda: f"Gap waived until {form.cleaned_data['until']:%Y-%m-%d}.",
-    ):
-        return redirect(gap)
-    return _gap_page(request, pk, status=400, waive_form=form)
+    done = "Gap waived until {0.waived_until:%Y-%m-%d}.".format
+    return _gap_action(request, pk, WAIVE, gap_waive, done, waive_form=form)
 
 
 @login_required

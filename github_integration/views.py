@@ -68,10 +68,10 @@ def bootstrap(request):
 def bootstrap_decide(request):
     DECIDE_BOOTSTRAP.check(request.user)
 
-    def decide_selected(data):
-        ids = [proposal.pk for proposal in data["proposal"]]
-        count = decide(ids, request.user, confirm=data["action"] == "confirm")
-        done = "confirmed" if data["action"] == "confirm" else "rejected"
+    def decide_selected(proposal, action):
+        ids = [chosen.pk for chosen in proposal]
+        count = decide(ids, request.user, confirm=action == "confirm")
+        done = "confirmed" if action == "confirm" else "rejected"
         messages.success(request, f"{count} proposal(s) {done}.")
 
     submit(request, BootstrapDecisionForm(request.POST), decide_selected)

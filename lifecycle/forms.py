@@ -16,12 +16,12 @@ def _length(model, field: str) -> int:
     return model._meta.get_field(field).max_length
 
 
-class DecisionField(forms.TypedChoiceField):
-    """The team's decision, "approve" or "reject", cleaned to whether it approves."""
+class ApproveField(forms.TypedChoiceField):
+    """The team's decision, "yes" (approve) or "no" (reject), cleaned to a bool."""
 
     def __init__(self, **kwargs):
-        choices = [("approve", "Approve"), ("reject", "Reject")]
-        super().__init__(choices=choices, coerce=lambda value: value == "approve", **kwargs)
+        choices = [("yes", "Approve"), ("no", "Reject")]
+        super().__init__(choices=choices, coerce=lambda value: value == "yes", **kwargs)
 
 
 class StepForm(forms.Form):
@@ -68,7 +68,7 @@ class OfferHelpForm(forms.Form):
 
 
 class ModerateForm(forms.Form):
-    decision = DecisionField()
+    approve = ApproveField()
 
 
 class TOSRequestForm(forms.Form):
@@ -80,5 +80,5 @@ class TOSRequestForm(forms.Form):
 
 
 class TOSDecideForm(forms.Form):
-    decision = DecisionField()
+    approve = ApproveField()
     note = CleanCharField(required=False, max_length=_length(TOSChangeRequest, "decision_note"))

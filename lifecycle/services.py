@@ -21,7 +21,7 @@ from lifecycle.models import (
     OwnershipCheck,
     TOSChangeRequest,
 )
-from lifecycle.permissions import DEPRECATE, MODERATE, REQUEST_TOS, UPDATE_STEP
+from lifecycle.permissions import DEPRECATE, LAUNCH, MODERATE, REQUEST_TOS, UPDATE_STEP
 from techniques.models import Stage, Technique, TOSLevel
 from techniques.services import codeowners_entries, register_save_guard, technique_save
 from techniques.text import fit
@@ -72,6 +72,23 @@ def launch_guard(before, after, user, override: str) -> None:
 
 
 register_save_guard(launch_guard)
+
+
+def technique_launch(
+    technique: Technique, user, launch_date: date | None = None, override: str = ""
+) -> Technique:
+    """Launch a technique: its launch date stays if it had one, else the given day or
+    today. The launch guard refuses while required steps are open, unless ``override``;
+    a refused launch leaves ``technique`` as it was stored."""
+    LAUNCH.check(user, technique)
+    technique.stage = Stage.LAUNCHED
+    technique.launch_date = technique.launch_date or launch_date or date.today()
+    try:
+        technique_save(technique, user=user, note="Launched", override=override)
+    except ValidationError:
+        technique.refresh_from_db()
+        raise
+    return technique
 
 
 def _checklist_for_pipeline(sender, instance, **kwargs):

@@ -3,7 +3,7 @@ deprecation, TOS changes), the call for owners, and GitHub ownership drift."""
 
 from __future__ import annotations
 
-from datetime import date
+from functools import partial
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -44,11 +44,11 @@ from lifecycle.services import (
     interest_submit,
     open_required_steps,
     step_update,
+    technique_launch,
     tos_change_decide,
     tos_change_request,
 )
 from techniques.models import Stage, Technique, TOSLevel
-from techniques.services import technique_save
 from tfmot_portal.forms import submit
 from tfmot_portal.permissions import Permission, get_permitted_or_404
 
@@ -110,6 +110,14 @@ def _after(request, done: bool, technique: Technique, **forms):
     return _page(request, technique, status=400, **forms)
 
 
+def _act(request, technique: Technique, service, done: str, **form):
+    """Run ``service(technique, user, **cleaned data)`` from the one form given by its
+    page name, then ``_after``: a refused form comes back as it was sent."""
+    (bound,) = form.values()
+    ok = submit(request, bound, partial(service, technique, request.user), done)
+    return _after(request, ok, technique, **form)
+
+
 def _technique(request, permission: Permission, slug) -> Technique:
     """The technique of this slug, when the user holds ``permission`` on it."""
     techniques = Technique.objects.select_related("owner_group")
@@ -127,13 +135,9 @@ def technique_lifecycle(request, slug):
 def step_save(request, pk):
     steps = ContributionStep.objects.select_related("technique__owner_group")
     step = get_permitted_or_404(request, UPDATE_STEP, steps, pk=pk)
+    updated = f"Step updated: {step.get_step_display()}."
     done = submit(
-        request,
-        StepForm(request.POST),
-        lambda data: step_update(
-            step, request.user, data["state"], data["link"], data["done_on"], data["note"]
-        ),
-        lambda: f"Step updated: {step.get_step_display()}.",
+        request, StepForm(request.POST), partial(step_update, step, request.user), updated
     )
     return _after(request, done, step.technique)
 
@@ -142,39 +146,18 @@ def step_save(request, pk):
 @require_POST
 def launch(request, slug):
     technique = _technique(request, LAUNCH, slug)
-
-    def launch_now(data):
-        technique.stage = Stage.LAUNCHED
-        technique.launch_date = technique.launch_date or data["launch_date"] or date.today()
-        technique_save(technique, user=request.user, note="Launched", override=data["override"])
-
     form = LaunchForm(request.POST)
-    done = submit(request, form, launch_now, f"{technique.name} is launched.")
-    if not done:
-        technique.refresh_from_db()
-    return _after(request, done, technique, launch_form=form)
+    launched = f"{technique.name} is launched."
+    return _act(request, technique, technique_launch, launched, launch_form=form)
 
 
 @login_required
 @require_POST
 def deprecate(request, slug):
     technique = _technique(request, DEPRECATE, slug)
+    started = "Deprecation started; the technique page shows the banner."
     form = DeprecateForm(request.POST, technique=technique)
-    done = submit(
-        request,
-        form,
-        lambda data: deprecation_start(
-            technique,
-            request.user,
-            data["reason"],
-            data["planned_on"],
-            data["replacement"],
-            data["explanation"],
-            data["call_for_owners"],
-        ),
-        "Deprecation started; the technique page shows the banner.",
-    )
-    return _after(request, done, technique, deprecate_form=form)
+    return _act(request, technique, deprecation_start, started, deprecate_form=form)
 
 
 @login_required
@@ -184,12 +167,8 @@ def offer_help(request, slug):
         Deprecation.objects.select_related("technique"), technique__slug=slug
     )
     form = OfferHelpForm(request.POST)
-    if submit(
-        request,
-        form,
-        lambda data: interest_submit(deprecation, request.user, data["message"]),
-        "Thank you! The TFMOT team will review your offer before it is listed.",
-    ):
+    thanks = "Thank you! The TFMOT team will review your offer before it is listed."
+    if submit(request, form, partial(interest_submit, deprecation, request.user), thanks):
         return redirect(deprecation.technique)
     # Refused: the offer as it was typed, to correct and send again.
     context = {"technique": deprecation.technique, "form": form}
@@ -204,8 +183,8 @@ def moderate(request, pk):
     done = submit(
         request,
         ModerateForm(request.POST),
-        lambda data: interest_moderate(interest, request.user, approve=data["decision"]),
-        lambda: f"Offer from {interest.user} {interest.get_status_display().lower()}.",
+        partial(interest_moderate, interest, request.user),
+        lambda offer: f"Offer from {offer.user} {offer.get_status_display().lower()}.",
     )
     return _after(request, done, interest.deprecation.technique)
 
@@ -214,16 +193,10 @@ def moderate(request, pk):
 @require_POST
 def tos_request(request, slug):
     technique = _technique(request, REQUEST_TOS, slug)
-    form = TOSRequestForm(request.POST)
-    done = submit(
-        request,
-        form,
-        lambda data: tos_change_request(
-            technique, request.user, data["to_level"], data["justification"]
-        ),
-        "TOS change requested; the TFMOT team will decide.",
+    requested = "TOS change requested; the TFMOT team will decide."
+    return _act(
+        request, technique, tos_change_request, requested, tos_form=TOSRequestForm(request.POST)
     )
-    return _after(request, done, technique, tos_form=form)
 
 
 @login_required
@@ -234,10 +207,8 @@ def tos_decide(request, pk):
     done = submit(
         request,
         TOSDecideForm(request.POST),
-        lambda data: tos_change_decide(
-            change, request.user, approve=data["decision"], note=data["note"]
-        ),
-        lambda: f"TOS change {change.get_status_display().lower()}.",
+        partial(tos_change_decide, change, request.user),
+        lambda decided: f"TOS change {decided.get_status_display().lower()}.",
     )
     return _after(request, done, change.technique)
 

@@ -1,6 +1,7 @@
 """Lifecycle: launch guard and override, deprecation and call for owners, TOS switch,
 GitHub ownership checks against the project's server."""
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -284,3 +285,31 @@ def test_a_refused_offer_to_help_comes_back_to_correct(client, pruning, bob, car
     assert not OwnerInterest.objects.exists()
     response = client.post("/lifecycle/pruning/help", {"message": message[:500]})
     assert response.status_code == 302 and OwnerInterest.objects.count() == 1
+
+
+def _button(page: str, action: str, label: str) -> dict[str, str]:
+    """The name and value of the button labelled ``label`` in the form posting to ``action``."""
+    form = page.split(f'action="{action}"', 1)[1].split("</form>", 1)[0]
+    button = re.search(rf'name="(\w+)" value="(\w+)"[^>]*>{label}</button>', form)
+    assert button, f"no {label!r} button posts to {action}"
+    return {button[1]: button[2]}
+
+
+def test_the_team_decides_with_the_lifecycle_pages_buttons(client, clustering, bob, carol):
+    """The buttons the page draws are what the decision forms accept: the team approves a
+    TOS change and lists an offer to help by pressing them."""
+    change = tos_change_request(clustering, bob, "production", "Used in production by partners.")
+    deprecation = deprecation_start(clustering, carol, "lack_of_people", date(2027, 6, 1))
+    offer = interest_submit(deprecation, bob, "I can review PRs weekly.")
+    client.force_login(carol)
+    page = client.get(f"/lifecycle/{clustering.slug}/").content.decode()
+
+    decide = f"/lifecycle/tos-requests/{change.pk}/decide"
+    response = client.post(decide, {**_button(page, decide, "Approve"), "note": "Agreed."})
+    assert response.status_code == 302
+    clustering.refresh_from_db()
+    assert clustering.tos_level == "production"
+
+    moderate = f"/lifecycle/offers/{offer.pk}/moderate"
+    assert client.post(moderate, _button(page, moderate, "Do not list")).status_code == 302
+    assert OwnerInterest.objects.get(pk=offer.pk).status == "rejected"

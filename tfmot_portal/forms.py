@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -52,23 +53,26 @@ def form_errors(form: forms.Form) -> list[str]:
     return lines
 
 
-def run_service(request, call: Callable[[], object], success: str | Callable[[], str] = "") -> bool:
+def run_service(request, call: Callable[[], Any], success: str | Callable[[Any], str] = "") -> bool:
     """Run ``call()``; a ValidationError becomes error messages for the user. Returns
-    whether the service succeeded (then ``success`` is shown)."""
+    whether the service succeeded; then ``success`` is shown: a message, or a function of
+    what the service returned (to say what it did)."""
     try:
-        call()
+        result = call()
     except ValidationError as error:
         for text in error.messages:
             messages.error(request, text)
         return False
     if success:
-        messages.success(request, success() if callable(success) else success)
+        messages.success(request, success(result) if callable(success) else success)
     return True
 
 
-def submit(request, form: forms.Form, call: Callable[[dict], object], success="") -> bool:
-    """Validate ``form``, then run ``call(form.cleaned_data)`` through ``run_service``."""
+def submit(request, form: forms.Form, call: Callable[..., object], success="") -> bool:
+    """Validate ``form``, then run ``call(**form.cleaned_data)`` through ``run_service``:
+    a form's fields are named after its service's keyword arguments, so a view passes the
+    service with its object and user bound (``partial(service, obj, request.user)``)."""
     if not form.is_valid():
         report_form_errors(request, form)
         return False
-    return run_service(request, lambda: call(form.cleaned_data), success)
+    return run_service(request, lambda: call(**form.cleaned_data), success)

@@ -47,7 +47,7 @@ def test_every_lifecycle_post_answers_garbage_with_a_4xx(client, pruning, carol)
         "done_on": "2026-02-30",
         "launch_date": "9999-99-99",
         "reason": ["a", "b"],
-        "decision": "maybe",
+        "approve": "maybe",
         "to_level": "gold",
         "note": "x" * 10_000,
     }
@@ -91,7 +91,7 @@ def test_staff_cannot_approve_their_own_tos_change(client, pruning, carol):
     client.force_login(carol)
     client.post("/lifecycle/pruning/tos", {"to_level": "research", "justification": "Why not."})
     change = TOSChangeRequest.objects.get()
-    response = client.post(f"/lifecycle/tos-requests/{change.pk}/decide", {"decision": "approve"})
+    response = client.post(f"/lifecycle/tos-requests/{change.pk}/decide", {"approve": "yes"})
     assert response.status_code == 403
     assert TOSChangeRequest.objects.get().status == "pending"
     assert Technique.objects.get(pk=pruning.pk).tos_level == "production"
