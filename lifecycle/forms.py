@@ -24,17 +24,33 @@ class ApproveField(forms.TypedChoiceField):
         super().__init__(choices=choices, coerce=lambda value: value == "yes", **kwargs)
 
 
-class StepForm(forms.Form):
-    state = forms.ChoiceField(choices=ContributionStep.State.choices)
-    link = forms.URLField(
-        required=False, max_length=_length(ContributionStep, "link"), assume_scheme="https"
-    )
-    done_on = forms.DateField(required=False)
-    note = CleanCharField(required=False, max_length=_length(ContributionStep, "note"))
-
-
 # The browser's date picker; Django's DateField renders a text box.
 DATE = forms.DateInput(attrs={"type": "date"})
+
+
+class StepForm(forms.Form):
+    """One row of the contribution checklist: a form per step on the lifecycle page."""
+
+    state = forms.ChoiceField(choices=ContributionStep.State.choices)
+    link = forms.URLField(
+        required=False,
+        max_length=_length(ContributionStep, "link"),
+        assume_scheme="https",
+        widget=forms.URLInput(attrs={"placeholder": "https://…"}),
+    )
+    done_on = forms.DateField(required=False, widget=DATE)
+    note = CleanCharField(
+        required=False,
+        max_length=_length(ContributionStep, "note"),
+        widget=forms.TextInput(attrs={"placeholder": "Note"}),
+    )
+
+    @classmethod
+    def of(cls, step: ContributionStep, data=None) -> StepForm:
+        """The step's row, filled in with what it holds (or bound to ``data``), its ids
+        unique on the page."""
+        initial = {name: getattr(step, name) for name in cls.base_fields}
+        return cls(data, initial=initial, auto_id=f"step-{step.pk}-%s")
 
 
 class LaunchForm(forms.Form):
@@ -82,3 +98,8 @@ class TOSRequestForm(forms.Form):
 class TOSDecideForm(forms.Form):
     approve = ApproveField()
     note = CleanCharField(required=False, max_length=_length(TOSChangeRequest, "decision_note"))
+
+    @classmethod
+    def of(cls, change: TOSChangeRequest, data=None) -> TOSDecideForm:
+        """The decision form of one pending request, its ids unique on the page."""
+        return cls(data, auto_id=f"tos-{change.pk}-%s")

@@ -74,20 +74,25 @@ def pipeline(request):
     return render(request, "lifecycle/pipeline.html", {"rows": rows, "page": page})
 
 
-def _page(request, technique: Technique, status: int = 200, **forms):
-    """The technique's lifecycle page; after a refused launch, TOS request or deprecation,
-    with that form as it was filled in, so nothing typed is lost."""
+def _page(request, technique: Technique, status: int = 200, refused: dict | None = None):
+    """The technique's lifecycle page; after a refused POST, with that form (``refused``:
+    its name on the page, the form) as it was filled in, so nothing typed is lost."""
+    refused = refused or {}
     steps = sorted(technique.contribution_steps.all(), key=lambda s: s.order)
+    for step in steps:
+        step.form = refused.get(f"step-{step.pk}") or StepForm.of(step)
+    tos_requests = list(technique.tos_requests.select_related("requested_by", "decided_by"))
+    for change in tos_requests:
+        change.form = refused.get(f"tos-{change.pk}") or TOSDecideForm.of(change)
     other_level = (
         TOSLevel.PRODUCTION if technique.tos_level == TOSLevel.RESEARCH else TOSLevel.RESEARCH
     )
     context = {
-        "launch_form": forms.get("launch_form") or LaunchForm(),
-        "tos_form": forms.get("tos_form") or TOSRequestForm(initial={"to_level": other_level}),
-        "deprecate_form": forms.get("deprecate_form") or DeprecateForm(technique=technique),
+        "launch_form": refused.get("launch_form") or LaunchForm(),
+        "tos_form": refused.get("tos_form") or TOSRequestForm(initial={"to_level": other_level}),
+        "deprecate_form": refused.get("deprecate_form") or DeprecateForm(technique=technique),
         "technique": technique,
         "steps": steps,
-        "states": ContributionStep.State.choices,
         "open_steps": open_required_steps(technique) if steps else [],
         "deprecation": Deprecation.objects.filter(technique=technique)
         .prefetch_related("interests__user")
@@ -95,27 +100,27 @@ def _page(request, technique: Technique, status: int = 200, **forms):
         "others": Technique.objects.exclude(pk=technique.pk)
         .order_by("name")
         .values_list("pk", "name", named=True),
-        "tos_requests": technique.tos_requests.select_related("requested_by", "decided_by"),
+        "tos_requests": tos_requests,
         "check": OwnershipCheck.objects.filter(technique=technique).first(),
         "is_owner": technique.is_owned_by(request.user),
     }
     return render(request, "lifecycle/technique.html", context, status=status)
 
 
-def _after(request, done: bool, technique: Technique, **forms):
+def _after(request, done: bool, technique: Technique, name: str = "", form=None):
     """Back to the lifecycle page; when the form or the service refused, that page with
-    the errors, the refused form as it was sent (``forms``) and a 400."""
+    the errors, the refused form (its ``name`` on the page) as it was sent and a 400."""
     if done:
         return redirect("lifecycle:technique", slug=technique.slug)
-    return _page(request, technique, status=400, **forms)
+    return _page(request, technique, status=400, refused={name: form} if form else None)
 
 
 def _act(request, technique: Technique, service, done: str, **form):
     """Run ``service(technique, user, **cleaned data)`` from the one form given by its
     page name, then ``_after``: a refused form comes back as it was sent."""
-    (bound,) = form.values()
+    ((name, bound),) = form.items()
     ok = submit(request, bound, partial(service, technique, request.user), done)
-    return _after(request, ok, technique, **form)
+    return _after(request, ok, technique, name, bound)
 
 
 def _technique(request, permission: Permission, slug) -> Technique:
@@ -135,11 +140,10 @@ def technique_lifecycle(request, slug):
 def step_save(request, pk):
     steps = ContributionStep.objects.select_related("technique__owner_group")
     step = get_permitted_or_404(request, UPDATE_STEP, steps, pk=pk)
+    form = StepForm.of(step, request.POST)
     updated = f"Step updated: {step.get_step_display()}."
-    done = submit(
-        request, StepForm(request.POST), partial(step_update, step, request.user), updated
-    )
-    return _after(request, done, step.technique)
+    done = submit(request, form, partial(step_update, step, request.user), updated)
+    return _after(request, done, step.technique, f"step-{step.pk}", form)
 
 
 @login_required
@@ -204,13 +208,14 @@ def tos_request(request, slug):
 def tos_decide(request, pk):
     requests = TOSChangeRequest.objects.select_related("technique__owner_group")
     change = get_permitted_or_404(request, DECIDE_TOS, requests, pk=pk)
+    form = TOSDecideForm.of(change, request.POST)
     done = submit(
         request,
-        TOSDecideForm(request.POST),
+        form,
         partial(tos_change_decide, change, request.user),
         lambda decided: f"TOS change {decided.get_status_display().lower()}.",
     )
-    return _after(request, done, change.technique)
+    return _after(request, done, change.technique, f"tos-{change.pk}", form)
 
 
 @login_required

@@ -102,8 +102,15 @@ class DecideForm(forms.Form):
         super().__init__(*args, **kwargs)
         for key, title in SECTIONS.items():
             self.fields[f"comment-{key}"] = CleanCharField(
-                label=f"Comment: {title}", required=False, max_length=MAX_TEXT
+                label=f"Comment: {title}",
+                required=False,
+                max_length=MAX_TEXT,
+                widget=forms.Textarea(attrs={"rows": 2}),
             )
+
+    def comment_fields(self) -> list[forms.BoundField]:
+        """A comment box per section of the review, in the review's order."""
+        return [self[f"comment-{key}"] for key in SECTIONS]
 
     @property
     def accept(self) -> bool:

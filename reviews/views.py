@@ -33,7 +33,6 @@ from reviews.permissions import (
 )
 from reviews.selectors import VIEWS, duty_evidence, queue_ordered, queue_reviews
 from reviews.services import (
-    SECTIONS,
     TEXT_FIELDS,
     Conflict,
     cycles_ensure,
@@ -150,7 +149,6 @@ def _review_context(review) -> dict:
         "benefits": render_markdown(review.benefits_usage),
         "updates": render_markdown(review.major_updates),
         "notes": render_markdown(review.proposal_notes),
-        "sections": SECTIONS,
         "suggestions": {k: e.suggestion for k, e in evidence.items()},
     }
 
@@ -173,6 +171,7 @@ def detail(request, pk):
             "may_edit": can_edit(request.user, review),
             "may_decide": can_decide(request.user, review)
             and review.status == Review.Status.SUBMITTED,
+            "decide_form": DecideForm(),
             "previous": previous,
             "diff": review_diff(review, previous),
             "history": Review.objects.filter(technique=review.technique).select_related("cycle"),
@@ -360,18 +359,16 @@ def preview(request):
 def decide(request, pk):
     review = _permitted_review(request, DECIDE, pk)
     form = DecideForm(request.POST)
-
-    def decided() -> str:
-        review.refresh_from_db(fields=["status"])
-        status = review.get_status_display().lower()
-        return f"Review {review.technique.name} ({review.cycle}): {status}."
-
     submit_form(
         request,
         form,
-        lambda data: review_decide(
+        # The form's fields are a decision and a comment per section; it reads them out.
+        lambda **_: review_decide(
             review, request.user, accept=form.accept, comments=form.comments()
         ),
-        decided,
+        lambda decided: (
+            f"Review {decided.technique.name} ({decided.cycle}): "
+            f"{decided.get_status_display().lower()}."
+        ),
     )
     return redirect(review)

@@ -313,3 +313,25 @@ def test_the_team_decides_with_the_lifecycle_pages_buttons(client, clustering, b
     moderate = f"/lifecycle/offers/{offer.pk}/moderate"
     assert client.post(moderate, _button(page, moderate, "Do not list")).status_code == 302
     assert OwnerInterest.objects.get(pk=offer.pk).status == "rejected"
+
+
+def test_a_step_row_shows_its_note_and_a_refused_row_comes_back_as_typed(client, proposal, carol):
+    """Each checklist row is its step's form: saving the row keeps the step's note (it is
+    drawn, so it is sent back), and a refused row answers with what was typed in it."""
+    step = proposal.contribution_steps.get(step="proposal_rfc")
+    step.note = "RFC agreed at the design review."
+    step.save()
+    client.force_login(carol)
+    page = client.get(f"/lifecycle/{proposal.slug}/").content.decode()
+    note = re.search(rf'<input [^>]*id="step-{step.pk}-note"[^>]*>', page)
+    assert note and 'value="RFC agreed at the design review."' in note[0]
+
+    typed = {"state": "done", "link": "javascript:alert(1)", "note": "Linked the RFC."}
+    response = client.post(f"/lifecycle/steps/{step.pk}", typed)
+    page = response.content.decode()
+    assert response.status_code == 400 and "Enter a valid URL" in page
+    row = page.split(f'action="/lifecycle/steps/{step.pk}"', 1)[1].split("</form>", 1)[0]
+    assert 'value="javascript:alert(1)"' in row and 'value="Linked the RFC."' in row
+    assert 'value="done" selected' in row
+    step.refresh_from_db()
+    assert step.note == "RFC agreed at the design review." and step.state == "open"

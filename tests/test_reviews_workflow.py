@@ -272,3 +272,22 @@ def test_queue_lists_yours_first_then_the_late_ones(client, alice, pruning, clus
     assert page.index(pruning.name) < page.index(clustering.name) < page.index(extra.name)
     assert "20 days" in page
     assert extra.name not in late_only and clustering.name in late_only
+
+
+def test_the_team_decides_from_the_review_page(client, review, alice, carol):
+    """The decision form on the review page: a request for changes needs a comment (the
+    refusal is said), then the team's comment and the new status are what the page says."""
+    review_submit(
+        review_save_draft(review, alice, complete(review.technique), review.version), alice
+    )
+    client.force_login(carol)
+    url = f"/reviews/{review.pk}/decide"
+    page = client.post(url, {"decision": "changes"}, follow=True).content.decode()
+    assert "Say what should change" in page
+    assert Review.objects.get(pk=review.pk).status == "submitted"
+
+    comment = {"decision": "changes", "comment-benefits_usage": "Add download figures."}
+    page = client.post(url, comment, follow=True).content.decode()
+    assert "Weight pruning (" in page and "): changes requested." in page
+    assert Review.objects.get(pk=review.pk).status == "changes_requested"
+    assert "Add download figures." in page
