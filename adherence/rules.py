@@ -18,7 +18,7 @@ from adherence.engine import (
     register_facts,
     register_rule,
 )
-from techniques.models import Maintainer, Technique, TechniqueChange
+from techniques.models import MIN_MAINTAINERS, Maintainer, Technique, TechniqueChange
 
 NO_GITHUB_DATA = "No GitHub data yet: the repository has not been synced."
 
@@ -80,10 +80,11 @@ def owner_group(technique, facts):
 @register_rule("two-maintainers")
 def two_maintainers(technique, facts):
     logins = facts.get("active_maintainers", [])
-    if len(logins) >= 2:
+    if len(logins) >= MIN_MAINTAINERS:
         return Result.passed(f"{len(logins)} active maintainers.", maintainers=logins)
     return Result.failed(
-        f"{len(logins)} active maintainer{'s' if len(logins) != 1 else ''}; the policy asks for 2+.",
+        f"{len(logins)} active maintainer{'s' if len(logins) != 1 else ''}; "
+        f"the policy asks for {MIN_MAINTAINERS}+.",
         since=ownership_since(technique, facts),
         maintainers=logins,
     )

@@ -69,6 +69,10 @@ class HealthLevel(models.TextChoices):
     TROUBLE = "trouble", "In trouble"
 
 
+# The policy: a technique's owner group has two or more active maintainers.
+MIN_MAINTAINERS = 2
+
+
 class OwnerGroup(models.Model):
     class ContactPolicy(models.TextChoices):
         DOCS_ONLY = "docs_only", "Contact only when the OWNERS or docs say so"

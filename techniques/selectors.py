@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from auditlog.models import LogEntry
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import Case, Count, IntegerField, Model, Prefetch, Q, Value, When
 
 from techniques.models import Maintainer, OwnerGroup, Technique, TOSLevel
 
 SEARCH_LIMIT = 20
 HOME_PAGE_SIZE = 30
+GROUPS_PAGE_SIZE = 30
 
 
 def home_page(sort: str, number) -> dict:
@@ -60,6 +61,15 @@ def attach_maintainer_labels(groups) -> None:
     labels = maintainer_labels([group.pk for group in groups])
     for group in groups:
         group.maintainer_labels = labels[group.pk]
+
+
+def groups_page(number) -> Page:
+    """A page of the owner groups by name, each with its techniques counted and its
+    active maintainers' labels (``maintainer_labels``): two queries and the page count."""
+    groups = OwnerGroup.objects.annotate(technique_count=Count("techniques")).order_by("name")
+    page = Paginator(groups, GROUPS_PAGE_SIZE).get_page(number)
+    attach_maintainer_labels(page.object_list)
+    return page
 
 
 def group_for_page(slug: str) -> OwnerGroup | None:

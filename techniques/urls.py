@@ -13,6 +13,7 @@ urlpatterns = [
     path("owners/CODEOWNERS", views.codeowners, name="codeowners"),
     path("me/", views.landing, name="landing"),
     path("me/techniques/", views.my_techniques, name="mine"),
+    path("groups/", views.groups, name="groups"),
     path("groups/<slug:slug>/", views.group_detail, name="group"),
     path("search/", views.search_page, name="search"),
     path("audit/", views.audit_trail, name="audit"),

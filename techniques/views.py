@@ -16,6 +16,7 @@ from techniques.selectors import (
     audit_changes,
     audit_entries,
     group_for_page,
+    groups_page,
     home_page,
     search,
 )
@@ -89,6 +90,13 @@ def codeowners(request):
     response = HttpResponse(codeowners_text(), content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="CODEOWNERS"'
     return response
+
+
+@public_page
+@require_safe
+def groups(request):
+    page = groups_page(request.GET.get("page"))
+    return render(request, "techniques/groups.html", {"groups": page.object_list, "page": page})
 
 
 @public_page

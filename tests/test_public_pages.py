@@ -172,3 +172,29 @@ def test_page_links_keep_every_filter_of_the_page(client, rf):
     assert 'href="?area=ci&amp;area=community&amp;open=1&amp;page=1"' in links
     assert 'href="?area=ci&amp;area=community&amp;open=1&amp;page=3"' in links
     assert "Page 2 of 3" in links
+
+
+def test_owner_groups_index_lists_every_group_as_its_page_does(client, lonely, clustering):
+    """/groups/ is reachable from the owners page and each group's page; it counts each
+    group's techniques and active maintainers as the group page does, flags a group short
+    of 2+ active maintainers, and pages through many groups."""
+    assert 'href="/groups/"' in text(client.get("/owners/"))
+    assert 'href="/groups/"' in text(client.get("/groups/arm/"))
+    TechniqueFactory(owner_group=clustering.owner_group)
+    page = main_of(client.get("/groups/"))
+
+    def row(slug):
+        return page.split(f'id="group-{slug}"')[1].split("</tr>")[0]
+
+    assert "@alice*" in row("tf-mot") and "@dave" not in row("tf-mot")  # dave is emeritus
+    assert "(needs 2+)" in row("tf-mot")
+    assert "@bob*, @erin" in row("arm") and "(needs 2+)" not in row("arm")
+    assert '<td data-label="Techniques">1</td>' in row("tf-mot")
+    assert '<td data-label="Techniques">2</td>' in row("arm")
+    group_page = main_of(client.get("/groups/arm/"))
+    assert 'Techniques <span class="count">(2)</span>' in group_page
+
+    for n in range(30):
+        MaintainerFactory(group__name=f"Group {n:02}")
+    assert "Page 1 of 2" in main_of(client.get("/groups/"))
+    assert "Group 29" in main_of(client.get("/groups/?page=2"))

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.django_db
 PAGES = [
     "/",
     "/me/",
+    "/groups/",
     "/groups/{group}/",
     "/search/?q=a",
     "/ci/?tos=production&state=failing",

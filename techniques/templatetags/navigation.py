@@ -10,6 +10,8 @@ from django import template
 from django.urls import reverse
 from django.utils.safestring import SafeString
 
+from techniques.models import MIN_MAINTAINERS
+
 register = template.Library()
 
 _ARG = "987654321"  # a placeholder that fits both <int:pk> and <slug:slug>
@@ -86,6 +88,12 @@ def name_options(objects, selected="", width: int = 0, value: str = "slug") -> S
         mark = " selected" if chosen and key == chosen else ""
         options.append(f'<option value="{escape(key)}"{mark}>{escape(name)}</option>')
     return SafeString("".join(options))  # nosec B703 - one escape per value above
+
+
+@register.filter
+def too_few_maintainers(active: int) -> bool:
+    """Whether a group with ``active`` active maintainers is short of the policy's 2+."""
+    return active < MIN_MAINTAINERS
 
 
 @register.filter

@@ -101,6 +101,7 @@ EXPECTED = {
     "techniques:codeowners": (ALL, NONE),
     "techniques:mine": (ALL, NONE),  # a redirect to the landing page
     "techniques:landing": (USERS, NONE),
+    "techniques:groups": (ALL, NONE),
     "techniques:group": (ALL, NONE),
     "techniques:search": (ALL, NONE),
     "techniques:audit": (STAFF, NONE),
