@@ -82,7 +82,7 @@ def technique_launch(
     a refused launch leaves ``technique`` as it was stored."""
     LAUNCH.check(user, technique)
     technique.stage = Stage.LAUNCHED
-    technique.launch_date = technique.launch_date or launch_date or date.today()
+    technique.launch_date = technique.launch_date or launch_date or timezone.localdate()
     try:
         technique_save(technique, user=user, note="Launched", override=override)
     except ValidationError:

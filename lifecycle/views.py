@@ -79,11 +79,11 @@ def _page(request, technique: Technique, status: int = 200, refused: dict | None
     its name on the page, the form) as it was filled in, so nothing typed is lost."""
     refused = refused or {}
     steps = sorted(technique.contribution_steps.all(), key=lambda s: s.order)
-    for step in steps:
-        step.form = refused.get(f"step-{step.pk}") or StepForm.of(step)
-    tos_requests = list(technique.tos_requests.select_related("requested_by", "decided_by"))
-    for change in tos_requests:
-        change.form = refused.get(f"tos-{change.pk}") or TOSDecideForm.of(change)
+    step_rows = [(step, refused.get(f"step-{step.pk}") or StepForm.of(step)) for step in steps]
+    tos_rows = [
+        (change, refused.get(f"tos-{change.pk}") or TOSDecideForm.of(change))
+        for change in technique.tos_requests.select_related("requested_by", "decided_by")
+    ]
     other_level = (
         TOSLevel.PRODUCTION if technique.tos_level == TOSLevel.RESEARCH else TOSLevel.RESEARCH
     )
@@ -92,7 +92,7 @@ def _page(request, technique: Technique, status: int = 200, refused: dict | None
         "tos_form": refused.get("tos_form") or TOSRequestForm(initial={"to_level": other_level}),
         "deprecate_form": refused.get("deprecate_form") or DeprecateForm(technique=technique),
         "technique": technique,
-        "steps": steps,
+        "steps": step_rows,
         "open_steps": open_required_steps(technique) if steps else [],
         "deprecation": Deprecation.objects.filter(technique=technique)
         .prefetch_related("interests__user")
@@ -100,7 +100,7 @@ def _page(request, technique: Technique, status: int = 200, refused: dict | None
         "others": Technique.objects.exclude(pk=technique.pk)
         .order_by("name")
         .values_list("pk", "name", named=True),
-        "tos_requests": tos_requests,
+        "tos_requests": tos_rows,
         "check": OwnershipCheck.objects.filter(technique=technique).first(),
         "is_owner": technique.is_owned_by(request.user),
     }
