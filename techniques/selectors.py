@@ -6,7 +6,19 @@ from dataclasses import dataclass
 
 from auditlog.models import LogEntry
 from django.core.paginator import Page, Paginator
-from django.db.models import Case, Count, IntegerField, Model, Prefetch, Q, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    Model,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 
 from techniques.models import Maintainer, OwnerGroup, Technique, TOSLevel
 
@@ -65,8 +77,20 @@ def attach_maintainer_labels(groups) -> None:
 
 def groups_page(number) -> Page:
     """A page of the owner groups by name, each with its techniques counted and its
-    active maintainers' labels (``maintainer_labels``): two queries and the page count."""
-    groups = OwnerGroup.objects.annotate(technique_count=Count("techniques")).order_by("name")
+    active maintainers' labels (``maintainer_labels``): two queries and the page count.
+    Techniques are counted for the page's groups alone (a subquery run per row shown)."""
+    counts = (
+        Technique.objects.filter(owner_group=OuterRef("pk"))
+        .order_by()
+        .values("owner_group")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    groups = (
+        OwnerGroup.objects.only("name", "slug", "github_team")
+        .annotate(technique_count=Coalesce(Subquery(counts), 0))
+        .order_by("name")
+    )
     page = Paginator(groups, GROUPS_PAGE_SIZE).get_page(number)
     attach_maintainer_labels(page.object_list)
     return page

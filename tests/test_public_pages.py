@@ -197,4 +197,6 @@ def test_owner_groups_index_lists_every_group_as_its_page_does(client, lonely, c
     for n in range(30):
         MaintainerFactory(group__name=f"Group {n:02}")
     assert "Page 1 of 2" in main_of(client.get("/groups/"))
-    assert "Group 29" in main_of(client.get("/groups/?page=2"))
+    second = main_of(client.get("/groups/?page=2"))
+    assert "Group 29" in second
+    assert '<td data-label="Techniques">0</td>' in second.split(">Group 29<")[1]
