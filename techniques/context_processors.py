@@ -6,6 +6,7 @@ from django.urls import NoReverseMatch, reverse
 
 from techniques.cache import cached
 from techniques.models import Technique, TOSLevel
+from techniques.selectors import SEARCH_MAX_LENGTH
 
 # (label, URL name, who sees it: "public", "user" or "staff"). A section whose URL does
 # not exist (a feature not installed) is left out rather than linking to a 404.
@@ -54,6 +55,7 @@ def navigation(request):
         "nav_sections": sections,
         "nav_team": team,
         "nav_team_active": any(item["active"] for item in team),
+        "search_max_length": SEARCH_MAX_LENGTH,
         # A callable: the template calls it where it draws the sidebar, so pages that
         # hide the sidebar never read the technique list.
         "nav_tos_groups": lambda: cached("nav-techniques-html", request, _techniques_by_level),

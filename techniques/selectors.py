@@ -113,6 +113,9 @@ def group_for_page(slug: str) -> OwnerGroup | None:
     )
 
 
+SEARCH_MAX_LENGTH = 100
+
+
 @dataclass
 class SearchResults:
     query: str
@@ -126,8 +129,9 @@ class SearchResults:
 
 
 def search(query: str) -> SearchResults:
-    """Techniques, owner groups and maintainers whose names contain the words."""
-    query = " ".join(query.split())[:100]
+    """Techniques, owner groups and maintainers whose names contain the words (the
+    first ``SEARCH_MAX_LENGTH`` characters, as the search boxes allow)."""
+    query = " ".join(query.split())[:SEARCH_MAX_LENGTH]
     if not query:
         return SearchResults("", [], [], [])
     techniques = Technique.objects.select_related("owner_group")

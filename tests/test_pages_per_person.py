@@ -15,6 +15,7 @@ from adherence.services import gap_waive
 from reviews.models import Review
 from reviews.services import cycles_ensure
 from techniques.duties import duties_for
+from techniques.selectors import SEARCH_MAX_LENGTH
 from tests.factories import ConvergenceTestFactory, GapFactory, RuleResultFactory
 
 pytestmark = pytest.mark.django_db
@@ -76,6 +77,10 @@ def test_search_finds_techniques_groups_and_maintainers(client, pruning, cluster
     assert "/groups/tf-mot/#maintainer-alice" in page
     assert "Weight pruning" in client.get("/search/?q=sparsity").content.decode()
     assert "Nothing matches" in client.get("/search/?q=zzzz").content.decode()
+    # Both search boxes take as many characters as the search reads, no more.
+    long = client.get("/search/?q=" + "a" * 150).content.decode()
+    assert long.count(f'maxlength="{SEARCH_MAX_LENGTH}"') == 2
+    assert f"for “{'a' * SEARCH_MAX_LENGTH}”" in long
 
 
 def test_the_ci_grid_is_public_and_hides_internal_results_from_visitors(alice, pruning):
