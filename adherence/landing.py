@@ -11,7 +11,7 @@ from django.utils import timezone
 from adherence import engine
 from adherence.models import Gap
 from adherence.templatetags.adherence_tags import failing_for
-from techniques.landing import Entry, Section, listed_section, register_landing
+from techniques.landing import Entry, Section, Tone, listed_section, register_landing
 
 SHOWN = 8
 WAIVER_NOTICE_DAYS = 14
@@ -24,7 +24,7 @@ def _rule_title(rule_id: str) -> str:
     return rule.title if rule else rule_id
 
 
-def _entry(gap: Gap, detail: str, status: str) -> Entry:
+def _entry(gap: Gap, detail: str, status: Tone) -> Entry:
     return Entry(
         f"{gap.technique.name}: {_rule_title(gap.rule_id)}", gap.get_absolute_url(), detail, status
     )
@@ -40,7 +40,7 @@ def gaps_this_week(user, owned) -> Section:
         "new-gaps",
         "Gaps opened this week",
         _gaps(Gap.objects.unresolved().filter(opened_at__gte=since).order_by("-opened_at")),
-        lambda g: _entry(g, f"noticed {g.opened_at:%-d %b} · {failing_for(g)}", "fail"),
+        lambda g: _entry(g, f"noticed {g.opened_at:%-d %b} · {failing_for(g)}", Tone.FAIL),
         reverse("adherence:dashboard") + "?sort=most",
         "No gap opened in the last 7 days.",
         SHOWN,
@@ -54,7 +54,7 @@ def waivers_ending(user, owned) -> Section:
         "waivers",
         f"Waivers ending within {WAIVER_NOTICE_DAYS} days",
         _gaps(waived.order_by("waived_until")),
-        lambda g: _entry(g, f"waived until {g.waived_until:%-d %b %Y}", "warn"),
+        lambda g: _entry(g, f"waived until {g.waived_until:%-d %b %Y}", Tone.WARN),
         reverse("adherence:dashboard"),
         "No waiver ends soon.",
         SHOWN,
@@ -69,7 +69,7 @@ def your_gaps(user, owned) -> Section | None:
         "your-gaps",
         "Open gaps on your techniques",
         _gaps(gaps.order_by(F("since").asc(nulls_last=True), "opened_at")),
-        lambda g: _entry(g, f"{failing_for(g)} · {g.get_state_display().lower()}", "fail"),
+        lambda g: _entry(g, f"{failing_for(g)} · {g.get_state_display().lower()}", Tone.FAIL),
         reverse("adherence:dashboard") + "?mine=1",
         "No open gap: every checked duty is met.",
         SHOWN,

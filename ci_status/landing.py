@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ci_status.models import SyncRun
-from techniques.landing import Entry, Section, listed_section, register_landing
+from techniques.landing import Entry, Section, Tone, listed_section, register_landing
 
 SHOWN = 5
 
@@ -32,7 +32,7 @@ def failed_syncs(user, owned) -> Section:
             url + "#runs-h",
             f"{run.get_status_display().lower()} {run.queued_at:%-d %b %H:%M}"
             + (f" · {run.error[:120]}" if run.error else ""),
-            "fail",
+            Tone.FAIL,
         ),
         url,
         "No sync failed in the last 7 days.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import reverse
 
 from convergence.models import ConvergenceTest, State
-from techniques.landing import Entry, Section, listed_section, register_landing
+from techniques.landing import Entry, Section, Tone, listed_section, register_landing
 from techniques.models import TOSLevel
 
 SHOWN = 8
@@ -41,7 +41,7 @@ def failing_production(user, owned) -> Section:
             f"{test.technique.name}: {test.name}",
             grid + f"?technique={test.technique.slug}#test-{test.pk}",
             f"failing since {since:%-d %b %Y}" if since else "failing",
-            "fail",
+            Tone.FAIL,
             responsible(test.technique),
         )
 
@@ -70,7 +70,7 @@ def your_tests(user, owned) -> Section | None:
             f"{t.technique.name}: {t.name}",
             reverse("convergence:grid") + f"?technique={t.technique.slug}#test-{t.pk}",
             t.get_state_display().lower(),
-            "fail" if t.state == State.FAILING else "warn",
+            Tone.FAIL if t.state == State.FAILING else Tone.WARN,
         )
         for t in tests
     ]

@@ -8,7 +8,7 @@ from django.utils.timesince import timesince
 
 from reviews.models import Review
 from reviews.selectors import ANSWERS, PENDING
-from techniques.landing import Entry, Section, listed_section, register_landing
+from techniques.landing import Entry, Section, Tone, listed_section, register_landing
 
 SHOWN = 8
 
@@ -48,7 +48,7 @@ def awaiting_decision(user, owned) -> Section:
             if r.submitted_at
             else "submitted"
         ),
-        "warn",
+        Tone.WARN,
         "No submitted review waits for a decision.",
     )
 
@@ -65,7 +65,7 @@ def overdue(user, owned) -> Section:
         "Reviews overdue",
         reviews,
         lambda r: f"{r.days_overdue(today)} days overdue · {r.get_status_display().lower()}",
-        "fail",
+        Tone.FAIL,
         "No review is overdue.",
     )
 
@@ -95,7 +95,7 @@ def your_reviews(user, owned) -> Section | None:
                 f"{r.technique.name} — {r.cycle} review",
                 reverse("reviews:edit", args=[r.pk]),
                 detail,
-                "fail" if late else "warn",
+                Tone.FAIL if late else Tone.WARN,
             )
         )
     return Section(

@@ -11,8 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from django.db.models import Func, IntegerField, QuerySet, Subquery
+
+
+class Tone(StrEnum):
+    """The colour of an entry's detail: something failing, or something to watch."""
+
+    FAIL = "fail"
+    WARN = "warn"
 
 
 @dataclass
@@ -20,7 +28,7 @@ class Entry:
     text: str
     url: str
     detail: str = ""
-    status: str = ""  # a status word for the colour: fail, warn, pass...
+    status: Tone | None = None  # None: drawn neutral
     people: list = field(default_factory=list)  # [(label, url)] responsible people
 
 

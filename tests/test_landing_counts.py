@@ -27,6 +27,11 @@ def test_a_section_lists_eight_and_counts_every_entry(carol_client):
     assert '<span class="count-badge nonzero">11</span>' in new_gaps
     assert new_gaps.count("<li>") == 8
     assert ">All 11</a>" in new_gaps
+    # A new gap's detail is coloured as a failure; a waiver ending soon as a warning.
+    assert new_gaps.count('class="status status-fail"') == 8
+    GapFactory(state="waived", waived_until=now + timedelta(days=3))
+    waivers = section(carol_client.get("/me/").content.decode(), "waivers")
+    assert waivers.count('class="status status-warn"') == 1
 
 
 def test_an_empty_section_counts_zero_and_says_so(carol_client):
