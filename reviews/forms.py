@@ -30,6 +30,10 @@ class ReviewForm(forms.Form):
     """
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # The edit page's two buttons; submitting is the preview page's, after a look.
+    action = forms.ChoiceField(
+        choices=[("save", "Save draft"), ("preview", "Preview and submit")], required=False
+    )
     benefits_usage = CleanCharField(
         label="Benefits and usage", required=False, max_length=_max_length("benefits_usage")
     )

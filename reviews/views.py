@@ -192,10 +192,6 @@ def _initial(review, suggestions) -> dict:
     return initial
 
 
-def _edit_error(error: ValidationError) -> dict:
-    return error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
-
-
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def edit(request, pk):
@@ -215,7 +211,7 @@ def edit(request, pk):
         return _edit_page(request, review, form, evidence, problems, status=400)
     try:
         review = review_save_draft(review, request.user, form.draft(), form.loaded_version)
-        return _after_save(request, review, form, evidence, request.POST.get("action", "save"))
+        return _after_save(request, review, form, evidence)
     except Conflict as error:
         messages.error(
             request,
@@ -229,30 +225,17 @@ def edit(request, pk):
         return _edit_page(request, error.theirs, form, evidence, conflict=error, status=409)
 
 
-def _after_save(request, review, form, evidence, action):
-    """After the draft is saved: on to the preview, submit, or back to the form."""
-    if action == "save":
+def _after_save(request, review, form, evidence):
+    """After the draft is saved: back to the form, or on to the preview (which submits)
+    when no rating needs a note first."""
+    if form.cleaned_data["action"] != "preview":
         messages.success(request, "Draft saved.")
         return redirect("reviews:edit", pk=review.pk)
-    if action == "preview":
-        problems = {key: [text] for key, text in form.overrides().items()}
-        if not problems:
-            return redirect("reviews:review_preview", pk=review.pk)
-        messages.error(request, "Draft saved. Some ratings need a note first.")
-        return _edit_page(request, review, form, evidence, problems)
-    try:
-        review_submit(review, request.user, suggestions=form.suggestions)
-    except ValidationError as error:
-        messages.error(request, "Not submitted: some parts are missing. They are marked below.")
-        review.refresh_from_db()
-        form = ReviewForm(
-            initial=_initial(review, form.suggestions),
-            duties=form.duties,
-            suggestions=form.suggestions,
-        )
-        return _edit_page(request, review, form, evidence, _edit_error(error))
-    messages.success(request, "Review submitted to the TFMOT team. Thank you!")
-    return redirect(review)
+    problems = {key: [text] for key, text in form.overrides().items()}
+    if not problems:
+        return redirect("reviews:review_preview", pk=review.pk)
+    messages.error(request, "Draft saved. Some ratings need a note first.")
+    return _edit_page(request, review, form, evidence, problems)
 
 
 def _edit_page(request, review, form, evidence, problems=None, conflict=None, status=200):

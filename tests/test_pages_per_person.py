@@ -133,6 +133,12 @@ def test_the_review_form_is_prefilled_and_an_override_needs_a_note(alice_client,
     preview = alice_client.get(response["Location"]).content.decode()
     assert "Not met" in preview and "not_met" not in preview and "owners differ" in preview
     review.refresh_from_db()
+    # The edit form saves or previews; it never submits, whatever its button says.
+    data.update({"version": review.version, "action": "submit"})
+    refused = alice_client.post(f"/reviews/{review.pk}/edit", data)
+    assert refused.status_code == 400 and "Not saved" in refused.content.decode()
+    review.refresh_from_db()
+    assert review.status == Review.Status.DRAFT
     response = alice_client.post(f"/reviews/{review.pk}/submit", {"version": review.version})
     review.refresh_from_db()
     assert review.status == Review.Status.SUBMITTED
