@@ -272,6 +272,8 @@ class CIRun(models.Model):
     # The conclusions of a completed run that count as a failure of the workflow (the
     # ci-green rule's red streak).
     FAILED_CONCLUSIONS = frozenset({"failure", "timed_out", "startup_failure"})
+    # The conclusions that say nothing of the code (the rule passes over such runs).
+    SILENT_CONCLUSIONS = frozenset({"cancelled", "skipped", "neutral"})
 
     repository = models.ForeignKey(
         Repository, null=True, blank=True, on_delete=models.CASCADE, related_name="ci_runs"

@@ -89,7 +89,7 @@ def load_ci(techniques, now):
             event__in=["push", "schedule", "workflow_dispatch"],
             created_at__gte=now - timedelta(days=CI_LOOKBACK_DAYS),
         )
-        .exclude(conclusion__in=["cancelled", "skipped", "neutral"])
+        .exclude(conclusion__in=CIRun.SILENT_CONCLUSIONS)
         # Convergence workflows have their own rules (convergence-green, -fresh).
         .exclude(workflow__icontains="convergence")
         .order_by("workflow", "-created_at", "-attempt")

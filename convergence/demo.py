@@ -179,14 +179,13 @@ TESTS = [
 PYTHONS = ["3.10", "3.11", "3.12"]
 
 
-def _outcomes(pattern: str, count: int, rng: random.Random) -> list[str]:
+def _outcomes(pattern: str, count: int, rng: random.Random) -> list[ConvergenceRun.Outcome]:
+    passed, failed = ConvergenceRun.Outcome.PASSED, ConvergenceRun.Outcome.FAILED
     if pattern == "failing":  # broke four nights ago
-        return ["passed"] * (count - 4) + ["failed"] * 4
+        return [passed] * (count - 4) + [failed] * 4
     if pattern == "flaky":
-        return [("failed" if rng.random() < 0.3 else "passed") for _ in range(count - 1)] + [
-            "failed"
-        ]
-    return ["passed"] * count
+        return [(failed if rng.random() < 0.3 else passed) for _ in range(count - 1)] + [failed]
+    return [passed] * count
 
 
 def _commits() -> list[str]:
@@ -245,7 +244,9 @@ def _demo_runs(test, name, kind, targets, pattern, commits, rng, now) -> list[Co
         for metric, value, _tolerance in targets:
             drift = -0.9 if (pattern == "regressed" and i >= count - 3) else 0
             noise = rng.uniform(-0.15, 0.2)
-            metrics[metric] = round(value + noise + drift - (0.6 if outcome == "failed" else 0), 3)
+            metrics[metric] = round(
+                value + noise + drift - (0.6 if outcome == ConvergenceRun.Outcome.FAILED else 0), 3
+            )
         if kind == "training_speed":
             metrics["steps_per_second"] = round(rng.uniform(9.5, 10.5), 2)
         runs.append(

@@ -291,15 +291,16 @@ def test_ci_green(repo, pruning, clustering):
     assert result(pruning, "ci-green", NOW + timedelta(minutes=1)).status == Status.PASS
 
 
+@pytest.mark.parametrize("silent", sorted(CIRun.SILENT_CONCLUSIONS))
 @pytest.mark.parametrize("conclusion", sorted(CIRun.FAILED_CONCLUSIONS))
-def test_ci_green_counts_every_failing_conclusion_and_passes_over_cancelled_runs(
-    repo, pruning, conclusion
+def test_ci_green_counts_every_failing_conclusion_and_passes_over_silent_runs(
+    repo, pruning, conclusion, silent
 ):
     CIRunFactory(created_at=NOW - timedelta(hours=50), conclusion="success")
     CIRunFactory(created_at=NOW - timedelta(hours=30), conclusion=conclusion)
-    CIRunFactory(created_at=NOW - timedelta(hours=2), conclusion="cancelled")
+    CIRunFactory(created_at=NOW - timedelta(hours=2), conclusion=silent)
     r = result(pruning, "ci-green")
-    assert r.status == Status.FAIL  # red for 30 hours; the cancelled run changes nothing
+    assert r.status == Status.FAIL  # red for 30 hours; a cancelled or skipped run changes nothing
 
 
 def test_ci_green_leaves_convergence_workflows_to_their_own_rules(repo, pruning):
