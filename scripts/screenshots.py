@@ -29,6 +29,7 @@ SHOTS = [
     ("home", "/", None, DESKTOP),
     ("technique", "/techniques/pruning/", None, DESKTOP),
     ("owners", "/owners/", None, DESKTOP),
+    ("groups", "/groups/", None, DESKTOP),
     ("group", "/groups/tf-mot/", None, DESKTOP),
     ("ci", "/ci/", None, DESKTOP),
     ("releases", "/releases/", None, DESKTOP),
