@@ -325,6 +325,46 @@ class CulpritRange(models.Model):
         return bool(self.pull_requests) and self.likely_culprit is None
 
 
+class ChangePoint(models.Model):
+    """A persistent, statistically significant shift in one metric's run history.
+
+    ``run`` is the first run after the shift (its commit is where the shift begins);
+    ``before_mean`` and ``after_mean`` are the means of the segments on either side.
+    A regression is a shift in the metric's worse direction (the benefit target's
+    comparator, or ``ConvergenceTest`` metric settings). Found incrementally on
+    ingestion by ``convergence.changepoints``.
+    """
+
+    test = models.ForeignKey(
+        ConvergenceTest, on_delete=models.CASCADE, related_name="change_points"
+    )
+    metric = models.CharField(max_length=80)
+    run = models.ForeignKey("ConvergenceRun", on_delete=models.CASCADE, related_name="+")
+    sha = models.CharField(max_length=40, blank=True)
+    run_started_at = models.DateTimeField()
+    before_mean = models.FloatField()
+    after_mean = models.FloatField()
+    change_percent = models.FloatField()
+    significance = models.FloatField(help_text="p-value of the shift (lower: more certain).")
+    regression = models.BooleanField(default=False)
+    internal = models.BooleanField(
+        default=False, help_text="Found on a series with internal runs: not shown to the public."
+    )
+    detected_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-run_started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["test", "metric", "run", "internal"], name="one_change_point_per_run"
+            )
+        ]
+        indexes = [models.Index(fields=["test", "metric", "-run_started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.test} {self.metric} {self.change_percent:+.1f}% at {self.sha[:7]}"
+
+
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
