@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint check format venv demo clean serve
+.PHONY: run test lint check format venv demo clean serve docs docs-serve
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,7 @@ check: lint
 	$(PY) manage.py rule_catalog --check
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy .
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
 format: venv
 	$(VENV)/bin/ruff format .
@@ -48,3 +49,11 @@ clean:
 # and Redis (DATABASE_URL, CELERY_BROKER_URL, CACHE_URL, SECRET_KEY, ALLOWED_HOSTS).
 serve:
 	HOST=$(HOST) PORT=$(PORT) scripts/serve.sh
+
+# The documentation site (MkDocs, Material theme) from docs/: strict, so a broken link or
+# a page missing from the navigation fails.
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
+docs-serve: venv
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8001

@@ -27,7 +27,7 @@ def test_the_engine_refuses_a_check_without_an_entry_and_an_entry_missing_a_fiel
 
 
 def test_the_documents_catalog_is_drawn_from_the_rules(monkeypatch):
-    call_command("rule_catalog", "--check")  # docs/architecture.md is current
+    call_command("rule_catalog", "--check")  # docs/policy/rules.md is current
     text = DOCUMENT.read_text()
     catalog = text[text.index(BEGIN) : text.index(END)]
     for rule in engine.RULES.values():

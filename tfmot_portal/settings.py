@@ -325,7 +325,7 @@ GITHUB_TIMEOUT_SECONDS = env_int("GITHUB_TIMEOUT_SECONDS", 20)
 GITHUB_SYNC_RUNS_DAYS = env_int("GITHUB_SYNC_RUNS_DAYS", 90)
 GITHUB_SYNC_LOCK_SECONDS = env_int("GITHUB_SYNC_LOCK_SECONDS", 300)
 
-# --- Adherence thresholds (the rules in docs/architecture.md) ------------------------
+# --- Adherence thresholds (the rules in docs/policy/rules.md) ------------------------
 ADHERENCE = {
     "RESPONSE_DAYS": env_int("ADHERENCE_RESPONSE_DAYS", 14),
     "PR_REVIEW_DAYS": env_int("ADHERENCE_PR_REVIEW_DAYS", 14),

@@ -5,7 +5,7 @@ from adherence.catalog import BEGIN, DOCUMENT, document_with_catalog, markdown
 
 class Command(BaseCommand):
     help = (
-        "Print the rule catalog as docs/architecture.md shows it; --write updates the "
+        "Print the rule catalog as docs/policy/rules.md shows it; --write updates the "
         "document, --check fails when it is out of date."
     )
 
