@@ -14,4 +14,3 @@ def test_the_readme_is_short_and_its_links_exist():
     assert targets, "the README links to the guides"
     missing = [t for t in targets if not (ROOT / t).exists()]
     assert missing == []
-
