@@ -67,9 +67,11 @@ class ETagStore(Protocol):
 # --- errors --------------------------------------------------------------------------
 # PRs per GraphQL request (GitHub allows 100 aliases of this size: ~20,000 nodes).
 GRAPHQL_BATCH = 100
+# Review ids are past 2**31 - 1: ``databaseId`` (an Int) answers null with a field error
+# for them, ``fullDatabaseId`` is a BigInt (a string holding a 64-bit integer).
 PR_FIELDS = (
     "number updatedAt "
-    "reviews(first: 100) { pageInfo { hasNextPage } nodes { databaseId state submittedAt "
+    "reviews(first: 100) { pageInfo { hasNextPage } nodes { fullDatabaseId state submittedAt "
     "url authorAssociation author { login __typename } } } "
     "files(first: 100) { pageInfo { hasNextPage } nodes { path } }"
 )
@@ -575,7 +577,7 @@ class GitHubClient:
                 continue  # deleted or moved: nothing to learn
             try:
                 out[number] = self._rest_shaped(number, pr)
-            except (KeyError, TypeError) as error:
+            except (KeyError, TypeError, ValueError) as error:
                 raise BadResponse(f"GraphQL answered a malformed PR #{number}", url=url) from error
         return out
 
@@ -584,7 +586,7 @@ class GitHubClient:
         result: JSONObject = {
             "reviews": [
                 {
-                    "id": r["databaseId"],
+                    "id": int(r["fullDatabaseId"]),
                     "user": {
                         "login": (r.get("author") or {}).get("login", ""),
                         "type": (r.get("author") or {}).get("__typename", "User"),

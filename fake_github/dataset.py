@@ -24,6 +24,8 @@ from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 
 BOT_SUFFIX = "[bot]"
+FIRST_ID = 5_000_000_000  # ids handed out by Dataset.new_id, all above 2**32
+ISSUE_ID_BASE = 3_000_000_000  # an issue's id is this plus its number
 
 
 def sha_for(text: str) -> str:
@@ -147,7 +149,9 @@ class Dataset:
         self.lock = threading.RLock()
         self.version = 0  # bumped on each change (ETags follow the content anyway)
         self._by_number: dict[int, IssueRecord] = {i.number: i for i in self.issues}
-        self._next_id = 1_000_000
+        # GitHub's comment, review and run ids are past 2**31 - 1 (and reviews' and
+        # runs' past 2**32): so are these, so that a 32-bit column or an Int field fails here.
+        self._next_id = FIRST_ID
 
     # -- identity -------------------------------------------------------------------------
     @property
@@ -331,7 +335,7 @@ class Dataset:
         known = self.user_ids.get(login.lower())
         if known is not None:
             return known
-        return int(hashlib.md5(login.encode(), usedforsecurity=False).hexdigest()[:7], 16)
+        return int(hashlib.md5(login.encode(), usedforsecurity=False).hexdigest()[:9], 16)
 
     def rename_user(self, old: str, new: str) -> None:
         """A user changes their login: the id stays, teams follow."""

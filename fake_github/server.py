@@ -35,7 +35,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fake_github import identity
-from fake_github.dataset import BOT_SUFFIX, Dataset, iso
+from fake_github.dataset import BOT_SUFFIX, ISSUE_ID_BASE, Dataset, iso
 
 logger = logging.getLogger(__name__)
 RATE_LIMIT = 5000
@@ -66,6 +66,9 @@ ROUTES: list[tuple[re.Pattern, str]] = [
 
 
 GRAPHQL_PR = re.compile(r"(\w+): pullRequest\(number: (\d+)\)")
+# ``databaseId`` asked for on its own (not the tail of ``fullDatabaseId``).
+GRAPHQL_DATABASE_ID = re.compile(r"(?<![A-Za-z])databaseId\b")
+INT_MAX = 2**31 - 1  # GraphQL's Int is 32-bit signed
 
 
 class HTTPError(Exception):
@@ -320,7 +323,9 @@ class _Handler(BaseHTTPRequestHandler):
                     repository[alias] = None
                     errors.append({"type": "NOT_FOUND", "path": ["repository", alias]})
                 else:
-                    repository[alias] = self._graphql_pr(record)
+                    pr = self._graphql_pr(record)
+                    errors += _database_ids(pr, alias, bool(GRAPHQL_DATABASE_ID.search(query)))
+                    repository[alias] = pr
         data: dict[str, object] = {
             "data": {
                 "repository": repository,
@@ -340,7 +345,8 @@ class _Handler(BaseHTTPRequestHandler):
                 "pageInfo": {"hasNextPage": len(reviews) > 100},
                 "nodes": [
                     {
-                        "databaseId": v.id,
+                        "fullDatabaseId": str(v.id),  # BigInt: a string
+                        "databaseId": v.id,  # checked by _database_ids
                         "state": v.state,
                         "submittedAt": iso(v.submitted_at),
                         "url": f"{self._html}/pull/{record.number}#pullrequestreview-{v.id}",
@@ -524,7 +530,7 @@ class _Handler(BaseHTTPRequestHandler):
             "url": f"{self._api}/issues/{r.number}",
             "repository_url": self._api,
             "html_url": f"{self._html}/{kind}/{r.number}",
-            "id": 10_000_000 + r.number,
+            "id": ISSUE_ID_BASE + r.number,
             "node_id": f"I_{r.number}",
             "number": r.number,
             "title": r.title,
@@ -829,6 +835,31 @@ class _Handler(BaseHTTPRequestHandler):
             "content": base64.encodebytes(raw).decode(),
             "html_url": f"{self._html}/blob/{ds.default_branch}/{path}",
         }
+
+
+def _database_ids(pr: dict, alias: str, asked: bool) -> list[dict]:
+    """GraphQL's Int is 32-bit: a ``databaseId`` past 2**31 - 1 cannot be answered, so
+    it is null with a field error naming its path (GitHub's answer, as graphql-ruby
+    words it); one that fits stays. ``fullDatabaseId`` (a BigInt string) always holds.
+    Not ``asked``: the field is left out of the answer."""
+    errors = []
+    for index, node in enumerate(pr["reviews"]["nodes"]):
+        value = node.pop("databaseId", None)
+        if not asked:
+            continue
+        node["databaseId"] = value
+        if value is not None and value > INT_MAX:
+            node["databaseId"] = None
+            errors.append(
+                {
+                    "message": f"Integer out of bounds: {value} @ databaseId "
+                    "(PullRequestReview.databaseId). Consider using ID or "
+                    "GraphQL::Types::BigInt instead.",
+                    "locations": [{"line": 1, "column": 1}],
+                    "path": ["repository", alias, "reviews", "nodes", index, "databaseId"],
+                }
+            )
+    return errors
 
 
 class _Raw:
