@@ -7,6 +7,8 @@ Reads for pages live in ``adherence/selectors.py``; gap state changes are method
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -56,22 +58,30 @@ class _GapChanges:
             self.changed.append(gap)
 
 
-def _techniques():
-    return list(Technique.objects.select_related("owner_group").order_by("pk"))
+def _techniques(technique_ids: Iterable[int] | None = None):
+    techniques = Technique.objects.select_related("owner_group").order_by("pk")
+    if technique_ids is not None:
+        techniques = techniques.filter(pk__in=list(technique_ids))
+    return list(techniques)
 
 
 @transaction.atomic
-def gaps_evaluate(now: datetime | None = None) -> EvaluationSummary:
-    """Evaluate every rule for every technique; store the results, open, update, resolve
-    and expire gaps, and store each technique's health.
+def gaps_evaluate(
+    now: datetime | None = None, technique_ids: Iterable[int] | None = None
+) -> EvaluationSummary:
+    """Evaluate every rule for every technique (or for ``technique_ids`` only); store the
+    results, open, update, resolve and expire gaps, and store each technique's health.
 
     Safe to run twice: results are upserted on (technique, rule) and a gap changes only
     when the rule's outcome does.
     """
     now = now or timezone.now()
-    techniques = _techniques()
+    techniques = _techniques(technique_ids)
     results = engine.evaluate(techniques, now)
-    unresolved = {(g.technique_id, g.rule_id): g for g in Gap.objects.unresolved()}
+    gaps = Gap.objects.unresolved()
+    if technique_ids is not None:
+        gaps = gaps.filter(technique__in=[t.pk for t in techniques])
+    unresolved = {(g.technique_id, g.rule_id): g for g in gaps}
     _date_first_seen(results, unresolved, now)
     _results_store(results, now)
     changes = _gaps_apply(results, unresolved, now)
@@ -84,6 +94,72 @@ def gaps_evaluate(now: datetime | None = None) -> EvaluationSummary:
     new, expired = changes.new, changes.expired
     transaction.on_commit(lambda: gaps_notify(new, expired))
     return EvaluationSummary(len(techniques), len(results), new, changes.resolved, expired)
+
+
+# --- evaluation requests ------------------------------------------------------------
+
+
+class _Request:
+    """The techniques one transaction asked to evaluate, sent once when it commits."""
+
+    def __init__(self) -> None:
+        self.technique_ids: set[int] | None = set()  # None: every technique
+
+    def add(self, technique_ids: set[int] | None) -> None:
+        if self.technique_ids is None or technique_ids is None:
+            self.technique_ids = None
+        else:
+            self.technique_ids |= technique_ids
+
+    def __call__(self) -> None:
+        if _pending.request is self:
+            _pending.request = None
+        _evaluation_send(self.technique_ids)
+
+
+_pending = threading.local()
+
+
+def evaluation_request(
+    techniques: Iterable[Technique | int] | None = None, at_once: bool = False
+) -> None:
+    """Ask for the rules of ``techniques`` (techniques or their ids; None: every technique)
+    to be evaluated again by a worker, once the current transaction commits.
+
+    Every writer whose data a rule reads calls this (upload, webhook, sync, team sync,
+    ownership check, waiver, review decision). Requests within one transaction become one
+    task for the union of their techniques; outside a transaction the task is sent at
+    once; a rolled-back transaction sends nothing. ``at_once`` evaluates here, in the
+    caller's transaction, for a person's action whose page must show the outcome next
+    (a review decision): the page after it never shows the old result.
+    """
+    ids = None if techniques is None else {t if isinstance(t, int) else t.pk for t in techniques}
+    if ids is not None and not ids:
+        return
+    if at_once:
+        gaps_evaluate(technique_ids=ids)
+        return
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        _evaluation_send(ids)
+        return
+    request = getattr(_pending, "request", None)
+    # A request whose transaction (or savepoint) rolled back is no longer waiting.
+    if request is None or not any(entry[1] is request for entry in connection.run_on_commit):
+        request = _pending.request = _Request()
+        transaction.on_commit(request)
+    request.add(ids)
+
+
+def _evaluation_send(technique_ids: set[int] | None) -> bool:
+    from adherence.tasks import evaluate_adherence
+
+    try:
+        evaluate_adherence.delay(sorted(technique_ids) if technique_ids is not None else None)
+        return True
+    except Exception as exc:  # broker down: the next scheduled evaluation catches up
+        logger.warning("could not queue an adherence evaluation: %s", exc)
+        return False
 
 
 def _date_first_seen(results: dict, unresolved: dict, now: datetime) -> None:
@@ -230,6 +306,7 @@ def gap_waive(gap: Gap, user, reason: str, until: date | None, now: datetime | N
     _health_store(
         [gap.technique], list(Gap.objects.unresolved().filter(technique=gap.technique)), now
     )
+    evaluation_request([gap.technique_id])
     return gap
 
 

@@ -10,8 +10,10 @@ from tfmot_portal.celery import RETRY_ON_CONNECTION_ERROR
     name="adherence.tasks.evaluate_adherence",
     **RETRY_ON_CONNECTION_ERROR,
 )
-def evaluate_adherence() -> dict:
-    summary = gaps_evaluate()
+def evaluate_adherence(technique_ids: list[int] | None = None) -> dict:
+    """Every technique's rules (the schedule), or those of ``technique_ids``
+    (``adherence.services.evaluation_request``)."""
+    summary = gaps_evaluate(technique_ids=technique_ids)
     return {
         "techniques": summary.techniques,
         "opened": len(summary.opened),

@@ -22,6 +22,7 @@ from django.db import connection, reset_queries, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from adherence.services import evaluation_request
 from ci_status import upserts
 from ci_status.community import (
     WINDOW_DAYS,
@@ -59,7 +60,6 @@ from techniques.text import fit
 
 logger = logging.getLogger(__name__)
 RESOURCES = ["labels", "issues", "comments", "pulls", "releases", "runs"]
-EVALUATE_TASK = "adherence.tasks.evaluate_adherence"
 
 
 # --- repositories --------------------------------------------------------------------
@@ -369,8 +369,8 @@ def repository_sync(
         _run_finish(run, repository, sync, error)
     if error and (getattr(error, "transient", False) or not isinstance(error, GitHubError)):
         raise error
-    if evaluate and not error:
-        request_adherence_evaluation()
+    if evaluate and not error:  # labels, CI, releases and figures: every technique's rules
+        evaluation_request()
     return run
 
 
@@ -434,18 +434,6 @@ def source_switch(repository: Repository, source: str, run: SyncRun) -> bool:
     repository.api_url = fit(Repository, "api_url", source.split("#")[0])
     repository.save(update_fields=["source", "api_url", "last_synced_at", "community_fingerprint"])
     return bool(previous)
-
-
-def request_adherence_evaluation() -> bool:
-    """Ask the adherence engine to re-evaluate (its task, by name: no import)."""
-    from celery import current_app
-
-    try:
-        current_app.send_task(EVALUATE_TASK)
-        return True
-    except Exception as exc:  # broker down: the next scheduled evaluation catches up
-        logger.warning("could not queue %s: %s", EVALUATE_TASK, exc)
-        return False
 
 
 # --- queueing from the web -----------------------------------------------------------

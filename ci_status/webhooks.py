@@ -14,6 +14,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from adherence.services import evaluation_request
 from ci_status import services, upserts
 from ci_status.models import CIRun, Comment, Issue, ItemTechnique, Repository, WebhookDelivery
 from ci_status.services import repository_get_or_create
@@ -162,6 +163,7 @@ def webhook_handle(event: str, delivery_id: str, payload: dict) -> tuple[str, in
         delivery.rows_written = rows
         delivery.save(update_fields=["rows_written"])
         upserts.record_maintainer_activity(repository, only=_people(payload))
+        evaluation_request()  # sent once the delivery commits
     return "applied", rows
 
 

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.utils import timezone
 
+from adherence.services import evaluation_request
 from ci_status.community import path_matches
 from ci_status.github import GitHubClient, GitHubError
 from convergence.models import (
@@ -405,6 +406,7 @@ def results_ingest(
         for test in touched:
             convergence_state_update(test, now)
         bump_data_version()
+        evaluation_request({test.technique_id for test in touched})  # gaps follow the runs
     return IngestResult(created, len(runs) - created, sorted(str(t) for t in touched))
 
 

@@ -1,6 +1,6 @@
 """Celery entry points of the GitHub integration: thin, safe to run twice."""
 
-from celery import current_app, shared_task
+from celery import shared_task
 
 from ci_status.github import RateLimited, Unavailable
 
@@ -17,8 +17,6 @@ def sync_teams() -> dict:
 
     results = teams_sync_all()
     changed = [r.group.slug for r in results if r.changed]
-    if changed:  # the ownership rules count the new maintainers
-        current_app.send_task("adherence.tasks.evaluate_adherence")
     return {
         "groups": len(results),
         "changed": changed,

@@ -16,6 +16,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from adherence.services import evaluation_request
 from ci_status.github import PER_PAGE, DictETagStore, GitHubClient, GitHubError
 from github_integration.models import TeamSync
 from github_integration.signin import accounts_follow_rename
@@ -136,6 +137,9 @@ def _apply(group: OwnerGroup, members: list[dict], result: TeamSyncResult) -> No
         maintainers_record_change(
             group, f"GitHub team {group.github_team}: " + "; ".join(parts) + "."
         )
+        evaluation_request(
+            group.techniques.values_list("pk", flat=True)
+        )  # the ownership rules count the change
 
 
 def teams_sync_all(client: GitHubClient | None = None, now: datetime | None = None):

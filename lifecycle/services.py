@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models.signals import post_save
 from django.utils import timezone
 
+from adherence.services import evaluation_request
 from ci_status.github import GitHubClient, GitHubError
 from lifecycle.models import (
     REQUIRED_STEPS,
@@ -321,6 +322,7 @@ def ownership_check(client=None, now: datetime | None = None) -> int:
                 check.drifts, check.codeowners_drift_since, now
             )
         check.save()
+    evaluation_request(techniques)  # the ownership rules read these checks
     return len(techniques)
 
 

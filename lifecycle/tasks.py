@@ -9,8 +9,4 @@ from tfmot_portal.celery import RETRY_ON_CONNECTION_ERROR
     **RETRY_ON_CONNECTION_ERROR,
 )
 def check_ownership() -> int:
-    count = ownership_check()
-    from celery import current_app
-
-    current_app.send_task("adherence.tasks.evaluate_adherence")
-    return count
+    return ownership_check()

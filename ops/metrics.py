@@ -17,6 +17,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from adherence import selectors as adherence_selectors
+from adherence.tasks import evaluate_adherence
 from ci_status import selectors as ci_selectors
 from techniques import selectors as techniques_selectors
 
@@ -45,7 +46,7 @@ TASK_DURATION = Histogram(
     ["task", "state"],
     buckets=(0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600),
 )
-EVALUATE_TASK = "adherence.tasks.evaluate_adherence"
+EVALUATE_TASK = evaluate_adherence.name
 
 
 def health_level_counts() -> dict[str, int]:

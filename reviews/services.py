@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from adherence import selectors as adherence_selectors
+from adherence.services import evaluation_request
 from ci_status import selectors as ci_selectors
 from convergence import selectors as convergence_selectors
 from reviews.markup import render_markdown  # noqa: F401 (the pages import it from here)
@@ -342,6 +343,8 @@ def review_decide(
     )
     review.version += 1
     review.save()
+    # The semi-annual review rule reads the decision: the technique page shows both at once.
+    evaluation_request([review.technique_id], at_once=True)
     return review
 
 
