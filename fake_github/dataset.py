@@ -142,6 +142,8 @@ class Dataset:
     # -- identity and issue writes (served by fake_github/identity.py) --------------------
     teams: dict[str, list[str]] = field(default_factory=dict)  # "org/slug" -> logins
     user_ids: dict[str, int] = field(default_factory=dict)  # login (lower) -> id (renames)
+    # login (lower) -> the public e-mail GitHub's /user shows (null for everyone else)
+    public_emails: dict[str, str] = field(default_factory=dict)
     issues_enabled: bool = True  # False: issue writes answer 410 as GitHub does
     app_login: str = "tfmot-portal"  # who writes the issues the API token creates
 

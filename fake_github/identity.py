@@ -107,7 +107,7 @@ def _current_user(handler) -> bool:
     user.update(
         {
             "name": login.title(),
-            "email": None,
+            "email": handler.fake.dataset.public_emails.get(login.lower()),
             "avatar_url": "",
             "created_at": "2019-05-07T00:00:00Z",
         }

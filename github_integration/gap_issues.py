@@ -11,15 +11,22 @@ Never two issues for one gap: the :class:`GapIssue` row is committed before the 
 is created and carries a marker that goes into the issue body as a hidden comment; an
 unrecorded issue (a worker died between creating and recording it, or GitHub answered
 5xx after creating it) is found again by that marker — in the issues updated since the
-claim, then by search — before anything is created.
+claim, then by search — before anything is created. The marker holds a random secret
+of the gap (``GapIssue.secret``, never shown on a page), and an issue is adopted only
+when the portal's own account (``GET /user`` with its token) created it and its body
+carries the marker as a comment line of its own: an outsider's issue is never adopted.
+Quoted text (the summary, evidence titles) goes through :func:`techniques.text.inert`,
+so it can hold no comment, link, mention or image.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.db import transaction
@@ -39,12 +46,24 @@ from ci_status.github import (
 from ci_status.models import Issue
 from github_integration.models import GapIssue
 from techniques.duties import duty_of
-from techniques.text import fit
+from techniques.text import fit, inert
 
 logger = logging.getLogger(__name__)
 OPEN_STATES = (Gap.State.OPEN, Gap.State.ACKNOWLEDGED)
 # A GitHub issue's states.
 OPEN, CLOSED = Issue.State.OPEN, Issue.State.CLOSED
+
+
+class _Author:
+    """The portal account's GitHub id, asked for once per run and only when needed."""
+
+    def __init__(self) -> None:
+        self.asked, self.value = False, None
+
+    def id(self, client: GitHubClient) -> int | None:
+        if not self.asked:
+            self.asked, self.value = True, portal_account_id(client)
+        return self.value
 
 
 @dataclass
@@ -58,8 +77,13 @@ class GapIssueSummary:
     stopped: str = ""  # set when a transient failure (5xx, rate limit) stopped the run
 
 
-def marker_for(gap: Gap) -> str:
-    return f"tfmot-portal-gap-{gap.pk}"
+def new_secret() -> str:
+    return secrets.token_hex(16)
+
+
+def marker_for(gap: Gap, secret: str) -> str:
+    """The hidden marker of the gap's issue: its id and its random secret."""
+    return f"tfmot-portal-gap-{gap.pk}-{secret}"
 
 
 def _marker_comment(marker: str) -> str:
@@ -76,10 +100,11 @@ def issue_body(gap: Gap, marker: str) -> str:
     technique = gap.technique
     url = settings.PORTAL_BASE_URL.rstrip("/") + gap.get_absolute_url()
     lines = [
-        f"The portal found a gap in the duties of **{technique.name}** "
-        f"(`{technique.public_api}`, {technique.get_tos_level_display()} terms of service).",
+        f"The portal found a gap in the duties of **{inert(technique.name)}** "
+        f"({inert(technique.public_api)}, {technique.get_tos_level_display()} terms of "
+        "service).",
         "",
-        f"**What fails:** {gap.summary}",
+        f"**What fails:** {inert(gap.summary)}",
         "",
     ]
     rule, duty = engine.RULES.get(gap.rule_id), duty_of(gap.rule_id)
@@ -91,10 +116,15 @@ def issue_body(gap: Gap, marker: str) -> str:
     lines.append(
         f"Failing since {since:%Y-%m-%d}; noticed by the portal on {gap.opened_at:%Y-%m-%d}."
     )
-    links = [link for link in gap.links or [] if isinstance(link, dict) and link.get("url")]
+    links = [
+        (link.get("title") or link["url"], _link_target(link["url"]))
+        for link in gap.links or []
+        if isinstance(link, dict) and isinstance(link.get("url"), str)
+    ]
+    links = [(title, target) for title, target in links if target]
     if links:
         lines += ["", "**Evidence:**"]
-        lines += [f"- [{link.get('title') or link['url']}]({link['url']})" for link in links[:20]]
+        lines += [f"- [{inert(title)}]({target})" for title, target in links[:20]]
     lines += [
         "",
         f"Details, history and evidence: {url}",
@@ -103,6 +133,14 @@ def issue_body(gap: Gap, marker: str) -> str:
         _marker_comment(marker),
     ]
     return "\n".join(lines)
+
+
+def _link_target(url: str) -> str:
+    """An evidence URL as a Markdown link target: http(s) only, and percent-encoded so
+    that no parenthesis, angle bracket, space or quote ends the link early."""
+    if urlsplit(url).scheme not in ("http", "https"):
+        return ""
+    return quote(url, safe="/:?#!$&*+,;=%~-._")
 
 
 def _hash(text: str) -> str:
@@ -126,19 +164,43 @@ def _eligible(now: datetime):
     )
 
 
-def _find_by_marker(client: GitHubClient, record: GapIssue) -> dict | None:
-    """The issue carrying the record's marker: among the issues updated since the claim
-    (the listing is consistent at once), then by search (which may lag)."""
+def portal_account_id(client: GitHubClient) -> int | None:
+    """The GitHub user id of the account the client's token acts as (``GET /user``);
+    None when GitHub does not say (a GitHub App's installation token gets 403 there):
+    then no issue is adopted, a new one is created."""
+    try:
+        user = client.get_json("/user")
+    except GitHubError as error:
+        logger.warning("GET /user refused (%s): gap issues are not adopted", error)
+        return None
+    value = user.get("id") if isinstance(user, dict) else None
+    return value if isinstance(value, int) else None
+
+
+def _carries_marker(issue: dict, record: GapIssue, author_id: int | None) -> bool:
+    """The portal's own issue for this record: created by the portal's account, with the
+    record's marker (secret included) as a comment line of its own."""
+    user = issue.get("user") if isinstance(issue.get("user"), dict) else {}
+    if author_id is None or user.get("id") != author_id or "pull_request" in issue:
+        return False
     comment = _marker_comment(record.marker)
+    return any(line.strip() == comment for line in (issue.get("body") or "").splitlines())
+
+
+def _find_by_marker(client: GitHubClient, record: GapIssue, author_id: int | None) -> dict | None:
+    """The portal's issue carrying the record's marker: among the issues updated since the
+    claim (the listing is consistent at once), then by search (which may lag)."""
+    if author_id is None:
+        return None
     since = record.claimed_at - timedelta(minutes=5)
     params = {"state": "all", "sort": "created", "direction": "desc"}
     params["since"] = since.strftime("%Y-%m-%dT%H:%M:%SZ")
     for issue in client.items("/repos/{repo}/issues", params):
-        if comment in (issue.get("body") or "") and "pull_request" not in issue:
+        if _carries_marker(issue, record, author_id):
             return issue
     query = f'repo:{client.repo} is:issue in:body "{record.marker}"'
     for issue in client.search_issues(query, limit=30):
-        if comment in (issue.get("body") or ""):
+        if _carries_marker(issue, record, author_id):
             return issue
     return None
 
@@ -148,13 +210,17 @@ def _claim(gap: Gap, repository: str) -> GapIssue:
         return gap.github_issue  # selected with the gap
     except GapIssue.DoesNotExist:
         pass
+    secret = new_secret()
     record, _ = GapIssue.objects.get_or_create(
-        gap=gap, defaults={"repository": repository, "marker": marker_for(gap)}
+        gap=gap,
+        defaults={"repository": repository, "secret": secret, "marker": marker_for(gap, secret)},
     )
     return record
 
 
-def _ensure(gap: Gap, client: GitHubClient, summary: GapIssueSummary, now: datetime) -> None:
+def _ensure(
+    gap: Gap, client: GitHubClient, summary: GapIssueSummary, now: datetime, author: _Author
+) -> None:
     record = _claim(gap, client.repo)  # committed before anything is created on GitHub
     body = issue_body(gap, record.marker)
     if record.number is not None and record.state == OPEN and record.body_hash == _hash(body):
@@ -162,7 +228,7 @@ def _ensure(gap: Gap, client: GitHubClient, summary: GapIssueSummary, now: datet
     with transaction.atomic():
         record = GapIssue.objects.select_for_update().get(pk=record.pk)
         if record.number is None:
-            issue = _find_by_marker(client, record)
+            issue = _find_by_marker(client, record, author.id(client))
             if issue is not None:
                 summary.found_again.append(issue["number"])
             else:
@@ -224,10 +290,11 @@ def gap_issues_sync(client: GitHubClient | None = None, now: datetime | None = N
     )
     work = [("ensure", gap) for gap in _eligible(now)]
     work += [("close", record) for record in to_close.select_related("gap")]
+    author = _Author()
     for action, item in work:
         try:
             if action == "ensure":
-                _ensure(item, client, summary, now)
+                _ensure(item, client, summary, now, author)
             else:
                 _close(item, client, summary, now)
         except (Unavailable, RateLimited, AuthenticationFailed, Forbidden) as error:

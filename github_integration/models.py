@@ -74,6 +74,9 @@ class GapIssue(models.Model):
     gap = models.OneToOneField(Gap, on_delete=models.CASCADE, related_name="github_issue")
     repository = models.CharField(max_length=140)
     marker = models.CharField(max_length=80, unique=True)
+    # The random part of the marker: an issue is found again only by the portal's own
+    # account and this secret, which no page shows (docs/security.md, "Gap issues").
+    secret = models.CharField(max_length=32, blank=True)
     number = models.PositiveIntegerField(null=True, blank=True)
     url = models.URLField(blank=True)
     state = models.CharField(max_length=10, choices=Issue.State.choices, default=Issue.State.OPEN)

@@ -4,10 +4,13 @@
   (authorize and token exchange; GitHub Enterprise: its web address) and
   ``GITHUB_API_URL`` (``/user``), so one configuration serves github.com, an Enterprise
   server and the project's GitHub-shaped server.
-- Password sign-up stays closed; a GitHub sign-in creates an account (user name = the
-  GitHub login) or, the first time, joins the existing non-staff account of that login.
+- Password sign-up stays closed; a GitHub sign-in finds its account by the GitHub user
+  id, or creates one (user name = the GitHub login, not chosen by the user). It is never
+  joined to an account by user name (docs/security.md, "Identity").
 - After a GitHub sign-in the maintainers with that GitHub user id follow a renamed
-  login, and maintainers listed under the login get the id (:func:`github_identity_link`).
+  login, and maintainers listed under the login without an id get it; maintainers listed
+  under the login with another id are left alone and the history says so
+  (:func:`github_identity_link`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ import logging
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.account.signals import user_logged_in
+from allauth.account.utils import filter_users_by_email
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialAccount
 from allauth.socialaccount.providers.github.provider import GitHubProvider
@@ -26,7 +31,6 @@ from allauth.socialaccount.signals import social_account_added
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q
 from django.dispatch import receiver
 from django.http import Http404
 from django.urls import reverse
@@ -84,40 +88,49 @@ class AccountAdapter(DefaultAccountAdapter):
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    """GitHub sign-ins: an account is found by its GitHub user id only.
+
+    A GitHub sign-in is never joined to an existing account by user name (a login may be
+    a recycled one); an account and a GitHub identity are joined by a GitHub sign-in
+    already linked (allauth's social account, keyed on the id) or by "Link your GitHub
+    account" from a signed-in session. A new GitHub account signs up automatically: its
+    user name is its login (a free variant when taken), never one the user chooses, and
+    an e-mail address another account already has is dropped rather than asked about.
+    """
+
     def is_open_for_signup(self, request, sociallogin) -> bool:
         return True  # anyone may sign in with GitHub; rights come from maintainership
 
+    def is_auto_signup_allowed(self, request, sociallogin) -> bool:
+        return True  # never allauth's sign-up form: nothing of the identity is chosen
+
     def pre_social_login(self, request, sociallogin) -> None:
-        """The first GitHub sign-in of a login joins the password account of that user
-        name (the portal's convention: user name = GitHub login), unless it is a staff
-        account or already linked to another GitHub user."""
         if sociallogin.is_existing or request.user.is_authenticated:
             return
-        data = sociallogin.account.extra_data
-        logins = {str(data.get("login", "")).lower()}
-        github_id = _int(sociallogin.account.uid)
-        if github_id is not None:
-            # A maintainer known by this id under an older login: that account is theirs.
-            logins |= {
-                login.lower()
-                for login in Maintainer.objects.filter(github_id=github_id).values_list(
-                    "github_login", flat=True
-                )
-            }
-        logins.discard("")
-        if not logins:
-            return
-        User = get_user_model()
-        same_name = Q()
-        for login in logins:
-            same_name |= Q(username__iexact=login)
-        for user in User.objects.filter(same_name).order_by("pk"):
-            if user.is_staff or user.is_superuser:
-                continue
-            if SocialAccount.objects.filter(user=user, provider="github").exists():
-                continue
-            sociallogin.connect(request, user)
-            return
+        # An address another account has would stop allauth's automatic sign-up at a
+        # form; without e-mail verification the address proves nothing, so it is dropped.
+        taken = {
+            e.email.lower() for e in sociallogin.email_addresses if filter_users_by_email(e.email)
+        }
+        email = sociallogin.user.email or ""
+        if email and filter_users_by_email(email):
+            taken.add(email.lower())
+            sociallogin.user.email = ""
+        sociallogin.email_addresses = [
+            e for e in sociallogin.email_addresses if e.email.lower() not in taken
+        ]
+
+    def save_user(self, request, sociallogin, form=None):
+        """The new account's user name is the GitHub login, or a free variant of it."""
+        user = sociallogin.user
+        login = str(sociallogin.account.extra_data.get("login") or "")
+        if login:
+            user.username = get_account_adapter(request).generate_unique_username(
+                [login, "github-user"]
+            )
+        user.set_unusable_password()
+        sociallogin.save(request)
+        return user
 
     def get_connect_redirect_url(self, request, socialaccount) -> str:
         return reverse("github_integration:me")
@@ -140,6 +153,24 @@ def github_identity_link(user, github_id: int, login: str) -> list[Maintainer]:
     now linked.
     """
     renamed = []
+    for other in (
+        Maintainer.objects.filter(github_login__iexact=login, github_id__isnull=False)
+        .exclude(github_id=github_id)
+        .select_related("group")
+    ):
+        logger.warning(
+            "GitHub sign-in as @%s (GitHub user %s) not linked to @%s of %s (GitHub user %s)",
+            login,
+            github_id,
+            other.github_login,
+            other.group.slug,
+            other.github_id,
+        )
+        maintainers_record_change(
+            other.group,
+            f"A GitHub sign-in as @{login} (GitHub user {github_id}) was not given the rights "
+            f"of @{other.github_login}: GitHub user {other.github_id} on record.",
+        )
     for maintainer in Maintainer.objects.filter(github_id=github_id).select_related("group"):
         if maintainer.github_login.lower() != login.lower():
             old = maintainer.github_login

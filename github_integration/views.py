@@ -5,7 +5,6 @@ from __future__ import annotations
 from allauth.socialaccount.models import SocialAccount
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
@@ -24,12 +23,8 @@ def me(request):
     """Who you are, your GitHub link, and the techniques it makes you an owner of."""
     account = SocialAccount.objects.filter(user=request.user, provider="github").first()
     github_id = int(account.uid) if account and account.uid.isdigit() else None
-    login = request.user.get_username()
-    match = Q(github_login__iexact=login)
-    if github_id is not None:
-        match |= Q(github_id=github_id)
     maintainers = list(
-        Maintainer.objects.filter(match).select_related("group").order_by("group__name")
+        Maintainer.objects.for_user(request.user).select_related("group").order_by("group__name")
     )
     techniques = Technique.objects.owned_by(request.user).for_pages().order_by("name")
     return render(

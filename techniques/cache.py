@@ -5,7 +5,8 @@ includes the data version (``DataVersion``): one cheap query per request instead
 page's queries and rendering. Every ORM save or delete in the portal's apps bumps the
 version (signals below); code that writes with bulk operations or ``update()`` (the
 GitHub sync, rule evaluation, run ingestion) calls ``bump_data_version()`` when it
-commits. A signed-in user's read-only pages are cached per session (``private_page``).
+commits. A signed-in user's read-only pages are cached per session and per rights
+(``private_page``).
 Keys also hold the code version (``CODE_VERSION``), so a deploy starts with no page
 cached by the code before it.
 """
@@ -148,9 +149,44 @@ def public_page(view):
     return wrapper
 
 
+def rights_fingerprint(request) -> str:
+    """A digest of what decides what ``request.user`` may see: staff, superuser and active
+    flags, groups and permissions, linked sign-in accounts and maintainer rows (with
+    their status). Part of every per-user cache key, so a page cached before a loss of
+    rights is never served after it (those records are not all the portal's own, so
+    their changes do not bump the data version). One query."""
+    from allauth.socialaccount.models import SocialAccount
+    from django.contrib.auth.models import Group, Permission
+    from django.db.models import CharField, Value
+    from django.db.models.functions import Cast, Concat
+
+    user = request.user
+    Maintainer = apps.get_model("techniques", "Maintainer")
+    text = CharField()
+    rows = (
+        Group.objects.filter(user=user)
+        .values_list(Value("group", output_field=text), Cast("pk", text))
+        .union(
+            Permission.objects.filter(user=user).values_list(
+                Value("permission", output_field=text), Cast("pk", text)
+            ),
+            SocialAccount.objects.filter(user=user).values_list("provider", "uid"),
+            Maintainer.objects.for_user(user).values_list(
+                Value("maintainer", output_field=text),
+                Concat(Cast("pk", text), Value(":"), "status", output_field=text),
+            ),
+            all=True,
+        )
+    )
+    parts = [f"{user.pk}:{user.is_active}:{user.is_staff}:{user.is_superuser}"]
+    parts += sorted(f"{kind}={value}" for kind, value in rows)
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+
+
 def private_page(view):
-    """Cache a signed-in user's read-only page, keyed on their session and the data
-    version: a second look costs one query until anything changes. Pages with pending
+    """Cache a signed-in user's read-only page, keyed on their session, their rights
+    (:func:`rights_fingerprint`) and the data version: a second look costs two queries
+    until anything changes. Pages with pending
     messages are never cached or served from the cache (the messages must show)."""
 
     @functools.wraps(view)
@@ -165,7 +201,10 @@ def private_page(view):
             or "_messages" in session
         ):
             return view(request, *args, **kwargs)
-        key = f"private:{session.session_key}:{CODE_VERSION}:{data_version(request)}:{_digest(request)}"
+        key = (
+            f"private:{session.session_key}:{rights_fingerprint(request)}:{CODE_VERSION}:"
+            f"{data_version(request)}:{_digest(request)}"
+        )
         return _cached_response(key, view, request, *args, **kwargs)
 
     return wrapper

@@ -10,8 +10,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Count, Prefetch, Q
-from django.db.models.functions import Lower
+from django.db.models import BigIntegerField, Count, Exists, Prefetch, Q, Subquery
+from django.db.models.functions import Cast, Lower
 from django.urls import reverse
 from django.utils import timezone
 
@@ -122,6 +122,64 @@ class OwnerGroup(models.Model):
         return [m for m in self.maintainers.all() if m.is_active]
 
 
+def _github_accounts(user):
+    from allauth.socialaccount.models import SocialAccount
+
+    return SocialAccount.objects.filter(user_id=user.pk, provider="github")
+
+
+def github_ids_of(user) -> frozenset[int]:
+    """The GitHub user ids linked to ``user`` (its GitHub sign-ins), read once per user
+    object."""
+    if not user.is_authenticated:
+        return frozenset()
+    cached = getattr(user, "_portal_github_ids", None)
+    if cached is None:
+        uids = _github_accounts(user).values_list("uid", flat=True)
+        cached = frozenset(int(uid) for uid in uids if uid.isdigit())
+        user._portal_github_ids = cached
+    return cached
+
+
+def identity_q(user, prefix: str = "") -> Q:
+    """The maintainer rows that are ``user`` (the identity rule, docs/security.md).
+
+    Rights follow the GitHub user id: a maintainer with a ``github_id`` is the user whose
+    GitHub sign-in has that id, never a user of that name. A maintainer without an id
+    (added by hand, the demo) is the account of the same user name only while that
+    account has no GitHub sign-in (accounts without one are made by staff); the first
+    GitHub sign-in of its login gives it the id. One query, with no extra round trip.
+    """
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    accounts = _github_accounts(user)
+    by_id = Q(
+        **{
+            f"{prefix}github_id__in": Subquery(
+                accounts.values(as_id=Cast("uid", BigIntegerField()))
+            )
+        }
+    )
+    by_name = Q(
+        ~Exists(accounts),
+        **{
+            f"{prefix}github_id__isnull": True,
+            f"{prefix}github_login__iexact": user.get_username(),
+        },
+    )
+    return by_id | by_name
+
+
+def is_identity_of(maintainer: Maintainer, user) -> bool:
+    """Python twin of :func:`identity_q` for one maintainer (prefetched rows)."""
+    if not user.is_authenticated:
+        return False
+    ids = github_ids_of(user)
+    if maintainer.github_id is not None:
+        return maintainer.github_id in ids
+    return not ids and maintainer.github_login.lower() == user.get_username().lower()
+
+
 class MaintainerQuerySet(models.QuerySet):
     def active(self):
         return self.filter(status=Maintainer.Status.ACTIVE)
@@ -129,7 +187,7 @@ class MaintainerQuerySet(models.QuerySet):
     def for_user(self, user):
         if not user.is_authenticated:
             return self.none()
-        return self.filter(github_login__iexact=user.get_username())
+        return self.filter(identity_q(user))
 
 
 class Maintainer(models.Model):
@@ -198,7 +256,7 @@ class TechniqueQuerySet(models.QuerySet):
         if not user.is_authenticated:
             return self.none()
         return self.filter(
-            owner_group__maintainers__github_login__iexact=user.get_username(),
+            identity_q(user, "owner_group__maintainers__"),
             owner_group__maintainers__status=Maintainer.Status.ACTIVE,
         ).distinct()
 
@@ -375,8 +433,7 @@ class Technique(models.Model):
         if not user.is_authenticated or self.owner_group is None:
             return False
         return any(
-            m.is_active and m.github_login.lower() == user.get_username().lower()
-            for m in self.owner_group.maintainers.all()
+            m.is_active and is_identity_of(m, user) for m in self.owner_group.maintainers.all()
         )
 
     def months_since_launch(self, today=None) -> int | None:

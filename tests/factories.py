@@ -500,4 +500,5 @@ class GapIssueFactory(factory.django.DjangoModelFactory):
 
     gap = factory.SubFactory(GapFactory)
     repository = "tensorflow/model-optimization"
-    marker = factory.Sequence(lambda n: f"tfmot-portal-gap-{n}")
+    secret = factory.Sequence(lambda n: f"{n:032x}")
+    marker = factory.LazyAttribute(lambda r: f"tfmot-portal-gap-{r.gap.pk}-{r.secret}")

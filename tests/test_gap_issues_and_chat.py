@@ -12,8 +12,9 @@ from django.utils import timezone
 from adherence.models import Gap
 from adherence.services import gap_waive, gaps_notify
 from ci_status.github import GitHubClient
-from github_integration.gap_issues import gap_issues_sync, marker_for
+from github_integration.gap_issues import gap_issues_sync
 from github_integration.models import GapIssue
+from techniques.text import inert
 from tests.factories import GapFactory, GapIssueFactory
 
 
@@ -46,7 +47,8 @@ def old_gap(pruning, settings):
 
 
 def issues_of(server, gap):
-    return [i for i in server.dataset.issues if marker_for(gap) + " -->" in i.body]
+    marker = GapIssue.objects.get(gap=gap).marker
+    return [i for i in server.dataset.issues if f"<!-- {marker} -->" in i.body]
 
 
 def test_a_gap_open_long_enough_opens_one_issue(old_gap, writer, fake_github):
@@ -87,7 +89,7 @@ def test_evidence_changes_update_the_issue(old_gap, writer, fake_github):
     summary = gap_issues_sync(writer)
     [issue] = issues_of(fake_github, old_gap)
     assert summary.updated == [issue.number]
-    assert "No active maintainer left." in issue.body
+    assert inert("No active maintainer left.") in issue.body
 
 
 def test_resolved_gap_closes_its_issue_with_a_comment(old_gap, writer, fake_github):
@@ -142,12 +144,78 @@ def test_a_worker_dying_between_create_and_record_never_makes_two(old_gap, write
 
 def test_found_again_by_search_when_the_claim_is_older(old_gap, writer, fake_github):
     """The listing looks at issues updated since the claim; search finds older ones."""
-    record = GapIssueFactory(gap=old_gap, repository=writer.repo, marker=marker_for(old_gap))
+    record = GapIssueFactory(gap=old_gap, repository=writer.repo)
     writer.create_issue("Left by a dead worker", f"body\n<!-- {record.marker} -->")
     GapIssue.objects.filter(pk=record.pk).update(claimed_at=timezone.now() + timedelta(hours=1))
     summary = gap_issues_sync(writer)
     assert len(summary.found_again) == 1 and summary.created == []
     assert any("/search/issues" in p for p in fake_github.paths)
+
+
+def test_an_outsiders_issue_with_the_marker_is_never_adopted(old_gap, writer, fake_github):
+    """Even one that knows the whole marker: only the portal's own account's issues are
+    found again, so the portal creates its own."""
+    record = GapIssueFactory(gap=old_gap, repository=writer.repo)
+    legacy = f"tfmot-portal-gap-{old_gap.pk}"
+    for body in (f"<!-- {record.marker} -->", f"<!-- {legacy} -->"):
+        fake_github.dataset.add_issue(
+            "Totally the portal", "mallory", timezone.now(), body=f"Hi\n{body}"
+        )
+    summary = gap_issues_sync(writer)
+    assert summary.found_again == [] and len(summary.created) == 1
+    [created] = summary.created
+    assert fake_github.dataset.issue(created).author == "tfmot-portal"
+    assert GapIssue.objects.get(gap=old_gap).number == created
+
+
+def test_each_gap_has_a_secret_marker(old_gap, writer, fake_github, pruning):
+    second = GapFactory(technique=pruning, rule_id="technique-label", days_open=10)
+    gap_issues_sync(writer)
+    one, two = GapIssue.objects.get(gap=old_gap), GapIssue.objects.get(gap=second)
+    assert one.secret and two.secret and one.secret != two.secret
+    assert one.marker == f"tfmot-portal-gap-{old_gap.pk}-{one.secret}"
+
+
+def test_quoted_titles_are_inert_and_cannot_carry_another_gaps_marker(
+    old_gap, writer, fake_github, pruning
+):
+    """A gap whose evidence quotes a title holding another gap's marker, a link and a
+    team ping: the issue shows the characters, GitHub renders no link, ping or comment,
+    and the other gap never adopts this issue."""
+    first = GapIssueFactory(gap=old_gap, repository=writer.repo)
+    phishing = (
+        f"cc @tensorflow/everyone](https://evil.example/phish) <!-- {first.marker} --> "
+        "![x](https://evil.example/pixel.png)"
+    )
+    second = GapFactory(
+        technique=pruning,
+        rule_id="technique-label",
+        days_open=10,
+        summary=f"Quoted: {phishing}",
+        links=[{"title": phishing, "url": "https://github.com/x/y/issues/1) [z](http://evil"}],
+    )
+    # Only the second gap is due at first.
+    GapIssue.objects.filter(pk=first.pk).delete()
+    opened = old_gap.opened_at
+    Gap.objects.filter(pk=old_gap.pk).update(opened_at=timezone.now())
+    gap_issues_sync(writer)
+    [issue] = issues_of(fake_github, second)
+    body = issue.body
+    own = f"<!-- {GapIssue.objects.get(gap=second).marker} -->"
+    assert body.count("<!--") == 1 and own in body
+    assert "](https://evil" not in body and "![x]" not in body
+    assert "@tensorflow/everyone" not in body and "@\u200btensorflow" in body
+    assert "issues/1%29%20%5Bz%5D%28http://evil" in body  # the URL ends where it should
+    # The first gap, due now and claimed with the marker quoted above, makes its own issue.
+    Gap.objects.filter(pk=old_gap.pk).update(opened_at=opened)
+    GapIssue.objects.create(
+        gap=old_gap, repository=writer.repo, secret=first.secret, marker=first.marker
+    )
+    summary = gap_issues_sync(writer)
+    assert summary.found_again == [] and summary.created == [
+        GapIssue.objects.get(gap=old_gap).number
+    ]
+    assert GapIssue.objects.get(gap=old_gap).number != issue.number
 
 
 def test_5xx_on_create_records_the_error_and_the_next_run_creates_one(old_gap, writer, fake_github):

@@ -7,7 +7,8 @@ import requests
 from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth import get_user_model
 
-from techniques.models import Maintainer, TechniqueChange
+from techniques.models import Maintainer, Technique, TechniqueChange
+from tests.factories import ReviewFactory, UserFactory
 
 
 @pytest.fixture
@@ -48,30 +49,38 @@ def test_unconfigured_github_sign_in_is_404(client, db):
     assert client.get("/accounts/github/login/callback/?code=x&state=y").status_code == 404
 
 
-def test_first_sign_in_joins_the_owners_account_and_lands_on_their_page(
+def test_first_sign_in_is_never_joined_by_user_name_and_rights_follow_the_id(
     client, github_signin, pruning, alice
 ):
     response = sign_in_with_github(client)  # the server approves as alice by default
     assert response.status_code == 302
     assert response["Location"] == "/me/"
     page = client.get("/me/")
-    assert page.context["user"] == alice
+    signed_in = page.context["user"]
+    assert signed_in.pk != alice.pk  # the password account "alice" is not joined
+    assert signed_in.username.startswith("alice")
     assert "Weight pruning" in page.content.decode()
-    account = SocialAccount.objects.get(user=alice, provider="github")
     github_id = github_signin.dataset.user_id("alice")
-    assert account.uid == str(github_id)
+    account = SocialAccount.objects.get(provider="github")
+    assert account.user_id == signed_in.pk and account.uid == str(github_id)
     assert Maintainer.objects.get(github_login="alice").github_id == github_id
     me = client.get("/me/github/").content.decode()
     assert "@alice" in me and str(github_id) in me and "Weight pruning" in me
+    # The maintainer now has its GitHub id: the password account of that name owns nothing.
+    assert not Technique.objects.owned_by(alice).exists()
+    client.force_login(alice)
+    assert "do not maintain" in client.get("/me/").content.decode()
 
 
-def test_renamed_login_keeps_the_link(client, github_signin, pruning, alice):
+def test_renamed_login_keeps_the_link(client, github_signin, pruning):
     sign_in_with_github(client)
+    user = SocialAccount.objects.get(provider="github").user
+    assert user.username == "alice"
     client.logout()
     github_signin.dataset.rename_user("alice", "alice-ml")
     response = sign_in_with_github(client, login="alice-ml")
     assert response.status_code == 302
-    user = get_user_model().objects.get(pk=alice.pk)
+    user.refresh_from_db()
     assert user.username == "alice-ml"
     maintainer = Maintainer.objects.get(github_id=github_signin.dataset.user_id("alice-ml"))
     assert maintainer.github_login == "alice-ml"
@@ -79,6 +88,74 @@ def test_renamed_login_keeps_the_link(client, github_signin, pruning, alice):
         technique=pruning, field="maintainers", after__contains="@alice is now @alice-ml"
     ).exists()
     assert "Weight pruning" in client.get("/me/").content.decode()
+
+
+def test_a_recycled_login_gets_none_of_the_rights_of_the_id_on_record(
+    client, github_signin, pruning, alice
+):
+    real_id = github_signin.dataset.user_id("alice")
+    Maintainer.objects.filter(github_login="alice").update(github_id=real_id)
+    draft = ReviewFactory(technique=pruning)
+    # alice renames herself; someone else (another GitHub id) takes the login "alice".
+    github_signin.dataset.rename_user("alice", "alice-ml")
+    assert github_signin.dataset.user_id("alice") != real_id
+    sign_in_with_github(client, login="alice")
+    intruder = SocialAccount.objects.get(provider="github").user
+    assert intruder.pk != alice.pk
+    assert not Technique.objects.owned_by(intruder).exists()
+    assert "do not maintain" in client.get("/me/").content.decode()
+    assert client.get(f"/reviews/{draft.pk}/edit").status_code in (403, 404)
+    assert Maintainer.objects.get(github_login="alice").github_id == real_id
+    note = TechniqueChange.objects.get(technique=pruning, after__contains="not given the rights")
+    assert f"GitHub user {real_id} on record" in note.after
+    # The real alice, under her new login, is the owner.
+    client.logout()
+    sign_in_with_github(client, login="alice-ml")
+    page = client.get("/me/")
+    assert page.context["user"].pk not in (alice.pk, intruder.pk)
+    assert "Weight pruning" in page.content.decode()
+    assert Maintainer.objects.get(github_id=real_id).github_login == "alice-ml"
+
+
+def test_a_github_sign_up_never_chooses_its_user_name(client, github_signin, pruning, alice):
+    """The GitHub account's public e-mail is alice's: the sign-up is still automatic (the
+    address is dropped), under the GitHub login, and a posted user name is ignored."""
+    Maintainer.objects.create(group=pruning.owner_group, github_login="grace")
+    github_signin.dataset.public_emails["mallory"] = alice.email
+    response = sign_in_with_github(client, login="mallory")
+    assert response.status_code == 302 and "/social/signup" not in response["Location"]
+    mallory = SocialAccount.objects.get(provider="github").user
+    assert mallory.username == "mallory" and mallory.email == ""
+    posted = client.post("/accounts/social/signup/", {"username": "grace", "email": ""})
+    assert posted.status_code in (302, 403, 404)
+    User = get_user_model()
+    assert not User.objects.filter(username="grace").exists()
+    assert User.objects.get(pk=mallory.pk).username == "mallory"
+    assert not Technique.objects.owned_by(mallory).exists()
+    client.logout()
+    sign_in_with_github(client, login="grace")
+    grace = User.objects.get(username="grace")
+    assert list(Technique.objects.owned_by(grace)) == [pruning]
+
+
+def test_a_password_account_never_has_the_rights_of_a_github_id(db, pruning):
+    """A maintainer with a GitHub id is only the GitHub sign-in with that id; one without
+    is the account of its name while that account has no GitHub sign-in."""
+    Maintainer.objects.filter(github_login="dave").update(github_id=4242)
+    dave = UserFactory(username="dave")
+    assert not Technique.objects.owned_by(dave).exists()
+    assert not pruning.is_owned_by(dave)
+    alice = UserFactory(username="alice")
+    assert list(Technique.objects.owned_by(alice)) == [pruning]
+    assert pruning.is_owned_by(alice)
+    SocialAccount.objects.create(user=alice, provider="github", uid="777")
+    alice = get_user_model().objects.get(pk=alice.pk)
+    assert not Technique.objects.owned_by(alice).exists()  # a GitHub sign-in: by id only
+    assert not pruning.is_owned_by(alice)
+    SocialAccount.objects.create(user=dave, provider="github", uid="4242")
+    dave = get_user_model().objects.get(pk=dave.pk)
+    assert list(Technique.objects.owned_by(dave)) == [pruning]
+    assert pruning.is_owned_by(dave)
 
 
 def test_new_github_user_gets_an_account_with_no_rights(client, github_signin, pruning):

@@ -51,11 +51,46 @@ def test_signed_in_pages_are_cached_per_session_until_the_data_changes(
     client.force_login(alice)
     gaps_evaluate()
     first = client.get("/adherence/").content
-    with django_assert_max_num_queries(3):  # session, user, data version
+    with django_assert_max_num_queries(4):  # session, user, rights, data version
         assert client.get("/adherence/").content == first
     Maintainer.objects.filter(github_login="dave").update(status="emeritus")
     gaps_evaluate()  # bumps the data version
     assert client.get("/adherence/").content != first
+
+
+def test_a_cached_page_never_outlives_a_loss_of_rights(client, carol, pruning):
+    """carol's staff flag, a group, a linked GitHub account or a maintainer row taken away:
+    her next look is drawn anew for her rights, not the page cached before."""
+    from allauth.socialaccount.models import SocialAccount
+    from django.contrib.auth.models import Group
+
+    from techniques.models import Maintainer
+
+    client.force_login(carol)
+    staff_view = "the team's decision"
+    assert staff_view in client.get("/reviews/").content.decode()
+    type(carol).objects.filter(pk=carol.pk).update(is_staff=False, is_superuser=False)
+    assert staff_view not in client.get("/reviews/").content.decode()
+
+    # Each other part of the rights changes the key as well (no data version bump).
+    from django.test import RequestFactory
+
+    from techniques.cache import rights_fingerprint
+
+    request = RequestFactory().get("/")
+    request.user = type(carol).objects.get(pk=carol.pk)
+    before = rights_fingerprint(request)
+    group = Group.objects.create(name="reviewers")
+    request.user.groups.add(group)
+    with_group = rights_fingerprint(request)
+    SocialAccount.objects.create(user=request.user, provider="github", uid="99")
+    request.user = type(carol).objects.get(pk=carol.pk)
+    linked = rights_fingerprint(request)
+    Maintainer.objects.create(group=pruning.owner_group, github_login="carol", github_id=99)
+    maintainer = rights_fingerprint(request)
+    Maintainer.objects.filter(github_id=99).update(status="emeritus")
+    emeritus = rights_fingerprint(request)
+    assert len({before, with_group, linked, maintainer, emeritus}) == 5
 
 
 def test_another_user_never_gets_my_cached_page(client, alice, bob, pruning):

@@ -105,6 +105,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Cache-Control: private, no-store for signed-in requests and downloads.
+    "tfmot_portal.middleware.PrivateResponses",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -371,6 +373,8 @@ if GITHUB_OAUTH_CLIENT_ID:
 ACCOUNT_ADAPTER = "github_integration.signin.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "github_integration.signin.SocialAccountAdapter"
 SOCIALACCOUNT_AUTO_SIGNUP = True
+# A GitHub sign-up's user name is its login, never typed in (docs/security.md).
+SOCIALACCOUNT_FORMS = {"signup": "github_integration.forms.GitHubSignupForm"}
 SOCIALACCOUNT_QUERY_EMAIL = False
 SOCIALACCOUNT_STORE_TOKENS = False  # the sign-in token is not needed after sign-in
 ACCOUNT_EMAIL_VERIFICATION = "none"

@@ -209,10 +209,14 @@ def test_permission_matrix(client, transactional_db, settings, demo_github, brok
     users = {u.username: u for u in get_user_model().objects.all()}
     logins = {"other": users["bob"], "owner": users["alice"], "staff": users["carol"]}
     # lifecycle steps belong to the demo proposal: make alice one of its owners too.
-    from techniques.models import Technique
+    from techniques.models import Maintainer, Technique
 
+    # Rights follow the GitHub id: the new row is alice's by the id the team sync recorded.
+    alice_id = Maintainer.objects.filter(github_login="alice").exclude(github_id=None)[0].github_id
     MaintainerFactory(
-        group=Technique.objects.get(slug="weight-sharing-llm").owner_group, github_login="alice"
+        group=Technique.objects.get(slug="weight-sharing-llm").owner_group,
+        github_login="alice",
+        github_id=alice_id,
     )
     objects = _objects()
     broker("memory://")

@@ -250,3 +250,18 @@ def test_secrets_come_from_the_environment_and_never_from_the_code():
     unset = manage("shell", "-c", show, **environment)
     # Without them: the clearly fake development key, and no GitHub credentials at all.
     assert unset.stdout.split()[-3:] == [settings.FAKE_SECRET_KEY, "-", "-"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/me/", "/reviews/", "/audit/", "/adherence/matrix.csv", "/techniques/pruning/"]
+)
+def test_signed_in_pages_and_downloads_are_never_stored_by_a_cache(carol_client, pruning, path):
+    response = carol_client.get(path)
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-store"
+
+
+def test_public_pages_stay_cacheable_and_public_downloads_are_not_stored(client, pruning):
+    assert "no-store" not in client.get("/techniques/pruning/").get("Cache-Control", "")
+    owners = client.get("/owners/OWNERS.md")
+    assert owners.status_code == 200 and owners["Cache-Control"] == "private, no-store"
