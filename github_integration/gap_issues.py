@@ -58,7 +58,7 @@ class _Author:
     """The portal account's GitHub id, asked for once per run and only when needed."""
 
     def __init__(self) -> None:
-        self.asked, self.value = False, None
+        self.asked, self.value = False, None  # type: tuple[bool, int | None]
 
     def id(self, client: GitHubClient) -> int | None:
         if not self.asked:
@@ -180,7 +180,9 @@ def portal_account_id(client: GitHubClient) -> int | None:
 def _carries_marker(issue: dict, record: GapIssue, author_id: int | None) -> bool:
     """The portal's own issue for this record: created by the portal's account, with the
     record's marker (secret included) as a comment line of its own."""
-    user = issue.get("user") if isinstance(issue.get("user"), dict) else {}
+    user = issue.get("user")
+    if not isinstance(user, dict):
+        return False
     if author_id is None or user.get("id") != author_id or "pull_request" in issue:
         return False
     comment = _marker_comment(record.marker)
