@@ -34,13 +34,22 @@ def _gaps(gaps):
     return gaps.select_related("technique").defer(*HEAVY)
 
 
+def _began(gap: Gap) -> str:
+    if gap.since is None:
+        return f"noticed {gap.opened_at:%Y-%m-%d}, start not dated by the rule"
+    return failing_for(gap)
+
+
 def gaps_this_week(user, owned) -> Section:
-    since = timezone.now() - timedelta(days=7)
+    """Open gaps whose violation began in the last 7 days, dated as their gap pages and
+    the trend date them (``Gap.start``): a gap the portal noticed today but that has failed
+    for years is not new."""
+    week_ago = timezone.now() - timedelta(days=7)
     return listed_section(
         "new-gaps",
         "Gaps opened this week",
-        _gaps(Gap.objects.unresolved().filter(opened_at__gte=since).order_by("-opened_at")),
-        lambda g: _entry(g, f"noticed {g.opened_at:%-d %b} · {failing_for(g)}", Tone.FAIL),
+        _gaps(Gap.objects.open().started_since(week_ago).order_by("-began", "-pk")),
+        lambda g: _entry(g, _began(g), Tone.FAIL),
         reverse("adherence:dashboard") + "?sort=most",
         "No gap opened in the last 7 days.",
         SHOWN,

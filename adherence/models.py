@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -40,6 +41,16 @@ class GapQuerySet(models.QuerySet):
     def open(self):
         """Gaps that count against a technique (waived ones do not)."""
         return self.filter(state__in=[Gap.State.OPEN, Gap.State.ACKNOWLEDGED])
+
+    def with_start(self):
+        """``began``: when the violation began (``since``), else
+        when the portal noticed it (``Gap.start``). Every count of gaps by date (the
+        trend, "opened this week") dates them so, as their gap pages do."""
+        return self.annotate(began=Coalesce("since", "opened_at"))
+
+    def started_since(self, moment):
+        """Gaps whose violation began at or after ``moment``."""
+        return self.with_start().filter(began__gte=moment)
 
 
 class Gap(models.Model):
@@ -102,6 +113,11 @@ class Gap(models.Model):
         """Days since the portal noticed the gap (``opened_at``)."""
         end = self.resolved_at or now or timezone.now()
         return (end - self.opened_at).days
+
+    @property
+    def start(self):
+        """When the violation began (``since``), else when the portal noticed it."""
+        return self.since or self.opened_at
 
     def days_failing(self, now=None) -> int | None:
         """Days since the violation began (``since``); None when the rule could not date it."""

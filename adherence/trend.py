@@ -1,5 +1,7 @@
-"""The trend page's figures: open gaps per week counted as the home page counts them
-(open or acknowledged; a waived gap does not count while its waiver runs), and the chart."""
+"""The trend page's figures: open gaps per week, counted as the matrix, the CSV and the
+landing count them (open or acknowledged; a waived gap does not count while its waiver
+runs), each from when its violation began (``since``, as its gap page dates it; when the
+portal noticed it if the rule could not date it), and the chart."""
 
 from __future__ import annotations
 
@@ -15,13 +17,15 @@ WAIVER_ENDS = (GapEvent.Kind.WAIVER_EXPIRED, GapEvent.Kind.RESOLVED)
 
 
 def open_counts(gaps, moments: list[datetime]) -> list[int]:
-    """How many of ``gaps`` were open (opened, not yet resolved) at each moment: counted
+    """How many of ``gaps`` were open (begun, not yet resolved) at each moment: counted
     by the database in one scan, whatever the number of gaps. (Plain SQL: the ORM's
     compilation of one filtered count per moment costs more than the scan.)"""
     if not moments:
         return []
-    inner, params = gaps.order_by().values("opened_at", "resolved_at").query.sql_with_params()
-    one = "SUM(CASE WHEN g.opened_at <= %s AND (g.resolved_at IS NULL OR g.resolved_at > %s) THEN 1 ELSE 0 END)"
+    inner, params = (
+        gaps.order_by().with_start().values("began", "resolved_at").query.sql_with_params()
+    )
+    one = "SUM(CASE WHEN g.began <= %s AND (g.resolved_at IS NULL OR g.resolved_at > %s) THEN 1 ELSE 0 END)"
     sql = f"SELECT {', '.join([one] * len(moments))} FROM ({inner}) g"  # noqa: S608  # nosec B608 - values are parameters
     with connection.cursor() as cursor:
         cursor.execute(sql, [*(v for at in moments for v in (at, at)), *params])
@@ -48,9 +52,9 @@ def open_gaps_per_week(weeks: int = 26, technique=None, now: datetime | None = N
     plain = open_counts(gaps.exclude(ever_waived), moments)
     spans = {
         pk: (o, r, s)
-        for pk, o, r, s in gaps.filter(ever_waived).values_list(
-            "pk", "opened_at", "resolved_at", "state"
-        )
+        for pk, o, r, s in gaps.filter(ever_waived)
+        .with_start()
+        .values_list("pk", "began", "resolved_at", "state")
     }
     waivers: dict[int, list[list]] = {}
     events = (

@@ -43,7 +43,7 @@ def adherence_rows(filters: dict, user) -> Iterator[list[str]]:
         "tos_level",
         "stage",
         "open_gaps",
-        "oldest_gap_opened_at",
+        "oldest_gap_since",
         *(f"{rule_id} ({engine.RULES[rule_id].severity})" for rule_id in rule_ids),
     ]
     for row in rows:

@@ -1,14 +1,17 @@
 """One figure, shown the same everywhere: on the demo, what each technique's page shows
 agrees with its rule results, the adherence matrix, the gap pages and /ci/."""
 
+import csv
+import io
 import re
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
-from adherence.models import Gap, RuleResult
+from adherence.models import Gap, GapEvent, RuleResult
 from convergence.models import ConvergenceTest
 from reviews.models import Review
 from techniques.models import HealthLevel, Technique
@@ -107,3 +110,85 @@ def test_demo_health_tells_techniques_apart(demo):
     assert levels[HealthLevel.MINOR] + levels[HealthLevel.ATTENTION] >= 3, levels
     assert 1 <= levels[HealthLevel.TROUBLE] <= 2, levels
     assert levels[HealthLevel.UNKNOWN] == 0, levels
+
+
+def _waived_at(gap_id: int, at, events: dict) -> bool:
+    waived = False
+    for kind, when in events.get(gap_id, []):
+        if when > at:
+            break
+        waived = kind == GapEvent.Kind.WAIVED
+    return waived
+
+
+def test_open_gaps_are_counted_alike_by_the_trend_the_landing_and_the_csv(demo, client, carol):
+    """One definition of an open gap (open or acknowledged), dated by its ``since`` as
+    its gap page dates it: the trend's weeks, the landing's "opened this week" and the
+    CSV's per-technique counts are the same gaps."""
+    client.force_login(carol)
+    trend = client.get("/adherence/trend/").content.decode()
+    landing = client.get("/me/").content.decode()
+    body = b"".join(client.get("/adherence/matrix.csv").streaming_content).decode()
+    csv_rows = list(csv.DictReader(io.StringIO(body)))
+    now = timezone.now()
+    gaps = list(Gap.objects.all())
+    events: dict[int, list] = {}
+    for gap_id, kind, at in (
+        GapEvent.objects.filter(
+            kind__in=[GapEvent.Kind.WAIVED, GapEvent.Kind.WAIVER_EXPIRED, GapEvent.Kind.RESOLVED]
+        )
+        .order_by("at", "pk")
+        .values_list("gap_id", "kind", "at")
+    ):
+        events.setdefault(gap_id, []).append((kind, at))
+    open_now = Gap.objects.open().count()
+    assert open_now > 0
+
+    # The trend: each week's count, from each gap's since (not from when it was noticed).
+    counts = [int(n) for n in re.findall(r'<td data-label="Open gaps">(\d+)</td>', trend)]
+    start = now - timedelta(weeks=26)
+    moments = [start + timedelta(weeks=week) for week in range(26)] + [now]
+    expected = [
+        sum(
+            1
+            for g in gaps
+            if g.start <= at
+            and (g.resolved_at is None or g.resolved_at > at)
+            and not _waived_at(g.pk, at, events)
+            and not (
+                g.state == Gap.State.WAIVED and at >= now and not _waived_at(g.pk, now, events)
+            )
+        )
+        for at in moments
+    ]
+    assert counts == expected
+    assert counts[-1] == open_now
+    assert counts[0] > 0  # the demo's gaps began long before the portal noticed them
+    assert "Counted as on the home page" not in trend
+
+    # The CSV: the same open gaps, technique by technique.
+    assert sum(int(row["open_gaps"]) for row in csv_rows) == open_now
+    by_slug = {row["technique"]: row for row in csv_rows}
+    for technique in demo:
+        mine = [g for g in Gap.objects.open().filter(technique=technique)]
+        assert int(by_slug[technique.slug]["open_gaps"]) == len(mine), technique.slug
+        if mine:
+            oldest = min(g.start for g in mine)
+            assert by_slug[technique.slug]["oldest_gap_since"].startswith(
+                oldest.date().isoformat()
+            ), technique.slug
+
+    # The landing: "Gaps opened this week" are the open gaps whose since is in the week.
+    new_gaps = landing.split('id="new-gaps"')[1].split("</section>")[0]
+    week = [g for g in Gap.objects.open() if g.start >= now - timedelta(days=7)]
+    assert f">{len(week)}</span>" in new_gaps
+    for date_shown in re.findall(r"since (\d{4}-\d{2}-\d{2})", new_gaps):
+        assert date_shown >= (now - timedelta(days=7)).date().isoformat()
+    old = [g for g in Gap.objects.open() if g.start < now - timedelta(days=7)]
+    for gap in old:
+        assert gap.get_absolute_url() not in new_gaps
+        # Its gap page dates it as the trend does.
+        if gap.since:
+            assert (
+                f"since {gap.since:%Y-%m-%d}" in client.get(gap.get_absolute_url()).content.decode()
+            )

@@ -50,3 +50,20 @@ def test_the_staff_landing_reads_each_section_in_one_query(carol_client):
     gap_reads = [q["sql"] for q in queries if 'FROM "adherence_gap"' in q["sql"]]
     assert len(gap_reads) == 2  # gaps this week, waivers ending: no separate COUNT
     assert not any(sql.startswith("SELECT COUNT(") for sql in gap_reads)
+
+
+def test_a_gap_noticed_today_that_began_long_ago_is_not_new(carol_client):
+    """ "Gaps opened this week" and the trend date a gap by its since, as its page does."""
+    from adherence.trend import open_gaps_per_week
+
+    now = timezone.now()
+    old = GapFactory(opened_at=now, since=now - timedelta(days=100))
+    new = GapFactory(opened_at=now, since=now - timedelta(days=2))
+    GapFactory(opened_at=now, state="waived", waived_until=now.date() + timedelta(days=30))
+    new_gaps = section(carol_client.get("/me/").content.decode(), "new-gaps")
+    assert '<span class="count-badge nonzero">1</span>' in new_gaps
+    assert new.get_absolute_url() in new_gaps and old.get_absolute_url() not in new_gaps
+    points = open_gaps_per_week(weeks=26, now=now)
+    assert points[-12][1] == 1  # 11 weeks ago: the old gap had begun, not the new one
+    assert points[-16][1] == 0  # 15 weeks ago: neither
+    assert points[-1][1] == 2  # now: both; the waived gap does not count
