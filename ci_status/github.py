@@ -9,10 +9,13 @@ What it promises:
 - conditional requests: the ETag of each URL is kept in an ``etags`` store
   (``get(url)``/``set(url, etag)``) and sent as ``If-None-Match``; a 304 means
   "unchanged" and costs no rate limit;
-- rate limits: ``x-ratelimit-*`` is read on every answer and kept in ``client.stats``;
-  403/429 with ``retry-after`` waits that long, with ``x-ratelimit-remaining: 0`` waits
-  until ``x-ratelimit-reset``, secondary limits back off; a wait longer than
-  ``max_wait`` raises :class:`RateLimited` (with ``reset_at``) instead of sleeping;
+- rate limits: ``x-ratelimit-*`` is read on every answer and kept in ``client.stats``,
+  one budget per ``x-ratelimit-resource`` (core, search, graphql, ...: a spent search
+  budget never holds back a REST call); 403/429 with ``retry-after`` waits that long,
+  with ``x-ratelimit-remaining: 0`` waits until ``x-ratelimit-reset``, secondary limits
+  back off, and a GraphQL answer whose errors say ``RATE_LIMITED`` (HTTP 200) waits for
+  the reset too; a wait longer than ``max_wait`` raises :class:`RateLimited` (with
+  ``reset_at``) instead of sleeping;
 - a timeout on every call; retries with exponential backoff on 5xx, timeouts and
   broken connections; every other failure is a :class:`GitHubError` subclass with a
   message a person can read.
@@ -143,7 +146,35 @@ class Stats:
     retries: int = 0
     rate_limit_waits: int = 0
     waited_seconds: float = 0.0
-    rate_limit: RateLimit = field(default_factory=RateLimit)
+    rate_limit: RateLimit = field(default_factory=RateLimit)  # of the latest answer
+    # One budget per x-ratelimit-resource: "core", "search", "graphql", ...
+    rate_limits: dict[str, RateLimit] = field(default_factory=dict)
+
+
+# GraphQL error types that mean "rate limit spent" (GitHub has used both words).
+GRAPHQL_RATE_LIMITED = frozenset({"RATE_LIMITED", "RATE_LIMIT"})
+
+
+def resource_of(url: str) -> str:
+    """The rate-limit resource a request to ``url`` counts against (GitHub names it in
+    ``x-ratelimit-resource``; this is the guess before the first answer)."""
+    path = urlsplit(url).path
+    if path.endswith("/graphql"):
+        return "graphql"
+    if "/search/code" in path:
+        return "code_search"
+    if "/search/" in path:
+        return "search"
+    return "core"
+
+
+class PullDetails(dict[int, "JSONObject"]):
+    """``pull_details``' answer: {number: details}, and in ``failed`` the PRs GitHub
+    could not answer this time (a GraphQL error other than NOT_FOUND), with why."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.failed: dict[int, str] = {}
 
 
 @dataclass
@@ -316,7 +347,7 @@ class GitHubClient:
                     ) from error
                 self._backoff(attempt, f"{type(error).__name__} on {url}")
                 continue
-            self._record_rate_limit(response)
+            self._record_rate_limit(response, url)
             status = response.status_code
             if status == 304:
                 self.stats.not_modified += 1
@@ -354,16 +385,20 @@ class GitHubClient:
             return NotFound(f"Not found on GitHub (404): {url}", status=status, url=url)
         return GitHubError(f"GitHub answered {status} at {url}: {message}", status=status, url=url)
 
-    def _record_rate_limit(self, response: requests.Response) -> None:
+    def _record_rate_limit(self, response: requests.Response, url: str) -> None:
         h = response.headers
         if "x-ratelimit-remaining" not in h:
             return
-        rl = self.stats.rate_limit
+        resource = h.get("x-ratelimit-resource") or resource_of(url)
+        rl = self.stats.rate_limits.setdefault(resource, RateLimit(resource=resource))
         rl.limit = _int(h.get("x-ratelimit-limit"))
         rl.remaining = _int(h.get("x-ratelimit-remaining"))
         rl.used = _int(h.get("x-ratelimit-used"))
         rl.reset = _int(h.get("x-ratelimit-reset"))
-        rl.resource = h.get("x-ratelimit-resource", "")
+        self.stats.rate_limit = rl
+
+    def _budget(self, url: str) -> RateLimit | None:
+        return self.stats.rate_limits.get(resource_of(url))
 
     @staticmethod
     def _is_rate_limited(response: requests.Response) -> bool:
@@ -399,12 +434,15 @@ class GitHubClient:
         self.stats.rate_limit_waits += 1
         self._sleep(wait)
         # Waited as GitHub asked: the next answer tells what is left.
-        self.stats.rate_limit.remaining = None
+        budget = self._budget(url)
+        if budget is not None:
+            budget.remaining = None
 
     def _wait_if_spent(self, url: str) -> None:
-        """Do not send a request that would only be refused: wait for the reset first."""
-        rl = self.stats.rate_limit
-        if rl.remaining != 0 or not rl.reset:
+        """Do not send a request that would only be refused: wait for the reset of the
+        budget it counts against first (other resources' budgets do not matter)."""
+        rl = self._budget(url)
+        if rl is None or rl.remaining != 0 or not rl.reset:
             return
         wait = rl.reset - time.time() + 1
         if wait <= 0:
@@ -418,6 +456,47 @@ class GitHubClient:
         self.stats.rate_limit_waits += 1
         self._sleep(wait)
         rl.remaining = None
+
+    def graphql(self, query: str, variables: JSONObject | None = None) -> JSONObject:
+        """POST a GraphQL document; the answer's JSON object (``data`` and ``errors``).
+
+        GitHub answers a spent GraphQL budget with HTTP 200 and an error of type
+        ``RATE_LIMITED``: that is a rate limit like the 403 form (wait for the reset,
+        from ``x-ratelimit-reset`` or ``rateLimit.resetAt``, else :class:`RateLimited`),
+        not a bad answer."""
+        url = self.graphql_url
+        body = {"query": query, "variables": variables or {}}
+        attempt = 0
+        while True:
+            data = _json_of(self.request(url, json_body=body), url)
+            if not isinstance(data, dict):
+                raise BadResponse(f"GraphQL answered no object at {url}", url=url)
+            limited = [
+                e
+                for e in data.get("errors") or []
+                if isinstance(e, dict) and e.get("type") in GRAPHQL_RATE_LIMITED
+            ]
+            if not limited:
+                return data
+            attempt += 1
+            budget = self.stats.rate_limits.setdefault("graphql", RateLimit(resource="graphql"))
+            reset_at = parse_timestamp(
+                ((data.get("data") or {}).get("rateLimit") or {}).get("resetAt")
+            )
+            if not budget.reset or budget.reset < time.time():
+                budget.reset = int(reset_at.timestamp()) if reset_at else int(time.time() + 60)
+            budget.remaining = 0
+            message = str(limited[0].get("message") or "GraphQL rate limit exceeded")[:200]
+            if attempt > self.max_retries:
+                raise RateLimited(
+                    f"GitHub GraphQL rate limit reached ({message}); it resets at "
+                    f"{budget.reset_at:%Y-%m-%d %H:%M:%S} UTC",
+                    reset_at=budget.reset_at,
+                    status=200,
+                    url=url,
+                )
+            logger.warning("GitHub GraphQL rate limit: %s", message)
+            # The next request waits for the reset (or raises RateLimited if too far).
 
     def _backoff(self, attempt: int, reason: str) -> None:
         self.stats.retries += 1
@@ -545,18 +624,22 @@ class GitHubClient:
             return self.base_url[: -len("v3")] + "graphql"
         return self.base_url + "/graphql"
 
-    def pull_details(self, numbers: list[int]) -> dict[int, JSONObject]:
+    def pull_details(self, numbers: list[int]) -> PullDetails:
         """Reviews and changed files of many PRs: one GraphQL request per
         ``GRAPHQL_BATCH`` PRs, {number: {"reviews": [...], "files": [...]}} in the REST
         shapes. A PR with more than 100 of either is completed through REST; a PR that
-        no longer exists is absent."""
-        details: dict[int, JSONObject] = {}
+        no longer exists (NOT_FOUND) is absent; a PR that an error other than NOT_FOUND
+        nulled or cut (a timeout, a forbidden field) is absent too, and named with the
+        error in ``failed``, so that it is asked for again."""
+        details = PullDetails()
         for start in range(0, len(numbers), GRAPHQL_BATCH):
             batch = [int(n) for n in numbers[start : start + GRAPHQL_BATCH]]
-            details.update(self._pull_details_batch(batch))
+            found = self._pull_details_batch(batch)
+            details.update(found)
+            details.failed.update(found.failed)
         return details
 
-    def _pull_details_batch(self, numbers: list[int]) -> dict[int, JSONObject]:
+    def _pull_details_batch(self, numbers: list[int]) -> PullDetails:
         owner, name = self.repo.split("/")
         aliases = " ".join(f"p{n}: pullRequest(number: {n}) {{ {PR_FIELDS} }}" for n in numbers)
         query = (
@@ -564,17 +647,27 @@ class GitHubClient:
             f"{{ {aliases} }} rateLimit {{ cost remaining resetAt }} }}"
         )
         url = self.graphql_url
-        body = {"query": query, "variables": {"owner": owner, "name": name}}
-        data = _json_of(self.request(url, json_body=body), url)
-        repository = (data.get("data") or {}).get("repository") if isinstance(data, dict) else None
+        data = self.graphql(query, {"owner": owner, "name": name})
+        repository = (data.get("data") or {}).get("repository")
+        errors = [e for e in data.get("errors") or [] if isinstance(e, dict)]
         if not isinstance(repository, dict):
-            errors = data.get("errors") if isinstance(data, dict) else None
             raise BadResponse(f"GraphQL answered no data at {url}: {str(errors)[:200]}", url=url)
-        out: dict[int, JSONObject] = {}
+        out = PullDetails()
+        wanted = {f"p{n}": n for n in numbers}
+        for error in errors:
+            if error.get("type") == "NOT_FOUND":
+                continue
+            found = error.get("path")
+            path: list[Any] = found if isinstance(found, list) else []
+            reason = str(error.get("type") or error.get("message") or "GraphQL error")[:200]
+            if len(path) >= 2 and path[0] == "repository" and path[1] in wanted:
+                out.failed.setdefault(wanted[path[1]], reason)
+            else:  # an error GitHub did not place: no PR of the batch can be trusted
+                out.failed.update({n: reason for n in numbers if n not in out.failed})
         for number in numbers:
             pr = repository.get(f"p{number}")
-            if not isinstance(pr, dict):
-                continue  # deleted or moved: nothing to learn
+            if not isinstance(pr, dict) or number in out.failed:
+                continue  # deleted or moved: nothing to learn; failed: asked again later
             try:
                 out[number] = self._rest_shaped(number, pr)
             except (KeyError, TypeError, ValueError) as error:
@@ -587,10 +680,7 @@ class GitHubClient:
             "reviews": [
                 {
                     "id": int(r["fullDatabaseId"]),
-                    "user": {
-                        "login": (r.get("author") or {}).get("login", ""),
-                        "type": (r.get("author") or {}).get("__typename", "User"),
-                    },
+                    "user": rest_user(r.get("author")),
                     "state": r.get("state", ""),
                     "submitted_at": r.get("submittedAt"),
                     "html_url": r.get("url", ""),
@@ -719,7 +809,7 @@ class GitHubClient:
             raise Unavailable(
                 f"GitHub did not answer {method} {url}: {type(error).__name__}", url=url
             ) from error
-        self._record_rate_limit(response)
+        self._record_rate_limit(response, url)
         status = response.status_code
         if status in (403, 429) and self._is_rate_limited(response):
             retry_after = _int(response.headers.get("retry-after"))
@@ -800,6 +890,23 @@ class GitHubClient:
         return self.write("POST", f"/repos/{{repo}}/issues/{int(number)}/comments", {"body": body})
 
 
+GHOST = "ghost"  # REST's stand-in for a deleted account; GraphQL answers a null author
+BOT_SUFFIX = "[bot]"
+
+
+def rest_user(actor: JSONObject | None) -> JSONObject:
+    """A GraphQL actor ({login, __typename}) as REST names the same person: a Bot's
+    login carries "[bot]" (``dependabot`` -> ``dependabot[bot]``) and a deleted
+    account (null) is ``ghost``, so that one person has one login whatever the source."""
+    if not isinstance(actor, dict):
+        return {"login": GHOST, "type": "User"}
+    login = str(actor.get("login") or "")
+    kind = str(actor.get("__typename") or "User")
+    if kind == "Bot" and login and not login.endswith(BOT_SUFFIX):
+        login += BOT_SUFFIX
+    return {"login": login or GHOST, "type": kind}
+
+
 def _page_number(url: str | None) -> int | None:
     match = re.search(r"[?&]page=(\d+)", url or "")
     return int(match.group(1)) if match else None
@@ -827,8 +934,28 @@ def _json_of(response: requests.Response, url: str) -> Any:
 
 
 def _message_of(response: requests.Response) -> str:
+    """GitHub's ``message``, with the field-level ``errors`` of a 422 ("Validation
+    Failed: Issue.title missing_field; ...") so that the reason is not lost."""
     try:
         data = json.loads(response.content)
-        return str(data.get("message", ""))[:200] if isinstance(data, dict) else ""
     except (ValueError, UnicodeDecodeError):
         return response.content[:200].decode("utf-8", "replace")
+    if not isinstance(data, dict):
+        return ""
+    message = str(data.get("message", ""))[:200]
+    details = [_field_error(e) for e in data.get("errors") or [] if e]
+    if details:
+        message = f"{message}: " + "; ".join(details)
+    return message[:500]
+
+
+def _field_error(error: Any) -> str:
+    """One entry of a 422's ``errors``: {resource, field, code[, message]} or text."""
+    if not isinstance(error, dict):
+        return str(error)[:200]
+    where = ".".join(str(error[k]) for k in ("resource", "field") if error.get(k))
+    code = str(error.get("code") or "")
+    text = str(error.get("message") or "")
+    if code == "custom" and text:
+        code = ""
+    return " ".join(part for part in (where, code, text) if part)[:200]

@@ -4,6 +4,8 @@ and a sync that dies half-way keeps every page it wrote."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -314,8 +316,15 @@ class SyncRun(models.Model):
         QUEUED = "queued"
         RUNNING = "running"
         OK = "ok", "Succeeded"
+        # Some resources (or some PRs) failed; the others were synced.
+        PARTIAL = "partial", "Partly synced"
         FAILED = "failed"
         INTERRUPTED = "interrupted", "Interrupted (worker stopped)"
+        # Queued, but a later sync of the repository ran first (or no worker took it).
+        SKIPPED = "skipped", "Not run"
+
+    # A queued sync no worker has taken for this long is not waiting any more.
+    QUEUE_PATIENCE = timedelta(minutes=30)
 
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="sync_runs")
     resource = models.CharField(max_length=40, default="all")
@@ -330,6 +339,9 @@ class SyncRun(models.Model):
     rows_written = models.PositiveIntegerField(default=0)
     rate_limit_remaining = models.IntegerField(null=True, blank=True)
     rate_limit_reset = models.DateTimeField(null=True, blank=True)
+    # Each rate-limit budget as the sync left it, by x-ratelimit-resource:
+    # {"core": {"limit": 5000, "remaining": 4870, "reset": "2026-12-07T16:00:00+00:00"}}
+    rate_limits = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     # {"resource": "issues", "pages": 12, "items": 1200, "done": ["labels", ...]}
     progress = models.JSONField(default=dict, blank=True)
@@ -355,7 +367,53 @@ class SyncRun(models.Model):
 
     @property
     def css_status(self) -> str:
-        return {"ok": "ok", "failed": "fail", "interrupted": "warn"}.get(self.status, "unknown")
+        if self.waiting_too_long:
+            return "warn"
+        return {"ok": "ok", "failed": "fail", "interrupted": "warn", "partial": "warn"}.get(
+            self.status, "unknown"
+        )
+
+    @property
+    def rate_limit_reset_passed(self) -> bool:
+        """The core budget's window has reset since the sync: its figure is history."""
+        return bool(self.rate_limit_reset and self.rate_limit_reset <= timezone.now())
+
+    def budgets(self) -> list[dict]:
+        """Each rate-limit budget the sync met, by resource: limit, remaining, when it
+        resets and whether that moment has passed (then the budget is full again)."""
+        now = timezone.now()
+        rows = []
+        for resource, budget in sorted((self.rate_limits or {}).items()):
+            reset = budget.get("reset")
+            reset_at = datetime.fromisoformat(reset) if reset else None
+            rows.append(
+                {
+                    "resource": resource,
+                    "limit": budget.get("limit"),
+                    "remaining": budget.get("remaining"),
+                    "reset_at": reset_at,
+                    "reset_passed": bool(reset_at and reset_at <= now),
+                }
+            )
+        return rows
+
+    @property
+    def not_synced(self) -> dict:
+        """The PRs GitHub could not answer at this sync (asked for again next time)."""
+        pulls = (self.per_resource or {}).get("pulls") or {}
+        return {
+            "count": pulls.get("not_synced", 0),
+            "numbers": pulls.get("not_synced_numbers", []),
+            "reasons": pulls.get("not_synced_reasons", []),
+        }
+
+    @property
+    def waiting_too_long(self) -> bool:
+        """Queued for longer than QUEUE_PATIENCE: no worker is taking it."""
+        return (
+            self.status == self.Status.QUEUED
+            and self.queued_at < timezone.now() - self.QUEUE_PATIENCE
+        )
 
 
 class WebhookDelivery(models.Model):

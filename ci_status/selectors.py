@@ -186,17 +186,25 @@ class SyncFigures:
     rate_limit_remaining: int | None
     last_duration_seconds: float | None
     last_success_at: datetime | None
+    # What the last sync left of each rate-limit budget, by resource (core, graphql...).
+    rate_limits: dict[str, int]
 
 
 def sync_figures() -> list[SyncFigures]:
     """Per repository: requests spent, the rate limit left after the last sync that
-    recorded it, the last finished sync's duration and the last success."""
+    recorded it (and each budget the last sync met), the last finished sync's duration
+    and the last success."""
     spent = dict(SyncCursor.objects.values_list("repository_id").annotate(n=Sum("requests")))
     rows = []
     for pk, name in Repository.objects.values_list("pk", "full_name"):
         runs = SyncRun.objects.filter(repository_id=pk, finished_at__isnull=False)
         limited = runs.filter(rate_limit_remaining__isnull=False).order_by("-finished_at")
         last = runs.order_by("-finished_at").first()
+        budgets = {
+            resource: int(budget["remaining"])
+            for resource, budget in ((last.rate_limits if last else None) or {}).items()
+            if isinstance(budget, dict) and budget.get("remaining") is not None
+        }
         ok = runs.filter(status=SyncRun.Status.OK).order_by("-finished_at").first()
         rows.append(
             SyncFigures(
@@ -205,6 +213,7 @@ def sync_figures() -> list[SyncFigures]:
                 rate_limit_remaining=limited.values_list("rate_limit_remaining", flat=True).first(),
                 last_duration_seconds=last.duration_seconds if last else None,
                 last_success_at=ok.finished_at if ok else None,
+                rate_limits=budgets,
             )
         )
     return rows

@@ -35,6 +35,7 @@ from ci_status.community import (
 from ci_status.etags import CursorETags
 from ci_status.github import (
     GRAPHQL_BATCH,
+    AuthenticationFailed,
     GitHubClient,
     GitHubError,
     Page,
@@ -92,6 +93,7 @@ class _Sync:
         self.lock = lock
         self.on_progress = on_progress
         self.touched_numbers: set[int] = set()
+        self.not_synced: dict[int, str] = {}  # PRs GitHub could not answer, and why
         self._last_flush = 0.0
 
     # bookkeeping
@@ -119,8 +121,19 @@ class _Sync:
         run = self.run
         run.requests = stats.requests
         run.not_modified = stats.not_modified
-        run.rate_limit_remaining = stats.rate_limit.remaining
-        run.rate_limit_reset = stats.rate_limit.reset_at
+        # The REST budget (core) is "the" rate limit; every budget is kept beside it.
+        core = stats.rate_limits.get("core") or stats.rate_limit
+        run.rate_limit_remaining = core.remaining
+        run.rate_limit_reset = core.reset_at
+        run.rate_limits = {
+            name: {
+                "limit": budget.limit,
+                "remaining": budget.remaining,
+                "used": budget.used,
+                "reset": budget.reset_at.isoformat() if budget.reset_at else None,
+            }
+            for name, budget in sorted(stats.rate_limits.items())
+        }
         run.save(
             update_fields=[
                 "requests",
@@ -128,6 +141,7 @@ class _Sync:
                 "rows_written",
                 "rate_limit_remaining",
                 "rate_limit_reset",
+                "rate_limits",
                 "progress",
                 "per_resource",
             ]
@@ -189,6 +203,16 @@ class _Sync:
         cursor.synced_at = timezone.now()
         cursor.save(update_fields=["requests", "last_status", "synced_at"])
         self.run.progress.setdefault("done", []).append(resource)
+        self.flush(force=True)
+
+    def resource_failed(self, resource: str, error: GitHubError) -> None:
+        """One resource failed: say so on its cursor and the run; the others go on."""
+        cursor = self.cursor(resource)
+        cursor.last_status = "failed"
+        cursor.save(update_fields=["last_status"])
+        entry = self.run.per_resource.setdefault(resource, {"rows": 0, "requests": 0, "304": 0})
+        entry["error"] = str(error)[:500]
+        self.run.progress.setdefault("failed", []).append(resource)
         self.flush(force=True)
 
     def sync_labels(self):
@@ -274,12 +298,22 @@ class _Sync:
         for start in range(0, len(todo), GRAPHQL_BATCH):
             batch = dict(todo[start : start + GRAPHQL_BATCH])
             details = self.client.pull_details(list(batch))
+            # A PR GitHub could not answer keeps its old details_synced_for: it is asked
+            # for again at the next sync.
+            for number in details.failed:
+                batch.pop(number, None)
+            self.not_synced.update(details.failed)
             with transaction.atomic():
                 self.wrote("pulls", self.write_pull_details(batch, details))
             self.touched_numbers.update(batch)
             self.run.progress["pages"] += 1
             self.run.progress["items"] += len(batch)
             self.flush()
+        if self.not_synced:
+            entry = self.run.per_resource.setdefault("pulls", {"rows": 0, "requests": 0, "304": 0})
+            entry["not_synced"] = len(self.not_synced)
+            entry["not_synced_numbers"] = sorted(self.not_synced)[:50]
+            entry["not_synced_reasons"] = sorted(set(self.not_synced.values()))[:5]
         self.finish_cursor(cursor, "pulls", start_requests, start_304)
 
     def write_pull_details(self, batch: dict, details: dict) -> int:
@@ -337,12 +371,15 @@ def repository_sync(
     evaluate: bool = True,
     use_lock: bool = True,
 ) -> SyncRun:
-    """Sync a repository from GitHub; returns its SyncRun (``status`` ok or failed).
+    """Sync a repository from GitHub; returns its SyncRun (``status`` ok, partial or
+    failed).
 
-    GitHub failures do not raise: they end the sync cleanly, keep what was written and
-    are recorded on the SyncRun. ``SyncLocked`` is raised when another sync runs, and a
-    transient failure (``RateLimited``, ``Unavailable``) is re-raised after recording so
-    that the Celery task can retry.
+    A GitHub failure ends only the resource it happened in: the failure is recorded on
+    the resource's cursor and the run, the other resources are synced, and the run ends
+    "partial" with the reason (PRs GitHub could not answer count too: they are asked
+    for again next time); "failed" when no resource could be synced. ``SyncLocked`` is
+    raised when another sync runs, and a transient failure (``RateLimited``,
+    ``Unavailable``) is re-raised after recording so that the Celery task can retry.
     """
     resources = [r for r in RESOURCES if r in (resources or RESOURCES)]
     client = client or GitHubClient(repository.full_name)
@@ -351,27 +388,65 @@ def repository_sync(
         _run_start(run, repository, resources)
         source_switch(repository, source_of(client), run)
         sync = _Sync(repository, client, run, lock, on_progress)
-        error: Exception | None = None
+        error: Exception | None = None  # an internal error: the whole sync failed
+        failures: dict[str, GitHubError] = {}
         resource = "start"
         try:
             for resource in resources:
-                getattr(sync, f"sync_{resource}")()
+                try:
+                    getattr(sync, f"sync_{resource}")()
+                except GitHubError as exc:
+                    failures[resource] = exc
+                    sync.resource_failed(resource, exc)
+                    if isinstance(exc, AuthenticationFailed):
+                        break  # no other resource will be answered either
             resource = "community figures"
             community_refresh(repository, sync.touched_numbers)
             upserts.record_maintainer_activity(repository)
-        except GitHubError as exc:
-            error = exc
-            run.error = f"{resource}: {exc}"
         except Exception as exc:
             error = exc
             run.error = f"{resource}: internal error {type(exc).__name__}: {str(exc)[:300]}"
             logger.exception("GitHub sync of %s failed", repository)
-        _run_finish(run, repository, sync, error)
-    if error and (getattr(error, "transient", False) or not isinstance(error, GitHubError)):
+        if error is None:
+            run.error = _failures_text(failures, sync.not_synced)
+            answered = [
+                r
+                for r in run.progress.get("done", [])
+                if run.per_resource.get(r, {}).get("requests")
+            ]
+            if failures and not answered:  # GitHub answered no resource
+                run.status = SyncRun.Status.FAILED
+            elif failures or sync.not_synced:
+                run.status = SyncRun.Status.PARTIAL
+            else:
+                run.status = SyncRun.Status.OK
+        else:
+            run.status = SyncRun.Status.FAILED
+        _run_finish(run, repository, sync)
+    if error is not None:
         raise error
-    if evaluate and not error:  # labels, CI, releases and figures: every technique's rules
+    if evaluate and run.status != SyncRun.Status.FAILED:
+        # labels, CI, releases and figures: every technique's rules
         evaluation_request()
+    transient = next((e for e in failures.values() if e.transient), None)
+    if transient is not None:
+        raise transient
     return run
+
+
+def _failures_text(failures: Mapping[str, GitHubError], not_synced: Mapping[int, str]) -> str:
+    """Why a sync is partial or failed: each failed resource with GitHub's reason, and
+    the PRs GitHub could not answer (retried next time)."""
+    lines = [f"{resource}: {error}" for resource, error in failures.items()]
+    if not_synced:
+        numbers = ", ".join(f"#{n}" for n in sorted(not_synced)[:10])
+        more = f" and {len(not_synced) - 10} more" if len(not_synced) > 10 else ""
+        reasons = ", ".join(sorted(set(not_synced.values()))[:3])
+        lines.append(
+            f"pulls: {len(not_synced)} PRs not synced ({numbers}{more}; GitHub: {reasons}); "
+            "they are asked for again at the next sync"
+        )
+    return "\n".join(lines)
 
 
 def _run_start(run: SyncRun, repository: Repository, resources: list[str]) -> None:
@@ -379,6 +454,14 @@ def _run_start(run: SyncRun, repository: Repository, resources: list[str]) -> No
     SyncRun.objects.filter(repository=repository, status=SyncRun.Status.RUNNING).exclude(
         pk=run.pk
     ).update(status=SyncRun.Status.INTERRUPTED, finished_at=timezone.now())
+    # Syncs queued before this one wait for nothing now: this sync does their work.
+    SyncRun.objects.filter(repository=repository, status=SyncRun.Status.QUEUED).exclude(
+        pk=run.pk
+    ).update(
+        status=SyncRun.Status.SKIPPED,
+        finished_at=timezone.now(),
+        error="A later sync of this repository ran instead.",
+    )
     run.status = SyncRun.Status.RUNNING
     run.resource = "all" if len(resources) == len(RESOURCES) else ",".join(resources)
     run.started_at = timezone.now()
@@ -390,12 +473,11 @@ def _run_start(run: SyncRun, repository: Repository, resources: list[str]) -> No
     run.save()
 
 
-def _run_finish(run: SyncRun, repository: Repository, sync: _Sync, error) -> None:
-    run.status = SyncRun.Status.FAILED if error else SyncRun.Status.OK
+def _run_finish(run: SyncRun, repository: Repository, sync: _Sync) -> None:
     run.finished_at = timezone.now()
     sync.flush(force=True)
     run.save(update_fields=["status", "finished_at", "error"])
-    if not error:
+    if run.status != SyncRun.Status.FAILED:  # what could be synced is current
         repository.last_synced_at = run.finished_at
         repository.save(update_fields=["last_synced_at"])
 
@@ -455,8 +537,15 @@ def sync_queue(repository: Repository, trigger: str = "manual") -> SyncRun:
         .order_by("-queued_at")
         .first()
     )
-    if active and active.queued_at > timezone.now() - timedelta(minutes=30):
+    if active and active.queued_at > timezone.now() - SyncRun.QUEUE_PATIENCE:
         return active
+    if active and active.status == SyncRun.Status.QUEUED:
+        active.status = SyncRun.Status.SKIPPED
+        active.finished_at = timezone.now()
+        active.error = (
+            f"No worker took this sync within {SyncRun.QUEUE_PATIENCE.seconds // 60} minutes."
+        )
+        active.save(update_fields=["status", "finished_at", "error"])
     run = SyncRun.objects.create(repository=repository, trigger=trigger)
     try:
         # A fresh connection with a short timeout: a page must not hang on a dead broker.

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 
 BOT_SUFFIX = "[bot]"
+GHOST, GHOST_ID = "ghost", 10137  # a deleted account: REST's placeholder user
 FIRST_ID = 5_000_000_000  # ids handed out by Dataset.new_id, all above 2**32
 ISSUE_ID_BASE = 3_000_000_000  # an issue's id is this plus its number
 

@@ -6,13 +6,23 @@ headers, and can be told to fail, either with ``FakeGitHub(faults=[...])``, with
 ``DELETE /_control/faults``, ``GET /_control`` for counters). A fault::
 
     {"kind": "5xx" | "timeout" | "rate_limit" | "secondary" | "malformed" | "link_loop"
-             | "truncated" | "status",
+             | "truncated" | "status" | "graphql_rate_limited" | "graphql_error",
      "path": "/issues",      # substring of the request path; "" matches all
      "count": 2,             # how many matching requests fail (-1: all)
      "status": 502,          # for 5xx and status
      "retry_after": 1,       # secondary (and rate_limit, when given)
-     "reset_in": 1,          # rate_limit: seconds until x-ratelimit-reset
-     "delay": 2.0}           # timeout: seconds before answering
+     "reset_in": 1,          # rate_limit, graphql_rate_limited: seconds until the reset
+     "delay": 2.0,           # timeout: seconds before answering
+     "numbers": [12],        # graphql_error: the PRs nulled by the error
+     "type": "FORBIDDEN", "message": "..."}  # graphql_error: the error's type and words
+
+``graphql_rate_limited`` answers HTTP 200 with an error of type ``RATE_LIMITED`` (and
+the graphql budget at 0), as GitHub does when the GraphQL budget is spent;
+``graphql_error`` answers the query with ``numbers`` nulled and an error at each path
+(a partial answer: ``data`` and ``errors`` both present).
+
+Rate limits are kept per resource, as GitHub does (``x-ratelimit-resource``): ``core``
+for REST, ``search`` (30 a minute) for /search/, ``graphql`` for /graphql.
 
 Other options: ``token`` (requests must carry it, else 401 "Bad credentials"),
 ``link_base`` (Link headers point there, e.g. another host name or an /api/v3 prefix;
@@ -30,15 +40,26 @@ import re
 import socket
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fake_github import identity
-from fake_github.dataset import BOT_SUFFIX, ISSUE_ID_BASE, Dataset, iso
+from fake_github.dataset import BOT_SUFFIX, GHOST, GHOST_ID, ISSUE_ID_BASE, Dataset, iso
 
 logger = logging.getLogger(__name__)
 RATE_LIMIT = 5000
+# Each budget's size and window, as on api.github.com for a signed-in user.
+BUDGETS = {"core": (RATE_LIMIT, 3600), "search": (30, 60), "graphql": (5000, 3600)}
+
+
+def resource_for(path: str) -> str:
+    """Which budget a request spends (GitHub names it in x-ratelimit-resource)."""
+    if path.split("?")[0].endswith("/graphql"):
+        return "graphql"
+    return "search" if "/search/" in path else "core"
+
+
 ROUTES: list[tuple[re.Pattern, str]] = [
     (re.compile(p), name)
     for p, name in [
@@ -110,13 +131,27 @@ class FakeGitHub:
         self.counters = {"requests": 0, "not_modified": 0, "faults": 0}
         self.paths: list[str] = []  # every request's path and query, in order
         self.auth_headers: list[str | None] = []
-        self.reset_at = int(time.time()) + 3600
-        self.remaining = RATE_LIMIT
+        now = int(time.time())
+        self.budgets = {name: size for name, (size, _) in BUDGETS.items()}
+        self.resets = {name: now + window for name, (_, window) in BUDGETS.items()}
         for fault in faults or []:
             self.add_fault(**fault)
         self.httpd = ThreadingHTTPServer((host, port), _handler_for(self))
         self.httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
+
+    # The REST (core) budget, as most tests read it.
+    @property
+    def remaining(self) -> int:
+        return self.budgets["core"]
+
+    @remaining.setter
+    def remaining(self, value: int) -> None:
+        self.budgets["core"] = value
+
+    @property
+    def reset_at(self) -> int:
+        return self.resets["core"]
 
     @property
     def port(self) -> int:
@@ -154,6 +189,8 @@ class FakeGitHub:
             "link_loop",
             "truncated",
             "status",
+            "graphql_rate_limited",
+            "graphql_error",
         }
         if kind not in known:
             raise ValueError(f"Unknown fault {kind!r}; known: {sorted(known)}")
@@ -316,12 +353,37 @@ class _Handler(BaseHTTPRequestHandler):
         self.ds = ds
         repository: dict[str, dict | None] = {}
         errors: list[dict] = []
+        nulled = (
+            set(fault.get("numbers", [])) if fault and fault["kind"] == "graphql_error" else set()
+        )
         with self.ds.lock:
             for alias, number in GRAPHQL_PR.findall(query):
                 record = self.ds.issue(int(number))
                 if record is None or record.kind != "pr":
                     repository[alias] = None
-                    errors.append({"type": "NOT_FOUND", "path": ["repository", alias]})
+                    errors.append(
+                        {
+                            "type": "NOT_FOUND",
+                            "path": ["repository", alias],
+                            "locations": [{"line": 1, "column": 1}],
+                            "message": "Could not resolve to a PullRequest with the number "
+                            f"of {number}.",
+                        }
+                    )
+                elif int(number) in nulled and fault:
+                    repository[alias] = None
+                    error = {
+                        "path": ["repository", alias],
+                        "locations": [{"line": 1, "column": 1}],
+                        "message": fault.get(
+                            "message",
+                            "Something went wrong while executing "
+                            "your query. This may be the result of a timeout.",
+                        ),
+                    }
+                    if fault.get("type"):
+                        error["type"] = fault["type"]
+                    errors.append(error)
                 else:
                     pr = self._graphql_pr(record)
                     errors += _database_ids(pr, alias, bool(GRAPHQL_DATABASE_ID.search(query)))
@@ -329,7 +391,11 @@ class _Handler(BaseHTTPRequestHandler):
         data: dict[str, object] = {
             "data": {
                 "repository": repository,
-                "rateLimit": {"cost": 1, "remaining": fake.remaining, "resetAt": fake.reset_at},
+                "rateLimit": {
+                    "cost": 1,
+                    "remaining": max(fake.budgets["graphql"] - 1, 0),
+                    "resetAt": iso(datetime.fromtimestamp(fake.resets["graphql"], UTC)),
+                },
             }
         }
         if errors:
@@ -351,10 +417,7 @@ class _Handler(BaseHTTPRequestHandler):
                         "submittedAt": iso(v.submitted_at),
                         "url": f"{self._html}/pull/{record.number}#pullrequestreview-{v.id}",
                         "authorAssociation": v.association,
-                        "author": {
-                            "login": v.author,
-                            "__typename": "Bot" if v.author.endswith(BOT_SUFFIX) else "User",
-                        },
+                        "author": _graphql_actor(v.author),
                     }
                     for v in reviews[:100]
                 ],
@@ -378,7 +441,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, [])
         elif kind == "rate_limit":
             reset = int(time.time() + fault.get("reset_in", 3600))
-            headers = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)}
+            headers = {
+                "x-ratelimit-limit": str(BUDGETS[resource_for(self.path)][0]),
+                "x-ratelimit-remaining": "0",
+                "x-ratelimit-used": str(BUDGETS[resource_for(self.path)][0]),
+                "x-ratelimit-reset": str(reset),
+                "x-ratelimit-resource": resource_for(self.path),
+            }
             if "retry_after" in fault:
                 headers["retry-after"] = str(fault["retry_after"])
             self._send_json(
@@ -387,6 +456,27 @@ class _Handler(BaseHTTPRequestHandler):
                 headers,
                 rate_limit=False,
             )
+        elif kind == "graphql_rate_limited":
+            # A spent GraphQL budget: HTTP 200, data null, an error of type RATE_LIMITED.
+            with self.fake.lock:
+                self.fake.budgets["graphql"] = 0
+                if "reset_in" in fault:
+                    self.fake.resets["graphql"] = int(time.time() + fault["reset_in"])
+            self._send_json(
+                200,
+                {
+                    "data": None,
+                    "errors": [
+                        {
+                            "type": "RATE_LIMITED",
+                            "code": "graphql_rate_limit",
+                            "message": "API rate limit already exceeded for user ID 1.",
+                        }
+                    ],
+                },
+            )
+        elif kind == "graphql_error":  # changes the normal answer (see _graphql)
+            return False
         elif kind == "secondary":
             self._send_json(
                 403,
@@ -466,14 +556,21 @@ class _Handler(BaseHTTPRequestHandler):
         if content_type:
             self.send_header("Content-Type", content_type)
         if rate_limit:
+            resource = resource_for(self.path)
+            size, window = BUDGETS[resource]
             with fake.lock:
-                fake.remaining = max(fake.remaining - cost, 0) if status != 304 else fake.remaining
-                remaining = fake.remaining
-            self.send_header("x-ratelimit-limit", str(RATE_LIMIT))
+                if fake.resets[resource] <= time.time():  # a new window
+                    fake.budgets[resource] = size
+                    fake.resets[resource] = int(time.time()) + window
+                if status != 304:
+                    fake.budgets[resource] = max(fake.budgets[resource] - cost, 0)
+                remaining = fake.budgets[resource]
+                reset = fake.resets[resource]
+            self.send_header("x-ratelimit-limit", str(size))
             self.send_header("x-ratelimit-remaining", str(remaining))
-            self.send_header("x-ratelimit-used", str(RATE_LIMIT - remaining))
-            self.send_header("x-ratelimit-reset", str(fake.reset_at))
-            self.send_header("x-ratelimit-resource", "core")
+            self.send_header("x-ratelimit-used", str(size - remaining))
+            self.send_header("x-ratelimit-reset", str(reset))
+            self.send_header("x-ratelimit-resource", resource)
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(body)))
@@ -500,7 +597,8 @@ class _Handler(BaseHTTPRequestHandler):
         return "https://github.com/" + self.ds.full_name
 
     def _user(self, login: str) -> dict:
-        user_id = self.fake.dataset.user_id(login)
+        # A deleted account is GitHub's placeholder user "ghost" (id 10137) in REST.
+        user_id = GHOST_ID if login == GHOST else self.fake.dataset.user_id(login)
         return {
             "login": login,
             "id": user_id,
@@ -835,6 +933,17 @@ class _Handler(BaseHTTPRequestHandler):
             "content": base64.encodebytes(raw).decode(),
             "html_url": f"{self._html}/blob/{ds.default_branch}/{path}",
         }
+
+
+def _graphql_actor(login: str) -> dict | None:
+    """An author as GraphQL answers it: a Bot's login without REST's "[bot]" suffix
+    (``dependabot[bot]`` is the Bot ``dependabot``), a deleted account as null (REST
+    shows it as the user ``ghost``)."""
+    if login == GHOST:
+        return None
+    if login.endswith(BOT_SUFFIX):
+        return {"login": login[: -len(BOT_SUFFIX)], "__typename": "Bot"}
+    return {"login": login, "__typename": "User"}
 
 
 def _database_ids(pr: dict, alias: str, asked: bool) -> list[dict]:

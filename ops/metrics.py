@@ -94,6 +94,12 @@ def _sync_metrics():
         "Requests left in the rate limit window at the end of the last sync.",
         labels=["repository"],
     )
+    budgets = GaugeMetricFamily(
+        "portal_github_rate_limit_remaining_by_resource",
+        "Requests (GraphQL: points) left in each rate-limit budget (x-ratelimit-resource) "
+        "at the end of the last sync.",
+        labels=["repository", "resource"],
+    )
     last_duration = GaugeMetricFamily(
         "portal_sync_last_duration_seconds",
         "Duration of the last finished sync, per repository.",
@@ -109,11 +115,13 @@ def _sync_metrics():
         requests.add_metric([name], row.requests)
         if row.rate_limit_remaining is not None:
             remaining.add_metric([name], row.rate_limit_remaining)
+        for resource, left in sorted(row.rate_limits.items()):
+            budgets.add_metric([name, resource], left)
         if row.last_duration_seconds is not None:
             last_duration.add_metric([name], row.last_duration_seconds)
         if row.last_success_at is not None:
             last_success.add_metric([name], row.last_success_at.timestamp())
-    yield from (requests, remaining, last_duration, last_success)
+    yield from (requests, remaining, budgets, last_duration, last_success)
 
 
 def _gap_and_health_metrics():

@@ -69,3 +69,231 @@ def test_the_sync_completes_and_every_64_bit_id_round_trips(fake_github, github_
     resync = sync(repository, github_client)
     assert resync.status == SyncRun.Status.OK
     assert resync.per_resource["pulls"]["requests"] == 0
+
+
+# --- 2. GraphQL errors that are not NOT_FOUND ------------------------------------------
+def _open_pr(ds):
+    return next(i for i in reversed(ds.issues) if i.kind == "pr" and ds.reviews.get(i.number))
+
+
+def test_a_pr_nulled_by_a_graphql_error_is_not_synced_and_is_asked_for_next_time(
+    fake_github, github_client, repository
+):
+    ds = fake_github.dataset
+    pr = _open_pr(ds)
+    fake_github.add_fault(
+        "graphql_error",
+        path="/graphql",
+        numbers=[pr.number],
+        type="FORBIDDEN",
+        message="Resource not accessible by integration",
+    )
+    run = sync(repository, github_client)
+    assert run.status == SyncRun.Status.PARTIAL
+    assert f"#{pr.number}" in run.error and "FORBIDDEN" in run.error
+    assert run.per_resource["pulls"]["not_synced"] == 1
+    stored = Issue.objects.get(number=pr.number)
+    assert stored.details_synced_for is None  # not "synced with no reviews"
+    assert not Comment.objects.filter(kind="review", issue_number=pr.number).exists()
+    # The other PRs and the resources after the PR step are synced.
+    assert Comment.objects.filter(kind="review").exclude(issue_number=pr.number).exists()
+    assert set(run.progress["done"]) == set(services.RESOURCES)
+
+    fake_github.reset_counters()
+    again = sync(repository, github_client)
+    assert again.status == SyncRun.Status.OK, again.error
+    assert Comment.objects.filter(kind="review", issue_number=pr.number).count() == len(
+        ds.reviews[pr.number]
+    )
+    stored.refresh_from_db()
+    assert stored.details_synced_for == stored.updated_at
+    graphql_bodies = [p for p in fake_github.paths if p.endswith("/graphql")]
+    assert len(graphql_bodies) == 1  # only that PR was asked for again
+
+
+def test_sync_page_counts_the_prs_not_synced(carol_client, fake_github, github_client, repository):
+    pr = _open_pr(fake_github.dataset)
+    fake_github.add_fault("graphql_error", path="/graphql", numbers=[pr.number])
+    sync(repository, github_client)
+    page = carol_client.get("/sync/").content.decode()
+    assert "Partly synced" in page
+    assert "1 PR not synced" in page
+
+
+# --- 3. RATE_LIMITED in a 200 GraphQL body ---------------------------------------------
+def test_rate_limited_in_a_200_body_is_a_rate_limit_waited_for(
+    fake_github, github_client, repository
+):
+    fake_github.add_fault("graphql_rate_limited", path="/graphql", reset_in=20)
+    run = sync(repository, github_client)
+    assert run.status == SyncRun.Status.OK, run.error
+    assert github_client.stats.rate_limit_waits >= 1
+    assert 15 <= github_client.slept[0] <= 22  # until the reset, not a backoff
+
+
+def test_rate_limited_past_the_wait_ends_the_resource_for_a_celery_retry(
+    fake_github, github_client, repository
+):
+    from ci_status.github import RateLimited
+
+    fake_github.add_fault("graphql_rate_limited", path="/graphql")  # resets in an hour
+    with pytest.raises(RateLimited) as info:  # the task retries after the reset
+        sync(repository, github_client)
+    assert "rate limit" in str(info.value).lower()
+    assert info.value.reset_at is not None
+    run = SyncRun.objects.get()
+    assert run.status == SyncRun.Status.PARTIAL
+    assert run.error.startswith("pulls: GitHub") and "rate limit" in run.error
+    assert {"releases", "runs"} <= set(run.progress["done"])  # REST went on
+
+
+# --- 4. one budget per x-ratelimit-resource --------------------------------------------
+def test_a_spent_search_budget_does_not_hold_back_rest_calls(fake_github, github_client):
+    from datetime import UTC, datetime, timedelta
+
+    from ci_status.github import RateLimited
+
+    fake_github.budgets["search"] = 1
+    github_client.search_issues("pruning")  # spends the last search request
+    assert github_client.stats.rate_limits["search"].remaining == 0
+    list(github_client.labels())
+    assert github_client.slept == []  # core has its own budget
+    assert github_client.stats.rate_limits["core"].remaining == 4999
+    with pytest.raises(RateLimited) as info:  # search waits for its own reset, a minute
+        github_client.search_issues("pruning")
+    assert info.value.reset_at < datetime.now(UTC) + timedelta(seconds=65)
+    assert fake_github.paths[-1].startswith("/repos/")  # the refused search was never sent
+
+
+def test_each_budget_is_kept_on_the_run_and_shown(
+    carol_client, settings, fake_github, github_client, repository
+):
+    run = sync(repository, github_client)
+    assert set(run.rate_limits) == {"core", "graphql"}
+    assert run.rate_limits["core"]["limit"] == 5000
+    assert run.rate_limits["graphql"]["remaining"] == 5000 - run.per_resource["pulls"]["requests"]
+    assert run.rate_limit_remaining == run.rate_limits["core"]["remaining"]
+    page = carol_client.get("/sync/").content.decode()
+    assert "core" in page and "graphql" in page
+    settings.METRICS_TOKEN = "scrape"
+    metrics = carol_client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape").content.decode()
+    assert 'resource="graphql"' in metrics and 'resource="core"' in metrics
+
+
+# --- 5. one identity per person --------------------------------------------------------
+def test_bot_and_deleted_authors_have_the_rest_login_whatever_the_source(
+    fake_github, github_client, repository
+):
+    from datetime import timedelta
+
+    ds = fake_github.dataset
+    pr = _open_pr(ds)
+    at = pr.created_at + timedelta(hours=1)
+    ds.add_review(pr.number, "dependabot[bot]", "COMMENTED", at)
+    ds.add_review(pr.number, "ghost", "COMMENTED", at + timedelta(minutes=1))
+    ds.add_comment(pr.number, "dependabot[bot]", at + timedelta(minutes=2), "Bump")
+    ds.add_comment(pr.number, "ghost", at + timedelta(minutes=3), "Gone")
+
+    query = (
+        "query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) { "
+        f"p: pullRequest(number: {pr.number}) {{ reviews(first: 100) {{ nodes {{ "
+        "author { login __typename } } } } } }"
+    )
+    authors = [
+        n["author"]
+        for n in graphql(fake_github, query)["data"]["repository"]["p"]["reviews"]["nodes"]
+    ]
+    assert {"login": "dependabot", "__typename": "Bot"} in authors and None in authors
+
+    run = sync(repository, github_client)
+    assert run.status == SyncRun.Status.OK, run.error
+    rows = set(
+        Comment.objects.filter(
+            issue_number=pr.number, author__in=["dependabot[bot]", "ghost"]
+        ).values_list("kind", "author", "author_is_bot")
+    )
+    assert rows == {
+        ("review", "dependabot[bot]", True),
+        ("comment", "dependabot[bot]", True),
+        ("review", "ghost", False),
+        ("comment", "ghost", False),
+    }
+    assert not Comment.objects.filter(author__in=["", "dependabot"]).exists()
+
+
+# --- issue 27: one resource failing does not fail the sync -----------------------------
+def test_a_github_without_graphql_ends_partial_with_everything_else_synced(
+    fake_github, github_client, repository
+):
+    from ci_status.models import Release, SyncCursor
+
+    fake_github.add_fault("status", path="/graphql", count=-1, status=404, message="Not Found")
+    run = sync(repository, github_client)
+    assert run.status == SyncRun.Status.PARTIAL
+    assert run.error.startswith("pulls: Not found on GitHub (404)")
+    assert Issue.objects.count() == len(fake_github.dataset.issues)
+    assert Release.objects.exists() and CIRun.objects.exists()
+    assert set(run.progress["done"]) == set(services.RESOURCES) - {"pulls"}
+    assert SyncCursor.objects.get(resource="pulls").last_status == "failed"
+    repository.refresh_from_db()
+    assert repository.last_synced_at == run.finished_at
+
+
+def test_a_sync_where_nothing_answers_fails(fake_github, github_client, repository):
+    fake_github.add_fault("status", count=-1, status=403, message="Forbidden")
+    run = sync(repository, github_client)
+    assert run.status == SyncRun.Status.FAILED
+    # One line per resource GitHub refused (pulls had no PR to ask for).
+    assert run.error.splitlines() == [
+        f"{r}: GitHub refused access (403: Forbidden)" for r in services.RESOURCES if r != "pulls"
+    ]
+
+
+# --- issue 28: /sync/ never shows a past reset as to come, nor rows queued for ever ---
+def test_a_reset_in_the_past_reads_as_a_full_budget(carol_client, repository):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import SyncRunFactory
+
+    past = timezone.now() - timedelta(hours=3)
+    SyncRunFactory(
+        repository=repository,
+        status=SyncRun.Status.OK,
+        rate_limit_remaining=120,
+        rate_limit_reset=past,
+        rate_limits={"core": {"limit": 5000, "remaining": 120, "reset": past.isoformat()}},
+    )
+    page = carol_client.get("/sync/").content.decode()
+    assert "full again (5000)" in page
+    assert f"resets at {past:%H:%M}" not in page and f"resets {past:%H:%M}" not in page
+    assert f"reset at {past:%H:%M}" in page
+
+
+def test_syncs_left_queued_say_so_and_a_later_sync_closes_them(
+    carol_client, fake_github, github_client, repository
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import SyncRunFactory
+
+    lost = SyncRunFactory(
+        repository=repository,
+        status=SyncRun.Status.QUEUED,
+        queued_at=timezone.now() - timedelta(hours=2),
+        started_at=None,
+        finished_at=None,
+    )
+    page = carol_client.get("/sync/").content.decode()
+    assert "no worker has taken it" in page
+
+    sync(repository, github_client)
+    lost.refresh_from_db()
+    assert lost.status == SyncRun.Status.SKIPPED
+    assert lost.finished_at is not None
+    page = carol_client.get("/sync/").content.decode()
+    assert "no worker has taken it" not in page
+    assert "Not run" in page

@@ -140,5 +140,6 @@ def test_sync_page_shows_the_budget_spent_and_its_reset(carol_client, synced):
     run = SyncRun.objects.get()
     page = carol_client.get("/sync/").content.decode()
     assert f"GitHub budget: {run.requests} requests spent by the last sync" in page
-    assert f"{run.rate_limit_remaining} of the hourly budget left" in page
+    core = run.rate_limits["core"]
+    assert f"{core['remaining']} of {core['limit']} left" in page
     assert f"resets at {run.rate_limit_reset:%H:%M} UTC" in page
