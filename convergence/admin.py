@@ -3,7 +3,15 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 
-from convergence.models import BenefitTarget, CIToken, ConvergenceRun, ConvergenceTest, CulpritRange
+from convergence.models import (
+    BenefitTarget,
+    ChangePoint,
+    CIToken,
+    ConvergenceRun,
+    ConvergenceTest,
+    CulpritRange,
+    MetricDirection,
+)
 
 
 class BenefitTargetInline(admin.TabularInline):
@@ -22,6 +30,16 @@ class BenefitTargetInline(admin.TabularInline):
     readonly_fields = ["latest_value", "regressed"]
 
 
+class MetricDirectionInline(admin.TabularInline):
+    """Which way a metric without a benefit target improves, so that its shifts can be
+    judged regressions (a target's comparator decides for its own metric)."""
+
+    model = MetricDirection
+    extra = 0
+    fields = ["metric", "better"]
+    verbose_name = "metric direction"
+
+
 @admin.register(ConvergenceTest)
 class ConvergenceTestAdmin(admin.ModelAdmin):
     list_display = ["__str__", "kind", "model_family", "task", "location", "cadence_hours", "state"]
@@ -38,7 +56,7 @@ class ConvergenceTestAdmin(admin.ModelAdmin):
         "first_bad_run",
     ]
     exclude = ["recent"]
-    inlines = [BenefitTargetInline]
+    inlines = [BenefitTargetInline, MetricDirectionInline]
 
 
 @admin.register(ConvergenceRun)
@@ -56,6 +74,31 @@ class ConvergenceRunAdmin(admin.ModelAdmin):
     search_fields = ["tfmot_sha", "test__name", "test__technique__slug"]
     list_select_related = ["test__technique"]
     date_hierarchy = "started_at"
+
+
+@admin.register(ChangePoint)
+class ChangePointAdmin(admin.ModelAdmin):
+    """Found by ``convergence.changepoints`` on ingestion: read-only."""
+
+    list_display = [
+        "test",
+        "metric",
+        "sha",
+        "run_started_at",
+        "change_percent",
+        "significance",
+        "regression",
+        "resolved_at",
+        "internal",
+    ]
+    list_filter = ["regression", "internal", "metric"]
+    list_select_related = ["test__technique"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(CulpritRange)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import cast
 
+import django_filters
 from django.core.exceptions import PermissionDenied
 from django.utils.decorators import method_decorator
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, pagination, serializers, status, viewsets
+from rest_framework import exceptions, mixins, pagination, serializers, status, viewsets
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.parsers import BaseParser
 from rest_framework.permissions import BasePermission
@@ -17,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from convergence.models import CIToken, ConvergenceRun, ConvergenceTest
+from convergence.models import ChangePoint, CIToken, ConvergenceRun, ConvergenceTest
 from convergence.parsers import MAX_BYTES, ResultsError, parse_results
 from convergence.permissions import internal_visibility
 from convergence.presenters import visible_strip
@@ -221,3 +222,66 @@ class ConvergenceRunViewSet(viewsets.ReadOnlyModelViewSet):
             "-started_at", "-id"
         )
         return runs.visible_to(self.request.user)
+
+
+class ChangePointSerializer(serializers.ModelSerializer):
+    test = serializers.StringRelatedField[ConvergenceTest]()
+
+    class Meta:
+        model = ChangePoint
+        fields = [
+            "id",
+            "test",
+            "metric",
+            "sha",
+            "run_started_at",
+            "before_mean",
+            "after_mean",
+            "change_percent",
+            "significance",
+            "regression",
+        ]
+
+
+class ChangePointFilter(django_filters.FilterSet):
+    test = django_filters.CharFilter(
+        method="filter_test", label="The test, as <technique>/<test> (or its name alone)."
+    )
+    metric = django_filters.CharFilter(label="The metric, as the results name it.")
+    regression = django_filters.BooleanFilter(label="Regressions only (true) or none (false).")
+
+    class Meta:
+        model = ChangePoint
+        fields = ["test", "metric", "regression"]
+
+    def filter_test(self, queryset, name, value):
+        technique, _, test = value.strip().rpartition("/")
+        queryset = queryset.filter(test__name=test)
+        return queryset.filter(test__technique__slug=technique) if technique else queryset
+
+
+class ChangePointPagination(pagination.CursorPagination):
+    """Newest first with ``next``/``previous`` links, as the runs."""
+
+    ordering = ("-run_started_at", "-id")
+    page_size = 50
+
+
+@method_decorator(public_page, name="dispatch")
+class ChangePointViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Change points of the metric series, newest first:
+    ``?test=<technique>/<test>&metric=<name>``, ``?regression=true``. A change point names
+    the first run after a persistent, significant shift (its commit and start), the means
+    before and after, the change in percent, the p-value and whether the shift goes the
+    metric's worse way. Those found only with internal runs are listed for the viewers
+    who may see internal results. Cursor-paginated (``next``, ``previous``)."""
+
+    serializer_class = ChangePointSerializer
+    filterset_class = ChangePointFilter
+    pagination_class = ChangePointPagination
+
+    def get_queryset(self):
+        points = ChangePoint.objects.select_related("test__technique").order_by(
+            "-run_started_at", "-id"
+        )
+        return points.visible_to(self.request.user)

@@ -130,12 +130,59 @@ class ConvergenceTest(models.Model):
         return (now - self.last_run.started_at).total_seconds() > 2 * self.cadence_hours * 3600
 
 
+class Better(models.TextChoices):
+    """Which way a metric improves: what makes a shift in its run history a regression."""
+
+    HIGHER = "higher", "Higher is better"
+    LOWER = "lower", "Lower is better"
+
+
+def is_worse(better: str | None, before: float, after: float) -> bool:
+    """Whether the shift from ``before`` to ``after`` goes the metric's worse way (never,
+    when no one said which way is better)."""
+    if better == Better.HIGHER:
+        return after < before
+    if better == Better.LOWER:
+        return after > before
+    return False
+
+
+class MetricDirection(models.Model):
+    """Which way a metric without a benefit target improves (training step time: lower),
+    so that a shift in its runs can be judged a regression. A benefit target's comparator
+    says it for its own metric and wins over this setting."""
+
+    test = models.ForeignKey(
+        ConvergenceTest, on_delete=models.CASCADE, related_name="metric_directions"
+    )
+    metric = models.CharField(max_length=80, help_text="As the results name it, e.g. step_time_ms.")
+    better = models.CharField(max_length=6, choices=Better.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["test", "metric"], name="one_direction_per_metric")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric}: {self.get_better_display().lower()}"
+
+
+def metric_directions(test: ConvergenceTest) -> dict[str, str]:
+    """Each metric's better direction for ``test``: its settings, then its benefit targets'
+    comparators (a target wins). Reads prefetched ``targets`` and ``metric_directions``."""
+    directions = {d.metric: d.better for d in test.metric_directions.all()}
+    for target in test.targets.all():
+        directions[target.metric] = target.better
+    return directions
+
+
 @dataclass(frozen=True)
 class TargetFigures:
     latest_value: float | None
     regressed: bool
     regressed_since: datetime | None
     trend: list
+    trend_runs: list
 
 
 class BenefitTarget(models.Model):
@@ -161,12 +208,15 @@ class BenefitTarget(models.Model):
     # While regressed: the first run of the current streak of runs missing the target.
     regressed_since = models.DateTimeField(null=True, blank=True)
     trend = models.JSONField(default=list, blank=True, help_text="Last 30 values, oldest first.")
+    # The runs of ``trend``'s values, in the same order (the charts mark change points).
+    trend_runs = models.JSONField(default=list, blank=True)
     # The same figures from public runs only, computed in the same pass: what viewers who
     # may not see internal results read (``figures``).
     public_latest_value = models.FloatField(null=True, blank=True)
     public_regressed = models.BooleanField(default=False)
     public_regressed_since = models.DateTimeField(null=True, blank=True)
     public_trend = models.JSONField(default=list, blank=True)
+    public_trend_runs = models.JSONField(default=list, blank=True)
 
     class Meta:
         constraints = [
@@ -175,6 +225,11 @@ class BenefitTarget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.metric} {self.comparator} {self.documented_value}{self.unit}"
+
+    @property
+    def better(self) -> str:
+        """At least the documented value: higher is better; at most: lower is."""
+        return Better.HIGHER if self.comparator == self.Comparator.AT_LEAST else Better.LOWER
 
     def clean(self):
         if self.tolerance < 0:
@@ -185,13 +240,18 @@ class BenefitTarget(models.Model):
         (``convergence.permissions``), public runs' for everyone else."""
         if show_internal:
             return TargetFigures(
-                self.latest_value, self.regressed, self.regressed_since, self.trend
+                self.latest_value,
+                self.regressed,
+                self.regressed_since,
+                self.trend,
+                self.trend_runs,
             )
         return TargetFigures(
             self.public_latest_value,
             self.public_regressed,
             self.public_regressed_since,
             self.public_trend,
+            self.public_trend_runs,
         )
 
     @property
@@ -211,6 +271,19 @@ class BenefitTarget(models.Model):
         return self.margin(value) < -self.tolerance - 1e-9
 
 
+def _visible_to(queryset, user, technique: str = "test__technique"):
+    """``queryset`` without the internal rows ``user`` may not see (see
+    ``ConvergenceRunQuerySet.visible_to``); ``technique`` is the path to the technique."""
+    if user is not None and user.is_authenticated and user.is_staff:
+        return queryset
+    owned = (
+        Technique.objects.owned_by(user).values("pk")
+        if user is not None
+        else Technique.objects.none().values("pk")
+    )
+    return queryset.filter(models.Q(internal=False) | models.Q(**{f"{technique}__in": owned}))
+
+
 class ConvergenceRunQuerySet(models.QuerySet):
     def visible_to(self, user):
         """The runs ``user`` may see: internal (Google-only) runs only for staff and the
@@ -218,14 +291,7 @@ class ConvergenceRunQuerySet(models.QuerySet):
         Everyone else learns at most that an internal failure is open, never the commit or
         the time of an internal run: every page, the JSON and the API read runs through
         this."""
-        if user is not None and user.is_authenticated and user.is_staff:
-            return self
-        owned = (
-            Technique.objects.owned_by(user).values("pk")
-            if user is not None
-            else Technique.objects.none().values("pk")
-        )
-        return self.filter(models.Q(internal=False) | models.Q(test__technique__in=owned))
+        return _visible_to(self, user)
 
 
 class ConvergenceRun(models.Model):
@@ -325,14 +391,26 @@ class CulpritRange(models.Model):
         return bool(self.pull_requests) and self.likely_culprit is None
 
 
+class ChangePointQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Change points found on series with internal runs only for staff and the
+        technique's owners, as the runs themselves."""
+        return _visible_to(self, user)
+
+    def open_regressions(self):
+        """Regressions no later shift has brought back: each is an alert."""
+        return self.filter(regression=True, resolved_at__isnull=True)
+
+
 class ChangePoint(models.Model):
     """A persistent, statistically significant shift in one metric's run history.
 
     ``run`` is the first run after the shift (its commit is where the shift begins);
     ``before_mean`` and ``after_mean`` are the means of the segments on either side.
     A regression is a shift in the metric's worse direction (the benefit target's
-    comparator, or ``ConvergenceTest`` metric settings). Found incrementally on
-    ingestion by ``convergence.changepoints``.
+    comparator, or the test's ``MetricDirection``). Found incrementally on ingestion by
+    ``convergence.changepoints``. Public change points come from public runs only;
+    ``internal`` ones are shifts that only the series with internal runs shows.
     """
 
     test = models.ForeignKey(
@@ -351,6 +429,11 @@ class ChangePoint(models.Model):
         default=False, help_text="Found on a series with internal runs: not shown to the public."
     )
     detected_at = models.DateTimeField(default=timezone.now)
+    # When a later shift of the same series brought the metric back at least halfway to
+    # where it was: the regression's alert closes.
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ChangePointQuerySet.as_manager()
 
     class Meta:
         ordering = ["-run_started_at"]
@@ -363,6 +446,20 @@ class ChangePoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.test} {self.metric} {self.change_percent:+.1f}% at {self.sha[:7]}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.regression and self.resolved_at is None
+
+    def recovered_by(self, later: ChangePoint) -> bool:
+        """Whether ``later`` (a shift after this one, same series) brings the metric back at
+        least halfway to its level before this regression."""
+        halfway = (self.before_mean + self.after_mean) / 2
+        return not is_worse(
+            Better.HIGHER if self.after_mean < self.before_mean else Better.LOWER,
+            halfway,
+            later.after_mean,
+        )
 
 
 def _hash(token: str) -> str:

@@ -57,6 +57,7 @@ def sparkline(
     return {
         "width": width,
         "height": height,
+        "step": step,
         "polyline": " ".join(f"{round(i * step, 1)},{y(v)}" for i, v in enumerate(values)),
         "target_y": y(target) if target is not None else None,
     }

@@ -17,7 +17,7 @@ from adherence.engine import (
     register_facts,
     register_rule,
 )
-from convergence.models import ConvergenceRun, ConvergenceTest, State
+from convergence.models import ChangePoint, ConvergenceRun, ConvergenceTest, State
 
 SUPPORTED_PYTHONS = ("3.10", "3.11", "3.12")
 PACKAGE_SIZE_METRIC = "package_size_mb"
@@ -36,6 +36,23 @@ def load_tests(techniques, now):
     for test in tests:
         test.technique = techniques_by_pk[test.technique_id]  # str(test) needs it: no query
         by_technique[test.technique_id].append(test)
+    return by_technique
+
+
+@register_facts("open_regressions")
+def load_open_regressions(techniques, now):
+    """Each technique's regression change points that no later shift brought back."""
+    by_technique: dict[int, list[ChangePoint]] = {t.pk: [] for t in techniques}
+    techniques_by_pk = {t.pk: t for t in techniques}
+    points = (
+        ChangePoint.objects.open_regressions()
+        .filter(test__technique_id__in=by_technique)
+        .select_related("test")
+        .order_by("run_started_at", "pk")
+    )
+    for point in points:
+        point.test.technique = techniques_by_pk[point.test.technique_id]  # no query
+        by_technique[point.test.technique_id].append(point)
     return by_technique
 
 
@@ -174,6 +191,37 @@ def benefits_delivered(technique, facts):
             f"{g.test}: {g.metric} {g.public_latest_value:g}{g.unit} vs documented {g.documented_value:g}{g.unit} (tolerance {g.tolerance:g})"
         ),
     ) or Result.passed(f"{len(measured)} documented figure(s) met within tolerance.")
+
+
+def _shift(point: ChangePoint) -> str:
+    """How a (public) regression reads in the public result."""
+    return (
+        f"{point.test}: {point.metric} {point.before_mean:.4g} → {point.after_mean:.4g}"
+        f" ({point.change_percent:+.2f} %) from {point.sha[:7]} ({point.run_started_at:%Y-%m-%d})"
+    )
+
+
+@register_rule("metric-regression")
+def metric_regression(technique, facts):
+    """Open regression change points. The result is public: an internal one is named
+    without its figures, commit or date, and does not date the result."""
+    tests = [t for t in facts.get("convergence_tests", []) if t.state != State.NO_RUNS]
+    if not tests:
+        return Result.not_applicable("No run yet.")
+    points = facts.get("open_regressions", [])
+    if not points:
+        return Result.passed("No metric regression open.")
+    public = [p for p in points if not p.internal]
+    return Result.failed(
+        "Regressed: "
+        + "; ".join(
+            _shift(p) if not p.internal else f"{p.test}: {p.metric} (an internal result shifted)"
+            for p in points
+        ),
+        links=list({p.test_id: _link(p.test) for p in points}.values()),
+        since=min(p.run_started_at for p in public) if public else None,
+        change_points=[p.pk for p in public],
+    )
 
 
 @register_rule("training-speed-test")

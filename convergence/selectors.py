@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from django.core.paginator import Paginator
 from django.db.models import Case, Prefetch, Value, When
 
-from convergence.models import ConvergenceRun, ConvergenceTest, State
+from convergence.models import ChangePoint, ConvergenceRun, ConvergenceTest, State
 from convergence.permissions import internal_visibility
 from convergence.presenters import SYMBOLS
 from techniques.models import Maintainer, Technique
@@ -202,3 +202,43 @@ def alert_rows(technique: Technique, user, kind: str) -> list[GridRow]:
 def tests_with_targets(technique: Technique) -> list[ConvergenceTest]:
     """The technique's convergence tests, their targets prefetched."""
     return list(ConvergenceTest.objects.filter(technique=technique).prefetch_related("targets"))
+
+
+def change_points_of(technique: Technique, show_internal: bool) -> dict[tuple[int, str], list]:
+    """The change points of the technique's tests that the viewer may see, newest first,
+    by (test id, metric): one query."""
+    points = ChangePoint.objects.filter(test__technique=technique).order_by(
+        "-run_started_at", "-id"
+    )
+    if not show_internal:
+        points = points.filter(internal=False)
+    by_series: dict[tuple[int, str], list] = {}
+    for point in points:
+        by_series.setdefault((point.test_id, point.metric), []).append(point)
+    return by_series
+
+
+def change_points_recent(filters: dict, user, limit: int = 10) -> list[ChangePoint]:
+    """The latest change points of the grid's tests (its filters apply) that ``user`` may
+    see, open regressions first: one query."""
+    return list(
+        ChangePoint.objects.visible_to(user)
+        .filter(test__in=grid_tests(filters, user).values("pk"))
+        .select_related("test__technique")
+        .order_by(
+            Case(When(regression=True, resolved_at__isnull=True, then=Value(0)), default=Value(1)),
+            "-run_started_at",
+            "-id",
+        )[:limit]
+    )
+
+
+def open_regressions_of(technique: Technique, user) -> list[ChangePoint]:
+    """The technique's open regression change points that ``user`` may see."""
+    return list(
+        ChangePoint.objects.open_regressions()
+        .visible_to(user)
+        .filter(test__technique=technique)
+        .select_related("test__technique")
+        .order_by("-run_started_at", "-id")
+    )

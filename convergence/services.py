@@ -17,6 +17,7 @@ from django.utils import timezone
 from adherence.services import evaluation_request
 from ci_status.community import path_matches
 from ci_status.github import GitHubClient, GitHubError
+from convergence.changepoints import change_points_detect
 from convergence.models import (
     BenefitTarget,
     CIToken,
@@ -200,10 +201,12 @@ def _apply_state(
 def _apply_figures(target: BenefitTarget, runs: list, prefix: str) -> None:
     """Set a target's trend, latest value and regression (fields named with ``prefix``)
     from ``runs``: all of them for the full figures, the public ones for the public."""
-    values = [r.metrics[target.metric] for r in runs if target.metric in r.metrics][-RECENT:]
+    measured = [r for r in runs if target.metric in r.metrics][-RECENT:]
+    values = [r.metrics[target.metric] for r in measured]
     latest = values[-1] if values else None
     missed = latest is not None and target.misses(latest)
     setattr(target, f"{prefix}trend", values)
+    setattr(target, f"{prefix}trend_runs", [r.pk for r in measured])
     setattr(target, f"{prefix}latest_value", latest)
     setattr(target, f"{prefix}regressed", missed)
     setattr(target, f"{prefix}regressed_since", _regressed_since(target, runs) if missed else None)
@@ -224,6 +227,8 @@ def _regressed_since(target: BenefitTarget, runs: list) -> datetime | None:
 
 TARGET_FIELDS = [
     "trend",
+    "trend_runs",
+    "public_trend_runs",
     "latest_value",
     "regressed",
     "regressed_since",
@@ -337,11 +342,11 @@ def run_key(record: RunRecord) -> str:
     return "sha256:" + hashlib.sha256(described.encode()).hexdigest()
 
 
-def _insert_new(runs: list[ConvergenceRun]) -> int:
+def _insert_new(runs: list[ConvergenceRun]) -> list[int]:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the rows this statement created,
     whatever other uploads commit at the same time (PostgreSQL and SQLite alike)."""
     if not runs:
-        return 0
+        return []
     meta = ConvergenceRun._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
@@ -355,7 +360,7 @@ def _insert_new(runs: list[ConvergenceRun]) -> int:
     sql = f"INSERT INTO {table} ({columns}) VALUES {values} ON CONFLICT DO NOTHING RETURNING {pk}"  # noqa: S608  # nosec B608
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return len(cursor.fetchall())
+        return [row[0] for row in cursor.fetchall()]
 
 
 def results_ingest(
@@ -401,13 +406,16 @@ def results_ingest(
     # for each other instead of deadlocking on the unique index or the tests' rows.
     runs.sort(key=lambda run: (run.test_id, run.external_id))
     with transaction.atomic():
-        created = sum(_insert_new(runs[i : i + BATCH]) for i in range(0, len(runs), BATCH))
+        created = [
+            pk for i in range(0, len(runs), BATCH) for pk in _insert_new(runs[i : i + BATCH])
+        ]
         touched = sorted({t.pk: t for t in tests.values()}.values(), key=lambda t: t.pk)
         for test in touched:
             convergence_state_update(test, now)
+        change_points_detect(created, now)  # only the series that received new runs
         bump_data_version()
         evaluation_request({test.technique_id for test in touched})  # gaps follow the runs
-    return IngestResult(created, len(runs) - created, sorted(str(t) for t in touched))
+    return IngestResult(len(created), len(runs) - len(created), sorted(str(t) for t in touched))
 
 
 # --- culprit range -----------------------------------------------------------------------

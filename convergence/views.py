@@ -13,7 +13,7 @@ from ci_status import selectors as ci_selectors
 from convergence.forms import GridFilterForm
 from convergence.models import ConvergenceTest
 from convergence.permissions import FIND_CULPRIT
-from convergence.selectors import grid_page, grid_rows
+from convergence.selectors import change_points_recent, grid_page, grid_rows
 from convergence.services import culprit_range_fetch, release_readiness
 from techniques.cache import private_page, public_page
 from techniques.models import OwnerGroup, Stage, Technique
@@ -45,6 +45,7 @@ def grid(request):
             "page": page,
             "columns": columns,
             "rows": rows,
+            "change_points": change_points_recent(filters, request.user),
             "missing": missing,
             "groups": OwnerGroup.objects.order_by("name").values_list("slug", "name", named=True),
             "techniques": Technique.objects.order_by("name").values_list(

@@ -164,6 +164,7 @@ DUTIES: tuple[Duty, ...] = (
             "convergence-green",
             "convergence-fresh",
             "benefits-delivered",
+            "metric-regression",
         ),
     ),
     Duty(

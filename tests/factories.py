@@ -26,10 +26,12 @@ from ci_status.models import (
 )
 from convergence.models import (
     BenefitTarget,
+    ChangePoint,
     CIToken,
     ConvergenceRun,
     ConvergenceTest,
     CulpritRange,
+    MetricDirection,
 )
 from github_integration.models import BootstrapProposal, GapIssue, TeamSync
 from lifecycle.models import (
@@ -355,6 +357,31 @@ class ConvergenceRunFactory(factory.django.DjangoModelFactory):
     outcome = ConvergenceRun.Outcome.PASSED
     source = ConvergenceRun.Source.UPLOAD
     external_id = factory.Sequence(lambda n: f"run-{n}")
+
+
+class MetricDirectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MetricDirection
+
+    test = factory.SubFactory(ConvergenceTestFactory)
+    metric = "step_time_ms"
+    better = "lower"
+
+
+class ChangePointFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ChangePoint
+
+    run = factory.SubFactory(ConvergenceRunFactory)
+    test = factory.SelfAttribute("run.test")
+    metric = "top1"
+    sha = factory.SelfAttribute("run.tfmot_sha")
+    run_started_at = factory.SelfAttribute("run.started_at")
+    before_mean = 76.6
+    after_mean = 76.1
+    change_percent = -0.65
+    significance = 0.005
+    regression = True
 
 
 class CulpritRangeFactory(factory.django.DjangoModelFactory):

@@ -53,6 +53,7 @@ EXPECTED = {
     "convergencetest-detail": (ALL, NONE),
     "convergencerun-list": (ALL, NONE),
     "convergencerun-detail": (ALL, NONE),
+    "changepoint-list": (ALL, NONE),
     "review-list": (ALL, NONE),
     "review-detail": (ALL, NONE),  # an accepted review: public parts
     "item-list": (ALL, NONE),
