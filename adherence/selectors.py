@@ -112,6 +112,9 @@ class Cell:
     summary: str
     gap: Gap | None = None
     days_failing: int | None = None  # from the gap's since; None when undated
+    # A pass with a word of caution from its rule (``caution`` in the evidence, e.g.
+    # "flaky": a flaky test says so wherever it is counted).
+    caution: str = ""
 
 
 @dataclass
@@ -126,13 +129,15 @@ class MatrixRow:
 class _Result(NamedTuple):
     status: str
     summary: str
+    caution: str | None = None
 
 
 def _cell(rule_id: str, result, gap: Gap | None, now: datetime) -> Cell:
     summary = result.summary if result else (gap.summary if gap else "Not evaluated yet.")
     status = shown(result.status if result else None, gap)
     days = gap.days_failing(now) if gap and status == Shown.FAIL else None
-    return Cell(rule_id, status, summary, gap, days)
+    caution = (result.caution or "") if result and status == Shown.PASS else ""
+    return Cell(rule_id, status, summary, gap, days, str(caution))
 
 
 def matrix_techniques(filters: dict, user):
@@ -151,10 +156,10 @@ def adherence_matrix(
     rule_ids = [r.id for r in engine.RULES.values() if not severity or r.severity == severity]
     # Tuples, not model instances: a page reads 50 x 22 of them.
     results = {
-        (technique_id, rule_id): _Result(status, summary)
-        for technique_id, rule_id, status, summary in RuleResult.objects.filter(
+        (technique_id, rule_id): _Result(status, summary, caution)
+        for technique_id, rule_id, status, summary, caution in RuleResult.objects.filter(
             technique_id__in=ids, rule_id__in=rule_ids
-        ).values_list("technique_id", "rule_id", "status", "summary")
+        ).values_list("technique_id", "rule_id", "status", "summary", "evidence__caution")
     }
     gaps = {
         (g.technique_id, g.rule_id): g

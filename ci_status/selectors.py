@@ -158,6 +158,43 @@ def releases_newest_first() -> QuerySet[Release]:
     return Release.objects.order_by("-published_at", "-id")
 
 
+@dataclass(frozen=True)
+class BranchHead:
+    """The newest commit of the default branch the sync has seen."""
+
+    branch: str
+    sha: str
+    seen_at: datetime | None
+    url: str  # the CI run that saw it
+
+
+# The events whose runs build the default branch's own head (not a PR's merge commit).
+BRANCH_EVENTS = ("push", "schedule", "workflow_dispatch")
+
+
+def default_branch_head() -> BranchHead | None:
+    """The head of the primary repository's default branch as the sync knows it: the
+    commit of the newest CI run on that branch (a push, schedule or dispatch builds the
+    branch's head); None before a sync has seen one."""
+    repository = primary_repository()
+    if repository is None:
+        return None
+    run = (
+        CIRun.objects.filter(
+            repository=repository,
+            branch=repository.default_branch,
+            event__in=BRANCH_EVENTS,
+        )
+        .exclude(head_sha="")
+        .order_by("-created_at", "-run_id")
+        .only("head_sha", "created_at", "html_url")
+        .first()
+    )
+    if run is None:
+        return None
+    return BranchHead(repository.default_branch, run.head_sha.lower(), run.created_at, run.html_url)
+
+
 def completed_runs(workflows: Iterable[str], limit: int) -> list[CIRun]:
     """The latest completed CI runs of these workflows, newest first."""
     return list(

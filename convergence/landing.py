@@ -26,9 +26,8 @@ def responsible(technique) -> list[tuple[str, str]]:
 
 def failing_production(user, owned) -> Section:
     tests = (
-        ConvergenceTest.objects.filter(
-            state=State.FAILING, technique__tos_level=TOSLevel.PRODUCTION
-        )
+        ConvergenceTest.objects.failing()
+        .filter(technique__tos_level=TOSLevel.PRODUCTION)
         .select_related("technique__owner_group")
         .prefetch_related("technique__owner_group__maintainers")
         .order_by("technique__name", "name")
@@ -36,11 +35,13 @@ def failing_production(user, owned) -> Section:
     grid = reverse("convergence:grid")
 
     def entry(test) -> Entry:
-        since = test.failing_since or test.state_since
+        since = test.failing_since
+        also = [str(c.label).lower() for c in test.conditions if c != State.FAILING]
         return Entry(
             f"{test.technique.name}: {test.name}",
             grid + f"?technique={test.technique.slug}#test-{test.pk}",
-            f"failing since {since:%-d %b %Y}" if since else "failing",
+            (f"failing since {since:%-d %b %Y}" if since else "failing")
+            + "".join(f" · {word}" for word in also),
             Tone.FAIL,
             responsible(test.technique),
         )
@@ -61,7 +62,7 @@ def your_tests(user, owned) -> Section | None:
         return None
     tests = (
         ConvergenceTest.objects.filter(technique__in=owned)
-        .exclude(state=State.PASSING)
+        .needing_attention()
         .select_related("technique")
         .order_by("technique__name", "name")
     )
@@ -69,8 +70,8 @@ def your_tests(user, owned) -> Section | None:
         Entry(
             f"{t.technique.name}: {t.name}",
             reverse("convergence:grid") + f"?technique={t.technique.slug}#test-{t.pk}",
-            t.get_state_display().lower(),
-            Tone.FAIL if t.state == State.FAILING else Tone.WARN,
+            t.conditions_text,
+            Tone.FAIL if t.failing else Tone.WARN,
         )
         for t in tests
     ]

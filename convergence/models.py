@@ -39,6 +39,29 @@ class State(models.TextChoices):
     NO_RUNS = "no_runs", "No runs yet"
 
 
+# Flaky: a flip rate of 20 % or more over the last 14 runs (``services._flip_rate``).
+FLAKY_WINDOW = 14
+FLAKY_RATE = 0.2
+
+
+class ConvergenceTestQuerySet(models.QuerySet):
+    """The tests ``ConvergenceTest.failing`` and ``flaky`` pick, as queries."""
+
+    def failing(self):
+        return self.filter(alert_open=True)
+
+    def flaky(self):
+        return self.filter(flip_rate__gte=FLAKY_RATE)
+
+    def needing_attention(self):
+        """Tests with any condition (``ConvergenceTest.conditions``): not plainly passing."""
+        return self.filter(
+            models.Q(alert_open=True)
+            | models.Q(flip_rate__gte=FLAKY_RATE)
+            | ~models.Q(state=State.PASSING)
+        )
+
+
 class ConvergenceTest(models.Model):
     class Kind(models.TextChoices):
         CONVERGENCE = "convergence"
@@ -85,6 +108,8 @@ class ConvergenceTest(models.Model):
     # come from an internal run: then only viewers who may see internal results see them.
     state_internal = models.BooleanField(default=False)
 
+    objects = ConvergenceTestQuerySet.as_manager()
+
     class Meta:
         ordering = ["technique__name", "name"]
         constraints = [
@@ -122,6 +147,72 @@ class ConvergenceTest(models.Model):
         state began, the alert's runs and its culprit range? Not when they come from an
         internal run the viewer may not see: then only the state itself is shown."""
         return show_internal or not self.state_internal
+
+    # --- the one definition of "failing", "flaky" and "blocks a release" -------------
+    # Every page and rule that counts tests reads these (the staff landing, the matrix
+    # through the rules, the technique page, /ci/, /releases/); none compares ``state``
+    # or ``alert_open`` itself. ``state`` is the single word a row is sorted and
+    # filtered by; a test can be more than one of these at once (stale with an open
+    # alert, failing and flaky), and every page names each.
+
+    @property
+    def failing(self) -> bool:
+        """An open alert: two consecutive red runs, not yet mended by two green ones.
+        A stale test whose alert is open is still failing."""
+        return self.alert_open
+
+    @property
+    def flaky(self) -> bool:
+        """Flips between green and red in 20 % or more of its recent runs (failure
+        streaks of three or more excluded), whatever its state."""
+        return self.flip_rate >= FLAKY_RATE
+
+    @property
+    def stale(self) -> bool:
+        """No run within twice its cadence, as of the last state update."""
+        return self.state == State.STALE
+
+    @property
+    def conditions(self) -> list[State]:
+        """What is wrong with the test, most urgent first (failing, flaky, stale, no
+        runs); empty when it passes. Each page shows every one of them."""
+        return [
+            condition
+            for condition, holds in (
+                (State.FAILING, self.failing),
+                (State.FLAKY, self.flaky),
+                (State.STALE, self.stale),
+                (State.NO_RUNS, self.state == State.NO_RUNS),
+            )
+            if holds
+        ]
+
+    @property
+    def conditions_text(self) -> str:
+        """The conditions in words ("failing, flaky"), "passing" when there is none."""
+        return ", ".join(str(c.label).lower() for c in self.conditions) or "passing"
+
+    def release_blocker(self, run: ConvergenceRun | None, alert_hidden: bool = False) -> str:
+        """Why this test blocks a release at a commit whose latest run (that the viewer
+        may see) is ``run``; "" when it does not. The policy: "For any TFMOT release,
+        all these tests must pass" at the release commit. Not passed: no run at the
+        commit, a red run there, an open alert that began at or before the commit's run
+        (``alert_hidden``: its runs are internal and hidden from the viewer), or a stale
+        test, whose last result says nothing of the code released."""
+        if run is None:
+            return "no run at this commit"
+        if run.outcome in ConvergenceRun.RED:
+            return f"{run.get_outcome_display().lower()} at this commit"
+        if self.failing:
+            first_bad = self.first_bad_run
+            if alert_hidden:
+                return "an internal failure is open"
+            if first_bad is None or run.started_at >= first_bad.started_at:
+                since = f" since {first_bad.started_at:%Y-%m-%d}" if first_bad else ""
+                return f"failing{since}"
+        if self.stale:
+            return "stale: no run within twice its cadence"
+        return ""
 
     def is_stale(self, now=None) -> bool:
         now = now or timezone.now()

@@ -85,7 +85,7 @@ def _failing(tests) -> Result | None:
 
     Results are public (technique page, matrix, gap page, API): an alert that rests on
     internal runs is named without its date, and does not date the result."""
-    failing = [t for t in tests if t.alert_open]
+    failing = [t for t in tests if t.failing]
     if not failing:
         return None
     dated = [t for t in failing if t.failing_since and not t.state_internal]
@@ -96,12 +96,29 @@ def _failing(tests) -> Result | None:
             return f"{t} (an internal failure is open)"
         return f"{t} (since {t.failing_since:%Y-%m-%d})" if t.failing_since else str(t)
 
+    flaky = [t for t in failing if t.flaky]
     return Result.failed(
-        "Failing: " + ", ".join(named(t) for t in failing),
+        "Failing: "
+        + ", ".join(named(t) for t in failing)
+        + (f"; flaky: {', '.join(str(t) for t in flaky)}" if flaky else ""),
         links=[_link(t) for t in failing],
         since=min(starts) if starts else None,
         failing=[str(t) for t in failing],
         failing_since={str(t): t.failing_since.isoformat() for t in dated},
+    )
+
+
+def _passed(tests, summary: str) -> Result:
+    """A pass that names the flaky tests among ``tests``: a flaky test says so wherever
+    it is counted (the matrix marks the cell with ``caution``)."""
+    flaky = [t for t in tests if t.flaky]
+    if not flaky:
+        return Result.passed(summary)
+    named = ", ".join(f"{t} (flips in {t.flip_rate:.0%} of its recent runs)" for t in flaky)
+    return Result.passed(
+        f"{summary} {len(flaky)} flaky: {named}.",
+        caution="flaky",
+        flaky=[str(t) for t in flaky],
     )
 
 
@@ -151,7 +168,7 @@ def convergence_green(technique, facts):
     tests = [t for t in _tests(facts) if t.state != State.NO_RUNS]
     if not tests:
         return Result.not_applicable("No convergence run yet.")
-    return _failing(tests) or Result.passed(f"{len(tests)} test(s) passing.")
+    return _failing(tests) or _passed(tests, f"{len(tests)} test(s) passing.")
 
 
 @register_rule("convergence-fresh")
@@ -228,8 +245,8 @@ def metric_regression(technique, facts):
 def training_speed_test(technique, facts):
     tests = _tests(facts, ConvergenceTest.Kind.TRAINING_SPEED)
     if tests:
-        return _failing(tests) or Result.passed(
-            f"{len(tests)} training speed test(s), none failing."
+        return _failing(tests) or _passed(
+            tests, f"{len(tests)} training speed test(s), none failing."
         )
     return Result.failed("No training speed test.", since=facts.since_start(technique))
 

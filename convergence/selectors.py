@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from django.core.paginator import Paginator
 from django.db.models import Case, Prefetch, Value, When
 
-from convergence.models import ChangePoint, ConvergenceRun, ConvergenceTest, State
+from convergence.models import FLAKY_RATE, ChangePoint, ConvergenceRun, ConvergenceTest, State
 from convergence.permissions import internal_visibility
 from convergence.presenters import SYMBOLS
 from techniques.models import Maintainer, Technique
@@ -16,19 +16,26 @@ from techniques.selectors import filter_by_technique
 
 STATE_ORDER = {State.FAILING: 0, State.FLAKY: 1, State.STALE: 2, State.NO_RUNS: 3, State.PASSING: 4}
 INTERNAL = "internal"
+NO_SHA = "—"
 RUN_FIELDS = ("tfmot_sha", "started_at", "internal", "outcome")
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Column:
-    """One column of the grid: the runs of one day at one TFMOT commit."""
+    """One column of the grid: the runs of every test at one TFMOT commit, dated by the
+    commit's first run (as TestGrid aligns builds). Runs that name no commit share a
+    column per day; hidden internal runs share one undated column."""
 
-    date: str  # YYYY-MM-DD
-    sha: str  # short SHA, or "internal" for results hidden from the viewer
+    date: str  # YYYY-MM-DD of the commit's first run; "" for hidden internal runs
+    sha: str  # short SHA, "—" for runs without one, "internal" for hidden results
 
     @property
     def label(self) -> str:
-        return f"{self.date} at {self.sha}" if self.sha != INTERNAL else "internal runs"
+        if self.sha == INTERNAL:
+            return "internal runs"
+        if self.sha == NO_SHA:
+            return f"runs of {self.date} that name no commit"
+        return f"commit {self.sha}, first run {self.date}"
 
 
 @dataclass
@@ -93,26 +100,61 @@ def grid_tests(filters: dict, user):
     tests = filter_by_technique(
         ConvergenceTest.objects.all(), {**filters, **shared}, user, through="technique__"
     )
-    if filters.get("state"):
-        tests = tests.filter(state=filters["state"])
+    state = filters.get("state")
+    if state == State.FAILING:
+        tests = tests.failing()
+    elif state == State.FLAKY:
+        tests = tests.flaky()
+    elif state:
+        tests = tests.filter(state=state)
     if filters.get("kind"):
         tests = tests.filter(kind=filters["kind"])
     if filters.get("sort") == "name":
         return tests.order_by("technique__name", "name")
-    rank = Case(*(When(state=s, then=Value(r)) for s, r in STATE_ORDER.items()), default=Value(9))
+    # Failing and flaky by their one definition (``ConvergenceTest.conditions``), then
+    # the stored state.
+    rank = Case(
+        When(alert_open=True, then=Value(0)),
+        When(flip_rate__gte=FLAKY_RATE, then=Value(1)),
+        *(When(state=s, then=Value(r)) for s, r in STATE_ORDER.items()),
+        default=Value(9),
+    )
     return tests.order_by(rank, "-flip_rate", "technique__name", "name")
 
 
 # Hidden internal runs share one undated column: the public sees neither their commit
 # nor their time (see ConvergenceRun.objects.visible_to).
-HIDDEN = Column("", INTERNAL)
+HIDDEN_KEY = ("", INTERNAL)
 
 
-def _cell(run: dict, visible: bool) -> dict:
+def _miss_text(run: dict) -> str:
+    return "; ".join(run.get("miss") or [])
+
+
+def _cell(run: dict, visible: bool, runs_here: int) -> dict:
     if not visible:
         return {"outcome": INTERNAL, "symbol": SYMBOLS[INTERNAL], "label": "internal run"}
     label = f"{run['o']} on {run['at'][:10]}" + (f" at {run['sha'][:7]}" if run["sha"] else "")
-    return {"outcome": run["o"], "symbol": SYMBOLS.get(run["o"], "?"), "label": label}
+    if run.get("miss"):
+        label += f"; misses {_miss_text(run)}"
+    if runs_here > 1:
+        label += f" (the latest of {runs_here} runs at this commit)"
+    return {
+        "outcome": run["o"],
+        "symbol": SYMBOLS.get(run["o"], "?"),
+        "label": label,
+        "id": run.get("id"),
+        "log": run.get("log", ""),
+    }
+
+
+def _key(run: dict, shown: bool) -> tuple[str, str]:
+    """A run's column: its commit (short SHA), the day of a run without one, or the
+    hidden internal column."""
+    if not shown:
+        return HIDDEN_KEY
+    sha = (run["sha"] or "")[:7]
+    return ("", sha) if sha else (run["at"][:10], NO_SHA)
 
 
 def _culprit(test):
@@ -130,30 +172,32 @@ def _culprit(test):
 
 
 def grid_rows(tests, user, columns: int = 14) -> tuple[list[Column], list[GridRow]]:
-    """Columns (newest first) shared by every test, and each test's cell per column.
+    """Columns (newest commit first) shared by every test, and each test's cell per column.
 
-    Runs of the same day at the same commit line up across tests, as in TestGrid. A run
-    the viewer may not see shows only as "internal", with neither outcome, commit nor
-    time, in one undated column of its own. Columns are plain (date, sha) keys until the
-    shown ones are chosen; cells are built for the shown columns only.
+    One column per commit, dated by the commit's first run among the tests shown and
+    ordered by it, so a commit never shows under two dates and a date never splits a
+    commit, whatever day each test ran it (TestGrid's alignment). A test's cell is its
+    latest run at that commit. A run the viewer may not see shows only as "internal",
+    with neither outcome, commit nor time, in one undated column of its own. Columns are
+    plain keys until the shown ones are chosen; cells are built for those only.
     """
-    rows, seen = [], set()
-    hidden_key = (HIDDEN.date, HIDDEN.sha)
+    rows = []
+    first_at: dict[tuple[str, str], str] = {}  # column key -> its first run's start
     may_see = internal_visibility(user)
     for test in tests:
         visible = may_see(test.technique_id)
         runs = []
         for run in test.recent:
             shown = visible or not run["i"]
-            key = (run["at"][:10], (run["sha"] or "")[:7] or "—") if shown else hidden_key
+            key = _key(run, shown)
             runs.append((key, shown, run))
-            seen.add(key)
+            if key not in first_at or run["at"] < first_at[key]:
+                first_at[key] = run["at"]
         rows.append((test, visible, runs))
-    hidden_seen = hidden_key in seen
-    seen.discard(hidden_key)
-    shown_keys = sorted(seen, reverse=True)[:columns]
+    hidden_seen = first_at.pop(HIDDEN_KEY, None) is not None
+    shown_keys = sorted(first_at, key=lambda key: (first_at[key], key), reverse=True)[:columns]
     if hidden_seen:
-        shown_keys.insert(0, hidden_key)
+        shown_keys.insert(0, HIDDEN_KEY)
     index = {key: i for i, key in enumerate(shown_keys)}
     result = []
     for test, visible, runs in rows:
@@ -170,6 +214,7 @@ def grid_rows(tests, user, columns: int = 14) -> tuple[list[Column], list[GridRo
             culprit=None if alert_hidden else _culprit(test),
         )
         latest: dict[int, tuple[dict, bool]] = {}
+        here: dict[int, int] = {}
         for key, shown, run in runs:  # oldest first: the latest run of a column wins
             if run["i"] and not visible:
                 row.internal_failure = run["o"] in ConvergenceRun.RED
@@ -178,11 +223,16 @@ def grid_rows(tests, user, columns: int = 14) -> tuple[list[Column], list[GridRo
                 row.hidden_runs += 1
             else:
                 latest[position] = (run, shown)
+                here[position] = here.get(position, 0) + 1
         for position, (run, shown) in latest.items():
-            row.cells[position] = _cell(run, shown)
+            row.cells[position] = _cell(run, shown, here[position])
         row.internal_failure = row.internal_failure or alert_hidden
         result.append(row)
-    return [Column(date, sha) for date, sha in shown_keys], result
+    return [
+        Column(first_at[key][:10] if key != HIDDEN_KEY else "", sha)
+        for key in shown_keys
+        for sha in [key[1]]
+    ], result
 
 
 def alert_rows(technique: Technique, user, kind: str) -> list[GridRow]:
@@ -197,6 +247,25 @@ def alert_rows(technique: Technique, user, kind: str) -> list[GridRow]:
         .order_by("name")
     )
     return grid_rows(tests, user)[1]
+
+
+def run_page(run: ConvergenceRun) -> dict:
+    """What a run's page shows: the run, its test, and each of its metrics beside the
+    documented target of the same name (None where there is none)."""
+    targets = {t.metric: t for t in run.test.targets.all()}
+    metrics = []
+    for name, value in sorted(run.metrics.items()):
+        target = targets.get(name)
+        number = isinstance(value, int | float)
+        metrics.append(
+            {
+                "name": name,
+                "value": value,
+                "target": target,
+                "missed": bool(target and number and target.misses(value)),
+            }
+        )
+    return {"run": run, "test": run.test, "metrics": metrics}
 
 
 def tests_with_targets(technique: Technique) -> list[ConvergenceTest]:

@@ -19,6 +19,8 @@ from ci_status.community import path_matches
 from ci_status.github import GitHubClient, GitHubError
 from convergence.changepoints import change_points_detect
 from convergence.models import (
+    FLAKY_RATE,
+    FLAKY_WINDOW,
     BenefitTarget,
     CIToken,
     ConvergenceRun,
@@ -30,12 +32,10 @@ from convergence.parsers import ResultsError, RunRecord
 from convergence.permissions import internal_visibility
 from convergence.presenters import visible_strip
 from techniques.cache import bump_data_version
-from techniques.models import Stage
+from techniques.models import Stage, Technique
 from techniques.text import fit
 
 logger = logging.getLogger(__name__)
-FLAKY_WINDOW = 14
-FLAKY_RATE = 0.2
 RECENT = 30
 BATCH = 500  # runs per INSERT statement
 
@@ -186,6 +186,8 @@ def _apply_state(
             "at": r.started_at.isoformat(),
             "sha": r.tfmot_sha[:12],
             "i": r.internal,
+            "log": r.log_url,
+            "miss": _misses(r, targets),
         }
         for r in runs[-RECENT:]
     ]
@@ -196,6 +198,19 @@ def _apply_state(
         _apply_figures(target, public_runs, "public_")
         regressed = regressed or target.regressed
     test.benefit_regressed = regressed
+
+
+def _misses(run: ConvergenceRun, targets: list) -> list[str]:
+    """The documented figures this run misses, in words ("top1_accuracy 75.1% vs
+    documented at least 76.1% ± 0.5"): what a grid cell says on hover."""
+    return [
+        f"{target.metric} {run.metrics[target.metric]:g}{target.unit} vs documented "
+        f"{target.get_comparator_display()} {target.documented_value:g}{target.unit}"
+        f" ± {target.tolerance:g}"
+        for target in targets
+        if isinstance(run.metrics.get(target.metric), int | float)
+        and target.misses(run.metrics[target.metric])
+    ]
 
 
 def _apply_figures(target: BenefitTarget, runs: list, prefix: str) -> None:
@@ -270,7 +285,16 @@ def convergence_states_refresh(now: datetime | None = None, batch: int = 300) ->
             )
         )
         runs_by_test: dict[int, list] = {}
-        fields = ("id", "test_id", "started_at", "outcome", "tfmot_sha", "internal", "metrics")
+        fields = (
+            "id",
+            "test_id",
+            "started_at",
+            "outcome",
+            "tfmot_sha",
+            "internal",
+            "metrics",
+            "log_url",
+        )
         for run in (
             ranked.filter(rank__lte=HISTORY).only(*fields).order_by("test_id", "started_at", "id")
         ):
@@ -515,42 +539,62 @@ class Readiness:
 
 
 def release_readiness(sha: str, user=None) -> Readiness:
-    """Every convergence test of every launched technique green at this commit, judged on
-    the runs ``user`` may see (None: the public). A hidden internal failure shows only as
-    "an internal failure is open", never with its commit or time."""
+    """Every launched technique has a convergence test, and none blocks a release at
+    this commit (``ConvergenceTest.release_blocker``: no run there, a red run there, an
+    open alert, a stale test), judged on the runs ``user`` may see (None: the public).
+    A hidden internal failure shows only as "an internal failure is open", never with
+    its commit or time."""
     sha = sha.strip().lower()
     tests = list(
         ConvergenceTest.objects.filter(
             technique__stage=Stage.LAUNCHED, kind=ConvergenceTest.Kind.CONVERGENCE
-        ).select_related("technique")
+        )
+        .select_related("technique", "last_good_run", "first_bad_run")
+        .order_by("technique__name", "name")
     )
     at_sha: dict[int, ConvergenceRun] = {}
     if sha:
         for sha_run in (
             ConvergenceRun.objects.visible_to(user)
             .filter(test__in=tests, tfmot_sha__startswith=sha)
-            .order_by("started_at")
+            .order_by("started_at", "id")
         ):
             at_sha[sha_run.test_id] = sha_run  # the latest run at that commit wins
     sees_internal = internal_visibility(user)
-    rows = []
+    rows: list[dict] = [
+        {
+            "test": "",
+            "technique": technique.name,
+            "technique_slug": technique.slug,
+            "green": False,
+            "reason": "no convergence test",
+            "conditions": [],
+            "run_at": None,
+            "log_url": "",
+            "internal_failure_open": False,
+        }
+        for technique in Technique.objects.filter(stage=Stage.LAUNCHED)
+        .exclude(convergence_tests__kind=ConvergenceTest.Kind.CONVERGENCE)
+        .order_by("name")
+    ]
     for test in tests:
-        run = at_sha.get(test.pk)
-        if run is None:
-            reason = "no run at this commit"
-        elif not run.is_green:
-            reason = f"{run.get_outcome_display().lower()} at this commit"
-        else:
-            reason = ""
+        run = at_sha.get(test.pk) if sha else None
+        visible = sees_internal(test.technique_id)
+        alert_hidden = not visible and any(
+            r is not None and r.internal for r in (test.last_good_run, test.first_bad_run)
+        )
+        reason = test.release_blocker(run, alert_hidden=alert_hidden)
         rows.append(
             {
                 "test": str(test),
                 "technique": test.technique.name,
-                "green": run is not None and run.is_green,
+                "technique_slug": test.technique.slug,
+                "green": not reason,
                 "reason": reason,
+                "conditions": [str(c) for c in test.conditions],
                 "run_at": run.started_at.isoformat() if run else None,
                 "log_url": run.log_url if run else "",
-                "internal_failure_open": not sees_internal(test.technique_id)
+                "internal_failure_open": not visible
                 and visible_strip(test, show_internal=False)[1],
             }
         )

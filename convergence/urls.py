@@ -6,6 +6,7 @@ app_name = "convergence"
 
 urlpatterns = [
     path("ci/", views.grid, name="grid"),
+    path("ci/runs/<int:pk>/", views.run_detail, name="run"),
     path("ci/tests/<int:pk>/culprit", views.culprit_refresh, name="culprit_refresh"),
     path("releases/", views.releases, name="releases"),
     path("releases/readiness.json", views.readiness_json, name="readiness_json"),

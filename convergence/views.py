@@ -6,14 +6,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from ci_status import selectors as ci_selectors
 from convergence.forms import GridFilterForm
-from convergence.models import ConvergenceTest
+from convergence.models import ConvergenceRun, ConvergenceTest
 from convergence.permissions import FIND_CULPRIT
-from convergence.selectors import change_points_recent, grid_page, grid_rows
+from convergence.selectors import change_points_recent, grid_page, grid_rows, run_page
 from convergence.services import culprit_range_fetch, release_readiness
 from techniques.cache import private_page, public_page
 from techniques.models import OwnerGroup, Stage, Technique
@@ -57,6 +57,19 @@ def grid(request):
     )
 
 
+@require_safe
+@public_page
+@private_page
+def run_detail(request, pk):
+    """Public: one run, as far as the viewer may see it (an internal run is a 404 to
+    those who may not see internal results): outcome, commit, versions, its log and
+    each metric against its documented target."""
+    run = get_object_or_404(
+        ConvergenceRun.objects.visible_to(request.user).select_related("test__technique"), pk=pk
+    )
+    return render(request, "convergence/run.html", run_page(run))
+
+
 @login_required
 @require_POST
 def culprit_refresh(request, pk):
@@ -88,7 +101,12 @@ def _sha_from(request) -> tuple[str, str]:
 @public_page
 @private_page
 def releases(request):
+    """Releases, and whether a commit is releasable: the one asked for, else the head of
+    the default branch as the sync knows it."""
     sha, error = _sha_from(request)
+    head = ci_selectors.default_branch_head()
+    if not sha and not error and head is not None:
+        sha = head.sha
     readiness = release_readiness(sha, request.user) if sha else None
     release_page = Paginator(ci_selectors.releases_newest_first(), 25).get_page(
         request.GET.get("page")
@@ -101,6 +119,10 @@ def releases(request):
             "sha": request.GET.get("sha", ""),
             "error": error,
             "readiness": readiness,
+            "head": head,
+            "at_head": head is not None
+            and readiness is not None
+            and head.sha.startswith(readiness.sha),
         },
     )
 

@@ -192,3 +192,72 @@ def test_open_gaps_are_counted_alike_by_the_trend_the_landing_and_the_csv(demo, 
             assert (
                 f"since {gap.since:%Y-%m-%d}" in client.get(gap.get_absolute_url()).content.decode()
             )
+
+
+# --- "failing", "flaky" and "blocks a release": one definition on five pages ----------
+
+
+def _block(html: str, start: str, end: str) -> str:
+    """The HTML from ``start`` to the next ``end`` ("" when ``start`` is absent)."""
+    at = html.find(start)
+    return html[at : html.find(end, at)] if at >= 0 else ""
+
+
+def _said(html: str) -> set[str]:
+    """The conditions a test's badges name (as ``grid_cells.condition_badges`` draws)."""
+    return set(re.findall(r'class="status status-(failing|flaky|stale|no_runs|passing)"', html))
+
+
+def _conditions(test) -> set[str]:
+    return {c.value for c in test.conditions} or {"passing"}
+
+
+def test_failing_and_flaky_read_the_same_on_the_five_pages(demo, client, carol):
+    """The staff landing, the matrix, each technique page, /ci/ and /releases/ count the
+    same tests as failing (``ConvergenceTest.failing``), call the same ones flaky, and
+    the release check blocks on every failing one."""
+    tests = list(ConvergenceTest.objects.select_related("technique"))
+    failing = [t for t in tests if t.failing]
+    flaky = [t for t in tests if t.flaky]
+    assert failing and flaky, "the demo has a failing and a flaky test"
+    client.force_login(carol)
+    landing = client.get("/me/").content.decode()
+    ci = client.get("/ci/?sort=name").content.decode()
+    matrix = client.get("/adherence/?rule=convergence-green").content.decode()
+    releases = client.get("/releases/").content.decode()
+    pages = {t.slug: client.get(t.get_absolute_url()).content.decode() for t in demo}
+
+    # The staff landing: exactly the failing production tests, flaky ones said so.
+    card = _block(landing, 'id="failing-tests"', "</section>")
+    production = [t for t in failing if t.technique.tos_level == "production"]
+    assert f'<span class="count-badge nonzero">{len(production)}</span>' in card
+    for test in production:
+        line = _block(card, f"{test.technique.name}: {test.name}", "</li>")
+        assert line and ("flaky" in line) == test.flaky, test
+
+    for test in tests:
+        said = _conditions(test)
+        # /ci/: the row's state cell names every condition.
+        row = _block(ci, f'<tr id="test-{test.pk}"', "</tr>")
+        assert _said(row) == said, (test, said)
+        # The technique page: the test's block names the same.
+        block = _block(pages[test.technique.slug], f'id="test-{test.pk}"', "</p>")
+        assert _said(block) == said, (test, said)
+        # /releases/: "Now" names the same; a failing test always blocks.
+        line = _block(releases, f'<td data-label="Test">{test}</td>', "</tr>")
+        if test.kind == ConvergenceTest.Kind.CONVERGENCE and test.technique.stage == "launched":
+            now = _block(line, 'data-label="Now"', "</td>")
+            assert _said(now) == said, (test, said)
+            if test.failing:
+                assert 'class="status status-fail">✗' in line, test
+
+    # The matrix: convergence-green fails for the techniques with a failing test, and
+    # reads "flaky" where a passing technique's test is flaky.
+    for technique in demo:
+        own = [t for t in tests if t.technique_id == technique.pk and t.kind == "convergence"]
+        green = results_of(technique).get("convergence-green")
+        if any(t.failing for t in own):
+            assert green.status == "fail", technique.slug
+        elif green is not None and green.status == "pass":
+            assert (green.evidence.get("caution") == "flaky") == any(t.flaky for t in own)
+    assert "✓ flaky" in matrix or all(t.failing for t in flaky if t.kind == "convergence")

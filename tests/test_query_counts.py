@@ -13,9 +13,11 @@ from convergence.services import convergence_states_refresh
 from reviews.services import cycles_ensure
 from tests.factories import (
     BenefitTargetFactory,
+    CIRunFactory,
     ConvergenceRunFactory,
     ConvergenceTestFactory,
     MaintainerFactory,
+    RepositoryFactory,
     TechniqueFactory,
 )
 
@@ -35,6 +37,7 @@ PAGES = [
     "/owners/CODEOWNERS",
     "/pipeline/",
     "/ci/",
+    "/ci/runs/{run}/",
     "/releases/",
     "/releases/?sha=abcdef1",
     "/adherence/",
@@ -70,6 +73,8 @@ def grow(count: int) -> None:
                 metrics={"top1": 76.1},
                 tfmot_sha="abcdef1",
             )
+    # The head of the default branch, as a sync saw it: /releases/ answers for it.
+    CIRunFactory(repository=RepositoryFactory(), head_sha="abcdef1" + "0" * 33)
     convergence_states_refresh()
     cycles_ensure()
     gaps_evaluate()
@@ -77,8 +82,10 @@ def grow(count: int) -> None:
 
 def counts(client, slug, group) -> dict[str, int]:
     result = {}
+    run = ConvergenceRun.objects.order_by("pk").first()
+    assert run is not None
     for page in PAGES:
-        url = page.format(slug=slug, group=group)
+        url = page.format(slug=slug, group=group, run=run.pk)
         with CaptureQueriesContext(connection) as queries:
             response = client.get(url)
         assert response.status_code == 200, url

@@ -75,6 +75,10 @@ _CELL_HTML = {
         '<span class="visually-hidden"> {rule} not evaluated</span></td>'
     ),
 }
+_CAUTION = (
+    '<td class="cell cell-pass cell-caution" title="{summary}">✓ {caution}'
+    '<span class="visually-hidden"> {rule} met, {caution}</span></td>'
+)
 _FAIL_LINKED = (
     '<td class="cell cell-fail" title="{title}"><a href="{url}">{text}'
     '<span class="visually-hidden"> {rule} failing: {title}</span></a></td>'
@@ -110,6 +114,12 @@ def matrix_cells(context, cells) -> SafeString:
             html.append(
                 _CELL_HTML[Shown.WAIVED].format(
                     title=escape(cell_title_at(cell, now)), url=gap_url(cell.gap), rule=rule
+                )
+            )
+        elif cell.caution:
+            html.append(
+                _CAUTION.format(
+                    summary=escape(cell.summary), caution=escape(cell.caution), rule=rule
                 )
             )
         else:

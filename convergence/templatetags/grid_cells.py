@@ -11,6 +11,7 @@ from django.template.defaulttags import CsrfTokenNode
 from django.utils import dateformat, timezone
 from django.utils.safestring import SafeString
 
+from convergence.models import State
 from techniques.templatetags.navigation import cut, tos_badge, url_once
 
 register = template.Library()
@@ -21,24 +22,31 @@ def _day(moment: datetime | None) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d") if moment else ""
 
 
-@register.simple_tag
-def run_cells(cells: list[dict | None]) -> SafeString:
-    """One ``<td>`` per column: the run's symbol and, for screen readers, its label."""
+@register.simple_tag(takes_context=True)
+def run_cells(context, cells: list[dict | None]) -> SafeString:
+    """One ``<td>`` per column: the run's symbol, linked to the run's page; its label
+    (outcome, date, commit, the documented figures it misses) on hover and, for screen
+    readers, in words."""
     html = []
     for cell in cells:
         if cell is None:
             html.append('<td class="tg-cell"></td>')
             continue
         label = escape(cell["label"])
+        symbol = escape(cell["symbol"])
+        inner = (
+            f'<span aria-hidden="true">{symbol}</span><span class="visually-hidden">{label}</span>'
+        )
+        if cell.get("id"):
+            url = escape(url_once(context, "convergence:run", cell["id"]))
+            inner = f'<a href="{url}">{inner}</a>'
         html.append(
-            f'<td class="tg-cell run-{escape(cell["outcome"])}" title="{label}">'
-            f'<span aria-hidden="true">{escape(cell["symbol"])}</span>'
-            f'<span class="visually-hidden">{label}</span></td>'
+            f'<td class="tg-cell run-{escape(cell["outcome"])}" title="{label}">{inner}</td>'
         )
     return SafeString("".join(html))  # nosec B703 - one escape per value above
 
 
-_STATE_SYMBOLS = {"passing": "✓", "failing": "✗", "flaky": "≈", "stale": "○"}
+_STATE_SYMBOLS = {"passing": "✓", "failing": "✗", "flaky": "≈", "stale": "○", "no_runs": "·"}
 
 
 def _owners(context, group) -> str:
@@ -52,13 +60,24 @@ def _owners(context, group) -> str:
 
 
 @register.simple_tag
+def condition_badges(conditions) -> SafeString:
+    """A badge per condition (``ConvergenceTest.conditions``, or their values in the
+    release check's rows), "✓ Passing" when there is none: a failing test that is also
+    flaky, or stale, says so on every page."""
+    html = []
+    for condition in [State(c) for c in conditions] or [State.PASSING]:
+        html.append(
+            f'<span class="status status-{escape(condition.value)}">'
+            f"{_STATE_SYMBOLS[condition.value]} {escape(str(condition.label))}</span>"
+        )
+    return SafeString(" ".join(html))  # nosec B703 - one escape per value
+
+
+@register.simple_tag
 def state_badge(test) -> SafeString:
-    """A convergence test's state, and a regressed benefit, as badges (the grid and the
-    technique page's panel)."""
-    html = (
-        f'<span class="status status-{escape(test.state)}">'
-        f"{_STATE_SYMBOLS.get(test.state, '?')} {escape(str(test.get_state_display()))}</span>"
-    )
+    """A convergence test's conditions, and a regressed benefit, as badges (the grid and
+    the technique page's panel)."""
+    html = str(condition_badges(test.conditions))
     if test.benefit_regressed:
         html += ' <span class="status status-fail">▼ benefit regressed</span>'
     return SafeString(html)  # nosec B703 - one escape per value
@@ -80,9 +99,9 @@ def _state(test, row) -> str:
 
 @register.simple_tag(takes_context=True)
 def row_head(context, row) -> SafeString:
-    """A grid row's first four cells, as ``tos_badge`` (techniques' navigation tags) and
-    ``convergence/_state.html`` draw them: the test (linked from its technique's page),
-    the TOS badge, the owner group with its direct assignees, the state and since when."""
+    """A grid row's first four cells: the test (linked to its technique's page), its
+    conditions and since when (beside the test, so that a phone keeps both in view), the
+    TOS badge (``tos_badge``), the owner group with its direct assignees."""
     test = row.test
     technique = test.technique
     link = escape(url_once(context, "techniques:detail", technique.slug))
@@ -92,9 +111,9 @@ def row_head(context, row) -> SafeString:
         f'<th scope="row" class="tg-test"><a href="{link}#test-{test.pk}">'
         f"{escape(cut(technique.name, 48))}</a><br>"
         f'<span class="muted">{escape(about)}</span></th>'
+        f'<td class="tg-state">{_state(test, row)}</td>'
         f"<td>{tos_badge(technique)}</td>"
         f'<td class="tg-owners">{_owners(context, technique.owner_group)}</td>'
-        f"<td>{_state(test, row)}</td>"
     )
 
 
@@ -105,7 +124,8 @@ def alert_row(context, row, width: int) -> SafeString:
     if not (row.test.alert_open or row.internal_failure):
         return SafeString("")
     return SafeString(  # nosec B703 - alert_detail escapes each value
-        f'<tr class="tg-detail"><td colspan="{int(width)}">{alert_detail(context, row)}</td></tr>'
+        f'<tr class="tg-detail"><td colspan="{int(width)}"><div class="tg-detail-body">'
+        f"{alert_detail(context, row)}</div></td></tr>"
     )
 
 

@@ -71,6 +71,7 @@ EXPECTED = {
     "adherence:badge": (ALL, NONE),
     "adherence:health": (ALL, NONE),
     "convergence:grid": (ALL, NONE),
+    "convergence:run": (ALL, NONE),  # a public run; an internal one: see test_ci_grid_and_release
     "convergence:culprit_refresh": (NONE, OWNER),
     "convergence:releases": (ALL, NONE),
     "convergence:readiness_json": (ALL, NONE),
@@ -170,6 +171,7 @@ def _objects():
         "maintainer-detail": Maintainer.objects.first().pk,
         "convergencetest-detail": ConvergenceTest.objects.first().pk,
         "convergencerun-detail": ConvergenceRun.objects.filter(internal=False).first().pk,
+        "convergence:run": ConvergenceRun.objects.filter(internal=False).first().pk,
         "convergence:culprit_refresh": ConvergenceTest.objects.filter(technique__slug="pruning")
         .first()
         .pk,
