@@ -249,6 +249,19 @@ def alert_rows(technique: Technique, user, kind: str) -> list[GridRow]:
     return grid_rows(tests, user)[1]
 
 
+def newest_tested_commit(user) -> str:
+    """The TFMOT commit of the newest run ``user`` may see ("" before any): what to check
+    when the head of the default branch has not been tested yet."""
+    return (
+        ConvergenceRun.objects.visible_to(user)
+        .exclude(tfmot_sha="")
+        .order_by("-started_at", "-id")
+        .values_list("tfmot_sha", flat=True)
+        .first()
+        or ""
+    )
+
+
 def run_page(run: ConvergenceRun) -> dict:
     """What a run's page shows: the run, its test, and each of its metrics beside the
     documented target of the same name (None where there is none)."""

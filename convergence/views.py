@@ -13,7 +13,13 @@ from ci_status import selectors as ci_selectors
 from convergence.forms import GridFilterForm
 from convergence.models import ConvergenceRun, ConvergenceTest
 from convergence.permissions import FIND_CULPRIT
-from convergence.selectors import change_points_recent, grid_page, grid_rows, run_page
+from convergence.selectors import (
+    change_points_recent,
+    grid_page,
+    grid_rows,
+    newest_tested_commit,
+    run_page,
+)
 from convergence.services import culprit_range_fetch, release_readiness
 from techniques.cache import private_page, public_page
 from techniques.models import OwnerGroup, Stage, Technique
@@ -120,6 +126,7 @@ def releases(request):
             "error": error,
             "readiness": readiness,
             "head": head,
+            "tested": newest_tested_commit(request.user),
             "at_head": head is not None
             and readiness is not None
             and head.sha.startswith(readiness.sha),

@@ -175,6 +175,12 @@ def test_releases_answers_for_the_head_of_the_default_branch(client, resnet):
     html = client.get("/releases/").content.decode()
     assert "✓ Ready to release" in html and "(head of master)" in html
     assert f"<code>{'f' * 40}</code>" in html
+    assert "Newest commit with convergence results" not in html  # the head is tested
+    # A head the convergence runs have not reached yet: the newest tested commit is named.
+    CIRunFactory(repository=repository, head_sha="1" * 40, created_at=timezone.now())
+    html = client.get("/releases/").content.decode()
+    assert "no run at this commit" in html
+    assert f'Newest commit with convergence results: <a href="?sha={"f" * 40}">' in html
     # A SHA typed in still wins.
     html = client.get("/releases/?sha=" + "0" * 7).content.decode()
     assert "✗ Not ready" in html and "no run at this commit" in html
