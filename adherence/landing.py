@@ -1,4 +1,5 @@
-"""Landing-page sections of adherence: new gaps, waivers ending, owners' open gaps."""
+"""Landing-page sections of adherence: new gaps, waivers ending, overdue remediation,
+waiver requests to decide; owners' open gaps and their due items."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from adherence import engine
 from adherence.models import Gap
+from adherence.selectors import pending_waiver_requests
 from adherence.templatetags.adherence_tags import failing_for
 from techniques.landing import Entry, Section, Tone, listed_section, register_landing
 
@@ -85,6 +87,66 @@ def your_gaps(user, owned) -> Section | None:
     )
 
 
+def _due_detail(gap, today) -> str:
+    late = gap.due < today
+    who = gap.remediation.assignee if hasattr(gap, "remediation") else None
+    detail = f"{'overdue: ' if late else ''}due {gap.due:%-d %b %Y}"
+    return detail + (f" · @{who.github_login}" if who else "")
+
+
+def _due(gaps):
+    return _gaps(gaps).select_related("remediation__assignee").order_by("due", "pk")
+
+
+def overdue_remediation(user, owned) -> Section:
+    today = timezone.localdate()
+    return listed_section(
+        "overdue-remediation",
+        "Overdue remediation",
+        _due(Gap.objects.overdue(today)),
+        lambda g: _entry(g, _due_detail(g, today), Tone.FAIL),
+        reverse("adherence:campaigns"),
+        "No remediation is overdue.",
+        SHOWN,
+    )
+
+
+def waiver_requests(user, owned) -> Section:
+    return listed_section(
+        "waiver-requests",
+        "Waiver requests to decide",
+        pending_waiver_requests().defer(*(f"gap__{name}" for name in HEAVY)),
+        lambda r: Entry(
+            f"{r.gap.technique.name}: {_rule_title(r.gap.rule_id)}",
+            reverse("adherence:waiver_requests") + f"#waiver-{r.pk}",
+            f"until {r.until:%-d %b %Y} · asked by {r.requested_by or 'someone'}",
+            Tone.WARN,
+        ),
+        reverse("adherence:waiver_requests"),
+        "No waiver request waits for a decision.",
+        SHOWN,
+    )
+
+
+def your_due_items(user, owned) -> Section | None:
+    if not owned:
+        return None
+    today = timezone.localdate()
+    gaps = Gap.objects.open().with_due().filter(technique__in=owned, due__isnull=False)
+    return listed_section(
+        "your-due-items",
+        "Due remediation on your techniques",
+        _due(gaps),
+        lambda g: _entry(g, _due_detail(g, today), Tone.FAIL if g.due < today else Tone.WARN),
+        reverse("adherence:dashboard") + "?mine=1&failing=1",
+        "Nothing on your techniques has a due date.",
+        SHOWN,
+    )
+
+
 register_landing(gaps_this_week, audience="staff", order=30)
+register_landing(overdue_remediation, audience="staff", order=35)
+register_landing(waiver_requests, audience="staff", order=40)
+register_landing(your_due_items, audience="owner", order=25)
 register_landing(waivers_ending, audience="staff", order=50)
 register_landing(your_gaps, audience="owner", order=20)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
-from techniques.models import Technique
+from techniques.models import Maintainer, Technique, TOSLevel
 
 
 class RuleResult(models.Model):
@@ -51,6 +51,22 @@ class GapQuerySet(models.QuerySet):
     def started_since(self, moment):
         """Gaps whose violation began at or after ``moment``."""
         return self.with_start().filter(began__gte=moment)
+
+    def with_due(self):
+        """Each gap with ``due``: the due date the team set on it (``Remediation``), else
+        the earliest of the campaigns that target it (its rule, its technique's TOS),
+        else None. One subquery: any number of gaps and campaigns."""
+        campaigns = (
+            Campaign.objects.filter(rule_id=OuterRef("rule_id"))
+            .filter(Q(tos_level="") | Q(tos_level=OuterRef("technique__tos_level")))
+            .order_by("due_on")
+            .values("due_on")[:1]
+        )
+        return self.annotate(due=Coalesce(F("remediation__due_on"), Subquery(campaigns)))
+
+    def overdue(self, today):
+        """Unresolved, unwaived gaps whose due date (``with_due``) has passed."""
+        return self.open().with_due().filter(due__lt=today)
 
 
 class Gap(models.Model):
@@ -192,9 +208,12 @@ class GapEvent(models.Model):
         WAIVED = "waived"
         WAIVER_EXPIRED = "waiver_expired", "Waiver expired"
         RESOLVED = "resolved"
+        DUE_SET = "due_set", "Due date set"
+        WAIVER_REQUESTED = "waiver_requested", "Waiver requested"
+        WAIVER_REFUSED = "waiver_refused", "Waiver request rejected"
 
     gap = models.ForeignKey(Gap, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
     at = models.DateTimeField(db_index=True)
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -220,3 +239,95 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class Campaign(models.Model):
+    """Remediation across techniques: every gap of one rule, present and future, on the
+    techniques it targets (every TOS, or one), due by one date ("every production
+    technique has a training-speed test by 2027-03-31")."""
+
+    title = models.CharField(max_length=200)
+    rule_id = models.CharField(max_length=40)
+    tos_level = models.CharField(
+        max_length=12, choices=TOSLevel.choices, blank=True, help_text="Blank: every TOS."
+    )
+    due_on = models.DateField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["due_on", "pk"]
+        indexes = [models.Index(fields=["rule_id", "due_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.title} (due {self.due_on:%Y-%m-%d})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("adherence:campaign", args=[self.pk])
+
+    def targets(self, technique) -> bool:
+        return not self.tos_level or technique.tos_level == self.tos_level
+
+    def gaps(self):
+        """Its items: the gaps of its rule on the techniques it targets that were still
+        unresolved when it started or opened since (resolved ones are its done items)."""
+        gaps = Gap.objects.filter(rule_id=self.rule_id).filter(
+            Q(resolved_at__isnull=True) | Q(resolved_at__gte=self.created_at)
+        )
+        return gaps.filter(technique__tos_level=self.tos_level) if self.tos_level else gaps
+
+
+class Remediation(models.Model):
+    """A due date and an assignee (a maintainer of the owning group) the team set on one
+    gap; it wins over a campaign's date. A gap that reopens is a new gap, without one."""
+
+    gap = models.OneToOneField(Gap, on_delete=models.CASCADE, related_name="remediation")
+    due_on = models.DateField()
+    assignee = models.ForeignKey(
+        Maintainer, null=True, blank=True, on_delete=models.SET_NULL, related_name="remediations"
+    )
+    note = models.CharField(max_length=500, blank=True)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    set_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.gap} due {self.due_on:%Y-%m-%d}"
+
+
+class WaiverRequest(models.Model):
+    """An owner asks the team to waive a gap until a date; staff approve (the gap is
+    waived with the request's reason and date) or reject with a comment."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        APPROVED = "approved"
+        REJECTED = "rejected"
+
+    gap = models.ForeignKey(Gap, on_delete=models.CASCADE, related_name="waiver_requests")
+    reason = models.TextField()
+    until = models.DateField()
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["requested_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gap"], condition=Q(status="pending"), name="one_pending_waiver_request"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Waiver of {self.gap} until {self.until:%Y-%m-%d} ({self.status})"

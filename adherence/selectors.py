@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import NamedTuple
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from adherence import engine
@@ -115,6 +115,7 @@ class Cell:
     # A pass with a word of caution from its rule (``caution`` in the evidence, e.g.
     # "flaky": a flaky test says so wherever it is counted).
     caution: str = ""
+    due: date | None = None  # the gap's due date (its own, else its campaign's)
 
 
 @dataclass
@@ -137,7 +138,8 @@ def _cell(rule_id: str, result, gap: Gap | None, now: datetime) -> Cell:
     status = shown(result.status if result else None, gap)
     days = gap.days_failing(now) if gap and status == Shown.FAIL else None
     caution = (result.caution or "") if result and status == Shown.PASS else ""
-    return Cell(rule_id, status, summary, gap, days, str(caution))
+    due = getattr(gap, "due", None) if gap else None
+    return Cell(rule_id, status, summary, gap, days, str(caution), due)
 
 
 def matrix_techniques(filters: dict, user):
@@ -176,6 +178,8 @@ def adherence_matrix(
             "resolved_at",
             "waived_until",
         )
+        .with_due()
+        .annotate(assignee_login=F("remediation__assignee__github_login"))
     }
     rows = []
     for technique in techniques:
@@ -243,4 +247,148 @@ def open_gaps_by_severity() -> list[tuple[str, int]]:
         .values_list("severity")
         .annotate(n=Count("id"))
         .order_by("severity")
+    )
+
+
+# --- remediation: campaigns, their burn-down, the waiver requests ----------------------
+
+
+@dataclass
+class CampaignProgress:
+    campaign: object
+    open: int
+    done: int
+
+    @property
+    def total(self) -> int:
+        return self.open + self.done
+
+
+def _campaign_spans(campaigns) -> dict[int, list[tuple]]:
+    """Per campaign, its items as (since or opened_at, resolved_at): one query for all."""
+    campaigns = list(campaigns)
+    if not campaigns:
+        return {}
+    earliest = min(c.created_at for c in campaigns)
+    rows = (
+        Gap.objects.filter(rule_id__in={c.rule_id for c in campaigns})
+        .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=earliest))
+        .values_list("rule_id", "technique__tos_level", "since", "opened_at", "resolved_at")
+    )
+    spans: dict[int, list[tuple]] = {c.pk: [] for c in campaigns}
+    for rule_id, level, since, opened_at, resolved_at in rows:
+        for c in campaigns:
+            if (
+                c.rule_id == rule_id
+                and (not c.tos_level or c.tos_level == level)
+                and (resolved_at is None or resolved_at >= c.created_at)
+            ):
+                spans[c.pk].append((since or opened_at, resolved_at))
+    return spans
+
+
+def campaigns_progress(campaigns) -> list[CampaignProgress]:
+    """Each campaign with its open and done items, in one query for them all."""
+    campaigns = list(campaigns)
+    spans = _campaign_spans(campaigns)
+    return [
+        CampaignProgress(
+            c,
+            sum(1 for _, resolved in spans[c.pk] if resolved is None),
+            sum(1 for _, resolved in spans[c.pk] if resolved is not None),
+        )
+        for c in campaigns
+    ]
+
+
+def _moments(start: datetime, end: datetime, most: int = 27) -> list[datetime]:
+    """Evenly spaced moments from ``start`` to ``end``: days, or weeks for a long span."""
+    from datetime import timedelta
+
+    span = max(end - start, timedelta(0))
+    step = timedelta(days=1) if span <= timedelta(days=most) else timedelta(weeks=1)
+    moments: list[datetime] = []
+    at = start
+    while at < end and len(moments) < 400:
+        moments.append(at)
+        at += step
+    return [*moments, end]
+
+
+def campaign_burndown(campaign, now: datetime | None = None) -> list[tuple[datetime, int, int]]:
+    """(moment, open items, done items) from the campaign's start to now: an item is open
+    from its gap's ``since`` (else when the portal noticed it) to its resolution, and
+    done from then. One query."""
+    now = now or timezone.now()
+    spans = _campaign_spans([campaign])[campaign.pk]
+    points = []
+    for at in _moments(campaign.created_at, max(now, campaign.created_at)):
+        open_ = sum(1 for start, end in spans if start <= at and (end is None or end > at))
+        done = sum(1 for _, end in spans if end is not None and end <= at)
+        points.append((at, open_, done))
+    return points
+
+
+def campaign_items(campaign):
+    """The campaign's gaps for its page: open first (oldest violation first), then done."""
+    return (
+        campaign.gaps()
+        .with_due()
+        .select_related("technique__owner_group", "remediation__assignee")
+        .defer("evidence", "links", "acknowledge_note", "waiver_reason")
+        .order_by(F("resolved_at").desc(nulls_first=True), F("since").asc(nulls_last=True), "pk")
+    )
+
+
+def pending_waiver_requests():
+    """Waiver requests waiting for the team (on gaps not resolved since), oldest first."""
+    from adherence.models import WaiverRequest
+
+    return (
+        WaiverRequest.objects.filter(status=WaiverRequest.Status.PENDING)
+        .exclude(gap__state=Gap.State.RESOLVED)
+        .select_related("gap__technique", "requested_by")
+        .order_by("requested_at", "pk")
+    )
+
+
+def rule_history(rule_id: str, weeks: int = 26, now: datetime | None = None) -> dict:
+    """How many techniques met a rule at the end of each of the last ``weeks`` weeks:
+    counted over the techniques the rule applies to today (its latest result passes or
+    fails); a technique fails it from its gap's ``since`` (else when the portal noticed
+    it) to its resolution. Two queries."""
+    from datetime import timedelta
+
+    now = now or timezone.now()
+    applicable = set(
+        RuleResult.objects.filter(
+            rule_id=rule_id, status__in=[engine.Status.PASS, engine.Status.FAIL]
+        ).values_list("technique_id", flat=True)
+    )
+    start = now - timedelta(weeks=weeks)
+    spans = [
+        (technique_id, since or opened_at, resolved_at)
+        for technique_id, since, opened_at, resolved_at in Gap.objects.filter(
+            rule_id=rule_id, technique_id__in=applicable
+        )
+        .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=start))
+        .values_list("technique_id", "since", "opened_at", "resolved_at")
+    ]
+    moments = [start + timedelta(weeks=week) for week in range(1, weeks)] + [now]
+    points = []
+    for at in moments:
+        failing = {t for t, begin, end in spans if begin <= at and (end is None or end > at)}
+        points.append((at, len(applicable) - len(failing), len(failing)))
+    return {"applicable": len(applicable), "points": points}
+
+
+def rule_failing_gaps(rule_id: str):
+    """The unresolved gaps of a rule, the longest-standing first, with their due dates."""
+    return (
+        Gap.objects.unresolved()
+        .filter(rule_id=rule_id)
+        .with_due()
+        .select_related("technique__owner_group", "remediation__assignee")
+        .defer("evidence", "links", "acknowledge_note", "waiver_reason")
+        .order_by(F("since").asc(nulls_last=True), "opened_at", "pk")
     )

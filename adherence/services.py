@@ -22,15 +22,24 @@ from django.utils import timezone
 from adherence import engine
 from adherence.chat import webhook_payload
 from adherence.health import health_compute
-from adherence.models import Gap, GapEvent, Notification, RuleResult
-from adherence.permissions import ACKNOWLEDGE, WAIVE
+from adherence.models import (
+    Campaign,
+    Gap,
+    GapEvent,
+    Notification,
+    Remediation,
+    RuleResult,
+    WaiverRequest,
+)
+from adherence.permissions import ACKNOWLEDGE, DECIDE_WAIVER, PLAN, REQUEST_WAIVER, WAIVE
 from techniques.cache import bump_data_version
-from techniques.models import Technique
+from techniques.models import Technique, TOSLevel
 from techniques.text import fit
 from tfmot_portal.forms import clean_text
 
 logger = logging.getLogger(__name__)
 MAX_NOTE = 2000
+MAX_REMEDIATION_NOTE = 500  # Remediation.note
 
 
 @dataclass
@@ -389,8 +398,11 @@ def digest_send(now: datetime | None = None) -> bool:
         f"{settings.PORTAL_BASE_URL}{g.get_absolute_url()}"
         for g in gaps
     ]
-    body = f"{len(gaps)} open gaps.\n\n" + (
-        "\n".join(lines) or "No open gaps: every checked duty is met."
+    body = (
+        f"{len(gaps)} open gaps.\n"
+        + _overdue_digest(now)
+        + "\n"
+        + ("\n".join(lines) or "No open gaps: every checked duty is met.")
     )
     if staff:
         send_mail(
@@ -403,3 +415,184 @@ def digest_send(now: datetime | None = None) -> bool:
     notification.recipients = ", ".join(staff)
     notification.save(update_fields=["recipients"])
     return True
+
+
+def _overdue_digest(now: datetime) -> str:
+    """The digest's line on overdue remediation, with the overdue items (at most 50)."""
+    overdue = Gap.objects.overdue(now.date()).select_related("technique").order_by("due", "pk")
+    total = overdue.count()
+    if not total:
+        return "No remediation is overdue.\n"
+    lines = [
+        f"- {g.technique.name}: {g.rule_id}, due {g.due:%Y-%m-%d} "
+        f"{settings.PORTAL_BASE_URL}{g.get_absolute_url()}"
+        for g in overdue[:50]
+    ]
+    return (
+        f"{total} remediation item{'s' if total != 1 else ''} overdue:\n" + "\n".join(lines) + "\n"
+    )
+
+
+# --- remediation: due dates, assignees and campaigns -----------------------------------
+
+
+@transaction.atomic
+def remediation_set(
+    gap: Gap, user, due_on: date | None, assignee, note: str = "", now: datetime | None = None
+) -> Remediation:
+    """Staff set (or change) the due date and the assignee of a gap; the assignee is an
+    active maintainer of the technique's owner group. Recorded in the gap's history."""
+    PLAN.check(user, gap)
+    now = now or timezone.now()
+    errors = {}
+    if due_on is None:
+        errors["due_on"] = "Give the date by which the gap should be fixed."
+    elif due_on < timezone.localdate(now):
+        errors["due_on"] = "The due date cannot be in the past."
+    group = gap.technique.owner_group
+    if assignee is None:
+        errors["assignee"] = "Choose who fixes it: a maintainer of the owner group."
+    elif group is None or assignee.group_id != group.pk or not assignee.is_active:
+        errors["assignee"] = (
+            f"@{assignee.github_login} does not maintain {gap.technique.name}: choose an "
+            "active maintainer of its owner group."
+        )
+    note = clean_text(note)
+    if len(note) > MAX_REMEDIATION_NOTE:
+        errors["note"] = f"Keep the note under {MAX_REMEDIATION_NOTE} characters."
+    if gap.state == Gap.State.RESOLVED:
+        errors["__all__"] = "This gap is resolved; there is nothing left to fix."
+    if errors or due_on is None:
+        raise ValidationError(errors)
+    remediation, _ = Remediation.objects.update_or_create(
+        gap=gap,
+        defaults={
+            "due_on": due_on,
+            "assignee": assignee,
+            "note": note,
+            "set_by": user,
+            "set_at": now,
+        },
+    )
+    GapEvent.objects.create(
+        gap=gap,
+        kind=GapEvent.Kind.DUE_SET,
+        at=now,
+        by=user,
+        note=f"Due {due_on.isoformat()}, assigned to @{assignee.github_login}"
+        + (f": {note}" if note else ""),
+    )
+    return remediation
+
+
+@transaction.atomic
+def campaign_create(
+    user, title: str, rule_id: str, due_on: date | None, tos_level: str = "", now=None
+) -> Campaign:
+    """Staff start a campaign: every gap of ``rule_id`` on the techniques of ``tos_level``
+    (blank: every TOS), present and future, is due by ``due_on``."""
+    PLAN.check(user)
+    now = now or timezone.now()
+    errors = {}
+    title = clean_text(title)
+    if not title:
+        errors["title"] = "Name the campaign (what every technique should have, and by when)."
+    if rule_id not in engine.RULES:
+        errors["rule_id"] = "Choose one of the portal's rules."
+    if tos_level and tos_level not in TOSLevel.values:
+        errors["tos_level"] = "Choose a TOS level, or every TOS."
+    if due_on is None:
+        errors["due_on"] = "Give the campaign's due date."
+    elif due_on < timezone.localdate(now):
+        errors["due_on"] = "The due date cannot be in the past."
+    if errors or due_on is None:
+        raise ValidationError(errors)
+    return Campaign.objects.create(
+        title=fit(Campaign, "title", title),
+        rule_id=rule_id,
+        tos_level=tos_level,
+        due_on=due_on,
+        created_by=user,
+        created_at=now,
+    )
+
+
+# --- waiver requests: owners ask, staff decide ----------------------------------------
+
+
+def _waiver_terms_errors(reason: str, until: date | None, now: datetime) -> dict:
+    """What is wrong with a waiver's reason and end date (the rules a waiver follows)."""
+    errors = {}
+    today = timezone.localdate(now)
+    if not reason:
+        errors["reason"] = "A waiver needs a reason."
+    elif len(reason) > MAX_NOTE:
+        errors["reason"] = f"Keep the reason under {MAX_NOTE} characters."
+    if until is None:
+        errors["until"] = "A waiver needs an end date."
+    elif until <= today:
+        errors["until"] = "The end date must be in the future."
+    elif until > today + timedelta(days=settings.WAIVER_MAX_DAYS):
+        errors["until"] = (
+            f"A waiver lasts at most {settings.WAIVER_MAX_DAYS} days: choose a date up to "
+            f"{(today + timedelta(days=settings.WAIVER_MAX_DAYS)).isoformat()}."
+        )
+    return errors
+
+
+@transaction.atomic
+def waiver_request_submit(
+    gap: Gap, user, reason: str, until: date | None, now: datetime | None = None
+) -> WaiverRequest:
+    """An owner asks the team to waive an open or acknowledged gap until a date."""
+    REQUEST_WAIVER.check(user, gap)
+    now = now or timezone.now()
+    reason = clean_text(reason)
+    errors = _waiver_terms_errors(reason, until, now)
+    if errors or until is None:
+        raise ValidationError(errors)
+    if not gap.counts:
+        raise ValidationError(
+            f"Only an open or acknowledged gap can be waived; this one is "
+            f"{gap.get_state_display().lower()}."
+        )
+    if gap.waiver_requests.filter(status=WaiverRequest.Status.PENDING).exists():
+        raise ValidationError("A waiver request for this gap already waits for the team.")
+    request = WaiverRequest.objects.create(
+        gap=gap, reason=reason, until=until, requested_by=user, requested_at=now
+    )
+    GapEvent.objects.create(
+        gap=gap,
+        kind=GapEvent.Kind.WAIVER_REQUESTED,
+        at=now,
+        by=user,
+        note=f"{reason} (until {until.isoformat()})",
+    )
+    return request
+
+
+@transaction.atomic
+def waiver_request_decide(
+    request: WaiverRequest, user, approve: bool, comment: str = "", now: datetime | None = None
+) -> WaiverRequest:
+    """Approval waives the gap with the request's reason and end date (``gap_waive``);
+    a rejection needs a comment, which the gap's history keeps for its owners."""
+    DECIDE_WAIVER.check(user, request)
+    now = now or timezone.now()
+    if request.status != WaiverRequest.Status.PENDING:
+        raise ValidationError("This request was already decided.")
+    comment = clean_text(comment)
+    if len(comment) > MAX_NOTE:
+        raise ValidationError({"comment": f"Keep the comment under {MAX_NOTE} characters."})
+    if approve:
+        gap_waive(request.gap, user, request.reason, request.until, now=now)
+    elif not comment:
+        raise ValidationError({"comment": "Say why the waiver is refused (a comment is required)."})
+    else:
+        GapEvent.objects.create(
+            gap=request.gap, kind=GapEvent.Kind.WAIVER_REFUSED, at=now, by=user, note=comment
+        )
+    request.status = WaiverRequest.Status.APPROVED if approve else WaiverRequest.Status.REJECTED
+    request.decided_by, request.decided_at, request.decision_comment = user, now, comment
+    request.save()
+    return request

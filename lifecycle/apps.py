@@ -7,4 +7,4 @@ class LifecycleConfig(AppConfig):
 
     def ready(self):
         # The launch guard (services), the deprecation banner and the rules register here.
-        from lifecycle import panels, rules, services  # noqa: F401
+        from lifecycle import landing, panels, rules, services  # noqa: F401

@@ -33,3 +33,4 @@ DECIDE_TOS = Permission(
 )
 SEE_OWNERSHIP = Permission(is_team, "GitHub ownership drift is for the TFMOT team.")
 CHECK_OWNERSHIP = Permission(is_team, "Only the TFMOT team runs the ownership check.")
+SEE_TOS_REQUESTS = Permission(is_team, "The queue of TOS change requests is for the TFMOT team.")

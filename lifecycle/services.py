@@ -22,7 +22,14 @@ from lifecycle.models import (
     OwnershipCheck,
     TOSChangeRequest,
 )
-from lifecycle.permissions import DEPRECATE, LAUNCH, MODERATE, REQUEST_TOS, UPDATE_STEP
+from lifecycle.permissions import (
+    DECIDE_TOS,
+    DEPRECATE,
+    LAUNCH,
+    MODERATE,
+    REQUEST_TOS,
+    UPDATE_STEP,
+)
 from techniques.models import Stage, Technique, TOSLevel
 from techniques.services import codeowners_entries, register_save_guard, technique_save
 from techniques.text import fit
@@ -82,6 +89,11 @@ def technique_launch(
     today. The launch guard refuses while required steps are open, unless ``override``;
     a refused launch leaves ``technique`` as it was stored."""
     LAUNCH.check(user, technique)
+    if not technique.may_launch:
+        raise ValidationError(
+            f"{technique.name} is {technique.get_stage_display().lower()}: only a proposed "
+            "technique or one in development can be launched."
+        )
     technique.stage = Stage.LAUNCHED
     technique.launch_date = technique.launch_date or launch_date or timezone.localdate()
     try:
@@ -223,12 +235,7 @@ def tos_change_decide(
 ) -> TOSChangeRequest:
     """Approval switches the TOS now; the history records when, so the new level's
     duties count from this moment (fact "tos_since")."""
-    if not user.is_staff:
-        raise PermissionDenied("Only the TFMOT team approves TOS changes.")
-    if request.requested_by_id == user.pk:
-        raise PermissionDenied(
-            "You cannot decide your own TOS change request: another member of the TFMOT team does."
-        )
+    DECIDE_TOS.check(user, request)
     if request.status != TOSChangeRequest.Status.PENDING:
         raise ValidationError("This request was already decided.")
     now = now or timezone.now()

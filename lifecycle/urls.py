@@ -10,6 +10,7 @@ urlpatterns = [
     path("lifecycle/ownership/check", views.ownership_check_now, name="ownership_check"),
     path("lifecycle/steps/<int:pk>", views.step_save, name="step"),
     path("lifecycle/offers/<int:pk>/moderate", views.moderate, name="moderate"),
+    path("lifecycle/tos-requests/", views.tos_requests, name="tos_requests"),
     path("lifecycle/tos-requests/<int:pk>/decide", views.tos_decide, name="tos_decide"),
     path("lifecycle/<slug:slug>/", views.technique_lifecycle, name="technique"),
     path("lifecycle/<slug:slug>/launch", views.launch, name="launch"),

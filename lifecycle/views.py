@@ -36,8 +36,10 @@ from lifecycle.permissions import (
     REQUEST_TOS,
     SEE_LIFECYCLE,
     SEE_OWNERSHIP,
+    SEE_TOS_REQUESTS,
     UPDATE_STEP,
 )
+from lifecycle.selectors import decided_tos_requests, pending_tos_requests
 from lifecycle.services import (
     deprecation_start,
     interest_moderate,
@@ -53,6 +55,7 @@ from tfmot_portal.forms import submit
 from tfmot_portal.permissions import Permission, get_permitted_or_404
 
 OWNERSHIP_PAGE_SIZE = 25
+TOS_REQUESTS_PAGE_SIZE = 25
 PIPELINE_PAGE_SIZE = 10
 
 
@@ -80,8 +83,15 @@ def _page(request, technique: Technique, status: int = 200, refused: dict | None
     refused = refused or {}
     steps = sorted(technique.contribution_steps.all(), key=lambda s: s.order)
     step_rows = [(step, refused.get(f"step-{step.pk}") or StepForm.of(step)) for step in steps]
+    # Each request with its form and whether this user may decide it: the permission
+    # the decision checks, so the page never offers buttons the service refuses.
     tos_rows = [
-        (change, refused.get(f"tos-{change.pk}") or TOSDecideForm.of(change))
+        (
+            change,
+            refused.get(f"tos-{change.pk}") or TOSDecideForm.of(change),
+            change.status == TOSChangeRequest.Status.PENDING
+            and DECIDE_TOS.may(request.user, change),
+        )
         for change in technique.tos_requests.select_related("requested_by", "decided_by")
     ]
     other_level = (
@@ -103,6 +113,7 @@ def _page(request, technique: Technique, status: int = 200, refused: dict | None
         "tos_requests": tos_rows,
         "check": OwnershipCheck.objects.filter(technique=technique).first(),
         "is_owner": technique.is_owned_by(request.user),
+        "may_launch": LAUNCH.may(request.user, technique) and technique.may_launch,
     }
     return render(request, "lifecycle/technique.html", context, status=status)
 
@@ -215,7 +226,25 @@ def tos_decide(request, pk):
         partial(tos_change_decide, change, request.user),
         lambda decided: f"TOS change {decided.get_status_display().lower()}.",
     )
+    if done and request.POST.get("back") == "queue":
+        return redirect("lifecycle:tos_requests")
     return _after(request, done, change.technique, f"tos-{change.pk}", form)
+
+
+@login_required
+@require_safe
+def tos_requests(request):
+    """The team's queue: pending TOS changes (decided here), then the decided ones."""
+    SEE_TOS_REQUESTS.check(request.user)
+    pending = [
+        (change, TOSDecideForm.of(change), DECIDE_TOS.may(request.user, change))
+        for change in pending_tos_requests()[:100]
+    ]
+    page = Paginator(decided_tos_requests(), TOS_REQUESTS_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    context = {"pending": pending, "page": page, "decided": page.object_list}
+    return render(request, "lifecycle/tos_requests.html", context)
 
 
 @login_required

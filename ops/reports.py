@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 from adherence import engine
 from adherence.matrix import matrix_columns
-from adherence.selectors import adherence_matrix, matrix_techniques
+from adherence.selectors import Shown, adherence_matrix, matrix_techniques
+from techniques.selectors import maintainer_labels
 
 # A spreadsheet runs a cell that starts with one of these as a formula: such cells are
 # prefixed with a quote (text from reviews and GitHub is free text).
@@ -23,8 +24,9 @@ def cell(value) -> str:
 
 
 def adherence_rows(filters: dict, user) -> Iterator[list[str]]:
-    """The adherence matrix as the page filters it: one row per technique, one column per
-    rule (its state)."""
+    """The adherence matrix as the page filters it: one row per technique; per rule its
+    state and, for a failing cell, since when, who is responsible (the gap's assignee,
+    else the group's star assignees), the group and the due date."""
     rule_ids, rows = adherence_matrix(
         matrix_techniques(filters, user),
         severity=filters.get("severity", ""),
@@ -44,8 +46,19 @@ def adherence_rows(filters: dict, user) -> Iterator[list[str]]:
         "stage",
         "open_gaps",
         "oldest_gap_since",
-        *(f"{rule_id} ({engine.RULES[rule_id].severity})" for rule_id in rule_ids),
+        *(
+            column
+            for rule_id in rule_ids
+            for column in (
+                f"{rule_id} ({engine.RULES[rule_id].severity})",
+                f"{rule_id} since",
+                f"{rule_id} assignee",
+                f"{rule_id} group",
+                f"{rule_id} due",
+            )
+        ),
     ]
+    stars = _star_assignees(rows)
     for row in rows:
         t = row.technique
         yield [
@@ -56,8 +69,32 @@ def adherence_rows(filters: dict, user) -> Iterator[list[str]]:
             cell(t.stage),
             str(row.open_gaps),
             cell(row.oldest_gap),
-            *(row.cells[i].status for i in index),
+            *(value for i in index for value in _cell_columns(row.cells[i], t, stars)),
         ]
+
+
+def _star_assignees(rows) -> dict[int, str]:
+    """Per owner group of the rows, its direct assignees ("@alice @bob"): one query."""
+    group_ids = sorted({r.technique.owner_group_id for r in rows if r.technique.owner_group_id})
+    return {
+        group_id: " ".join(label.rstrip("*") for label in labels if label.endswith("*"))
+        for group_id, labels in maintainer_labels(group_ids).items()
+    }
+
+
+def _cell_columns(matrix_cell, technique, stars: dict[int, str]) -> list[str]:
+    """A cell's state, then (failing cells only) since, assignee, group and due date."""
+    if matrix_cell.status != Shown.FAIL or matrix_cell.gap is None:
+        return [matrix_cell.status, "", "", "", ""]
+    gap, group = matrix_cell.gap, technique.owner_group
+    login = getattr(gap, "assignee_login", None)
+    return [
+        matrix_cell.status,
+        cell(gap.since),
+        cell(f"@{login}" if login else stars.get(technique.owner_group_id, "")),
+        cell(group.name if group else ""),
+        cell(matrix_cell.due),
+    ]
 
 
 def review_answer_rows(cycle) -> Iterator[list[str]]:

@@ -28,6 +28,9 @@ AUDITED = [
         },
     ),
     ("convergence", "CIToken", {"exclude_fields": ["token_hash", "last_used_at"]}),
+    ("adherence", "Campaign", {}),
+    ("adherence", "Remediation", {}),
+    ("adherence", "WaiverRequest", {}),
     ("lifecycle", "TOSChangeRequest", {}),
     ("lifecycle", "Deprecation", {}),
 ]

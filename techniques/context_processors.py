@@ -22,6 +22,9 @@ SECTIONS = [
     ("API", "api-docs", "public"),
     # The team's tools, grouped under one "Team" menu so the bar stays on one line.
     ("Gap trend", "adherence:trend", "staff"),
+    ("Campaigns", "adherence:campaigns", "staff"),
+    ("Waiver requests", "adherence:waiver_requests", "staff"),
+    ("TOS requests", "lifecycle:tos_requests", "staff"),
     ("Sync", "ci_status:sync", "staff"),
     ("GitHub ownership", "lifecycle:ownership", "staff"),
     ("Audit", "techniques:audit", "staff"),

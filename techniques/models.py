@@ -429,6 +429,15 @@ class Technique(models.Model):
     def docstring_header(self) -> str:
         return '"""' + self.tos_header() + '\n"""'
 
+    # The stages a technique may be launched from: a launched technique is launched
+    # already, and a deprecating or deprecated one is on its way out (never relaunched).
+    LAUNCHABLE_STAGES = (Stage.PROPOSED, Stage.IN_DEVELOPMENT)
+
+    @property
+    def may_launch(self) -> bool:
+        """Whether the technique's stage lets it be launched (proposed or in development)."""
+        return self.stage in self.LAUNCHABLE_STAGES
+
     def is_owned_by(self, user) -> bool:
         if not user.is_authenticated or self.owner_group is None:
             return False

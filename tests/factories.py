@@ -10,7 +10,15 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from adherence.engine import Severity, Status
-from adherence.models import Gap, GapEvent, Notification, RuleResult
+from adherence.models import (
+    Campaign,
+    Gap,
+    GapEvent,
+    Notification,
+    Remediation,
+    RuleResult,
+    WaiverRequest,
+)
 from ci_status.models import (
     CIRun,
     Comment,
@@ -155,6 +163,39 @@ class GapEventFactory(factory.django.DjangoModelFactory):
     gap = factory.SubFactory(GapFactory)
     kind = GapEvent.Kind.OPENED
     at = factory.LazyAttribute(lambda e: e.gap.opened_at)
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Campaign
+
+    title = "Every production technique has a training speed test"
+    rule_id = "training-speed-test"
+    tos_level = TOSLevel.PRODUCTION
+    due_on = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=90))
+
+
+class RemediationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Remediation
+
+    gap = factory.SubFactory(GapFactory)
+    due_on = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=30))
+    assignee = factory.LazyAttribute(
+        lambda r: (
+            r.gap.technique.owner_group.maintainers.first() if r.gap.technique.owner_group else None
+        )
+    )
+
+
+class WaiverRequestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WaiverRequest
+
+    gap = factory.SubFactory(GapFactory)
+    reason = "The training speed benchmark moves to the new runner next month."
+    until = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=60))
+    requested_by = factory.SubFactory(UserFactory)
 
 
 class NotificationFactory(factory.django.DjangoModelFactory):

@@ -48,7 +48,8 @@ def test_the_staff_landing_reads_each_section_in_one_query(carol_client):
     with CaptureQueriesContext(connection) as queries:
         carol_client.get("/me/")
     gap_reads = [q["sql"] for q in queries if 'FROM "adherence_gap"' in q["sql"]]
-    assert len(gap_reads) == 2  # gaps this week, waivers ending: no separate COUNT
+    # gaps this week, overdue remediation, waivers ending: no separate COUNT
+    assert len(gap_reads) == 3
     assert not any(sql.startswith("SELECT COUNT(") for sql in gap_reads)
 
 

@@ -15,6 +15,7 @@ from ci_status.github import GitHubClient
 from fake_github.demo import demo_dataset
 from fake_github.server import FakeGitHub
 from lifecycle.models import ContributionStep, OwnerInterest, OwnershipCheck
+from lifecycle.permissions import DECIDE_TOS
 from lifecycle.services import (
     codeowners_drift,
     deprecation_start,
@@ -23,12 +24,13 @@ from lifecycle.services import (
     ownership_check,
     parse_codeowners,
     steps_ensure,
+    technique_launch,
     tos_change_decide,
     tos_change_request,
 )
 from techniques.models import Technique
 from techniques.services import technique_save
-from tests.factories import TechniqueFactory
+from tests.factories import TechniqueFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -335,3 +337,42 @@ def test_a_step_row_shows_its_note_and_a_refused_row_comes_back_as_typed(client,
     assert 'value="done" selected' in row
     step.refresh_from_db()
     assert step.note == "RFC agreed at the design review." and step.state == "open"
+
+
+@pytest.mark.parametrize("stage", ["launched", "deprecating", "deprecated"])
+def test_a_staff_post_cannot_relaunch_a_launched_or_deprecated_technique(
+    client, pruning, carol, stage
+):
+    """Launching is for proposed techniques and those in development: the service refuses
+    the others (the page offers no Launch form), whatever a POST asks."""
+    Technique.objects.filter(pk=pruning.pk).update(stage=stage)
+    pruning.refresh_from_db()
+    with pytest.raises(ValidationError, match="only a proposed technique"):
+        technique_launch(pruning, carol)
+    client.force_login(carol)
+    page = client.get(f"/lifecycle/{pruning.slug}/").content.decode()
+    assert f'action="/lifecycle/{pruning.slug}/launch"' not in page
+    response = client.post(f"/lifecycle/{pruning.slug}/launch", {"launch_date": "2026-12-01"})
+    assert response.status_code == 400
+    assert "only a proposed technique or one in development can be launched" in (
+        response.content.decode()
+    )
+    assert Technique.objects.get(pk=pruning.pk).stage == stage
+    assert not pruning.changes.filter(field="stage").exists()
+
+
+def test_the_requester_sees_no_decision_buttons_and_another_team_member_does(
+    client, clustering, carol
+):
+    """The approve and reject buttons show only to who ``DECIDE_TOS`` lets decide: not to
+    the staff member who asked, whom the decision refuses with the permission's words."""
+    dan = UserFactory(username="dan", is_staff=True)
+    change = tos_change_request(clustering, carol, "production", "Partners run it in production.")
+    decide = f"/lifecycle/tos-requests/{change.pk}/decide"
+    client.force_login(carol)
+    assert f'action="{decide}"' not in client.get(f"/lifecycle/{clustering.slug}/").content.decode()
+    with pytest.raises(PermissionDenied) as refused:
+        tos_change_decide(change, carol, approve=True)
+    assert str(refused.value) == DECIDE_TOS.refusal
+    client.force_login(dan)
+    assert f'action="{decide}"' in client.get(f"/lifecycle/{clustering.slug}/").content.decode()

@@ -3,10 +3,12 @@
 from datetime import timedelta
 
 import pytest
+from auditlog.context import disable_auditlog
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from adherence.models import Campaign, Gap
 from adherence.services import gaps_evaluate
 from convergence.models import ConvergenceRun
 from convergence.services import convergence_states_refresh
@@ -17,8 +19,11 @@ from tests.factories import (
     ConvergenceRunFactory,
     ConvergenceTestFactory,
     MaintainerFactory,
+    RemediationFactory,
     RepositoryFactory,
     TechniqueFactory,
+    TOSChangeRequestFactory,
+    WaiverRequestFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -55,6 +60,12 @@ PAGES = [
     "/api/convergence/tests/",
     "/api/convergence/runs/",
     "/api/reviews/",
+    "/adherence/campaigns/",
+    "/adherence/campaigns/{campaign}/",
+    "/adherence/rules/training-speed-test/",
+    "/adherence/waiver-requests/",
+    "/adherence/gaps/{gap}/",
+    "/lifecycle/tos-requests/",
 ]
 
 
@@ -78,14 +89,28 @@ def grow(count: int) -> None:
     convergence_states_refresh()
     cycles_ensure()
     gaps_evaluate()
+    # Remediation: gaps due, waiver requests and TOS changes growing with the registry
+    # (left out of the audit trail, whose page reads names per model it shows).
+    with disable_auditlog():
+        for gap in Gap.objects.open().filter(remediation__isnull=True)[: count * 3]:
+            RemediationFactory(gap=gap, assignee=gap.technique.owner_group.maintainers.first())
+        for gap in Gap.objects.open().filter(waiver_requests__isnull=True)[:count]:
+            WaiverRequestFactory(gap=gap)
+        for _ in range(count):
+            TOSChangeRequestFactory()
 
 
 def counts(client, slug, group) -> dict[str, int]:
     result = {}
     run = ConvergenceRun.objects.order_by("pk").first()
     assert run is not None
+    campaign = Campaign.objects.get_or_create(
+        rule_id="training-speed-test",
+        defaults={"title": "Speed tests", "due_on": timezone.localdate()},
+    )[0]
+    gap = Gap.objects.filter(technique__slug=slug).order_by("pk")[0]
     for page in PAGES:
-        url = page.format(slug=slug, group=group, run=run.pk)
+        url = page.format(slug=slug, group=group, run=run.pk, campaign=campaign.pk, gap=gap.pk)
         with CaptureQueriesContext(connection) as queries:
             response = client.get(url)
         assert response.status_code == 200, url

@@ -40,8 +40,29 @@ def cell_title_at(cell, now=None) -> str:
     if cell.status == Shown.WAIVED and cell.gap and cell.gap.waived_until:
         return f"Waived until {cell.gap.waived_until:%Y-%m-%d}. {cell.summary}"
     if cell.status == Shown.FAIL and cell.gap:
-        return f"{failing_for(cell.gap, now).capitalize()}. {cell.summary}"
+        return f"{failing_for(cell.gap, now).capitalize()}.{due_words(cell, now)} {cell.summary}"
     return cell.summary
+
+
+def due_words(cell, now=None) -> str:
+    """ " Due 2027-03-31." (" Overdue since …" once passed), or nothing without a due date."""
+    if getattr(cell, "due", None) is None:
+        return ""
+    today = timezone.localdate(now) if now else timezone.localdate()
+    if cell.due < today:
+        return f" Overdue: due {cell.due:%Y-%m-%d}."
+    return f" Due {cell.due:%Y-%m-%d}."
+
+
+def _due_mark(cell, today) -> str:
+    """The cell's visible due date (``due 31 Mar``), marked when it has passed."""
+    if cell.due is None:
+        return ""
+    late = cell.due < today
+    return (
+        f'<span class="due{" overdue" if late else ""}">{"overdue " if late else "due "}'
+        f"{cell.due:%-d %b}</span>"
+    )
 
 
 @register.filter
@@ -81,7 +102,7 @@ _CAUTION = (
 )
 _FAIL_LINKED = (
     '<td class="cell cell-fail" title="{title}"><a href="{url}">{text}'
-    '<span class="visually-hidden"> {rule} failing: {title}</span></a></td>'
+    '<span class="visually-hidden"> {rule} failing: {title}</span></a>{due}</td>'
 )
 _FAIL = (
     '<td class="cell cell-fail" title="{title}">{text}'
@@ -94,6 +115,7 @@ def matrix_cells(context, cells) -> SafeString:
     """One ``<td>`` per cell: failing (days, linked to its gap), waived, met, not
     applicable or not evaluated, each with its words for screen readers."""
     now = timezone.now()
+    today = timezone.localdate(now)
 
     def gap_url(gap) -> str:
         return escape(url_once(context, "adherence:gap", gap.pk)) if gap else ""
@@ -108,6 +130,7 @@ def matrix_cells(context, cells) -> SafeString:
                     url=gap_url(cell.gap),
                     text=escape(cell_text(cell)),
                     rule=rule,
+                    due=_due_mark(cell, today),
                 )
             )
         elif cell.status == Shown.WAIVED:

@@ -30,7 +30,14 @@ def test_the_adherence_matrix_downloads_for_signed_in_users(client, bob, pruning
     assert [r[0] for r in rows] == ["clustering", "pruning"]  # by name, as the page
     pruning_row = dict(zip(header, rows[1], strict=True))
     assert pruning_row["open_gaps"] == "1"
-    assert [v for k, v in pruning_row.items() if k.startswith("two-maintainers")] == ["fail"]
+    since = pruning_row["two-maintainers since"]
+    assert [v for k, v in pruning_row.items() if k.startswith("two-maintainers")] == [
+        "fail",
+        since,
+        "'@alice",  # the group's star assignee (formula-safe), no one assigned on the gap
+        "TensorFlow Model Optimization",
+        "",  # no due date
+    ]
     # The page's filters apply, and the page links to the download with them.
     _, *research = _rows(client.get("/adherence/matrix.csv?tos_level=research"))
     assert [r[0] for r in research] == ["clustering"]
@@ -39,7 +46,13 @@ def test_the_adherence_matrix_downloads_for_signed_in_users(client, bob, pruning
     # As on the page: techniques with open gaps only, and one rule's column.
     header, *failing = _rows(client.get("/adherence/matrix.csv?failing=1&rule=two-maintainers"))
     assert [r[0] for r in failing] == ["pruning"]
-    assert [h for h in header[7:]] == ["two-maintainers (high)"]
+    assert [h for h in header[7:]] == [
+        "two-maintainers (high)",
+        "two-maintainers since",
+        "two-maintainers assignee",
+        "two-maintainers group",
+        "two-maintainers due",
+    ]
 
 
 def test_cells_that_a_spreadsheet_would_run_are_quoted(client, bob, pruning):

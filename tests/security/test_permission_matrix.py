@@ -68,6 +68,14 @@ EXPECTED = {
     "adherence:gap": (USERS, NONE),
     "adherence:acknowledge": (NONE, OWNER),
     "adherence:waive": (NONE, STAFF),
+    "adherence:remediation": (NONE, STAFF),
+    "adherence:waiver_request": (NONE, OWNER_ONLY),
+    "adherence:waiver_requests": (STAFF, NONE),
+    "adherence:waiver_decide": (NONE, STAFF),
+    "adherence:campaigns": (USERS, NONE),
+    "adherence:campaign_new": (NONE, STAFF),
+    "adherence:campaign": (USERS, NONE),
+    "adherence:rule": (ALL, NONE),
     "adherence:badge": (ALL, NONE),
     "adherence:health": (ALL, NONE),
     "convergence:grid": (ALL, NONE),
@@ -89,6 +97,7 @@ EXPECTED = {
     "lifecycle:step": (NONE, OWNER),
     "lifecycle:moderate": (NONE, STAFF),
     "lifecycle:tos_decide": (NONE, STAFF),
+    "lifecycle:tos_requests": (STAFF, NONE),
     "lifecycle:technique": (OWNER, NONE),
     "lifecycle:launch": (NONE, STAFF),
     "lifecycle:deprecate": (NONE, STAFF),
@@ -150,7 +159,7 @@ def test_every_route_has_an_expected_outcome():
 
 
 def _objects():
-    from adherence.models import Gap
+    from adherence.models import Campaign, Gap, WaiverRequest
     from ci_status.models import SyncRun
     from convergence.models import ConvergenceRun, ConvergenceTest
     from lifecycle.models import ContributionStep, OwnerInterest, TOSChangeRequest
@@ -164,6 +173,12 @@ def _objects():
         .first()
         .pk,
         "adherence:waive": Gap.objects.filter(technique__slug="pruning").first().pk,
+        "adherence:remediation": Gap.objects.filter(technique__slug="pruning").first().pk,
+        "adherence:waiver_request": Gap.objects.filter(technique__slug="pruning", state="open")
+        .first()
+        .pk,
+        "adherence:waiver_decide": WaiverRequest.objects.first().pk,
+        "adherence:campaign": Campaign.objects.first().pk,
         "gap-detail": Gap.objects.first().pk,
         "ruleresult-detail": __import__("adherence.models", fromlist=["RuleResult"])
         .RuleResult.objects.first()
@@ -194,6 +209,7 @@ def _url(route: str, name: str, objects: dict) -> str:
     pk = objects.get(name) or (objects["reviews"] if name.startswith("reviews:") else None)
     url = re.sub(r"<slug:slug>|\(\?P<slug>[^)]*\)", SLUGS.get(name, objects["slug"]), url)
     url = re.sub(r"<int:pk>|\(\?P<pk>[^)]*\)", str(pk), url)
+    url = url.replace("<slug:rule_id>", "owner-group")
     return url
 
 
