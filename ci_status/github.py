@@ -31,6 +31,11 @@ Methods other apps use (signatures are stable):
   "triage", "read" or "none"; None when the login is not a collaborator (404);
 - ``file_contents(path, ref=None) -> str | None`` — a file of the repository, base64
   decoded (UTF-8); None when it does not exist (404).
+- ``dispatch_workflow(workflow, ref, inputs)``, ``workflow_dispatch_runs(workflow,
+  created_since)``, ``workflow_run(run_id)`` — re-run a test at a commit through GitHub
+  Actions and find the run it created;
+- ``pull_request(number)``, ``revert_pull_request(node_id, title, body, draft)`` (the
+  GraphQL ``revertPullRequest`` mutation) and ``comment_issue(number, body)``.
 """
 
 from __future__ import annotations
@@ -121,6 +126,15 @@ class Unavailable(GitHubError):
 
 class BadResponse(GitHubError):
     """An answer that is not what GitHub sends: garbage JSON, a pagination loop."""
+
+
+class GraphQLError(GitHubError):
+    """A GraphQL answer with ``errors`` (HTTP 200): ``kind`` is GitHub's error type
+    (NOT_FOUND, UNPROCESSABLE, FORBIDDEN...)."""
+
+    def __init__(self, message: str, *, kind: str = "", **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.kind = kind
 
 
 # --- small value types ---------------------------------------------------------------
@@ -791,8 +805,11 @@ class GitHubClient:
     # -- teams, the signed-in user, issue writes and search -----------------------------
     # Writes are never retried: a 5xx may come after GitHub did the write, so callers
     # look for what they wrote (e.g. a marker in an issue body) before writing again.
-    def write(self, method: str, path: str, payload: JSONObject) -> JSONObject:
-        """POST/PATCH ``path`` with a JSON body; the answer's JSON, else a GitHubError."""
+    def write(
+        self, method: str, path: str, payload: JSONObject, *, expect_body: bool = True
+    ) -> JSONObject:
+        """POST/PATCH ``path`` with a JSON body; the answer's JSON (``{}`` for a 204 when
+        ``expect_body`` is False), else a GitHubError."""
         url = self.url(path)
         self._wait_if_spent(url)
         self.stats.requests += 1
@@ -831,6 +848,8 @@ class GitHubClient:
             )
         if status >= 300:
             raise self._error_for(response, url)
+        if not expect_body and (status == 204 or not response.content):
+            return {}
         data: JSONObject = _json_of(response, url)
         return data
 
@@ -888,6 +907,104 @@ class GitHubClient:
 
     def comment_issue(self, number: int, body: str) -> JSONObject:
         return self.write("POST", f"/repos/{{repo}}/issues/{int(number)}/comments", {"body": body})
+
+    # -- Actions: re-running a workflow at a commit, and reverting a PR -----------------
+    def dispatch_workflow(self, workflow: str, ref: str, inputs: dict[str, str]) -> None:
+        """POST /repos/{o}/{r}/actions/workflows/{workflow}/dispatches (204, no body):
+        ``workflow`` is the workflow's file name or id, ``ref`` a branch or tag (the commit
+        to test is one of ``inputs``). 404: no such workflow; 422: an input or the ref is
+        refused (the message says which). Never retried: the run may have started."""
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,200}", workflow or ""):
+            raise ValueError(f"Not a workflow file name or id: {workflow!r}")
+        _check_ref(ref)
+        path = f"/repos/{{repo}}/actions/workflows/{workflow}/dispatches"
+        self.write("POST", path, {"ref": ref, "inputs": dict(inputs)}, expect_body=False)
+
+    def workflow_dispatch_runs(self, workflow: str, created_since: datetime) -> list[JSONObject]:
+        """The workflow's runs triggered by workflow_dispatch since ``created_since``
+        (GET /repos/{o}/{r}/actions/workflows/{workflow}/runs, newest first)."""
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,200}", workflow or ""):
+            raise ValueError(f"Not a workflow file name or id: {workflow!r}")
+        params: Params = {"event": "workflow_dispatch", "created": ">=" + _iso(created_since)}
+        return list(
+            self.items(
+                f"/repos/{{repo}}/actions/workflows/{workflow}/runs",
+                params,
+                item_key="workflow_runs",
+            )
+        )
+
+    def workflow_run(self, run_id: int) -> JSONObject:
+        """GET /repos/{o}/{r}/actions/runs/{run_id}."""
+        data: JSONObject = self.get_json(f"/repos/{{repo}}/actions/runs/{int(run_id)}")
+        return data
+
+    def pull_request(self, number: int) -> JSONObject:
+        """GET /repos/{o}/{r}/pulls/{n}: the PR (``node_id``, ``user``, ``merged_at``...)."""
+        data: JSONObject = self.get_json(f"/repos/{{repo}}/pulls/{int(number)}")
+        return data
+
+    def revert_pull_request(
+        self, pull_request_id: str, title: str, body: str, draft: bool = True
+    ) -> JSONObject:
+        """GraphQL ``revertPullRequest(input: {pullRequestId, title, body, draft})``: the
+        new revert PR's {"number", "url"}. GitHub's GraphQL errors (NOT_FOUND, a PR that
+        cannot be reverted) raise :class:`GraphQLError` with their type and message."""
+        query = (
+            "mutation($input: RevertPullRequestInput!) { revertPullRequest(input: $input) "
+            "{ revertPullRequest { number url } } }"
+        )
+        variables = {
+            "input": {
+                "pullRequestId": pull_request_id,
+                "title": title,
+                "body": body,
+                "draft": draft,
+            }
+        }
+        data = self.graphql_write(query, variables)
+        payload = (data.get("data") or {}).get("revertPullRequest")
+        pull = (payload or {}).get("revertPullRequest") if isinstance(payload, dict) else None
+        if not isinstance(pull, dict) or "number" not in pull:
+            raise BadResponse("GraphQL answered no revert pull request", url=self.graphql_url)
+        return pull
+
+    def graphql_write(self, query: str, variables: JSONObject) -> JSONObject:
+        """A GraphQL mutation, sent once (never retried, as every write); errors in the
+        answer raise :class:`GraphQLError`."""
+        url = self.graphql_url
+        self._wait_if_spent(url)
+        self.stats.requests += 1
+        try:
+            response = self.session.post(
+                url,
+                json={"query": query, "variables": variables},
+                headers=self._headers_for(url, None),
+                timeout=self.timeout,
+            )
+            response.content  # noqa: B018
+        except requests.RequestException as error:
+            raise Unavailable(
+                f"GitHub did not answer POST {url}: {type(error).__name__}", url=url
+            ) from error
+        self._record_rate_limit(response, url)
+        if response.status_code >= 500:
+            raise Unavailable(f"GitHub answered {response.status_code} to POST {url}", url=url)
+        if response.status_code >= 300:
+            raise self._error_for(response, url)
+        data = _json_of(response, url)
+        if not isinstance(data, dict):
+            raise BadResponse(f"GraphQL answered no object at {url}", url=url)
+        errors = data.get("errors") or []
+        if errors:
+            first = errors[0] if isinstance(errors[0], dict) else {}
+            raise GraphQLError(
+                f"GitHub refused the mutation ({first.get('type') or 'ERROR'}): "
+                f"{str(first.get('message', ''))[:300]}",
+                kind=str(first.get("type") or ""),
+                url=url,
+            )
+        return data
 
 
 GHOST = "ghost"  # REST's stand-in for a deleted account; GraphQL answers a null author

@@ -18,10 +18,11 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from convergence.models import ChangePoint, CIToken, ConvergenceRun, ConvergenceTest
+from convergence.models import Bisection, ChangePoint, CIToken, ConvergenceRun, ConvergenceTest
 from convergence.parsers import MAX_BYTES, ResultsError, parse_results
 from convergence.permissions import internal_visibility
 from convergence.presenters import visible_strip
+from convergence.selectors import bisections_visible
 from convergence.services import results_ingest
 from techniques.cache import public_page
 from techniques.serializers import BelongsToTechniqueSerializer
@@ -285,3 +286,61 @@ class ChangePointViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             "-run_started_at", "-id"
         )
         return points.visible_to(self.request.user)
+
+
+class BisectionSerializer(serializers.ModelSerializer):
+    test = serializers.StringRelatedField[ConvergenceTest]()
+    commits_in_range = serializers.SerializerMethodField()
+    revert_pr_url = serializers.SerializerMethodField()
+    revert_state = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Bisection
+        fields = [
+            "id",
+            "test",
+            "trigger",
+            "state",
+            "reason",
+            "range_base",
+            "range_head",
+            "commits_in_range",
+            "runs_dispatched",
+            "culprit_sha",
+            "culprit_pr",
+            "verified",
+            "revert_pr_url",
+            "revert_state",
+            "created_at",
+            "finished_at",
+        ]
+
+    def get_commits_in_range(self, bisection: Bisection) -> int:
+        return len(bisection.commits)
+
+    def _revert(self, bisection: Bisection):
+        return max(bisection.reverts.all(), key=lambda r: r.created_at, default=None)
+
+    def get_revert_pr_url(self, bisection: Bisection) -> str:
+        revert = self._revert(bisection)
+        return revert.url if revert else ""
+
+    def get_revert_state(self, bisection: Bisection) -> str:
+        revert = self._revert(bisection)
+        return revert.state if revert else ""
+
+
+@method_decorator(public_page, name="dispatch")
+class BisectionViewSet(viewsets.ReadOnlyModelViewSet):
+    """Bisections of red tests and regression change points, newest first:
+    ``?state=verified``, ``?test=<id>``. Internal ones only for staff and the owners."""
+
+    serializer_class = BisectionSerializer
+    filterset_fields = ["state", "test", "trigger"]
+
+    def get_queryset(self):
+        return (
+            bisections_visible(self.request.user)
+            .prefetch_related("reverts")
+            .order_by("-created_at", "-id")
+        )

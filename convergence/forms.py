@@ -1,8 +1,8 @@
-"""Filters of the CI grid (choices from the model enums)."""
+"""Filters of the CI grid and the bisections list (choices from the model enums)."""
 
 from django import forms
 
-from convergence.models import ConvergenceTest, State
+from convergence.models import Bisection, ConvergenceTest, State
 from techniques.models import TOSLevel
 
 
@@ -21,4 +21,10 @@ class GridFilterForm(forms.Form):
         label="Sort",
         choices=[("status", "Failing and flaky first"), ("name", "By technique")],
         required=False,
+    )
+
+
+class BisectionFilterForm(forms.Form):
+    state = forms.ChoiceField(
+        label="State", choices=[("", "All"), *Bisection.State.choices], required=False
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from convergence.models import ConvergenceTest, State
+from convergence.models import Bisection, ConvergenceTest, State
 from techniques.landing import Entry, Section, Tone, listed_section, register_landing
 from techniques.models import TOSLevel
 
@@ -84,5 +84,43 @@ def your_tests(user, owned) -> Section | None:
     )
 
 
+def bisections_to_act_on(user, owned) -> Section:
+    """Bisections running, and verified culprits without a revert: the team's to act on."""
+    found = (
+        Bisection.objects.filter(
+            state__in=[
+                Bisection.State.RUNNING,
+                Bisection.State.CULPRIT_FOUND,
+                Bisection.State.VERIFIED,
+            ]
+        )
+        .exclude(reverts__number__isnull=False)
+        .select_related("test__technique")
+        .order_by("-created_at", "-id")
+    )
+
+    def entry(bisection) -> Entry:
+        verified = bisection.state == Bisection.State.VERIFIED
+        return Entry(
+            str(bisection.test),
+            bisection.get_absolute_url(),
+            f"verified culprit #{bisection.culprit_pr}: open its revert"
+            if verified and bisection.culprit_pr
+            else bisection.get_state_display().lower(),
+            Tone.FAIL if verified else Tone.WARN,
+        )
+
+    return listed_section(
+        "bisections",
+        "Bisections to act on",
+        found.defer("commits"),
+        entry,
+        reverse("convergence:bisections"),
+        "No bisection is running or waiting for a revert.",
+        SHOWN,
+    )
+
+
 register_landing(failing_production, audience="staff", order=5)
+register_landing(bisections_to_act_on, audience="staff", order=6)
 register_landing(your_tests, audience="owner", order=30)

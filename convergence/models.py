@@ -83,6 +83,14 @@ class ConvergenceTest(models.Model):
     )
     config_path = models.CharField(max_length=300, blank=True)
     cadence_hours = models.PositiveIntegerField(default=24, help_text="24 = nightly.")
+    # Bisection re-runs (docs/bisection.md): the workflow that runs this test on demand
+    # and the names of its inputs; empty: BISECTION_WORKFLOW, BISECTION_SHA_INPUT and
+    # BISECTION_TEST_INPUT.
+    bisect_workflow = models.CharField(
+        max_length=200, blank=True, help_text="Workflow file (e.g. convergence.yml) or id."
+    )
+    bisect_sha_input = models.CharField(max_length=100, blank=True)
+    bisect_test_input = models.CharField(max_length=100, blank=True)
     # Precomputed state (services.convergence_state_update), so pages never scan run history.
     state = models.CharField(max_length=10, choices=State.choices, default=State.NO_RUNS)
     state_since = models.DateTimeField(null=True, blank=True)
@@ -135,6 +143,14 @@ class ConvergenceTest(models.Model):
             raise ValidationError(
                 {"model_family": f"Not a TF Model Garden family. Known families: {known}."}
             )
+
+    def dispatch_settings(self) -> tuple[str, str, str]:
+        """The workflow that re-runs this test, and its commit and test input names."""
+        return (
+            self.bisect_workflow or settings.BISECTION_WORKFLOW,
+            self.bisect_sha_input or settings.BISECTION_SHA_INPUT,
+            self.bisect_test_input or settings.BISECTION_TEST_INPUT,
+        )
 
     @property
     def cadence_label(self) -> str:
@@ -551,6 +567,171 @@ class ChangePoint(models.Model):
             halfway,
             later.after_mean,
         )
+
+
+class Bisection(models.Model):
+    """The search for the culprit of one alert (a red streak or a regression change
+    point) by re-running the test at commits of its range (``convergence.bisection``).
+
+    Everything the search knows is stored here and in its steps, so a worker restart
+    loses nothing; ``convergence.bisection_services`` advances it.
+    """
+
+    class Trigger(models.TextChoices):
+        RED_STREAK = "red_streak", "Red streak"
+        CHANGE_POINT = "change_point", "Change point"
+
+    class State(models.TextChoices):
+        RUNNING = "running"
+        CULPRIT_FOUND = "culprit_found", "Culprit found"
+        VERIFIED = "verified"
+        INCONCLUSIVE = "inconclusive"
+
+    FINISHED = frozenset({State.VERIFIED, State.INCONCLUSIVE})
+
+    test = models.ForeignKey(ConvergenceTest, on_delete=models.CASCADE, related_name="bisections")
+    trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    change_point = models.OneToOneField(
+        ChangePoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="bisection"
+    )
+    culprit_range = models.ForeignKey(
+        CulpritRange, null=True, blank=True, on_delete=models.SET_NULL, related_name="bisections"
+    )
+    repository = models.CharField(max_length=140, help_text="owner/name the runs run in.")
+    range_base = models.CharField(max_length=40, help_text="The last good commit.")
+    range_head = models.CharField(max_length=40, help_text="The first bad commit.")
+    # [{sha, message, url, pr, pr_url, pr_title, rank, reason}], oldest first.
+    commits = models.JSONField(default=list, blank=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.RUNNING)
+    reason = models.CharField(max_length=500, blank=True)
+    culprit_sha = models.CharField(max_length=40, blank=True)
+    culprit_parent_sha = models.CharField(max_length=40, blank=True)
+    culprit_pr = models.PositiveIntegerField(null=True, blank=True)
+    culprit_pr_url = models.URLField(max_length=300, blank=True)
+    culprit_pr_author = models.CharField(max_length=39, blank=True)
+    culprit_why = models.CharField(max_length=500, blank=True)
+    verified = models.BooleanField(null=True, blank=True)
+    # A change point's judge: a re-run is bad when ``metric`` lies nearer ``after_mean``.
+    metric = models.CharField(max_length=80, blank=True)
+    before_mean = models.FloatField(null=True, blank=True)
+    after_mean = models.FloatField(null=True, blank=True)
+    internal = models.BooleanField(
+        default=False, help_text="Its range comes from internal runs: not shown to the public."
+    )
+    runs_dispatched = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One bisection per alert: per red streak (its range) and per change point.
+            models.UniqueConstraint(
+                fields=["test", "range_base", "range_head"],
+                condition=models.Q(trigger="red_streak"),
+                name="one_bisection_per_red_streak",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "repository"])]
+
+    def __str__(self) -> str:
+        return f"{self.test} {self.range_base[:7]}..{self.range_head[:7]}"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("convergence:bisection", args=[self.pk])
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in self.FINISHED
+
+    @property
+    def culprit_commit(self) -> dict | None:
+        return next((c for c in self.commits if c["sha"] == self.culprit_sha), None)
+
+
+class BisectionStep(models.Model):
+    """One run of the test at one commit, dispatched through GitHub Actions."""
+
+    class Purpose(models.TextChoices):
+        SEARCH = "search"
+        VERIFY = "verify", "Verification"
+
+    class Status(models.TextChoices):
+        DISPATCHED = "dispatched"  # the dispatch was accepted; its run not found yet
+        RUNNING = "running"  # its workflow run is known
+        DONE = "done"  # its result is read
+        NO_RESULT = "no_result", "No result"  # the run never reported (or had no result)
+
+    class Verdict(models.TextChoices):
+        GOOD = "good"
+        BAD = "bad"
+        FLAKY = "flaky"
+
+    bisection = models.ForeignKey(Bisection, on_delete=models.CASCADE, related_name="steps")
+    sha = models.CharField(max_length=40)
+    purpose = models.CharField(max_length=10, choices=Purpose.choices, default=Purpose.SEARCH)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DISPATCHED)
+    dispatched_at = models.DateTimeField(default=timezone.now)
+    run_id = models.BigIntegerField(null=True, blank=True)
+    run_url = models.URLField(max_length=300, blank=True)
+    outcome = models.CharField(max_length=10, choices=ConvergenceRun.Outcome.choices, blank=True)
+    verdict = models.CharField(max_length=10, choices=Verdict.choices, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["dispatched_at", "id"]
+        constraints = [
+            # A workflow run answers for one step only.
+            models.UniqueConstraint(
+                fields=["run_id"], condition=models.Q(run_id__isnull=False), name="one_step_per_run"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sha[:7]} {self.purpose} #{self.attempt}"
+
+
+class Revert(models.Model):
+    """The revert PR opened for a culprit PR: one per culprit, whatever the tests."""
+
+    class State(models.TextChoices):
+        OPENING = "opening"  # claimed; the mutation is under way
+        OPEN = "open"
+        MERGED = "merged"
+        CLOSED = "closed"
+        FAILED = "failed"  # GitHub refused; ``error`` says why (staff may try again)
+
+    repository = models.CharField(max_length=140)
+    culprit_pr = models.PositiveIntegerField()
+    bisection = models.ForeignKey(Bisection, on_delete=models.CASCADE, related_name="reverts")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPENING)
+    number = models.PositiveIntegerField(null=True, blank=True)
+    url = models.URLField(max_length=300, blank=True)
+    draft = models.BooleanField(default=True)
+    error = models.CharField(max_length=500, blank=True)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    automatic = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    merged_at = models.DateTimeField(null=True, blank=True)
+    closed_alert_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["repository", "culprit_pr"], name="one_revert_per_culprit"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"revert of #{self.culprit_pr} ({self.state})"
 
 
 def _hash(token: str) -> str:

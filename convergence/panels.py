@@ -13,7 +13,7 @@ def convergence_panel(request, technique):
     tests = list(
         ConvergenceTest.objects.filter(technique=technique)
         .select_related("last_good_run", "first_bad_run")
-        .prefetch_related("targets", "culprit_ranges")
+        .prefetch_related("targets", "culprit_ranges", "bisections")
     )
     show_internal = can_see_internal(request.user, technique)
     points = change_points_of(technique, show_internal)
@@ -60,6 +60,11 @@ def convergence_panel(request, technique):
                     key=lambda p: (p.run_started_at, p.pk),
                     reverse=True,
                 )[:CHANGE_POINTS_SHOWN],
+                "bisection": max(
+                    (b for b in test.bisections.all() if show_internal or not b.internal),
+                    key=lambda b: (b.created_at, b.pk),
+                    default=None,
+                ),
             }
         )
     return Panel("convergence/_panel.html", {"rows": rows, "technique": technique})

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from techniques.models import Technique
-from tfmot_portal.permissions import Permission, is_team_or_owner
+from tfmot_portal.permissions import Permission, is_team, is_team_or_owner
 
 
 def can_see_internal(user, technique) -> bool:
@@ -32,3 +32,6 @@ FIND_CULPRIT = Permission(
     lambda user, test: is_team_or_owner(user, test.technique),
     "Only the TFMOT team or the technique's owners can look up a culprit range.",
 )
+
+# Opening the revert of a verified culprit PR writes to GitHub as the portal: the team.
+OPEN_REVERT = Permission(is_team, "Only the TFMOT team can open the revert of a culprit PR.")

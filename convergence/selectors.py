@@ -87,7 +87,7 @@ def grid_page(filters: dict, user, number, per_page: int = 25):
                 .only("group_id", "github_login"),
                 to_attr="assignees",
             ),
-            "culprit_ranges",
+            "culprit_ranges__bisections",
         )
         .in_bulk(ids)
     )
@@ -243,7 +243,7 @@ def alert_rows(technique: Technique, user, kind: str) -> list[GridRow]:
         ConvergenceTest.objects.filter(technique=technique, kind=kind, alert_open=True)
         .select_related("technique__owner_group", "last_good_run", "first_bad_run")
         .only(*GRID_FIELDS)
-        .prefetch_related("culprit_ranges")
+        .prefetch_related("culprit_ranges__bisections")
         .order_by("name")
     )
     return grid_rows(tests, user)[1]
@@ -324,3 +324,48 @@ def open_regressions_of(technique: Technique, user) -> list[ChangePoint]:
         .select_related("test__technique")
         .order_by("-run_started_at", "-id")
     )
+
+
+# --- bisections --------------------------------------------------------------------------
+def bisections_visible(user):
+    """Bisections ``user`` may see: one whose range comes from internal runs only for
+    staff and the technique's owners (the rule of ``ConvergenceRun.objects.visible_to``)."""
+    from django.db.models import Q
+
+    from convergence.models import Bisection
+    from techniques.models import Technique
+
+    found = Bisection.objects.select_related("test__technique")
+    if user is not None and user.is_authenticated and user.is_staff:
+        return found
+    owned = (
+        Technique.objects.owned_by(user).values("pk")
+        if user is not None and user.is_authenticated
+        else Technique.objects.none().values("pk")
+    )
+    return found.filter(Q(internal=False) | Q(test__technique__in=owned))
+
+
+def bisection_page(user, page_number, state: str = ""):
+    """A page of bisections, newest first, each with its open revert (two queries)."""
+    from django.core.paginator import Paginator
+    from django.db.models import Prefetch
+
+    from convergence.models import Revert
+
+    found = bisections_visible(user).prefetch_related(
+        Prefetch("reverts", queryset=Revert.objects.order_by("-created_at"))
+    )
+    if state:
+        found = found.filter(state=state)
+    return Paginator(found.order_by("-created_at", "-id"), 25).get_page(page_number)
+
+
+def latest_bisections(test_ids, user) -> dict:
+    """The newest visible bisection of each test (for the grid, technique and gap pages)."""
+    latest: dict = {}
+    for bisection in (
+        bisections_visible(user).filter(test_id__in=list(test_ids)).order_by("created_at", "id")
+    ):
+        latest[bisection.test_id] = bisection
+    return latest

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import itertools
 import json
 import logging
+import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,7 +30,7 @@ from convergence.models import (
     CulpritRange,
     State,
 )
-from convergence.parsers import ResultsError, RunRecord
+from convergence.parsers import ResultsError, RunRecord, parse_results
 from convergence.permissions import internal_visibility
 from convergence.presenters import visible_strip
 from techniques.cache import bump_data_version
@@ -442,6 +444,30 @@ def results_ingest(
     return IngestResult(len(created), len(runs) - len(created), sorted(str(t) for t in touched))
 
 
+# --- results in a workflow run's artifacts -------------------------------------------------
+ARTIFACT_PREFIX = "convergence"
+
+
+def actions_run_records(client, run_id: int, head_sha: str, html_url: str) -> list[RunRecord]:
+    """The results in a workflow run's ``convergence*`` artifacts (zips of JSON or JUnit
+    files), keyed by the run (``<run id>:<test>``) and defaulting to its commit and page:
+    what the nightly ingestion stores and what a bisection reads back."""
+    records: list[RunRecord] = []
+    artifacts = [a for a in client.run_artifacts(run_id) if a["name"].startswith(ARTIFACT_PREFIX)]
+    for artifact in artifacts:
+        try:
+            archive = zipfile.ZipFile(io.BytesIO(client.download_artifact(artifact["id"])))
+        except zipfile.BadZipFile as error:
+            raise ResultsError(f"Artifact {artifact['name']} is not a zip file.") from error
+        for name in archive.namelist():
+            for record in parse_results(archive.read(name), filename=name):
+                record.external_id = f"{run_id}:{record.external_id or record.test}"
+                record.tfmot_sha = record.tfmot_sha or head_sha
+                record.log_url = record.log_url or html_url
+                records.append(record)
+    return records
+
+
 # --- culprit range -----------------------------------------------------------------------
 
 
@@ -481,11 +507,17 @@ def culprit_range_fetch(test: ConvergenceTest, client=None) -> CulpritRange | No
     base, head = test.last_good_run.tfmot_sha, test.first_bad_run.tfmot_sha
     if not base or not head:
         return None
+    return culprit_range_between(test, base, head, client)
+
+
+def culprit_range_between(test: ConvergenceTest, base: str, head: str, client=None) -> CulpritRange:
+    """The range ``base..head`` of ``test`` (stored once; fetched again after an error):
+    its commits, each with the merged PR that brought it, and the PRs ranked."""
     culprit, _ = CulpritRange.objects.get_or_create(test=test, base_sha=base, head_sha=head)
     if culprit.fetched_at and not culprit.error:
         return culprit
     try:
-        client = client or GitHubClient()
+        client = client or GitHubClient(test.technique.repository_name)
         comparison = client.compare(base, head)
     except GitHubError as error:  # the page shows the error, keeps the SHAs
         culprit.error = fit(CulpritRange, "error", error)
@@ -499,6 +531,7 @@ def culprit_range_fetch(test: ConvergenceTest, client=None) -> CulpritRange | No
             else "",
             "author": (c.get("author") or {}).get("login", ""),
             "url": c.get("html_url", ""),
+            "pr": next((p["number"] for p in comparison.pull_requests.get(c["sha"], [])), None),
         }
         for c in comparison.commits
     ]
@@ -508,6 +541,7 @@ def culprit_range_fetch(test: ConvergenceTest, client=None) -> CulpritRange | No
             "title": p.get("title", "")[:200],
             "url": p.get("html_url", ""),
             "merged_at": p.get("merged_at"),
+            "author": (p.get("user") or {}).get("login", ""),
         }
         for p in comparison.merged_pull_requests
     ]

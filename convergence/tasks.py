@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import io
 import logging
-import zipfile
 
 from celery import shared_task
 
 from ci_status import selectors as ci_selectors
 from ci_status.github import GitHubClient, GitHubError
+from convergence.bisection_services import bisection_run_ids, bisections_advance
 from convergence.models import ConvergenceRun
-from convergence.parsers import ResultsError, parse_results
-from convergence.services import convergence_states_refresh, results_ingest
+from convergence.parsers import ResultsError
+from convergence.services import actions_run_records, convergence_states_refresh, results_ingest
 from tfmot_portal.celery import RETRY_ON_CONNECTION_ERROR
 
 logger = logging.getLogger(__name__)
@@ -42,6 +41,8 @@ def ingest_actions_results(limit: int = 50) -> dict:
         )
     )
     done_runs = {key.split(":", 1)[0] for key in done}
+    # Runs dispatched by a bisection report to their bisection, not to the test's history.
+    done_runs |= {str(run_id) for run_id in bisection_run_ids()}
     candidates = ci_selectors.completed_runs(WORKFLOW_NAMES, limit)
     client = GitHubClient()
     summary = {"runs": 0, "stored": 0, "rejected": 0}
@@ -49,25 +50,22 @@ def ingest_actions_results(limit: int = 50) -> dict:
         if str(ci_run.run_id) in done_runs:
             continue
         try:
-            artifacts = [
-                a
-                for a in client.run_artifacts(ci_run.run_id)
-                if a["name"].startswith(ARTIFACT_PREFIX)
-            ]
-            for artifact in artifacts:
-                archive = zipfile.ZipFile(io.BytesIO(client.download_artifact(artifact["id"])))
-                for name in archive.namelist():
-                    records = parse_results(archive.read(name), filename=name)
-                    for record in records:
-                        record.external_id = f"{ci_run.run_id}:{record.external_id or record.test}"
-                        record.tfmot_sha = record.tfmot_sha or ci_run.head_sha
-                        record.log_url = record.log_url or ci_run.html_url
-                    summary["stored"] += results_ingest(
-                        records, ConvergenceRun.Source.ACTIONS
-                    ).created
-        except (GitHubError, ResultsError, zipfile.BadZipFile) as error:
+            records = actions_run_records(client, ci_run.run_id, ci_run.head_sha, ci_run.html_url)
+            if records:
+                summary["stored"] += results_ingest(records, ConvergenceRun.Source.ACTIONS).created
+        except (GitHubError, ResultsError) as error:
             logger.warning("Workflow run %s: results not ingested: %s", ci_run.run_id, error)
             summary["rejected"] += 1
             continue
         summary["runs"] += 1
+    if summary["stored"]:
+        advance_bisections.delay()
     return summary
+
+
+@shared_task(name="convergence.tasks.advance_bisections", acks_late=True)
+def advance_bisections() -> dict:
+    """Start bisections for new alerts and change points, move running ones along (their
+    runs' results), follow open reverts. Every step is in the database: safe to run twice,
+    and a killed worker's successor carries on where it stopped."""
+    return bisections_advance()

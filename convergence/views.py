@@ -10,10 +10,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from ci_status import selectors as ci_selectors
-from convergence.forms import GridFilterForm
-from convergence.models import ConvergenceRun, ConvergenceTest
-from convergence.permissions import FIND_CULPRIT
+from convergence.bisection import budget
+from convergence.bisection_services import revert_open
+from convergence.forms import BisectionFilterForm, GridFilterForm
+from convergence.models import Bisection, BisectionStep, ConvergenceRun, ConvergenceTest
+from convergence.permissions import FIND_CULPRIT, OPEN_REVERT
 from convergence.selectors import (
+    bisection_page,
+    bisections_visible,
     change_points_recent,
     grid_page,
     grid_rows,
@@ -23,7 +27,7 @@ from convergence.selectors import (
 from convergence.services import culprit_range_fetch, release_readiness
 from techniques.cache import private_page, public_page
 from techniques.models import OwnerGroup, Stage, Technique
-from tfmot_portal.forms import read_filters
+from tfmot_portal.forms import read_filters, run_service
 from tfmot_portal.permissions import get_permitted_or_404
 
 SHA_CHARS = set("0123456789abcdef")
@@ -149,3 +153,56 @@ def readiness_json(request):
             "blockers": readiness.blockers,
         }
     )
+
+
+@require_safe
+@public_page
+@private_page
+def bisections(request):
+    """Every bisection, newest first: the test, its range, its state and its revert."""
+    form, filters = read_filters(BisectionFilterForm, request.GET)
+    page = bisection_page(request.user, request.GET.get("page"), filters.get("state") or "")
+    return render(request, "convergence/bisections.html", {"form": form, "page": page})
+
+
+@require_safe
+def bisection(request, pk):
+    """One bisection: the range, each run and its outcome, the culprit and why, the
+    verification, the revert. Internal ones only for those who may see internal runs."""
+    found = get_object_or_404(
+        bisections_visible(request.user).prefetch_related("steps", "reverts"), pk=pk
+    )
+    steps = list(found.steps.all())
+    by_sha: dict[str, list[BisectionStep]] = {}
+    for step in steps:
+        by_sha.setdefault(step.sha, []).append(step)
+    commits = [{**commit, "steps": by_sha.get(commit["sha"], [])} for commit in found.commits]
+    revert = max(found.reverts.all(), key=lambda r: r.created_at, default=None)
+    return render(
+        request,
+        "convergence/bisection.html",
+        {
+            "bisection": found,
+            "commits": commits,
+            "verification": [s for s in steps if s.purpose == BisectionStep.Purpose.VERIFY],
+            "revert": revert,
+            "budget": budget(len(found.commits)),
+            "may_revert": OPEN_REVERT.may(request.user, found)
+            and found.state == Bisection.State.VERIFIED
+            and found.culprit_pr
+            and (revert is None or revert.state == revert.State.FAILED),
+        },
+    )
+
+
+@login_required
+@require_POST
+def bisection_revert(request, pk):
+    """Staff: open the revert of the verified culprit PR (a draft, through GitHub)."""
+    found = get_permitted_or_404(request, OPEN_REVERT, bisections_visible(request.user), pk=pk)
+    run_service(
+        request,
+        lambda: revert_open(found, request.user),
+        lambda revert: f"Draft revert #{revert.number} opened: {revert.url}",
+    )
+    return redirect(found.get_absolute_url())

@@ -147,6 +147,13 @@ class Dataset:
     public_emails: dict[str, str] = field(default_factory=dict)
     issues_enabled: bool = True  # False: issue writes answer 410 as GitHub does
     app_login: str = "tfmot-portal"  # who writes the issues the API token creates
+    # -- Actions on demand and reverts (served by fake_github/actions.py) ----------------
+    workflows: dict = field(default_factory=dict)  # file name -> actions.Workflow
+    behaviours: dict = field(default_factory=dict)  # "technique/test" -> actions.Behaviour
+    dispatched: dict = field(default_factory=dict)  # run id -> what was dispatched
+    run_timing: tuple[float, float] = (1.0, 2.0)  # seconds queued, seconds in progress
+    reverts: dict = field(default_factory=dict)  # reverted PR number -> its revert's number
+    unrevertable: set = field(default_factory=set)  # PR numbers that do not revert cleanly
 
     def __post_init__(self):
         self.lock = threading.RLock()

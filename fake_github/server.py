@@ -44,7 +44,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from fake_github import identity
+from fake_github import actions, identity
 from fake_github.dataset import BOT_SUFFIX, GHOST, GHOST_ID, ISSUE_ID_BASE, Dataset, iso
 
 logger = logging.getLogger(__name__)
@@ -248,6 +248,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         if identity.dispatch(self, "POST"):  # OAuth token exchange, issue writes
             return
+        if actions.dispatch(self):  # workflow dispatch (fake_github/actions.py)
+            return
         if self.path.startswith("/_control/faults"):
             length = int(self.headers.get("Content-Length") or 0)
             try:
@@ -290,6 +292,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         # OAuth sign-in, /user, team members, search, one issue (fake_github/identity.py).
         if identity.serve_get(self, path, split.query, fault):
+            return
+        # Workflow runs on demand, one run, one PR (fake_github/actions.py).
+        if actions.serve_get(self, path, split.query, fault):
             return
         if fake.token and self.headers.get("Authorization") not in {
             f"Bearer {fake.token}",
@@ -340,6 +345,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_json(401, {"message": "Bad credentials"})
         try:
             body = json.loads(raw)
+            if isinstance(body, dict) and actions.graphql(self, body, fault):
+                return  # the revertPullRequest mutation
             query, variables = body["query"], body.get("variables") or {}
             full_name = f"{variables['owner']}/{variables['name']}"
         except (ValueError, KeyError, TypeError):

@@ -16,6 +16,7 @@ SECTIONS = [
     ("Owners", "techniques:owners", "public"),
     ("Pipeline", "lifecycle:pipeline", "public"),
     ("CI", "convergence:grid", "public"),
+    ("Bisections", "convergence:bisections", "public"),
     ("Releases", "convergence:releases", "public"),
     ("Adherence", "adherence:dashboard", "user"),
     ("Reviews", "reviews:queue", "user"),

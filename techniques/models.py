@@ -327,6 +327,13 @@ class Technique(models.Model):
         default=False,
         help_text="File a GitHub issue for a gap open longer than GAP_ISSUE_AFTER_DAYS.",
     )
+    # Revert a verified culprit of its tests without waiting for staff (empty: the
+    # AUTO_REVERT setting decides).
+    auto_revert = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="Open the revert of a verified culprit PR automatically; unknown: AUTO_REVERT.",
+    )
     owner_group = models.ForeignKey(
         OwnerGroup, null=True, blank=True, on_delete=models.PROTECT, related_name="techniques"
     )

@@ -34,12 +34,15 @@ from ci_status.models import (
 )
 from convergence.models import (
     BenefitTarget,
+    Bisection,
+    BisectionStep,
     ChangePoint,
     CIToken,
     ConvergenceRun,
     ConvergenceTest,
     CulpritRange,
     MetricDirection,
+    Revert,
 )
 from github_integration.models import BootstrapProposal, GapIssue, TeamSync
 from lifecycle.models import (
@@ -432,6 +435,37 @@ class CulpritRangeFactory(factory.django.DjangoModelFactory):
     test = factory.SubFactory(ConvergenceTestFactory)
     base_sha = "a" * 40
     head_sha = "b" * 40
+
+
+class BisectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Bisection
+
+    test = factory.SubFactory(ConvergenceTestFactory)
+    trigger = Bisection.Trigger.RED_STREAK
+    repository = "tensorflow/model-optimization"
+    range_base = factory.Sequence(lambda n: f"{n:040x}")
+    range_head = "b" * 40
+    commits = factory.LazyAttribute(
+        lambda b: [{"sha": b.range_head, "message": "Change", "url": "", "pr": None, "rank": 0}]
+    )
+
+
+class BisectionStepFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BisectionStep
+
+    bisection = factory.SubFactory(BisectionFactory)
+    sha = "b" * 40
+
+
+class RevertFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Revert
+
+    bisection = factory.SubFactory(BisectionFactory)
+    repository = "tensorflow/model-optimization"
+    culprit_pr = factory.Sequence(lambda n: n + 1)
 
 
 class CITokenFactory(factory.django.DjangoModelFactory):

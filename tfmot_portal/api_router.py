@@ -4,7 +4,12 @@ from rest_framework.routers import DefaultRouter
 
 from adherence.api import GapViewSet, RuleResultViewSet
 from ci_status.api import ItemViewSet
-from convergence.api import ChangePointViewSet, ConvergenceRunViewSet, ConvergenceTestViewSet
+from convergence.api import (
+    BisectionViewSet,
+    ChangePointViewSet,
+    ConvergenceRunViewSet,
+    ConvergenceTestViewSet,
+)
 from reviews.api import ReviewViewSet
 from techniques.api import MaintainerViewSet, OwnerGroupViewSet, TechniqueViewSet
 
@@ -17,5 +22,6 @@ router.register("rule-results", RuleResultViewSet, basename="ruleresult")
 router.register("convergence/tests", ConvergenceTestViewSet, basename="convergencetest")
 router.register("convergence/runs", ConvergenceRunViewSet, basename="convergencerun")
 router.register("convergence/changepoints", ChangePointViewSet, basename="changepoint")
+router.register("convergence/bisections", BisectionViewSet, basename="bisection")
 router.register("reviews", ReviewViewSet, basename="review")
 router.register("items", ItemViewSet, basename="item")

@@ -35,6 +35,9 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "convergence.tasks.ingest_actions_results",
         "schedule": 900,
     },
+    # convergence: bisections start for new alerts and change points, read their runs'
+    # results, verify, open automatic reverts and follow them (each pass is idempotent).
+    "convergence-bisections": {"task": "convergence.tasks.advance_bisections", "schedule": 60},
     # reviews: the current cycle exists, and owners get "due on ..." reminders once each.
     "reviews-daily": {"task": "reviews.tasks.daily", "schedule": crontab(hour=6, minute=0)},
     # lifecycle: triage access and CODEOWNERS drift, daily.

@@ -339,6 +339,18 @@ ADHERENCE = {
 # When the ownership policy took effect: no duty is missed before it (the RFC's date).
 ADHERENCE_POLICY_START = env_date("ADHERENCE_POLICY_START", "2020-03-26")
 GAP_WEBHOOK_URL = env_str("GAP_WEBHOOK_URL")
+# Bisection of a red test or a regression change point by re-running it through GitHub
+# Actions (docs/bisection.md): the default workflow file and its inputs (per test in the
+# admin), the runs one repository may have out at once, how long a run may take to report.
+BISECTION_WORKFLOW = env_str("BISECTION_WORKFLOW", "convergence.yml")
+BISECTION_SHA_INPUT = env_str("BISECTION_SHA_INPUT", "sha")
+BISECTION_TEST_INPUT = env_str("BISECTION_TEST_INPUT", "test")
+BISECTION_REF = env_str("BISECTION_REF")  # the branch the workflow runs from; empty: default
+BISECTION_MAX_CONCURRENT = env_int("BISECTION_MAX_CONCURRENT", 3)
+BISECTION_RUN_TIMEOUT_SECONDS = env_int("BISECTION_RUN_TIMEOUT_SECONDS", 6 * 3600)
+# Open the revert of a verified culprit PR without waiting for staff (a technique's
+# auto_revert overrides it either way).
+AUTO_REVERT = env_bool("AUTO_REVERT", False)
 # The longest a gap may be waived, in days from the day of the waiver.
 WAIVER_MAX_DAYS = env_int("WAIVER_MAX_DAYS", 365)
 

@@ -157,6 +157,19 @@ def alert_detail(context, row) -> SafeString:
             )
         elif culprit:
             html += f'<p class="error">Compare failed: {escape(culprit.error)}</p>'
+        bisection = (
+            max(culprit.bisections.all(), key=lambda b: (b.created_at, b.pk), default=None)
+            if culprit
+            else None
+        )
+        if bisection:
+            link = escape(url_once(context, "convergence:bisection", bisection.pk))
+            html += (
+                f'<p class="bisection-link"><a href="{link}">Bisection: '
+                f"{escape(bisection.get_state_display().lower())}"
+                + (f", culprit #{int(bisection.culprit_pr)}" if bisection.culprit_pr else "")
+                + "</a></p>"
+            )
         if context.get("may_refresh") and good:
             action = escape(url_once(context, "convergence:culprit_refresh", test.pk))
             html += (

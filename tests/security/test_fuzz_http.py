@@ -482,6 +482,7 @@ PAGES = {
     "/adherence/feed.atom": [],
     "/badges/pruning.svg": ["style"],
     "/ci/": ["sort", "page"],
+    "/ci/bisections/": ["state", "page"],
     "/releases/": ["sha", "page"],
     "/releases/readiness.json": ["sha"],
     "/reviews/": ["cycle", "status", "overdue", "page"],
@@ -498,6 +499,7 @@ PAGES = {
     "/api/rule-results/": ["status", "rule_id", "page"],
     "/api/convergence/tests/": ["state", "kind", "technique__slug", "page"],
     "/api/convergence/runs/": ["outcome", "test", "cursor"],
+    "/api/convergence/bisections/": ["state", "test", "trigger", "page"],
     "/api/reviews/": ["status", "cycle", "page"],
 }
 

@@ -82,6 +82,11 @@ EXPECTED = {
     "convergence:run": (ALL, NONE),  # a public run; an internal one: see test_ci_grid_and_release
     "convergence:culprit_refresh": (NONE, OWNER),
     "convergence:releases": (ALL, NONE),
+    "convergence:bisections": (ALL, NONE),
+    "convergence:bisection": (ALL, NONE),
+    "convergence:bisection_revert": (NONE, STAFF),  # the TFMOT team opens reverts
+    "bisection-list": (ALL, NONE),
+    "bisection-detail": (ALL, NONE),
     "convergence:readiness_json": (ALL, NONE),
     "reviews:queue": (USERS, NONE),
     "reviews:preview": (NONE, USERS),
@@ -161,7 +166,7 @@ def test_every_route_has_an_expected_outcome():
 def _objects():
     from adherence.models import Campaign, Gap, WaiverRequest
     from ci_status.models import SyncRun
-    from convergence.models import ConvergenceRun, ConvergenceTest
+    from convergence.models import Bisection, ConvergenceRun, ConvergenceTest
     from lifecycle.models import ContributionStep, OwnerInterest, TOSChangeRequest
     from reviews.models import Review
     from techniques.models import Maintainer
@@ -187,6 +192,9 @@ def _objects():
         "convergencetest-detail": ConvergenceTest.objects.first().pk,
         "convergencerun-detail": ConvergenceRun.objects.filter(internal=False).first().pk,
         "convergence:run": ConvergenceRun.objects.filter(internal=False).first().pk,
+        "bisection-detail": Bisection.objects.first().pk,
+        "convergence:bisection": Bisection.objects.first().pk,
+        "convergence:bisection_revert": Bisection.objects.first().pk,
         "convergence:culprit_refresh": ConvergenceTest.objects.filter(technique__slug="pruning")
         .first()
         .pk,
@@ -237,6 +245,11 @@ def test_permission_matrix(client, transactional_db, settings, demo_github, brok
         github_login="alice",
         github_id=alice_id,
     )
+    from convergence.models import ConvergenceTest
+    from tests.factories import BisectionFactory
+
+    # A public bisection of a pruning test (the demo's come from the worker, not the loader).
+    BisectionFactory(test=ConvergenceTest.objects.filter(technique__slug="pruning").first())
     objects = _objects()
     broker("memory://")
     problems = []
