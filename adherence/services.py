@@ -267,9 +267,19 @@ def _health_store(techniques: list, unresolved: list[Gap], now: datetime) -> Non
     Technique.objects.bulk_update(changed, ["health_level", "health_points"])
 
 
+def gap_lock(gap: Gap) -> Gap:
+    """Lock the gap's row until the transaction ends and re-read it in place: a state
+    checked after this holds until the change is saved, so of parallel requests on one
+    gap (two acknowledgements, two waivers) one wins and the others see its result."""
+    Gap.objects.select_for_update().filter(pk=gap.pk).values_list("pk", flat=True).get()
+    gap.refresh_from_db()
+    return gap
+
+
 @transaction.atomic
 def gap_acknowledge(gap: Gap, user, note: str, now: datetime | None = None) -> Gap:
     ACKNOWLEDGE.check(user, gap)
+    gap_lock(gap)
     note = clean_text(note)
     if not note:
         raise ValidationError({"note": "Say what you will do about it (a note is required)."})
@@ -306,8 +316,14 @@ def gap_waive(gap: Gap, user, reason: str, until: date | None, now: datetime | N
         )
     if errors:
         raise ValidationError(errors)
+    gap_lock(gap)
     if gap.state == Gap.State.RESOLVED:
         raise ValidationError("This gap is resolved; there is nothing to waive.")
+    if gap.state == Gap.State.WAIVED and not gap.waiver_expired(now):
+        raise ValidationError(
+            f"This gap is already waived until {gap.waived_until:%Y-%m-%d}"
+            f" (by {gap.waived_by or 'the team'})."
+        )
     event = gap.waive(user, reason, until, now)
     gap.save()
     event.save()

@@ -137,7 +137,8 @@ def _gap_page(request, pk, status: int = 200, **forms):
         "events": gap.events.select_related("by"),
         "internals": can_see_internals(request.user, gap),
         "may_acknowledge": can_acknowledge(request.user, gap) and gap.state == Gap.State.OPEN,
-        "may_waive": can_waive(request.user) and gap.state != Gap.State.RESOLVED,
+        "may_waive": can_waive(request.user)
+        and gap.state not in (Gap.State.RESOLVED, Gap.State.WAIVED),
         "acknowledge_form": forms.get("acknowledge_form") or AcknowledgeForm(),
         "waive_form": forms.get("waive_form") or WaiveForm(),
         "remediation": getattr(gap, "remediation", None),
