@@ -10,6 +10,7 @@ A re-sync of an unchanged team is one conditional request answered 304.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -23,6 +24,8 @@ from github_integration.signin import accounts_follow_rename
 from techniques.models import Maintainer, OwnerGroup
 from techniques.services import maintainers_record_change
 from techniques.text import fit
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -145,7 +148,16 @@ def _apply(group: OwnerGroup, members: list[dict], result: TeamSyncResult) -> No
 def teams_sync_all(client: GitHubClient | None = None, now: datetime | None = None):
     """Sync every owner group that names a GitHub team; returns the results."""
     client = client or GitHubClient()
-    return [
-        team_sync(group, client, now)
-        for group in OwnerGroup.objects.exclude(github_team="").order_by("name")
-    ]
+    results = []
+    for group in OwnerGroup.objects.exclude(github_team="").order_by("name"):
+        try:
+            results.append(team_sync(group, client, now))
+        except Exception as error:  # one group's failure never stops the others
+            logger.exception("team sync of %s (%s) failed", group.slug, group.github_team)
+            result = TeamSyncResult(group)
+            result.error = fit(TeamSync, "error", f"{type(error).__name__}: {error}")
+            TeamSync.objects.update_or_create(
+                group=group, defaults={"team": group.github_team, "error": result.error}
+            )
+            results.append(result)
+    return results

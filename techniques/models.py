@@ -22,6 +22,13 @@ github_login_validator = RegexValidator(
     "A GitHub login has 1 to 39 letters, digits or single hyphens, and cannot start "
     "or end with a hyphen.",
 )
+# A GitHub team as org/team-slug: the organization's login (as a user's) and the team's
+# slug, which GitHub makes of letters, digits, underscores and single hyphens.
+github_team_validator = RegexValidator(
+    r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}/[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*$",
+    "Write the team as org/team-slug: the organization's login, a slash and the team's "
+    "slug (letters, digits, underscores and single hyphens, no spaces), e.g. tensorflow/tf-mot.",
+)
 # Labels as GitHub allows them: up to 50 characters, no commas (they separate lists).
 label_validator = RegexValidator(
     r"^[^,]{1,50}$", "A GitHub label has 1 to 50 characters and no comma."
@@ -87,7 +94,10 @@ class OwnerGroup(models.Model):
     slug = models.SlugField(max_length=120, unique=True)
     mailing_list = models.EmailField(blank=True)
     github_team = models.CharField(
-        max_length=100, blank=True, help_text="org/team-slug, e.g. tensorflow/tf-mot"
+        max_length=100,
+        blank=True,
+        validators=[github_team_validator],
+        help_text="org/team-slug, e.g. tensorflow/tf-mot",
     )
     contact_policy = models.CharField(
         max_length=20, choices=ContactPolicy.choices, default=ContactPolicy.DOCS_ONLY
@@ -107,8 +117,6 @@ class OwnerGroup(models.Model):
         if not (self.name or "").strip():
             raise ValidationError({"name": "A group name is required."})
         self.name = self.name.strip()
-        if self.github_team and "/" not in self.github_team:
-            raise ValidationError({"github_team": "Write the team as org/team-slug."})
 
     def contact_emails(self) -> list[str]:
         """Where notifications to the group go: its list and its active maintainers."""

@@ -107,6 +107,33 @@ def test_a_missing_team_is_reported_and_changes_nothing(team_group, github_clien
     assert Maintainer.objects.filter(group=team_group, status="active").count() == 2
 
 
+@pytest.mark.parametrize(
+    "team", ["tensorflow/tf mot", "tensorflow", "tensorflow/", "-tf/x", "tf/a--b", "a/b/c", "tf/x-"]
+)
+def test_a_team_is_written_by_githubs_slug_rules(db, team):
+    from django.core.exceptions import ValidationError
+
+    group = OwnerGroupFactory.build(name="G", slug="g", github_team=team)
+    with pytest.raises(ValidationError) as refused:
+        group.full_clean()
+    assert "org/team-slug" in str(refused.value.message_dict["github_team"])
+    for good in ("tensorflow/tf-mot", "arm-software/ml_tooling", "Org1/Team_2-x"):
+        OwnerGroupFactory.build(name="G", slug="g", github_team=good).full_clean()
+
+
+def test_one_bad_team_never_stops_the_other_groups(team_group, github_client):
+    """A team stored before the validator (or written around it) fails alone and says why."""
+    from github_integration.teams import teams_sync_all
+
+    bad = OwnerGroupFactory(name="A first group", slug="a-first")
+    OwnerGroup.objects.filter(pk=bad.pk).update(github_team="tensorflow/tf mot")
+    results = {r.group.slug: r for r in teams_sync_all(github_client)}
+    assert "org/team-slug" in results["a-first"].error
+    assert TeamSync.objects.get(group=bad).error == results["a-first"].error
+    assert results["tf-mot"].error == ""
+    assert Maintainer.objects.filter(group=team_group, github_login="erin").exists()
+
+
 # --- bootstrap -------------------------------------------------------------------------
 
 
