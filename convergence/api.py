@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import cast
 
 import django_filters
+from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.utils.decorators import method_decorator
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
+from prometheus_client import Counter
 from rest_framework import exceptions, mixins, pagination, serializers, status, viewsets
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.parsers import BaseParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
 from convergence.models import Bisection, ChangePoint, CIToken, ConvergenceRun, ConvergenceTest
@@ -27,11 +31,35 @@ from convergence.services import results_ingest
 from techniques.cache import public_page
 from techniques.serializers import BelongsToTechniqueSerializer
 
+CI_TOKEN_FAILURES = Counter(
+    "portal_ci_token_failures_total",
+    "Upload requests with a wrong, malformed or revoked CI token, by outcome: refused "
+    "(401) or throttled (429, the address sent too many wrong tokens).",
+    ["outcome"],
+)
+FAILURE_WINDOW_SECONDS = 600
+
+
+def _failures_key(request) -> str:
+    # The client's address as DRF's throttles see it (REST_FRAMEWORK's NUM_PROXIES).
+    ident = BaseThrottle().get_ident(request) or ""
+    return "ci-token-failures:" + hashlib.sha256(ident.encode()).hexdigest()[:32]
+
 
 class CITokenAuthentication(BaseAuthentication):
-    """`Authorization: Bearer <token>`; a missing, wrong or revoked token is a 401."""
+    """`Authorization: Bearer <token>`; a missing, wrong or revoked token is a 401.
+
+    Wrong tokens are counted per client address: after ``CI_TOKEN_FAILURE_LIMIT`` of them
+    within ten minutes the address gets 429 (before any token is checked) until the
+    window ends, so tokens cannot be guessed at the upload's own rate."""
 
     def authenticate(self, request):
+        key = _failures_key(request)
+        if (cache.get(key) or 0) >= settings.CI_TOKEN_FAILURE_LIMIT:
+            CI_TOKEN_FAILURES.labels("throttled").inc()
+            raise exceptions.Throttled(
+                wait=FAILURE_WINDOW_SECONDS, detail="Too many wrong CI tokens from this address."
+            )
         header = request.headers.get("Authorization", "")
         if not header:
             raise exceptions.NotAuthenticated(
@@ -39,11 +67,23 @@ class CITokenAuthentication(BaseAuthentication):
             )
         scheme, _, clear = header.partition(" ")
         if scheme.lower() != "bearer" or not clear.strip():
+            self._failed(key)
             raise exceptions.AuthenticationFailed("Use 'Authorization: Bearer <token>'.")
         token = CIToken.authenticate(clear.strip())
         if token is None:
+            self._failed(key)
             raise exceptions.AuthenticationFailed("Unknown or revoked CI token.")
         return (None, token)
+
+    @staticmethod
+    def _failed(key: str) -> None:
+        CI_TOKEN_FAILURES.labels("refused").inc()
+        if cache.add(key, 1, FAILURE_WINDOW_SECONDS):
+            return
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, FAILURE_WINDOW_SECONDS)
 
     def authenticate_header(self, request):
         return "Bearer"

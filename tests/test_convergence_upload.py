@@ -56,6 +56,36 @@ def test_missing_wrong_or_malformed_tokens_are_401(client, resnet, header):
     assert ConvergenceRun.objects.count() == 0
 
 
+def test_wrong_tokens_are_throttled_per_address_and_counted(
+    client, resnet, token, settings, locmem_cache
+):
+    from prometheus_client import REGISTRY
+
+    def counted(outcome):
+        name = "portal_ci_token_failures_total"
+        return REGISTRY.get_sample_value(name, {"outcome": outcome}) or 0
+
+    settings.CI_TOKEN_FAILURE_LIMIT = 5
+    refused, throttled = counted("refused"), counted("throttled")
+    statuses = [upload(client, f"wrong-{i}", [run()]).status_code for i in range(5)]
+    assert statuses == [401] * 5
+    assert upload(client, "wrong-again", [run()]).status_code == 429
+    # Even the right token waits: the address is throttled before any token is checked.
+    blocked = upload(client, token, [run()])
+    assert blocked.status_code == 429 and "Retry-After" in blocked
+    assert ConvergenceRun.objects.count() == 0
+    assert counted("refused") - refused == 5 and counted("throttled") - throttled == 2
+    # Another address is not affected.
+    other = client.post(
+        "/api/convergence/upload/",
+        data=json.dumps({"runs": [run()]}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+        REMOTE_ADDR="10.0.0.7",
+    )
+    assert other.status_code == 201, other.content
+
+
 def test_revoked_token_is_refused(client, resnet):
     token, clear = CIToken.issue("old")
     token.revoked_at = timezone.now()

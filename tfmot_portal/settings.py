@@ -266,6 +266,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"upload": "120/min"},
 }
+# Wrong CI tokens from one address within ten minutes before it gets 429 (convergence.api).
+CI_TOKEN_FAILURE_LIMIT = env_int("CI_TOKEN_FAILURE_LIMIT", 20)
 SPECTACULAR_SETTINGS = {
     "TITLE": "tfmot-portal API",
     "DESCRIPTION": "Techniques, owners, CI and adherence of the TensorFlow Model "
