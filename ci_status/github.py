@@ -75,6 +75,9 @@ class ETagStore(Protocol):
 # --- errors --------------------------------------------------------------------------
 # PRs per GraphQL request (GitHub allows 100 aliases of this size: ~20,000 nodes).
 GRAPHQL_BATCH = 100
+# GitHub lists at most this many workflow runs per filtered query (created, branch...).
+RUN_SEARCH_CAP = 1000
+RAW = "application/vnd.github.raw+json"  # a file's bytes, whatever its size (to 100 MB)
 # Review ids are past 2**31 - 1: ``databaseId`` (an Int) answers null with a field error
 # for them, ``fullDatabaseId`` is a BigInt (a string holding a 64-bit integer).
 PR_FIELDS = (
@@ -201,6 +204,7 @@ class Page:
     not_modified: bool = False
     next_url: str | None = None
     last_page: int | None = None  # from rel="last", for progress bars only
+    total_count: int | None = None  # an object answer's total_count (search, runs)
 
 
 @dataclass
@@ -538,14 +542,20 @@ class GitHubClient:
         return data
 
     def pages(
-        self, path: str, params: Params | None = None, *, item_key: str | None = None
+        self,
+        path: str,
+        params: Params | None = None,
+        *,
+        item_key: str | None = None,
+        conditional: bool = True,
     ) -> Iterator[Page]:
         """Every page of a listing, one at a time (never all in memory).
 
         The first request is conditional: when it answers 304 the whole listing is
         unchanged and a single not-modified page is yielded. Later pages are followed
         from ``Link: rel="next"`` as given. ``item_key`` names the list inside an
-        object answer (e.g. "workflow_runs").
+        object answer (e.g. "workflow_runs"). ``conditional=False``: no ETag is sent
+        or kept (a listing that is not the first of its resource).
         """
         params = {"per_page": PER_PAGE, **(params or {})}
         first_url = self.url(path, params)
@@ -556,7 +566,7 @@ class GitHubClient:
             if url in seen:
                 raise BadResponse(f"GitHub pagination loops back to {url}", url=url)
             seen.add(url)
-            etag = self.etags.get(first_url) if first else None
+            etag = self.etags.get(first_url) if first and conditional else None
             response = self.request(url, etag=etag)
             if response.status_code == 304:
                 yield Page(url=url, items=[], etag=etag or "", not_modified=True)
@@ -570,14 +580,16 @@ class GitHubClient:
             links = parse_link_header(response.headers.get("Link", ""))
             next_url = links.get("next")
             new_etag = response.headers.get("ETag", "")
+            total_count = data.get("total_count") if item_key and isinstance(data, dict) else None
             yield Page(
                 url=url,
                 items=items,
                 etag=new_etag,
                 next_url=next_url,
                 last_page=_page_number(links.get("last")),
+                total_count=total_count if isinstance(total_count, int) else None,
             )
-            if first and new_etag:
+            if first and new_etag and conditional:
                 # Stored after the caller handled the first page, so that a crash before
                 # it was written does not turn the next sync into a 304.
                 self.etags.set(first_url, new_etag)
@@ -614,12 +626,44 @@ class GitHubClient:
     def workflow_runs(
         self, created_since: datetime | None = None, branch: str | None = None
     ) -> Iterator[Page]:
+        """Workflow runs, newest first. With ``created`` (or ``branch``) GitHub lists at
+        most 1,000 runs per query, so when a listing stops at that cap while
+        ``total_count`` says there are more, the next query asks for the runs created
+        up to the oldest one seen (``created=SINCE..OLDEST``), and so on: every run is
+        listed once (the boundary run, listed twice, is passed over the second time)."""
         params: Params = {}
         if created_since:
             params["created"] = ">=" + _iso(created_since)
         if branch:
             params["branch"] = branch
-        return self.pages("/repos/{repo}/actions/runs", params, item_key="workflow_runs")
+        seen: set[int] = set()
+        first = True
+        while True:
+            listed, total, oldest = 0, 0, None
+            for page in self.pages(
+                "/repos/{repo}/actions/runs",
+                params,
+                item_key="workflow_runs",
+                conditional=first,
+            ):
+                if page.not_modified:
+                    yield page
+                    return
+                listed += len(page.items)
+                total = max(total, page.total_count or 0)
+                for run in page.items:
+                    created = parse_timestamp(run.get("created_at"))
+                    if created and (oldest is None or created < oldest):
+                        oldest = created
+                new = [run for run in page.items if int(run.get("id") or 0) not in seen]
+                seen.update(int(run.get("id") or 0) for run in new)
+                page.items = new
+                yield page
+            first = False
+            if listed < RUN_SEARCH_CAP or total <= listed or oldest is None or not params:
+                return
+            low = _iso(created_since) if created_since else "*"
+            params = {**params, "created": f"{low}..{_iso(oldest)}"}
 
     def repository(self) -> JSONObject:
         data: JSONObject = self.get_json("/repos/{repo}")
@@ -798,6 +842,10 @@ class GitHubClient:
         if not isinstance(data, dict) or data.get("type") != "file":
             raise BadResponse(f"{path} is not a file", url=self.url(path))
         try:
+            if data.get("encoding") == "none" or (not data.get("content") and data.get("size")):
+                # Over 1 MB GitHub sends no content in JSON: ask for the raw bytes.
+                url = self.url(f"/repos/{{repo}}/contents/{path}", {"ref": ref} if ref else None)
+                return self.request(url, accept=RAW).content.decode("utf-8")
             return base64.b64decode(data.get("content", "")).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError) as error:
             raise BadResponse(f"{path}: content is not base64 UTF-8 text") from error

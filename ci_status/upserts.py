@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Max, Model
 from django.db.models.functions import Lower
 
@@ -196,6 +197,40 @@ def upsert_labels(repository: Repository, items: Iterable[dict], *, complete: bo
     if complete:
         Label.objects.filter(repository=repository).exclude(name__in=list(rows)).delete()
     return len(rows)
+
+
+def label_changed(repository: Repository, action: str, data: dict, old_name: str = "") -> set[int]:
+    """A ``label`` webhook: created or edited (``old_name`` when it was renamed) upserts
+    the label, deleted removes it; a rename or a deletion changes every stored issue
+    that carries the label, as it does on GitHub (which sends no issue event for it).
+    Returns the numbers of the issues that changed."""
+    name = fit(Label, "name", data.get("name"))
+    if not name:
+        raise ValueError("label.name: expected text")
+    gone = old_name if action == "edited" and old_name and old_name != name else ""
+    if action == "deleted":
+        gone = name
+        Label.objects.filter(repository=repository, name=name).delete()
+    else:
+        upsert_labels(repository, [data], complete=False)
+        if gone:
+            Label.objects.filter(repository=repository, name=gone).delete()
+    if not gone:
+        return set()
+    changed = []
+    carrying = Issue.objects.filter(repository=repository).only("pk", "number", "labels")
+    if connection.vendor == "postgresql":  # SQLite has no JSON containment lookup
+        carrying = carrying.filter(labels__contains=[gone])
+    for issue in carrying.iterator(chunk_size=2000):
+        if gone not in (issue.labels or []):
+            continue
+        labels = [label for label in issue.labels if label != gone]
+        if action != "deleted" and name not in labels:
+            labels.append(name)
+        issue.labels = labels
+        changed.append(issue)
+    Issue.objects.bulk_update(changed, ["labels"], batch_size=500)
+    return {issue.number for issue in changed}
 
 
 def upsert_releases(repository: Repository, items: Iterable[dict]) -> int:

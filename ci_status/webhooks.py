@@ -20,7 +20,15 @@ from ci_status.models import CIRun, Comment, Issue, ItemTechnique, Repository, W
 from ci_status.services import repository_get_or_create
 from techniques.text import fit
 
-EVENTS = {"issues", "issue_comment", "pull_request", "pull_request_review", "workflow_run", "ping"}
+EVENTS = {
+    "issues",
+    "issue_comment",
+    "pull_request",
+    "pull_request_review",
+    "workflow_run",
+    "label",
+    "ping",
+}
 # The objects each event carries, and the fields the upserts read from them.
 OBJECTS = {
     "issues": ("issue",),
@@ -28,6 +36,7 @@ OBJECTS = {
     "issue_comment": ("issue", "comment"),
     "pull_request_review": ("pull_request", "review"),
     "workflow_run": ("workflow_run",),
+    "label": ("label",),
 }
 INTEGERS = {"number": 2**31 - 1, "id": 2**63 - 1, "run_attempt": 2**31 - 1}
 TIMES = ("created_at", "updated_at", "closed_at", "merged_at", "submitted_at", "run_started_at")
@@ -227,6 +236,8 @@ def _people(payload: dict) -> set[str]:
 
 def _apply(repository: Repository, event: str, payload: dict) -> int:
     action = payload.get("action")
+    if event == "label":
+        return _apply_label(repository, str(action or ""), payload)
     if event == "issues":
         if action in {"deleted", "transferred"}:  # gone from this repository
             number = int(payload["issue"]["number"])
@@ -277,3 +288,18 @@ def _apply(repository: Repository, event: str, payload: dict) -> int:
     if event == "workflow_run":
         return upserts.upsert_runs(repository, [payload["workflow_run"]])
     return 0
+
+
+def _apply_label(repository: Repository, action: str, payload: dict) -> int:
+    """label created / edited / deleted: the label, and the issues that carry it when
+    it was renamed or deleted (their techniques may change with it)."""
+    if action not in {"created", "edited", "deleted"}:
+        return 0
+    label = payload["label"]
+    old = ((payload.get("changes") or {}).get("name") or {}).get("from")
+    if not isinstance(label.get("name"), str) or (old is not None and not isinstance(old, str)):
+        raise ValueError("label.name: expected text")
+    numbers = upserts.label_changed(repository, action, label, old or "")
+    if numbers:
+        services.community_refresh(repository, numbers)
+    return 1 + len(numbers)

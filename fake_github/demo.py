@@ -6,6 +6,10 @@ show every figure and rule: answered and unanswered questions, PRs waiting for r
 unlabeled items that belong to a technique, API changes with and without TFMOT approval,
 a release whose notes forget a technique, a CI workflow that was red for a while, a
 maintainer with read access only, and a CODEOWNERS file that drifted from the registry.
+Like the real repository it has a ``.github/labeler.yml`` (actions/labeler's format:
+which paths carry which technique label); the real repository has no CODEOWNERS, which
+``demo_dataset(with_codeowners=False)`` reproduces (the demo keeps its CODEOWNERS for
+the ownership story: without one every technique's paths drift).
 """
 
 from __future__ import annotations
@@ -79,6 +83,34 @@ CODEOWNERS = """\
 /tensorflow_model_optimization/python/core/clustering/keras/experimental/ @bob @erin
 /tensorflow_model_optimization/python/core/internal/tensor_encoding/ @alice
 """
+# The real repository's .github/labeler.yml (actions/labeler v4 format), as of 2020-10.
+LABELER = """\
+# Labels the labeler workflow puts on PRs by the paths they change.
+technique:clustering:
+- tensorflow_model_optimization/python/core/clustering/**/*
+- tensorflow_model_optimization/python/core/api/clustering/**/*
+- tensorflow_model_optimization/python/examples/clustering/**/*
+- tensorflow_model_optimization/g3doc/guide/clustering/**/*
+
+technique:pruning:
+- tensorflow_model_optimization/python/core/sparsity/**/*
+- tensorflow_model_optimization/python/core/api/sparsity/**/*
+- tensorflow_model_optimization/python/examples/sparsity/**/*
+- tensorflow_model_optimization/g3doc/guide/pruning/**/*
+
+technique:qat:
+- tensorflow_model_optimization/python/core/quantization/**/*
+- tensorflow_model_optimization/python/core/api/quantization/**/*
+- tensorflow_model_optimization/python/examples/quantization/**/*
+- tensorflow_model_optimization/g3doc/guide/quantization/**/*
+
+comp:weight compression:
+- tensorflow_model_optimization/python/core/common/keras/compression/**/*
+
+# Note: this does not capture all PRs that need a API review.
+api-review:
+- tensorflow_model_optimization/python/core/api/**/*
+"""
 RELEASE_EXTRA = {
     "v0.8.1": "\n\n## Pruning\n- prune_low_magnitude keeps sparsity masks with numpy v2.\n\n"
     "## Clustering\n- Weight clustering works with Keras 2.15 layers.",
@@ -89,9 +121,10 @@ def _at(now: datetime, days: float, hour: int = 9) -> datetime:
     return (now - timedelta(days=days)).replace(hour=hour, minute=17, second=0)
 
 
-def demo_dataset(now: datetime | None = None) -> Dataset:
+def demo_dataset(now: datetime | None = None, *, with_codeowners: bool = True) -> Dataset:
     """The demo repository; the same ``now`` (default: today 00:00 UTC) gives the same
-    data, ids and ETags."""
+    data, ids and ETags. ``with_codeowners=False``: the files as the real repository has
+    them, a labeler.yml and no CODEOWNERS."""
     now = now or datetime.combine(datetime.now(UTC).date(), time(), tzinfo=UTC)
     rng = random.Random(20190507)  # the first release's date: any fixed seed will do
     ds = Dataset(owner="tensorflow", name="model-optimization", default_branch="master")
@@ -104,7 +137,9 @@ def demo_dataset(now: datetime | None = None) -> Dataset:
     _unlabeled(ds, now)
     _merged_history(ds, now, rng)
     _ci_runs(ds, now)
-    ds.set_file(".github/CODEOWNERS", CODEOWNERS)
+    ds.set_file(".github/labeler.yml", LABELER)
+    if with_codeowners:
+        ds.set_file(".github/CODEOWNERS", CODEOWNERS)
     ds.set_file("README.md", "# TensorFlow Model Optimization Toolkit\n")
     ds.set_team("tensorflow/tf-mot", ["alice", "dave"])  # the demo group's GitHub team
     return ds

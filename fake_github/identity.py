@@ -31,9 +31,18 @@ _MEMBERS = re.compile(r"^(?:/api/v3)?/orgs/(?P<org>[^/]+)/teams/(?P<slug>[^/]+)/
 
 
 class _Refused(Exception):
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, errors: list[dict] | None = None):
         self.status = status
         self.message = message
+        self.errors = errors  # a 422's field-level errors, as GitHub lists them
+
+
+def _refusal(refused: _Refused) -> dict:
+    body: dict = {"message": refused.message}
+    if refused.errors is not None:
+        body["errors"] = refused.errors
+        body["documentation_url"] = "https://docs.github.com/rest/issues/issues#create-an-issue"
+    return body
 
 
 def _oauth(fake) -> dict:
@@ -73,7 +82,7 @@ def serve_get(handler, path: str, query_string: str, fault: dict | None) -> bool
             _check_repo(handler, match, api=True)
             return _send_issue(handler, 200, int(match["n"]))
     except _Refused as refused:
-        handler._send_json(refused.status, {"message": refused.message})
+        handler._send_json(refused.status, _refusal(refused))
         return True
     return False
 
@@ -200,7 +209,7 @@ def dispatch(handler, method: str) -> bool:
             raise _Refused(400, "Problems parsing JSON")
         action(handler, body, match)
     except _Refused as refused:
-        handler._send_json(refused.status, {"message": refused.message})
+        handler._send_json(refused.status, _refusal(refused))
     return True
 
 
@@ -255,7 +264,11 @@ def _create_issue(handler, body: dict, match) -> None:
     ds = _writable(handler)
     title = str(body.get("title") or "").strip()
     if not title:
-        raise _Refused(422, "Validation Failed: title is missing")
+        raise _Refused(
+            422,
+            "Validation Failed",
+            [{"resource": "Issue", "code": "missing_field", "field": "title"}],
+        )
     now = datetime.now(UTC)
     with ds.lock:
         record = ds.add_issue(
@@ -298,7 +311,11 @@ def _add_comment(handler, body: dict, match) -> None:
     number = int(match["n"])
     text = str(body.get("body") or "").strip()
     if not text:
-        raise _Refused(422, "Validation Failed: body is missing")
+        raise _Refused(
+            422,
+            "Validation Failed",
+            [{"resource": "IssueComment", "code": "missing_field", "field": "body"}],
+        )
     with ds.lock:
         if ds.issue(number) is None:
             raise _Refused(404, "Not Found")

@@ -86,6 +86,11 @@ ROUTES: list[tuple[re.Pattern, str]] = [
 ]
 
 
+RUN_FILTERS = ("actor", "branch", "check_suite_id", "created", "event", "head_sha", "status")
+RUN_SEARCH_CAP = 1000
+# Larger files: the contents API answers "content": "" and "encoding": "none", and only
+# the raw media type gives the text.
+CONTENTS_JSON_LIMIT = 1024 * 1024
 GRAPHQL_PR = re.compile(r"(\w+): pullRequest\(number: (\d+)\)")
 # ``databaseId`` asked for on its own (not the tail of ``fullDatabaseId``).
 GRAPHQL_DATABASE_ID = re.compile(r"(?<![A-Za-z])databaseId\b")
@@ -100,7 +105,8 @@ class HTTPError(Exception):
 
 def _parse_time(value: str) -> datetime:
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # GitHub: UTC
     except ValueError:
         raise HTTPError(422, f"Invalid time: {value}") from None
 
@@ -512,8 +518,9 @@ class _Handler(BaseHTTPRequestHandler):
         data, item_key, link_items = result if isinstance(result, tuple) else (result, None, None)
         headers = {}
         if link_items is not None:
-            page, per_page, total = link_items
-            data, links = self._paginate(data, item_key, query, page, per_page, total, fault)
+            page, per_page, total = link_items[:3]
+            count = link_items[3] if len(link_items) > 3 else total  # total_count
+            data, links = self._paginate(data, item_key, query, page, per_page, total, fault, count)
             if links:
                 headers["Link"] = links
         body = json.dumps(data, separators=(",", ":")).encode()
@@ -525,7 +532,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_raw(304, b"", None, headers, cost=0)
         self._send_raw(200, body, "application/json; charset=utf-8", headers)
 
-    def _paginate(self, items, item_key, query, page, per_page, total, fault):
+    def _paginate(self, items, item_key, query, page, per_page, total, fault, count=None):
         last = max(1, -(-total // per_page))
         base = self.fake.link_base or self.fake.url + self.prefix
         path = urlsplit(self.path).path
@@ -548,7 +555,11 @@ class _Handler(BaseHTTPRequestHandler):
             rels.append(f'<{link(page - 1)}>; rel="prev"')
         if item_key == "__object__":  # compare: the object is the page
             return items, ", ".join(rels)
-        data = {item_key: items, "total_count": total} if item_key else items
+        data = (
+            {item_key: items, "total_count": total if count is None else count}
+            if item_key
+            else items
+        )
         return data, ", ".join(rels)
 
     def _send_json(self, status, data, headers=None, rate_limit=True):
@@ -825,16 +836,23 @@ class _Handler(BaseHTTPRequestHandler):
     def _runs(self, query, o, r):
         runs = self.ds.runs
         created = query.get("created", "")
-        if created.startswith(">="):
-            since = _parse_time(created[2:])
-            runs = [run for run in runs if run.created_at >= since]
-        elif created:
-            raise HTTPError(422, "Only created=>=TIME is supported here")
+        if created:
+            runs = [run for run in runs if _created_matches(run.created_at, created)]
         for key, attr in (("branch", "branch"), ("event", "event"), ("status", "status")):
             if query.get(key):
                 runs = [run for run in runs if getattr(run, attr) == query[key]]
-        page, _, info = self._slice(runs, query)
-        return [self._run_json(run) for run in page], "workflow_runs", info
+        total = len(runs)
+        if any(query.get(key) for key in RUN_FILTERS):
+            # GitHub: "This API will return up to 1,000 results for each search when
+            # using the following parameters: actor, branch, check_suite_id, created,
+            # event, head_sha, status." total_count still counts them all.
+            runs = runs[:RUN_SEARCH_CAP]
+        page, _, (number, per_page, _listed) = self._slice(runs, query)
+        return (
+            [self._run_json(run) for run in page],
+            "workflow_runs",
+            (number, per_page, len(runs), total),
+        )
 
     def _artifacts(self, query, o, r, n):
         run = next((run for run in self.ds.runs if run.id == int(n)), None)
@@ -930,14 +948,18 @@ class _Handler(BaseHTTPRequestHandler):
         if text is None:
             raise HTTPError(404, "Not Found")
         raw = text.encode()
+        accept = self.headers.get("Accept") or ""
+        if "vnd.github.raw" in accept:
+            return _Raw(raw, "application/vnd.github.raw; charset=utf-8")
+        large = len(raw) > CONTENTS_JSON_LIMIT
         return {
             "type": "file",
-            "encoding": "base64",
+            "encoding": "none" if large else "base64",
             "size": len(raw),
             "name": path.rsplit("/", 1)[-1],
             "path": path,
             "sha": hashlib.sha1(raw, usedforsecurity=False).hexdigest(),
-            "content": base64.encodebytes(raw).decode(),
+            "content": "" if large else base64.encodebytes(raw).decode(),
             "html_url": f"{self._html}/blob/{ds.default_branch}/{path}",
         }
 
@@ -976,6 +998,29 @@ def _database_ids(pr: dict, alias: str, asked: bool) -> list[dict]:
                 }
             )
     return errors
+
+
+def _created_matches(moment: datetime, query: str) -> bool:
+    """GitHub's ``created`` qualifier: ``>=T``, ``>T``, ``<=T``, ``<T``, ``A..B``, ``T``."""
+    for op, test in (
+        (">=", moment.__ge__),
+        ("<=", moment.__le__),
+        (">", moment.__gt__),
+        ("<", moment.__lt__),
+    ):
+        if query.startswith(op):
+            return test(_parse_time(query[len(op) :]))
+    if ".." in query:
+        low, high = query.split("..", 1)
+        return (low in ("", "*") or moment >= _parse_time(low)) and (
+            high in ("", "*") or moment <= _parse_time(high)
+        )
+    day = _parse_time(query)
+    return (
+        day.date() == moment.astimezone(day.tzinfo or UTC).date()
+        if len(query) == 10
+        else moment == day
+    )
 
 
 class _Raw:

@@ -1,5 +1,8 @@
-"""Bootstrap the registry from a repository: techniques from its ``technique:*`` labels,
-their paths from CODEOWNERS, owner groups from the teams (or owners) named there.
+"""Bootstrap the registry from a repository: techniques from its ``technique:*`` labels
+(those of the repository and those ``.github/labeler.yml`` names), their paths from
+labeler.yml (actions/labeler's v4 and v5 formats) and CODEOWNERS, owner groups from the
+teams (or owners) CODEOWNERS names. tensorflow/model-optimization has a labeler.yml and
+no CODEOWNERS: its techniques come with paths and without groups.
 
 ``bootstrap_propose`` only writes :class:`BootstrapProposal` rows; staff confirm them on
 the bootstrap page (``bootstrap_decide``), and only then are groups and techniques
@@ -10,7 +13,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
+import yaml
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -24,6 +29,14 @@ from techniques.models import Maintainer, OwnerGroup, Stage, Technique, TOSLevel
 from techniques.services import technique_save
 
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
+LABELER_PATHS = (".github/labeler.yml", ".github/labeler.yaml")
+# actions/labeler v5: the keys of a changed-files entry that hold globs.
+LABELER_V5_KEYS = (
+    "any-glob-to-any-file",
+    "any-glob-to-all-files",
+    "all-globs-to-any-file",
+    "all-globs-to-all-files",
+)
 # Labels that name no single technique.
 GENERIC_LABELS = {"technique:all", "technique:proposal"}
 _MODULE_RE = re.compile(r"\btfmot(?:\.[a-z_]+)+")
@@ -35,14 +48,85 @@ class BootstrapSummary:
     proposed: list[BootstrapProposal] = field(default_factory=list)
     unchanged: list[BootstrapProposal] = field(default_factory=list)
     in_registry: list[str] = field(default_factory=list)  # labels already used
+    sources: list[str] = field(default_factory=list)  # the files read, e.g. ".github/labeler.yml"
+    problems: list[str] = field(default_factory=list)  # files that could not be read
 
 
-def _codeowners(client: GitHubClient) -> dict[str, list[str]]:
+def _codeowners(client: GitHubClient, summary: BootstrapSummary) -> dict[str, list[str]]:
     for path in CODEOWNERS_PATHS:
         text = client.file_contents(path)
         if text is not None:
+            summary.sources.append(path)
             return parse_codeowners(text)
     return {}
+
+
+def _labeler(client: GitHubClient, summary: BootstrapSummary) -> dict[str, list[str]]:
+    """label -> path patterns from ``.github/labeler.yml`` (empty without one)."""
+    for path in LABELER_PATHS:
+        text = client.file_contents(path)
+        if text is None:
+            continue
+        summary.sources.append(path)
+        try:
+            return parse_labeler(text)
+        except ValueError as error:
+            summary.problems.append(f"{path}: {error}")
+            return {}
+    return {}
+
+
+def parse_labeler(text: str) -> dict[str, list[str]]:
+    """actions/labeler's configuration, v4 (``label: [glob, {any: [...]}, {all: [...]}]``)
+    or v5 (``label: [{changed-files: [{any-glob-to-any-file: [...]}]}, {any: [...]}]``),
+    as label -> path patterns in CODEOWNERS form ("/dir/" for "dir/**"). Negated globs
+    ("!x") exclude and are left out; branch conditions name no path. Read with
+    ``yaml.safe_load`` (no tags, no objects); ValueError when it is not such a file."""
+    try:
+        data = yaml.safe_load(text or "")
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ValueError(f"not valid YAML{where}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError("expected a mapping of labels to path globs")
+    result: dict[str, list[str]] = {}
+    for label, rules in data.items():
+        globs: list[str] = []
+        _labeler_globs(rules, globs, depth=0)
+        patterns = list(dict.fromkeys(_as_codeowners_pattern(g) for g in globs if g))
+        result[str(label)] = [p for p in patterns if p]
+    return result
+
+
+def _labeler_globs(node: Any, out: list[str], depth: int) -> None:
+    if depth > 8:  # labeler nests any/all a level or two; deeper is not a labeler file
+        return
+    if isinstance(node, str):
+        if not node.startswith("!"):
+            out.append(node)
+    elif isinstance(node, list):
+        for item in node:
+            _labeler_globs(item, out, depth + 1)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("any", "all", "changed-files", *LABELER_V5_KEYS):
+                _labeler_globs(value, out, depth + 1)
+
+
+def _as_codeowners_pattern(glob: str) -> str:
+    """``dir/**/*`` and ``dir/**`` -> ``/dir/`` (everything below, as CODEOWNERS says it);
+    other globs keep their shape, rooted at "/"."""
+    glob = glob.strip()
+    if " " in glob or glob.startswith("#"):
+        return ""
+    for tail in ("/**/*", "/**"):
+        if glob.endswith(tail):
+            glob = glob[: -len(tail)] + "/"
+            break
+    return "/" + glob.lstrip("/")
 
 
 def _words(label: str, description: str) -> list[list[str]]:
@@ -102,7 +186,16 @@ def bootstrap_propose(repository: str, client: GitHubClient | None = None) -> Bo
         if str(label.get("name", "")).lower().startswith("technique:")
         and label["name"].lower() not in GENERIC_LABELS
     ]
-    codeowners = _codeowners(client)
+    labeler = _labeler(client, summary)
+    codeowners = _codeowners(client, summary)
+    known = {label["name"] for label in labels}
+    labels += [  # labeler.yml may name labels the repository does not list (yet)
+        {"name": name, "description": ""}
+        for name in labeler
+        if name.lower().startswith("technique:")
+        and name.lower() not in GENERIC_LABELS
+        and name not in known
+    ]
     used = {
         label
         for labels_ in Technique.objects.values_list("github_labels", flat=True)
@@ -116,8 +209,10 @@ def bootstrap_propose(repository: str, client: GitHubClient | None = None) -> Bo
             summary.in_registry.append(name)
             continue
         description = label.get("description") or ""
-        paths = _paths_for(name, description, codeowners)
-        owners = [o for path in paths for o in codeowners.get(path, [])]
+        owned = _paths_for(name, description, codeowners)
+        # labeler.yml says which paths carry the label: those first, then CODEOWNERS'.
+        paths = list(dict.fromkeys([*labeler.get(name, []), *owned]))
+        owners = [o for path in owned for o in codeowners.get(path, [])]
         group = _group_key(owners)
         if group:  # one proposal per group, with the people of every path it owns
             merged = groups.setdefault(group[0], group[1])

@@ -297,3 +297,187 @@ def test_syncs_left_queued_say_so_and_a_later_sync_closes_them(
     page = carol_client.get("/sync/").content.decode()
     assert "no worker has taken it" not in page
     assert "Not run" in page
+
+
+# --- 6. bootstrap reads .github/labeler.yml --------------------------------------------
+LABELER_V5 = """\
+technique:pruning:
+- changed-files:
+  - any-glob-to-any-file:
+    - tensorflow_model_optimization/python/core/sparsity/**
+    - '!tensorflow_model_optimization/python/core/sparsity/**/*_test.py'
+technique:qat:
+- any:
+  - changed-files:
+    - any-glob-to-any-file: tensorflow_model_optimization/python/core/quantization/**/*
+    - all-globs-to-all-files: ['tensorflow_model_optimization/g3doc/guide/quantization/*.md']
+  - base-branch: 'master'
+release:
+- head-branch: ['^release', 'release']
+"""
+
+
+def test_labeler_v4_and_v5_give_the_same_paths():
+    from fake_github.demo import LABELER
+    from github_integration.bootstrap import parse_labeler
+
+    v4 = parse_labeler(LABELER)
+    assert v4["technique:pruning"] == [
+        "/tensorflow_model_optimization/python/core/sparsity/",
+        "/tensorflow_model_optimization/python/core/api/sparsity/",
+        "/tensorflow_model_optimization/python/examples/sparsity/",
+        "/tensorflow_model_optimization/g3doc/guide/pruning/",
+    ]
+    v5 = parse_labeler(LABELER_V5)
+    assert v5["technique:pruning"] == ["/tensorflow_model_optimization/python/core/sparsity/"]
+    assert v5["technique:qat"] == [
+        "/tensorflow_model_optimization/python/core/quantization/",
+        "/tensorflow_model_optimization/g3doc/guide/quantization/*.md",
+    ]
+    assert v5["release"] == []  # branch conditions name no path
+
+
+@pytest.mark.parametrize(
+    "text", ["technique:pruning\n- a/**\n", "!!python/object/apply:os.system ['true']", "- a\n"]
+)
+def test_a_labeler_file_that_is_not_one_is_refused_safely(text):
+    from github_integration.bootstrap import parse_labeler
+
+    with pytest.raises(ValueError):
+        parse_labeler(text)
+
+
+def test_bootstrap_of_the_repository_as_it_really_is_proposes_paths_from_labeler_yml(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from fake_github import FakeGitHub, demo_dataset
+    from github_integration.models import BootstrapProposal
+
+    ds = demo_dataset(with_codeowners=False)  # tensorflow/model-optimization's files
+    assert ".github/CODEOWNERS" not in ds.files and ".github/labeler.yml" in ds.files
+    with FakeGitHub(ds) as server:
+        out = StringIO()
+        call_command("bootstrap_repository", ds.full_name, api_url=server.url, stdout=out)
+    techniques = {p.key: p.data for p in BootstrapProposal.objects.filter(kind="technique")}
+    for label, directory in [
+        ("technique:pruning", "sparsity"),
+        ("technique:clustering", "clustering"),
+        ("technique:qat", "quantization"),
+    ]:
+        assert (
+            f"/tensorflow_model_optimization/python/core/{directory}/"
+            in (techniques[label]["path_globs"])
+        )
+    assert not BootstrapProposal.objects.filter(kind="group").exists()  # no CODEOWNERS
+    assert "read: .github/labeler.yml" in out.getvalue()
+
+
+def test_a_broken_labeler_yml_is_named_and_the_rest_still_proposed(db, fake_github):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from github_integration.models import BootstrapProposal
+
+    fake_github.dataset.set_file(".github/labeler.yml", "technique:pruning: [a/**\n")
+    out, err = StringIO(), StringIO()
+    call_command(
+        "bootstrap_repository",
+        fake_github.dataset.full_name,
+        api_url=fake_github.url,
+        stdout=out,
+        stderr=err,
+    )
+    assert "not read: .github/labeler.yml: not valid YAML (line " in err.getvalue()
+    assert BootstrapProposal.objects.filter(key="technique:pruning").exists()
+
+
+# --- 7. label webhooks, 422 field errors, large CODEOWNERS, run listings past 1,000 ----
+def _label_payload(action, name, old=None):
+    payload = {
+        "action": action,
+        "label": {
+            "id": 8_000_000_001,
+            "node_id": "LA_kwDOAbc",
+            "url": f"https://api.github.com/repos/tensorflow/model-optimization/labels/{name}",
+            "name": name,
+            "color": "0e8a16",
+            "default": False,
+            "description": "Weight pruning",
+        },
+        "repository": {"id": 1, "full_name": "tensorflow/model-optimization"},
+        "sender": {"login": "alice", "id": 1, "type": "User"},
+    }
+    if old:
+        payload["changes"] = {"name": {"from": old}}
+    return payload
+
+
+def test_label_webhooks_create_rename_and_delete_labels_and_relabel_issues(
+    github_webhook, repository
+):
+    from ci_status.models import Label
+    from tests.factories import IssueFactory
+
+    issue = IssueFactory(repository=repository, labels=["technique:prune", "bug"])
+    assert (
+        github_webhook("label", _label_payload("created", "technique:prune"), "l-1").json()[
+            "outcome"
+        ]
+        == "applied"
+    )
+    assert Label.objects.filter(name="technique:prune", description="Weight pruning").exists()
+
+    github_webhook("label", _label_payload("edited", "technique:pruning", "technique:prune"), "l-2")
+    assert set(Label.objects.values_list("name", flat=True)) == {"technique:pruning"}
+    issue.refresh_from_db()
+    assert issue.labels == ["bug", "technique:pruning"]
+
+    github_webhook("label", _label_payload("deleted", "technique:pruning"), "l-3")
+    assert not Label.objects.exists()
+    issue.refresh_from_db()
+    assert issue.labels == ["bug"]
+
+
+def test_a_422_keeps_githubs_field_errors_in_the_message(fake_github, github_client):
+    from ci_status.github import GitHubError
+
+    with pytest.raises(GitHubError) as info:
+        github_client.create_issue("", "no title")
+    assert info.value.status == 422
+    assert "Validation Failed: Issue.title missing_field" in str(info.value)
+
+
+def test_a_codeowners_over_1_mb_is_read_through_the_raw_media_type(fake_github, github_client):
+    big = "# padding\n" * 120_000 + "/tensorflow_model_optimization/ @alice\n"
+    assert len(big.encode()) > 1024 * 1024
+    fake_github.dataset.set_file(".github/CODEOWNERS", big)
+    assert github_client.file_contents(".github/CODEOWNERS") == big
+
+
+def test_workflow_runs_past_1000_are_listed_by_date_windows(db, repository):
+    from datetime import UTC, datetime, timedelta
+
+    from ci_status.github import GitHubClient
+    from fake_github import FakeGitHub
+    from fake_github.dataset import Dataset
+
+    ds = Dataset()
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    for n in range(1500):
+        ds.add_workflow_run("CI", created_at=start + timedelta(minutes=10 * n))
+    with FakeGitHub(ds) as server:
+        client = GitHubClient(ds.full_name, base_url=server.url, token="", backoff=0.01)
+        ids = [
+            run["id"] for page in client.workflow_runs(created_since=start) for run in page.items
+        ]
+        assert len(ids) == len(set(ids)) == 1500
+        # GitHub's cap is real here: one listing stops at 1,000.
+        capped = list(
+            client.items(
+                "/repos/{repo}/actions/runs", {"created": ">=2026-11-01"}, item_key="workflow_runs"
+            )
+        )
+        assert len(capped) == 1000

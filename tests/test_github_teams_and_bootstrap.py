@@ -139,12 +139,15 @@ def test_one_bad_team_never_stops_the_other_groups(team_group, github_client):
 
 @pytest.fixture
 def toolkit(fake_github):
-    """The real toolkit's labels (without those the demo adds) and CODEOWNERS shape."""
+    """The real toolkit's labels (without those the demo adds) and a CODEOWNERS file in
+    the toolkit's layout, owners given as teams and people."""
     real = {label["name"] for label in LABELS}
     ds = fake_github.dataset
     with ds.lock:
         ds.labels = [label for label in ds.labels if label["name"] in real]
     fake_github.dataset.set_file(".github/CODEOWNERS", CODEOWNERS)
+    with ds.lock:  # a repository with CODEOWNERS and no labeler.yml
+        ds.files.pop(".github/labeler.yml", None)
     return fake_github
 
 

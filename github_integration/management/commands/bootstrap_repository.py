@@ -38,6 +38,9 @@ class Command(BaseCommand):
             )
         for label in summary.in_registry:
             self.stdout.write(f"in the registry already: {label}")
+        self.stdout.write("read: " + (", ".join(summary.sources) or "labels only"))
+        for problem in summary.problems:
+            self.stderr.write(f"not read: {problem}")
         self.stdout.write(
             self.style.SUCCESS(
                 f"{len(summary.proposed)} new or updated proposal(s); staff confirm them at "
