@@ -29,9 +29,14 @@ PUBLIC_RUNS = [
 INTERNAL_RUN = {"id": 3, "o": "failed", "at": "2026-11-23T11:00:00+00:00", "i": True}
 
 
+@time_machine.travel(NOW, tick=False)
 def test_the_team_lands_on_what_needs_attention(carol_client, pruning, clustering, alice):
     ConvergenceTestFactory(
-        technique=pruning, name="resnet50-imagenet", state="failing", recent=PUBLIC_RUNS
+        technique=pruning,
+        name="resnet50-imagenet",
+        state="failing",
+        alert_open=True,
+        recent=PUBLIC_RUNS,
     )
     cycle = cycles_ensure()
     review = Review.objects.get(cycle=cycle, technique=pruning)

@@ -26,12 +26,14 @@ from reviews.models import Review
 from reviews.services import cycles_ensure
 from techniques.cache import data_version
 from tests.factories import (
+    BisectionFactory,
     ContributionStepFactory,
     ConvergenceTestFactory,
     DeprecationFactory,
     GapFactory,
     OwnerInterestFactory,
     TOSChangeRequestFactory,
+    WaiverRequestFactory,
 )
 from tests.security.test_permission_matrix import EXPECTED, routes
 
@@ -133,6 +135,8 @@ def portal(live_server, pruning, clustering, alice, bob, carol, settings, broker
     offer = OwnerInterestFactory(deprecation=deprecation, user=bob, message="I can help.")
     review = Review.objects.get(cycle=cycles_ensure(), technique=pruning)
     gap = GapFactory(technique=pruning, rule_id="owner-group")
+    waiver = WaiverRequestFactory(gap=gap, requested_by=alice)
+    bisection = BisectionFactory(test=test)
     sessions = {"owner": _session(alice), "staff": _session(carol), "anonymous": _session(None)}
     ids = {
         "step": step.pk,
@@ -141,6 +145,8 @@ def portal(live_server, pruning, clustering, alice, bob, carol, settings, broker
         "review": review.pk,
         "gap": gap.pk,
         "test": test.pk,
+        "waiver": waiver.pk,
+        "bisection": bisection.pk,
     }
     yield {
         "url": live_server.url,
@@ -372,6 +378,20 @@ FORMS = {
     "ci_status:sync_now": ("/sync/now/", ["repository"]),
     "adherence:acknowledge": ("/adherence/gaps/{gap}/acknowledge", ["note"]),
     "adherence:waive": ("/adherence/gaps/{gap}/waive", ["reason", "until"]),
+    "adherence:remediation": (
+        "/adherence/gaps/{gap}/remediation",
+        ["due_on", "assignee", "note"],
+    ),
+    "adherence:waiver_request": ("/adherence/gaps/{gap}/waiver-request", ["reason", "until"]),
+    "adherence:waiver_decide": (
+        "/adherence/waiver-requests/{waiver}/decide",
+        ["approve", "comment"],
+    ),
+    "adherence:campaign_new": (
+        "/adherence/campaigns/new",
+        ["title", "rule_id", "tos_level", "due_on"],
+    ),
+    "convergence:bisection_revert": ("/ci/bisections/{bisection}/revert", []),
     "convergence:culprit_refresh": ("/ci/tests/{test}/culprit", []),
     "reviews:preview": ("/reviews/preview", ["text"]),
     "reviews:edit": (
