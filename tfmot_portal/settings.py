@@ -5,6 +5,7 @@ clearly fake secret, DEBUG on). ``DJANGO_ENV=production`` turns the defaults str
 refuses to start with the fake secret. Every variable is documented in the README.
 """
 
+import ipaddress
 import os
 from datetime import date, timedelta
 from pathlib import Path
@@ -195,6 +196,20 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("LOGIN_RATE_LIMIT", True)
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+# The proxies whose X-Forwarded-For is believed (gunicorn reads the same variable for
+# X-Forwarded-Proto). In production a sign-in failure counts against the client address
+# they forwarded, not against the proxy's own address that every client shares.
+TRUSTED_PROXIES = env_list("FORWARDED_ALLOW_IPS", "127.0.0.1")
+for _proxy in TRUSTED_PROXIES:
+    try:
+        if _proxy != "*":
+            ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"FORWARDED_ALLOW_IPS holds addresses or networks (or *), got {_proxy!r}"
+        ) from None
+if PRODUCTION:
+    AXES_CLIENT_IP_CALLABLE = "tfmot_portal.client_address.client_address"
 
 # --- Internationalisation -------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
