@@ -1,9 +1,15 @@
 """Readiness: one check per dependency, each ``{"status": "ok" | "down" | "stale", ...}``.
 
-The worker and beat prove they are alive by writing a timestamp in the cache (see
-``heartbeat``): the worker every ``WORKER_HEARTBEAT_SECONDS`` from its main process,
-beat each time it queues its periodic ``ops.tasks.beat_tick``. Thresholds are settings
-(``READYZ_*_MAX_AGE``).
+Ready means this instance can serve: the database, the cache and the broker answer
+(``READY_CHECKS``). The worker, beat and the sync's age are reported beside them
+(``DEGRADED_CHECKS``): when one is down or stale the portal is "degraded", still ready,
+since a load balancer must not take the pages out because a background part or GitHub
+is late.
+
+The worker and beat prove they are alive by writing a timestamp in the database (see
+``heartbeat``), which every process reads whatever the cache: the worker every
+``WORKER_HEARTBEAT_SECONDS`` from its main process, beat each time it queues its
+periodic ``ops.tasks.beat_tick``. Thresholds are settings (``READYZ_*_MAX_AGE``).
 """
 
 from __future__ import annotations
@@ -17,16 +23,23 @@ from django.db import connection
 from django.utils import timezone
 
 from ci_status import selectors as ci_selectors
+from ops.models import Heartbeat
 
 logger = logging.getLogger(__name__)
 
-WORKER_KEY = "ops:heartbeat:worker"
-BEAT_KEY = "ops:heartbeat:beat"
+WORKER_KEY = Heartbeat.Part.WORKER
+BEAT_KEY = Heartbeat.Part.BEAT
 
 
 def heartbeat(key: str, **details) -> None:
-    """Record that a background part is alive (kept for a day, read by ``readiness``)."""
-    cache.set(key, {"at": time.time(), **details}, 24 * 3600)
+    """Record that a background part is alive (read by ``readiness``). One upsert, no
+    model signal: a heartbeat is not a change of the portal's data (no page goes stale)."""
+    Heartbeat.objects.bulk_create(
+        [Heartbeat(part=key, at=timezone.now(), details=details)],
+        update_conflicts=True,
+        unique_fields=["part"],
+        update_fields=["at", "details"],
+    )
 
 
 def _error(exc: Exception) -> str:
@@ -72,14 +85,14 @@ def check_broker() -> dict:
 
 def _age_check(key: str, max_age: int, what: str) -> dict:
     try:
-        beat = cache.get(key)
+        beat = Heartbeat.objects.filter(part=key).first()
     except Exception as exc:
-        return {"status": "down", "error": f"cache unavailable: {_error(exc)}"}
-    if not beat:
+        return {"status": "down", "error": f"database unavailable: {_error(exc)}"}
+    if beat is None:
         return {"status": "down", "error": f"no {what} recorded", "max_age_seconds": max_age}
-    age = round(max(0.0, time.time() - beat["at"]), 1)
-    entry = {"age_seconds": age, "max_age_seconds": max_age}
-    entry.update({k: v for k, v in beat.items() if k != "at"})
+    age = round(max(0.0, (timezone.now() - beat.at).total_seconds()), 1)
+    entry: dict = {"age_seconds": age, "max_age_seconds": max_age}
+    entry.update(beat.details)
     entry["status"] = "ok" if age <= max_age else "stale"
     return entry
 
@@ -111,17 +124,27 @@ def check_sync() -> dict:
     }
 
 
-CHECKS = {
+# What this instance needs to serve: one failing makes it unready (503).
+READY_CHECKS = {
     "database": check_database,
     "cache": check_cache,
     "broker": check_broker,
+}
+# Reported beside them: one failing makes the portal degraded, still ready.
+DEGRADED_CHECKS = {
     "worker": check_worker,
     "beat": check_beat,
     "sync": check_sync,
 }
+CHECKS = {**READY_CHECKS, **DEGRADED_CHECKS}
 
 
-def readiness() -> tuple[bool, dict]:
-    """(all ok, {dependency: entry})."""
+def readiness() -> tuple[str, dict]:
+    """("ok" | "degraded" | "unavailable", {dependency: entry}); only "unavailable"
+    means not ready."""
     entries = {name: check() for name, check in CHECKS.items()}
-    return all(e["status"] == "ok" for e in entries.values()), entries
+    if any(entries[name]["status"] != "ok" for name in READY_CHECKS):
+        return "unavailable", entries
+    if any(entries[name]["status"] != "ok" for name in DEGRADED_CHECKS):
+        return "degraded", entries
+    return "ok", entries

@@ -80,6 +80,22 @@ class PortalCollector(Collector):
         yield from _sync_metrics()
         yield from _gap_and_health_metrics()
         yield from _broker_metrics()
+        yield from _heartbeat_metrics()
+
+
+def _heartbeat_metrics():
+    """When the worker and beat last showed a sign of life (the "degraded" part of
+    /readyz)."""
+    from ops.models import Heartbeat
+
+    last = GaugeMetricFamily(
+        "portal_heartbeat_timestamp_seconds",
+        "When the background part last recorded its heartbeat (Unix time).",
+        labels=["part"],
+    )
+    for part, at in Heartbeat.objects.values_list("part", "at"):
+        last.add_metric([part], at.timestamp())
+    yield last
 
 
 def _sync_metrics():

@@ -8,6 +8,7 @@ import threading
 import time
 
 from celery import signals as celery_signals
+from django.db import connections
 from django.db.models.signals import post_save
 
 from ops import context, health, metrics
@@ -23,8 +24,10 @@ def carry_request_id(sender=None, headers=None, **kwargs):
     if request_id and headers is not None:
         headers.setdefault(context.TASK_HEADER, request_id)
     if sender == BEAT_TICK_TASK:
-        # Only beat queues its tick: publishing it is beat's proof of life.
-        health.heartbeat(health.BEAT_KEY)
+        # Only beat queues its tick: publishing it is beat's proof of life (the database
+        # may be down: readyz says so, and the tick goes out all the same).
+        with contextlib.suppress(Exception):
+            health.heartbeat(health.BEAT_KEY)
 
 
 @celery_signals.task_prerun.connect(dispatch_uid="ops.request_id_in")
@@ -52,7 +55,8 @@ def task_finished(task_id=None, task=None, state=None, **kwargs):
 
 @celery_signals.beat_init.connect(dispatch_uid="ops.beat_init")
 def beat_started(**kwargs):
-    health.heartbeat(health.BEAT_KEY)
+    with contextlib.suppress(Exception):
+        health.heartbeat(health.BEAT_KEY)
 
 
 class WorkerHeartbeat:
@@ -69,9 +73,12 @@ class WorkerHeartbeat:
 
         def beat():
             while not self.stopped.is_set():
-                # The cache may be down: readyz says so.
+                # The database may be down: readyz says so.
                 with contextlib.suppress(Exception):
                     health.heartbeat(health.WORKER_KEY, hostname=hostname)
+                # This thread's own connection: not kept open between beats.
+                with contextlib.suppress(Exception):
+                    connections.close_all()
                 self.stopped.wait(interval)
 
         self.stopped.clear()

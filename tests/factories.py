@@ -53,6 +53,7 @@ from lifecycle.models import (
     OwnershipCheck,
     TOSChangeRequest,
 )
+from ops.models import Heartbeat
 from reviews.models import ReminderSent, Review, ReviewCycle, ReviewTransition
 from techniques.models import (
     DataVersion,
@@ -604,3 +605,13 @@ class GapIssueFactory(factory.django.DjangoModelFactory):
     repository = "tensorflow/model-optimization"
     secret = factory.Sequence(lambda n: f"{n:032x}")
     marker = factory.LazyAttribute(lambda r: f"tfmot-portal-gap-{r.gap.pk}-{r.secret}")
+
+
+class HeartbeatFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Heartbeat
+        django_get_or_create = ["part"]
+
+    part = Heartbeat.Part.WORKER
+    at = factory.LazyFunction(timezone.now)
+    details = factory.LazyFunction(dict)

@@ -160,11 +160,20 @@ def _check_serving(env, base, run, store, github, tmp, make):
     static = requests.get(base + css.group(0), timeout=10)
     assert static.status_code == 200 and "immutable" in static.headers["Cache-Control"]
 
-    # Ready once the worker and beat have reported.
+    # Ready at once; "ok" rather than "degraded" once the worker and beat have reported.
+    assert requests.get(base + "/readyz", timeout=10).json() in (
+        {"status": "ok"},
+        {"status": "degraded"},
+    )
+    token = {"Authorization": f"Bearer {env['METRICS_TOKEN']}"}
     ready = wait_for(
-        lambda: (r := _get(f"{base}/readyz")) is not None and r.status_code == 200 and r,
+        lambda: (
+            (r := _get(f"{base}/readyz", headers=token)) is not None
+            and r.json()["status"] == "ok"
+            and r
+        ),
         40,
-        "readyz 200",
+        "readyz ok",
     )
     assert set(ready.json()["checks"]) == {"database", "cache", "broker", "worker", "beat", "sync"}
 
