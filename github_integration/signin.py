@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
@@ -224,3 +225,23 @@ def _on_login(sender, request, user, **kwargs):
 @receiver(social_account_added)
 def _on_connect(sender, request, sociallogin, **kwargs):
     _link_from(sociallogin)
+
+
+_GITHUB_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
+
+
+def github_signin_is_demo() -> bool:
+    """True when "Sign in with GitHub" goes to the project's GitHub-shaped server (the
+    demo): its sign-in page and API share one address, which GitHub's never do
+    (github.com and api.github.com; an Enterprise server's API is under /api/v3)."""
+    web = settings.GITHUB_OAUTH_URL.rstrip("/")
+    return github_signin_configured() and web == settings.GITHUB_API_URL.rstrip("/")
+
+
+def github_demo_login(requested: str) -> str:
+    """The login the demo's GitHub-shaped server is asked to approve: ``requested`` when
+    it is a valid GitHub login, otherwise its default (alice)."""
+    return requested if _GITHUB_LOGIN.match(requested or "") else DEMO_DEFAULT_LOGIN
+
+
+DEMO_DEFAULT_LOGIN = "alice"  # fake_github.identity.DEFAULT_LOGIN (not imported: layers)

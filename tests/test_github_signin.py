@@ -1,5 +1,7 @@
 """Sign in with GitHub (django-allauth) against the project's GitHub-shaped server."""
 
+import html
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -220,3 +222,29 @@ def test_a_get_asks_to_continue_in_the_portals_layout(client, db, github_signin)
     page = client.get("/accounts/github/login/")
     assert page.status_code == 200
     assert b"TFMOT portal" in page.content and b"<form" in page.content
+
+
+def test_demo_sign_in_page_says_who_github_signs_in_as_and_picks_another_login(
+    client, db, github_signin
+):
+    page = client.get("/accounts/login/").content.decode()
+    assert "approves at once, with no password, as the GitHub user <strong>alice</strong>" in page
+    assert "?login=bob" in page
+    bob = client.get("/accounts/login/?login=bob")
+    assert b"as the GitHub user <strong>bob</strong>" in bob.content
+    action = re.search(r'action="(/accounts/github/login/[^"]*)"', bob.content.decode())
+    start = client.post(html.unescape(action.group(1)))
+    assert start.status_code == 302
+    approved = requests.get(start["Location"], allow_redirects=False, timeout=5)
+    callback = urlsplit(approved.headers["Location"])
+    client.get(f"{callback.path}?{callback.query}")
+    assert client.get("/me/").context["user"].username == "bob"
+
+
+def test_sign_in_page_outside_the_demo_says_nothing_of_the_demo(client, db, settings):
+    settings.SOCIALACCOUNT_PROVIDERS = {"github": {"APP": {"client_id": "x", "secret": "y"}}}
+    settings.GITHUB_OAUTH_URL = "https://github.com"
+    settings.GITHUB_API_URL = "https://api.github.com"
+    page = client.get("/accounts/login/?login=bob").content
+    assert b"Sign in with GitHub" in page
+    assert b"github-demo-note" not in page and b"auth_params" not in page
