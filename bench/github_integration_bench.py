@@ -91,8 +91,8 @@ def measure(dataset, group, members: int, gaps: int) -> list[tuple]:
     """(step, requests, 304s, seconds) of each step, served by the GitHub-shaped server."""
     from django.test.utils import override_settings
 
-    from ci_status.github import GitHubClient
     from fake_github import FakeGitHub
+    from github import GitHubClient
     from github_integration.gap_issues import gap_issues_sync
     from github_integration.teams import team_sync
 

@@ -40,8 +40,8 @@ def child(api_url: str) -> None:
     import django
 
     django.setup()
-    from ci_status.github import GitHubClient
     from ci_status.services import repository_get_or_create, repository_sync
+    from github import GitHubClient
 
     repository = repository_get_or_create(REPO)
     client = GitHubClient(REPO, base_url=api_url, token="")

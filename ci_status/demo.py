@@ -4,8 +4,8 @@ there when ``GITHUB_TOKEN`` is unset). Safe to run again (upserts; a second run 
 
 from __future__ import annotations
 
-from ci_status.github import GitHubClient
 from ci_status.services import repository_get_or_create, repository_sync
+from github import GitHubClient
 
 
 def load(stdout=None) -> dict:

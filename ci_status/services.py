@@ -33,15 +33,6 @@ from ci_status.community import (
     match_item,
 )
 from ci_status.etags import CursorETags
-from ci_status.github import (
-    GRAPHQL_BATCH,
-    AuthenticationFailed,
-    GitHubClient,
-    GitHubError,
-    Page,
-    RateLimited,
-    parse_timestamp,
-)
 from ci_status.locks import SyncLocked, no_lock, sync_lock
 from ci_status.models import (
     CIRun,
@@ -54,6 +45,15 @@ from ci_status.models import (
     Repository,
     SyncCursor,
     SyncRun,
+)
+from github import (
+    GRAPHQL_BATCH,
+    AuthenticationFailed,
+    GitHubClient,
+    GitHubError,
+    Page,
+    RateLimited,
+    parse_timestamp,
 )
 from techniques.cache import bump_data_version
 from techniques.models import Maintainer, Technique

@@ -11,8 +11,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from ci_status import services
-from ci_status.github import GitHubError, RateLimited
 from ci_status.models import Repository, SyncRun
+from github import GitHubError, RateLimited
 from techniques.text import fit
 
 logger = logging.getLogger(__name__)

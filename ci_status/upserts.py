@@ -10,8 +10,8 @@ from django.db import connection
 from django.db.models import Max, Model
 from django.db.models.functions import Lower
 
-from ci_status.github import parse_timestamp
 from ci_status.models import CIRun, Comment, Issue, Label, Release, Repository
+from github import parse_timestamp
 from techniques.models import Maintainer
 from techniques.text import fit
 

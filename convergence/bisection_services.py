@@ -21,7 +21,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ci_status.github import GitHubClient, GitHubError
 from convergence import bisection as algo
 from convergence.models import (
     Bisection,
@@ -35,6 +34,7 @@ from convergence.models import (
 from convergence.parsers import ResultsError
 from convergence.permissions import OPEN_REVERT
 from convergence.services import actions_run_records, culprit_range_between, culprit_range_fetch
+from github import GitHubClient, GitHubError
 from techniques.cache import bump_data_version
 from techniques.text import fit, inert
 

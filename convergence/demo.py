@@ -15,9 +15,9 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from ci_status.github import GitHubClient, GitHubError
 from convergence.models import BenefitTarget, ConvergenceRun, ConvergenceTest
 from convergence.services import convergence_state_update, culprit_range_fetch
+from github import GitHubClient, GitHubError
 from techniques.models import Technique
 
 GARDEN = "https://github.com/tensorflow/models/tree/master/official/projects"

@@ -18,7 +18,6 @@ from django.utils import timezone
 
 from adherence.services import evaluation_request
 from ci_status.community import path_matches
-from ci_status.github import GitHubClient, GitHubError
 from convergence.changepoints import change_points_detect
 from convergence.models import (
     FLAKY_RATE,
@@ -33,6 +32,7 @@ from convergence.models import (
 from convergence.parsers import ResultsError, RunRecord, parse_results
 from convergence.permissions import internal_visibility
 from convergence.presenters import visible_strip
+from github import GitHubClient, GitHubError
 from techniques.cache import bump_data_version
 from techniques.models import Stage, Technique
 from techniques.text import fit

@@ -7,11 +7,11 @@ import logging
 from celery import shared_task
 
 from ci_status import selectors as ci_selectors
-from ci_status.github import GitHubClient, GitHubError
 from convergence.bisection_services import bisection_run_ids, bisections_advance
 from convergence.models import ConvergenceRun
 from convergence.parsers import ResultsError
 from convergence.services import actions_run_records, convergence_states_refresh, results_ingest
+from github import GitHubClient, GitHubError
 from tfmot_portal.celery import RETRY_ON_CONNECTION_ERROR
 
 logger = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from ci_status.github import GitHubClient
+from github import GitHubClient
 from github_integration.models import BootstrapProposal
 from github_integration.permissions import DECIDE_BOOTSTRAP
 from lifecycle.services import parse_codeowners

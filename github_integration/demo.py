@@ -11,8 +11,8 @@ from __future__ import annotations
 from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth import get_user_model
 
-from ci_status.github import GitHubClient
 from ci_status.services import repository_get_or_create
+from github import GitHubClient
 from github_integration.teams import teams_sync_all
 from techniques.models import Maintainer
 

@@ -35,7 +35,8 @@ from django.utils import timezone
 
 from adherence import engine
 from adherence.models import Gap
-from ci_status.github import (
+from ci_status.models import Issue
+from github import (
     AuthenticationFailed,
     Forbidden,
     GitHubClient,
@@ -43,7 +44,6 @@ from ci_status.github import (
     RateLimited,
     Unavailable,
 )
-from ci_status.models import Issue
 from github_integration.models import GapIssue
 from techniques.duties import duty_of
 from techniques.text import fit, inert

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from ci_status.github import RateLimited, Unavailable
+from github import RateLimited, Unavailable
 
 
 @shared_task(

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from adherence.services import evaluation_request
-from ci_status.github import PER_PAGE, DictETagStore, GitHubClient, GitHubError
+from github import PER_PAGE, DictETagStore, GitHubClient, GitHubError
 from github_integration.models import TeamSync
 from github_integration.signin import accounts_follow_rename
 from techniques.models import Maintainer, OwnerGroup

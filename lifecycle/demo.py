@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from ci_status.github import GitHubClient
+from github import GitHubClient
 from lifecycle.models import ContributionStep, Deprecation, OwnerInterest, TOSChangeRequest
 from lifecycle.services import deprecation_start, ownership_check, steps_ensure
 from techniques.models import Maintainer, OwnerGroup, Stage, Technique, TOSLevel

@@ -11,7 +11,7 @@ from django.db.models.signals import post_save
 from django.utils import timezone
 
 from adherence.services import evaluation_request
-from ci_status.github import GitHubClient, GitHubError
+from github import GitHubClient, GitHubError
 from lifecycle.models import (
     REQUIRED_STEPS,
     STEP_TITLES,

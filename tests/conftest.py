@@ -240,7 +240,7 @@ def fake_github():
 @pytest.fixture
 def github_client(fake_github):
     """A real client for ``fake_github`` that never really sleeps (waits are recorded)."""
-    from ci_status.github import GitHubClient
+    from github import GitHubClient
 
     client = GitHubClient(
         fake_github.dataset.full_name,

@@ -9,12 +9,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection
 from django.utils import timezone
 
-from ci_status.github import GitHubClient
 from convergence.bisection import budget
 from convergence.bisection_services import Clients, bisections_advance, revert_open
 from convergence.models import Bisection, BisectionStep, ChangePoint, ConvergenceRun, Revert
 from convergence.services import convergence_state_update
 from fake_github.actions import Behaviour, Workflow
+from github import GitHubClient
 from tests.factories import ConvergenceRunFactory, RevertFactory
 
 WORKFLOW = Workflow(
@@ -258,7 +258,7 @@ def test_an_already_reverted_pr_is_refused_by_github(verified, carol, world):
 
 
 def test_the_mutation_answers_not_found_for_an_unknown_pull_request(github_client):
-    from ci_status.github import GraphQLError
+    from github import GraphQLError
 
     with pytest.raises(GraphQLError) as raised:
         github_client.revert_pull_request("PR_999999", "Revert", "", draft=True)

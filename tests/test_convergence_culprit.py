@@ -8,11 +8,11 @@ import time_machine
 
 from adherence.models import Gap
 from adherence.services import gaps_evaluate
-from ci_status.github import GitHubClient
 from convergence.models import ConvergenceTest
 from convergence.services import convergence_state_update, culprit_range_fetch, culprit_rank
 from fake_github.dataset import Dataset
 from fake_github.server import FakeGitHub
+from github import GitHubClient
 from tests.factories import ConvergenceRunFactory, ConvergenceTestFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,11 +6,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from ci_status.github import GitHubClient
 from convergence.models import CIToken, ConvergenceRun, ConvergenceTest
 from convergence.services import culprit_range_fetch, release_readiness
 from fake_github.demo import demo_dataset
 from fake_github.server import FakeGitHub
+from github import GitHubClient
 from tests.factories import ConvergenceTestFactory
 
 pytestmark = pytest.mark.django_db

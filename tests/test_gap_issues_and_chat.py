@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from adherence.models import Gap
 from adherence.services import gap_waive, gaps_notify
-from ci_status.github import GitHubClient
+from github import GitHubClient
 from github_integration.gap_issues import gap_issues_sync
 from github_integration.models import GapIssue
 from techniques.text import inert

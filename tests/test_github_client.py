@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from ci_status.github import (
+from fake_github import FakeGitHub, demo_dataset
+from fake_github.dataset import Dataset
+from github import (
     AuthenticationFailed,
     BadResponse,
     Forbidden,
@@ -18,8 +20,6 @@ from ci_status.github import (
     Unavailable,
     parse_link_header,
 )
-from fake_github import FakeGitHub, demo_dataset
-from fake_github.dataset import Dataset
 
 REPO = "tensorflow/model-optimization"
 

@@ -134,7 +134,7 @@ def test_rate_limited_in_a_200_body_is_a_rate_limit_waited_for(
 def test_rate_limited_past_the_wait_ends_the_resource_for_a_celery_retry(
     fake_github, github_client, repository
 ):
-    from ci_status.github import RateLimited
+    from github import RateLimited
 
     fake_github.add_fault("graphql_rate_limited", path="/graphql")  # resets in an hour
     with pytest.raises(RateLimited) as info:  # the task retries after the reset
@@ -151,7 +151,7 @@ def test_rate_limited_past_the_wait_ends_the_resource_for_a_celery_retry(
 def test_a_spent_search_budget_does_not_hold_back_rest_calls(fake_github, github_client):
     from datetime import UTC, datetime, timedelta
 
-    from ci_status.github import RateLimited
+    from github import RateLimited
 
     fake_github.budgets["search"] = 1
     github_client.search_issues("pruning")  # spends the last search request
@@ -442,7 +442,7 @@ def test_label_webhooks_create_rename_and_delete_labels_and_relabel_issues(
 
 
 def test_a_422_keeps_githubs_field_errors_in_the_message(fake_github, github_client):
-    from ci_status.github import GitHubError
+    from github import GitHubError
 
     with pytest.raises(GitHubError) as info:
         github_client.create_issue("", "no title")
@@ -460,9 +460,9 @@ def test_a_codeowners_over_1_mb_is_read_through_the_raw_media_type(fake_github, 
 def test_workflow_runs_past_1000_are_listed_by_date_windows(db, repository):
     from datetime import UTC, datetime, timedelta
 
-    from ci_status.github import GitHubClient
     from fake_github import FakeGitHub
     from fake_github.dataset import Dataset
+    from github import GitHubClient
 
     ds = Dataset()
     start = datetime(2026, 11, 1, tzinfo=UTC)

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from adherence import engine
 from adherence.engine import Status
-from ci_status.github import GitHubClient
 from fake_github.demo import demo_dataset
 from fake_github.server import FakeGitHub
+from github import GitHubClient
 from lifecycle.models import ContributionStep, OwnerInterest, OwnershipCheck
 from lifecycle.permissions import DECIDE_TOS
 from lifecycle.services import (

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def synced(settings, fake_github):
     from ci_status import services
-    from ci_status.github import GitHubClient
+    from github import GitHubClient
 
     settings.GITHUB_REPOSITORY = "tensorflow/model-optimization"
     repository = services.repository_get_or_create()

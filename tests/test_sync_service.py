@@ -8,9 +8,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from ci_status import locks, services
-from ci_status.github import GitHubClient, Unavailable
 from ci_status.models import CIRun, Comment, Issue, Label, Release, Repository, SyncRun
 from fake_github import FakeGitHub
+from github import GitHubClient, Unavailable
 from techniques.models import Maintainer
 from tests.factories import MaintainerFactory, OwnerGroupFactory, RepositoryFactory, SyncRunFactory
 
@@ -347,7 +347,7 @@ def test_graphql_failures(repository, fault, status):
 def test_graphql_rate_limit_ends_the_sync_for_a_retry_after_the_reset(
     repository, github_client, fake_github
 ):
-    from ci_status.github import RateLimited
+    from github import RateLimited
 
     fake_github.add_fault("rate_limit", path="/graphql")
     with pytest.raises(RateLimited):  # the Celery task retries after the reset

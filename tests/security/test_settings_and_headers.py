@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from ci_status.github import parse_link_header
 from ci_status.webhooks import signature_valid
 from convergence.parsers import OUTCOMES, ResultsError, parse_json, parse_junit
+from github import parse_link_header
 from tests import processes
 
 ROOT = Path(__file__).resolve().parents[2]

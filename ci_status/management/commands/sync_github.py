@@ -6,7 +6,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from ci_status import services
-from ci_status.github import GitHubClient, GitHubError
+from github import GitHubClient, GitHubError
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ Proposes techniques (from technique:* labels), their paths (CODEOWNERS) and owne
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 
-from ci_status.github import GitHubClient, GitHubError
+from github import GitHubClient, GitHubError
 from github_integration.bootstrap import bootstrap_propose
 
 

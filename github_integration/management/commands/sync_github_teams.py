@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from ci_status.github import GitHubClient
+from github import GitHubClient
 from github_integration.teams import teams_sync_all
 
 

@@ -55,6 +55,17 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 
+from github.errors import (
+    AuthenticationFailed,
+    BadResponse,
+    Forbidden,
+    GitHubError,
+    GraphQLError,
+    NotFound,
+    RateLimited,
+    Unavailable,
+)
+
 logger = logging.getLogger(__name__)
 
 PER_PAGE = 100
@@ -86,58 +97,6 @@ PR_FIELDS = (
     "url authorAssociation author { login __typename } } } "
     "files(first: 100) { pageInfo { hasNextPage } nodes { path } }"
 )
-
-
-class GitHubError(Exception):
-    """Anything the client could not turn into data; ``str()`` is for people."""
-
-    transient = False
-
-    def __init__(self, message: str, *, status: int | None = None, url: str = ""):
-        super().__init__(message)
-        self.status = status
-        self.url = url
-
-
-class NotFound(GitHubError):
-    """404: the repository, user or file does not exist (or the token cannot see it)."""
-
-
-class AuthenticationFailed(GitHubError):
-    """401: the token is missing, wrong or expired."""
-
-
-class Forbidden(GitHubError):
-    """403 that is not a rate limit: the token lacks a permission."""
-
-
-class RateLimited(GitHubError):
-    """The rate limit is spent and its reset is further away than the client may wait."""
-
-    transient = True
-
-    def __init__(self, message: str, *, reset_at: datetime | None = None, **kwargs: Any):
-        super().__init__(message, **kwargs)
-        self.reset_at = reset_at
-
-
-class Unavailable(GitHubError):
-    """5xx, timeouts or broken connections, still failing after the retries."""
-
-    transient = True
-
-
-class BadResponse(GitHubError):
-    """An answer that is not what GitHub sends: garbage JSON, a pagination loop."""
-
-
-class GraphQLError(GitHubError):
-    """A GraphQL answer with ``errors`` (HTTP 200): ``kind`` is GitHub's error type
-    (NOT_FOUND, UNPROCESSABLE, FORBIDDEN...)."""
-
-    def __init__(self, message: str, *, kind: str = "", **kwargs: Any):
-        super().__init__(message, **kwargs)
-        self.kind = kind
 
 
 # --- small value types ---------------------------------------------------------------
