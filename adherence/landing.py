@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -79,8 +78,10 @@ def your_gaps(user, owned) -> Section | None:
     return listed_section(
         "your-gaps",
         "Open gaps on your techniques",
-        _gaps(gaps.order_by(F("since").asc(nulls_last=True), "opened_at")),
-        lambda g: _entry(g, f"{failing_for(g)} · {g.get_state_display().lower()}", Tone.FAIL),
+        _gaps(gaps.by_urgency()),
+        lambda g: _entry(
+            g, f"{g.severity} · {failing_for(g)} · {g.get_state_display().lower()}", Tone.FAIL
+        ),
         reverse("adherence:dashboard") + "?mine=1",
         "No open gap: every checked duty is met.",
         SHOWN,
@@ -147,6 +148,6 @@ def your_due_items(user, owned) -> Section | None:
 register_landing(gaps_this_week, audience="staff", order=30)
 register_landing(overdue_remediation, audience="staff", order=35)
 register_landing(waiver_requests, audience="staff", order=40)
-register_landing(your_due_items, audience="owner", order=25)
+register_landing(your_due_items, audience="owner", order=15)
 register_landing(waivers_ending, audience="staff", order=50)
-register_landing(your_gaps, audience="owner", order=20)
+register_landing(your_gaps, audience="owner", order=10)

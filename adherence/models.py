@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import Case, F, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
+from adherence.engine import Severity
 from techniques.models import Maintainer, Technique, TOSLevel
 
 
@@ -51,6 +52,18 @@ class GapQuerySet(models.QuerySet):
     def started_since(self, moment):
         """Gaps whose violation began at or after ``moment``."""
         return self.with_start().filter(began__gte=moment)
+
+    def by_urgency(self):
+        """What to act on first: the most severe first, then the oldest (``since``; a gap
+        its rule could not date after the dated ones of its severity, by when it was noticed)."""
+        rank = Case(
+            *(When(severity=s.value, then=Value(i)) for i, s in enumerate(Severity)),
+            default=Value(len(Severity)),
+            output_field=IntegerField(),
+        )
+        return self.alias(severity_rank=rank).order_by(
+            "severity_rank", F("since").asc(nulls_last=True), "opened_at", "pk"
+        )
 
     def with_due(self):
         """Each gap with ``due``: the due date the team set on it (``Remediation``), else

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import F
 from django.urls import reverse
 
 from convergence.models import Bisection, ConvergenceTest, State
@@ -57,30 +58,68 @@ def failing_production(user, owned) -> Section:
     )
 
 
+def _your_grid_entry(test, detail: str, tone: Tone) -> Entry:
+    return Entry(
+        f"{test.technique.name}: {test.name}",
+        reverse("convergence:grid") + f"?technique={test.technique.slug}#test-{test.pk}",
+        detail,
+        tone,
+    )
+
+
+def your_red_tests(user, owned) -> Section | None:
+    """The owner's failing tests, the policy's most urgent duty (find the PR responsible and
+    revert it): the first card of the landing, and none when no test of theirs is red."""
+    if not owned:
+        return None
+    tests = (
+        ConvergenceTest.objects.failing()
+        .filter(technique__in=owned)
+        .select_related("technique")
+        .order_by(F("failing_since").asc(nulls_last=True), "technique__name", "name")
+    )
+
+    def entry(test) -> Entry:
+        since = test.failing_since
+        also = [str(c.label).lower() for c in test.conditions if c != State.FAILING]
+        detail = (f"red since {since:%-d %b %Y}" if since else "red") + "".join(
+            f" · {word}" for word in also
+        )
+        return _your_grid_entry(
+            test, f"{detail} · find the PR responsible and revert it", Tone.FAIL
+        )
+
+    section = listed_section(
+        "your-red-tests",
+        "Red convergence tests: find the PR, revert",
+        tests.defer("recent"),
+        entry,
+        reverse("convergence:grid") + "?mine=1&state=failing",
+        "No convergence test of your techniques is red.",
+        SHOWN,
+    )
+    return section if section.count else None
+
+
 def your_tests(user, owned) -> Section | None:
+    """The owner's other tests needing attention (flaky, stale, no runs); the red ones
+    have their own card above."""
     if not owned:
         return None
     tests = (
         ConvergenceTest.objects.filter(technique__in=owned)
         .needing_attention()
+        .exclude(alert_open=True)
         .select_related("technique")
         .order_by("technique__name", "name")
     )
-    entries = [
-        Entry(
-            f"{t.technique.name}: {t.name}",
-            reverse("convergence:grid") + f"?technique={t.technique.slug}#test-{t.pk}",
-            t.conditions_text,
-            Tone.FAIL if t.failing else Tone.WARN,
-        )
-        for t in tests
-    ]
+    entries = [_your_grid_entry(t, t.conditions_text, Tone.WARN) for t in tests.defer("recent")]
     return Section(
         "your-tests",
         "Your convergence tests needing attention",
         entries,
         reverse("convergence:grid") + "?mine=1",
-        "Every convergence test of your techniques passes.",
+        "No other convergence test of your techniques needs attention.",
     )
 
 
@@ -123,4 +162,5 @@ def bisections_to_act_on(user, owned) -> Section:
 
 register_landing(failing_production, audience="staff", order=5)
 register_landing(bisections_to_act_on, audience="staff", order=6)
-register_landing(your_tests, audience="owner", order=30)
+register_landing(your_red_tests, audience="owner", order=1)
+register_landing(your_tests, audience="owner", order=40)

@@ -109,4 +109,4 @@ def your_reviews(user, owned) -> Section | None:
 
 register_landing(awaiting_decision, audience="staff", order=10)
 register_landing(overdue, audience="staff", order=20)
-register_landing(your_reviews, audience="owner", order=10)
+register_landing(your_reviews, audience="owner", order=20)

@@ -63,6 +63,59 @@ def test_an_owner_lands_on_her_techniques_and_overdue_reviews(alice_client, prun
     assert "Weight pruning" in page.split('id="mine-h"')[1]
 
 
+@time_machine.travel(NOW, tick=False)
+def test_an_owner_lands_first_on_her_red_test_then_her_gaps_by_severity_and_age(
+    alice_client, pruning
+):
+    ConvergenceTestFactory(
+        technique=pruning,
+        name="resnet50-imagenet",
+        state="failing",
+        alert_open=True,
+        failing_since=NOW - timedelta(days=3),
+        recent=PUBLIC_RUNS,
+    )
+    ConvergenceTestFactory(technique=pruning, name="mnist-flaky", flip_rate=0.5)
+    for rule_id, severity, days in [
+        ("release-notes", "low", 400),
+        ("two-maintainers", "high", 10),
+        ("issue-triage", "medium", 300),
+        ("convergence-green", "high", 3),
+        ("semiannual-review", "high", 90),
+    ]:
+        GapFactory(
+            technique=pruning, rule_id=rule_id, severity=severity, since=NOW - timedelta(days=days)
+        )
+    page = alice_client.get("/me/").content.decode()
+    # The red test is the first card, above the gaps and above the table of techniques.
+    cards = re.findall(r'<section class="attention-card[^"]*" id="([\w-]+)"', page)
+    assert cards[0] == "your-red-tests"
+    red = page.split('id="your-red-tests"')[1].split("</section>")[0]
+    assert "Weight pruning: resnet50-imagenet" in red and "revert" in red
+    assert "mnist-flaky" not in red
+    assert page.index('id="your-red-tests"') < page.index('id="mine-h"')
+    assert page.index('id="your-gaps"') < page.index('id="mine-h"')
+    # Gaps: high before medium before low; the oldest first within a severity.
+    gaps = page.split('id="your-gaps"')[1].split("</section>")[0]
+    shown = sorted(Gap.objects.all(), key=lambda g: gaps.index(f"/adherence/gaps/{g.pk}/"))
+    assert [g.rule_id for g in shown] == [
+        "semiannual-review",
+        "two-maintainers",
+        "convergence-green",
+        "issue-triage",
+        "release-notes",
+    ]
+    # The flaky test is still listed, below, with the tests needing attention.
+    assert "mnist-flaky" in page.split('id="your-tests"')[1].split("</section>")[0]
+
+
+def test_an_owner_without_a_red_test_has_no_red_card(alice_client, pruning):
+    ConvergenceTestFactory(technique=pruning, name="mnist-flaky", flip_rate=0.5)
+    page = alice_client.get("/me/").content.decode()
+    assert 'id="your-red-tests"' not in page
+    assert 'id="your-gaps"' in page
+
+
 def test_group_pages_and_the_owners_table_link_people_and_techniques(client, pruning, clustering):
     pruning.owner_group.mailing_list = "tf-mot@example.org"
     pruning.owner_group.save()

@@ -178,3 +178,17 @@ def test_api_docs_show_public_reads_unlocked_and_no_console_error(browser, live_
     assert docs.locator(".opblock-post .authorization__btn").count() >= 1  # the upload
     context.close()
     assert errors == []
+
+
+def test_alice_lands_first_on_her_red_convergence_test(page):
+    """The policy's most urgent duty (find the PR, revert) is the first card of her page,
+    above her gaps and the table of her techniques."""
+    sign_in(page, "alice")
+    first = page.locator("section.attention-card").first
+    assert first.get_attribute("id") == "your-red-tests"
+    assert "mobilenetv2-imagenet-qat-int8" in first.inner_text()
+    assert "revert" in first.inner_text()
+    table = page.locator("table.mine").bounding_box()
+    assert first.bounding_box()["y"] < page.locator("#your-gaps").bounding_box()["y"] < table["y"]
+    assert serious_violations(page) == []
+    shot(page, "journey-alice-landing")
