@@ -13,8 +13,6 @@ from django.utils import timezone
 from adherence.services import evaluation_request
 from github import GitHubClient, GitHubError
 from lifecycle.models import (
-    REQUIRED_STEPS,
-    STEP_TITLES,
     STEPS,
     ContributionStep,
     Deprecation,
@@ -30,6 +28,7 @@ from lifecycle.permissions import (
     REQUEST_TOS,
     UPDATE_STEP,
 )
+from lifecycle.selectors import open_required_steps
 from techniques.models import Stage, Technique, TOSLevel
 from techniques.services import codeowners_entries, register_save_guard, technique_save
 from techniques.text import fit
@@ -43,16 +42,6 @@ def steps_ensure(technique: Technique) -> list[ContributionStep]:
         ignore_conflicts=True,
     )
     return sorted(technique.contribution_steps.all(), key=lambda s: s.order)
-
-
-def open_required_steps(technique: Technique) -> list[str]:
-    closed = set(
-        ContributionStep.objects.filter(
-            technique=technique,
-            state__in=[ContributionStep.State.DONE, ContributionStep.State.NOT_APPLICABLE],
-        ).values_list("step", flat=True)
-    )
-    return [STEP_TITLES[key] for key in REQUIRED_STEPS if key not in closed]
 
 
 def launch_guard(before, after, user, override: str) -> None:
@@ -90,10 +79,7 @@ def technique_launch(
     a refused launch leaves ``technique`` as it was stored."""
     LAUNCH.check(user, technique)
     if not technique.may_launch:
-        raise ValidationError(
-            f"{technique.name} is {technique.get_stage_display().lower()}: only a proposed "
-            "technique or one in development can be launched."
-        )
+        raise ValidationError(technique.launch_refusal())
     technique.stage = Stage.LAUNCHED
     technique.launch_date = technique.launch_date or launch_date or timezone.localdate()
     try:

@@ -20,13 +20,6 @@ from lifecycle.forms import (
     TOSDecideForm,
     TOSRequestForm,
 )
-from lifecycle.models import (
-    ContributionStep,
-    Deprecation,
-    OwnerInterest,
-    OwnershipCheck,
-    TOSChangeRequest,
-)
 from lifecycle.permissions import (
     CHECK_OWNERSHIP,
     DECIDE_TOS,
@@ -39,18 +32,30 @@ from lifecycle.permissions import (
     SEE_TOS_REQUESTS,
     UPDATE_STEP,
 )
-from lifecycle.selectors import decided_tos_requests, pending_tos_requests
+from lifecycle.selectors import (
+    decided_tos_requests,
+    deprecations_with_technique,
+    lifecycle_page,
+    lifecycle_techniques,
+    offers_with_deprecation,
+    ownership_checks,
+    pending_tos_requests,
+    pipeline_rows,
+    pipeline_techniques,
+    steps_with_technique,
+    tos_requests_with_technique,
+    tos_row,
+)
 from lifecycle.services import (
     deprecation_start,
     interest_moderate,
     interest_submit,
-    open_required_steps,
     step_update,
     technique_launch,
     tos_change_decide,
     tos_change_request,
 )
-from techniques.models import Stage, Technique, TOSLevel
+from techniques.models import Technique, TOSLevel
 from tfmot_portal.forms import submit
 from tfmot_portal.permissions import Permission, get_permitted_or_404
 
@@ -61,19 +66,9 @@ PIPELINE_PAGE_SIZE = 10
 
 @require_safe
 def pipeline(request):
-    techniques = (
-        Technique.objects.filter(stage__in=[Stage.PROPOSED, Stage.IN_DEVELOPMENT])
-        .select_related("owner_group")
-        .prefetch_related("contribution_steps")
-        .order_by("stage", "name", "pk")
-    )
+    techniques = pipeline_techniques()
     page = Paginator(techniques, PIPELINE_PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = []
-    for technique in page.object_list:
-        steps = sorted(technique.contribution_steps.all(), key=lambda s: s.order)
-        done = sum(1 for s in steps if s.is_closed)
-        blockers = [s for s in steps if s.required and not s.is_closed]
-        rows.append({"technique": technique, "steps": steps, "done": done, "blockers": blockers})
+    rows = pipeline_rows(page.object_list)
     return render(request, "lifecycle/pipeline.html", {"rows": rows, "page": page})
 
 
@@ -81,39 +76,21 @@ def _page(request, technique: Technique, status: int = 200, refused: dict | None
     """The technique's lifecycle page; after a refused POST, with that form (``refused``:
     its name on the page, the form) as it was filled in, so nothing typed is lost."""
     refused = refused or {}
-    steps = sorted(technique.contribution_steps.all(), key=lambda s: s.order)
-    step_rows = [(step, refused.get(f"step-{step.pk}") or StepForm.of(step)) for step in steps]
-    # Each request with its form and whether this user may decide it: the permission
-    # the decision checks, so the page never offers buttons the service refuses.
-    tos_rows = [
-        (
-            change,
-            refused.get(f"tos-{change.pk}") or TOSDecideForm.of(change),
-            change.status == TOSChangeRequest.Status.PENDING
-            and DECIDE_TOS.may(request.user, change),
-        )
-        for change in technique.tos_requests.select_related("requested_by", "decided_by")
+    context = lifecycle_page(technique, request.user)
+    context["steps"] = [
+        (step, refused.get(f"step-{step.pk}") or StepForm.of(step)) for step in context["steps"]
+    ]
+    context["tos_requests"] = [
+        (row, refused.get(f"tos-{row.change.pk}") or TOSDecideForm.of(row.change))
+        for row in context["tos_requests"]
     ]
     other_level = (
         TOSLevel.PRODUCTION if technique.tos_level == TOSLevel.RESEARCH else TOSLevel.RESEARCH
     )
-    context = {
+    context |= {
         "launch_form": refused.get("launch_form") or LaunchForm(),
         "tos_form": refused.get("tos_form") or TOSRequestForm(initial={"to_level": other_level}),
         "deprecate_form": refused.get("deprecate_form") or DeprecateForm(technique=technique),
-        "technique": technique,
-        "steps": step_rows,
-        "open_steps": open_required_steps(technique) if steps else [],
-        "deprecation": Deprecation.objects.filter(technique=technique)
-        .prefetch_related("interests__user")
-        .first(),
-        "others": Technique.objects.exclude(pk=technique.pk)
-        .order_by("name")
-        .values_list("pk", "name", named=True),
-        "tos_requests": tos_rows,
-        "check": OwnershipCheck.objects.filter(technique=technique).first(),
-        "is_owner": technique.is_owned_by(request.user),
-        "may_launch": LAUNCH.may(request.user, technique) and technique.may_launch,
     }
     return render(request, "lifecycle/technique.html", context, status=status)
 
@@ -136,8 +113,7 @@ def _act(request, technique: Technique, service, done: str, **form):
 
 def _technique(request, permission: Permission, slug) -> Technique:
     """The technique of this slug, when the user holds ``permission`` on it."""
-    techniques = Technique.objects.select_related("owner_group")
-    return get_permitted_or_404(request, permission, techniques, slug=slug)
+    return get_permitted_or_404(request, permission, lifecycle_techniques(), slug=slug)
 
 
 @login_required
@@ -149,8 +125,7 @@ def technique_lifecycle(request, slug):
 @login_required
 @require_POST
 def step_save(request, pk):
-    steps = ContributionStep.objects.select_related("technique__owner_group")
-    step = get_permitted_or_404(request, UPDATE_STEP, steps, pk=pk)
+    step = get_permitted_or_404(request, UPDATE_STEP, steps_with_technique(), pk=pk)
     form = StepForm.of(step, request.POST)
     updated = f"Step updated: {step.get_step_display()}."
     done = submit(request, form, partial(step_update, step, request.user), updated)
@@ -178,9 +153,7 @@ def deprecate(request, slug):
 @login_required
 @require_POST
 def offer_help(request, slug):
-    deprecation = get_object_or_404(
-        Deprecation.objects.select_related("technique"), technique__slug=slug
-    )
+    deprecation = get_object_or_404(deprecations_with_technique(), technique__slug=slug)
     form = OfferHelpForm(request.POST)
     thanks = "Thank you! The TFMOT team will review your offer before it is listed."
     if submit(request, form, partial(interest_submit, deprecation, request.user), thanks):
@@ -193,8 +166,7 @@ def offer_help(request, slug):
 @login_required
 @require_POST
 def moderate(request, pk):
-    offers = OwnerInterest.objects.select_related("deprecation__technique", "user")
-    interest = get_permitted_or_404(request, MODERATE, offers, pk=pk)
+    interest = get_permitted_or_404(request, MODERATE, offers_with_deprecation(), pk=pk)
     done = submit(
         request,
         ModerateForm(request.POST),
@@ -217,8 +189,7 @@ def tos_request(request, slug):
 @login_required
 @require_POST
 def tos_decide(request, pk):
-    requests = TOSChangeRequest.objects.select_related("technique__owner_group")
-    change = get_permitted_or_404(request, DECIDE_TOS, requests, pk=pk)
+    change = get_permitted_or_404(request, DECIDE_TOS, tos_requests_with_technique(), pk=pk)
     form = TOSDecideForm.of(change, request.POST)
     done = submit(
         request,
@@ -237,7 +208,7 @@ def tos_requests(request):
     """The team's queue: pending TOS changes (decided here), then the decided ones."""
     SEE_TOS_REQUESTS.check(request.user)
     pending = [
-        (change, TOSDecideForm.of(change), DECIDE_TOS.may(request.user, change))
+        (tos_row(request.user, change), TOSDecideForm.of(change))
         for change in pending_tos_requests()[:100]
     ]
     page = Paginator(decided_tos_requests(), TOS_REQUESTS_PAGE_SIZE).get_page(
@@ -252,8 +223,7 @@ def tos_requests(request):
 def ownership(request):
     SEE_OWNERSHIP.check(request.user)
     # A page of checks; the corrected CODEOWNERS (every technique) is a download.
-    checks = OwnershipCheck.objects.select_related("technique").order_by("technique__name", "pk")
-    page = Paginator(checks, OWNERSHIP_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(ownership_checks(), OWNERSHIP_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "lifecycle/ownership.html", {"checks": page.object_list, "page": page})
 
 

@@ -118,6 +118,12 @@ class OwnerGroup(models.Model):
             raise ValidationError({"name": "A group name is required."})
         self.name = self.name.strip()
 
+    @property
+    def shows_emails(self) -> bool:
+        """The contact policy: pages show maintainers' e-mail addresses (and the technique
+        page the mailing list) only when the group invites direct contact."""
+        return self.contact_policy == self.ContactPolicy.OPEN
+
     def contact_emails(self) -> list[str]:
         """Where notifications to the group go: its list and its active maintainers."""
         emails = [self.mailing_list] if self.mailing_list else []
@@ -391,6 +397,11 @@ class Technique(models.Model):
                 errors["path_globs"] = f"'{glob[:60]}' is not a CODEOWNERS path pattern."
         if self.stage in {Stage.LAUNCHED, Stage.DEPRECATING} and not self.launch_date:
             errors["launch_date"] = "A launched technique needs its launch date."
+        if self.stage == Stage.LAUNCHED and self.pk:
+            # "May launch" judges the stage a technique is launched from: the stored one.
+            stored = Technique.objects.filter(pk=self.pk).values_list("stage", flat=True).first()
+            if stored not in (None, Stage.LAUNCHED, *self.LAUNCHABLE_STAGES):
+                errors["stage"] = self.launch_refusal(Stage(stored))
         if errors:
             raise ValidationError(errors)
 
@@ -452,6 +463,14 @@ class Technique(models.Model):
     def may_launch(self) -> bool:
         """Whether the technique's stage lets it be launched (proposed or in development)."""
         return self.stage in self.LAUNCHABLE_STAGES
+
+    def launch_refusal(self, stage: Stage | None = None) -> str:
+        """Why the technique cannot be launched from ``stage`` (its own by default)."""
+        label = Stage(stage or self.stage).label.lower()
+        return (
+            f"{self.name} is {label}: only a proposed technique or one in development "
+            "can be launched."
+        )
 
     def is_owned_by(self, user) -> bool:
         if not user.is_authenticated or self.owner_group is None:

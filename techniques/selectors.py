@@ -20,6 +20,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from techniques.duties import duties_for, duties_not_applicable
 from techniques.models import Maintainer, OwnerGroup, Technique, TOSLevel
 
 SEARCH_LIMIT = 20
@@ -94,6 +95,39 @@ def groups_page(number) -> Page:
     page = Paginator(groups, GROUPS_PAGE_SIZE).get_page(number)
     attach_maintainer_labels(page.object_list)
     return page
+
+
+def technique_page(slug: str, user) -> dict | None:
+    """The technique page's data for ``user`` (None for an unknown slug): the technique
+    with its group and maintainers, its duties, its latest history, and the flags."""
+    technique = Technique.objects.for_pages().filter(slug=slug).first()
+    if technique is None:
+        return None
+    group = technique.owner_group
+    return {
+        "technique": technique,
+        "duties": duties_for(technique),
+        "duties_not_applicable": duties_not_applicable(technique),
+        "changes": technique.changes.select_related("changed_by")[:20],
+        "is_owner": technique.is_owned_by(user),
+        "may_show_email": bool(group and group.shows_emails),
+    }
+
+
+def group_page(slug: str) -> dict | None:
+    """The owner group page's data (None for an unknown slug): the group, its techniques,
+    its active and emeritus maintainers, and whether its contact policy shows e-mail."""
+    group = group_for_page(slug)
+    if group is None:
+        return None
+    maintainers = list(group.maintainers.all())
+    return {
+        "group": group,
+        "techniques": list(group.techniques.all()),
+        "active": [m for m in maintainers if m.is_active],
+        "emeritus": [m for m in maintainers if not m.is_active],
+        "may_show_email": group.shows_emails,
+    }
 
 
 def group_for_page(slug: str) -> OwnerGroup | None:

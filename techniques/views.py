@@ -7,7 +7,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_safe
 
 from techniques.cache import private_page, public_page
-from techniques.duties import duties_for, duties_not_applicable
 from techniques.landing import landing_sections
 from techniques.models import Technique
 from techniques.panels import technique_panels
@@ -15,10 +14,11 @@ from techniques.permissions import SEE_AUDIT
 from techniques.selectors import (
     audit_changes,
     audit_entries,
-    group_for_page,
+    group_page,
     groups_page,
     home_page,
     search,
+    technique_page,
 )
 from techniques.services import (
     codeowners_text,
@@ -43,15 +43,10 @@ def home(request):
 @public_page
 @require_safe
 def technique_detail(request, slug):
-    technique = get_object_or_404(Technique.objects.for_pages(), slug=slug)
-    context = {
-        "technique": technique,
-        "duties": duties_for(technique),
-        "duties_not_applicable": duties_not_applicable(technique),
-        "changes": technique.changes.select_related("changed_by")[:20],
-        "is_owner": technique.is_owned_by(request.user),
-        "panels": technique_panels(request, technique),
-    }
+    context = technique_page(slug, request.user)
+    if context is None:
+        raise Http404("No technique with this name.")
+    context["panels"] = technique_panels(request, context["technique"])
     return render(request, "techniques/detail.html", context)
 
 
@@ -102,17 +97,9 @@ def groups(request):
 @public_page
 @require_safe
 def group_detail(request, slug):
-    group = group_for_page(slug)
-    if group is None:
+    context = group_page(slug)
+    if context is None:
         raise Http404("No owner group with this name.")
-    techniques = list(group.techniques.all())
-    maintainers = list(group.maintainers.all())
-    context = {
-        "group": group,
-        "techniques": techniques,
-        "active": [m for m in maintainers if m.is_active],
-        "emeritus": [m for m in maintainers if not m.is_active],
-    }
     return render(request, "techniques/group.html", context)
 
 

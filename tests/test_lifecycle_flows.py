@@ -16,6 +16,7 @@ from fake_github.server import FakeGitHub
 from github import GitHubClient
 from lifecycle.models import ContributionStep, OwnerInterest, OwnershipCheck
 from lifecycle.permissions import DECIDE_TOS
+from lifecycle.selectors import lifecycle_page
 from lifecycle.services import (
     codeowners_drift,
     deprecation_start,
@@ -376,3 +377,57 @@ def test_the_requester_sees_no_decision_buttons_and_another_team_member_does(
     assert str(refused.value) == DECIDE_TOS.refusal
     client.force_login(dan)
     assert f'action="{decide}"' in client.get(f"/lifecycle/{clustering.slug}/").content.decode()
+
+
+@pytest.mark.parametrize("stage", ["deprecating", "deprecated"])
+def test_a_deprecated_technique_cannot_be_saved_launched_again(pruning, carol, stage):
+    """ "May launch" is the model's rule: a save that moves a deprecating or deprecated
+    technique back to launched (the admin's form, any service) is refused by its clean."""
+    Technique.objects.filter(pk=pruning.pk).update(stage=stage)
+    pruning.refresh_from_db()
+    pruning.stage = "launched"
+    with pytest.raises(ValidationError) as refused:
+        technique_save(pruning, user=carol)
+    assert "only a proposed technique or one in development can be launched" in str(
+        refused.value.message_dict["stage"]
+    )
+    assert Technique.objects.get(pk=pruning.pk).stage == stage
+
+
+def test_the_lifecycle_page_offers_the_forms_its_services_accept(client, pruning, carol, alice):
+    """The page's flags come from the permissions the services check: an owner sees no
+    Launch, deprecation or moderation form, a staff member does on a technique in
+    development, and nobody sees Launch on a launched one."""
+    developing = TechniqueFactory(
+        slug="developing", stage="in_development", launch_date=None, owner_group=pruning.owner_group
+    )
+    for technique, user, shown in [
+        (developing, carol, True),
+        (developing, alice, False),
+        (pruning, carol, False),
+    ]:
+        page = lifecycle_page(technique, user)
+        assert page["may_launch"] is shown
+        assert page["may_deprecate"] is user.is_staff
+        client.force_login(user)
+        html = client.get(f"/lifecycle/{technique.slug}/").content.decode()
+        assert (f'action="/lifecycle/{technique.slug}/launch"' in html) is shown
+        assert (f'action="/lifecycle/{technique.slug}/deprecate"' in html) is user.is_staff
+        if shown:
+            technique_launch(technique, user, override="Steps tracked elsewhere.")
+
+
+def test_the_requester_is_told_another_team_member_decides(client, clustering, carol):
+    dan = UserFactory(username="dan", is_staff=True)
+    change = tos_change_request(clustering, carol, "production", "Partners run it in production.")
+    (own,) = lifecycle_page(clustering, carol)["tos_requests"]
+    (other,) = lifecycle_page(clustering, dan)["tos_requests"]
+    assert (own.may_decide, own.is_own_pending) == (False, True)
+    assert (other.may_decide, other.is_own_pending) == (True, False)
+    client.force_login(dan)
+    queue = client.get("/lifecycle/tos-requests/").content.decode()
+    assert f'action="/lifecycle/tos-requests/{change.pk}/decide"' in queue
+    client.force_login(carol)
+    queue = client.get("/lifecycle/tos-requests/").content.decode()
+    assert f'action="/lifecycle/tos-requests/{change.pk}/decide"' not in queue
+    assert "Your request: another member of the TFMOT team decides it." in queue

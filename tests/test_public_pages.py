@@ -7,6 +7,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from techniques.models import Technique
+from techniques.selectors import group_page, technique_page
 from tests.factories import MaintainerFactory, TechniqueFactory
 
 pytestmark = pytest.mark.django_db
@@ -200,3 +201,26 @@ def test_owner_groups_index_lists_every_group_as_its_page_does(client, lonely, c
     second = main_of(client.get("/groups/?page=2"))
     assert "Group 29" in second
     assert '<td data-label="Techniques">0</td>' in second.split(">Group 29<")[1]
+
+
+def test_maintainers_e_mail_shows_only_where_the_contact_policy_invites_contact(
+    client, pruning, clustering
+):
+    """One rule for the technique and group pages: the selectors' ``may_show_email`` is
+    the group's contact policy, and the pages show addresses only under it."""
+    clustering.owner_group.contact_policy = "open"
+    clustering.owner_group.save()
+    for technique in (pruning, clustering):
+        technique.owner_group.maintainers.update(email="owner@example.org")
+    assert technique_page("clustering", AnonymousUser())["may_show_email"] is True
+    assert technique_page("pruning", AnonymousUser())["may_show_email"] is False
+    assert group_page("arm")["may_show_email"] is True
+    assert group_page("tf-mot")["may_show_email"] is False
+    assert technique_page("missing", AnonymousUser()) is None and group_page("missing") is None
+    for url, shown in [
+        ("/techniques/clustering/", True),
+        ("/groups/arm/", True),
+        ("/techniques/pruning/", False),
+        ("/groups/tf-mot/", False),
+    ]:
+        assert ("mailto:owner@example.org" in text(client.get(url))) is shown, url
