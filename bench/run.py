@@ -10,8 +10,8 @@ Prints one table and exits non-zero when a target is missed. Targets apply to th
 figures: median <= 30 ms, p95 <= 60 ms at the largest scale; time at the largest scale
 <= 1.5x its time at the smallest; identical query counts at every scale. Pages for
 signed-in users are timed signed in. Rule evaluation time (all rules, all techniques;
-median of 3) <= 2 s. The start-up heap is frozen (gc.freeze) before timing, as in a
-server that loads the app before serving.
+median of 3) <= 2 s. The start-up heap is frozen (gc.freeze) before timing, as
+`make serve`'s gunicorn does before forking each worker (deploy/gunicorn.conf.py).
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def child(scale: float, requests: int, cold: bool, pages: list[str]) -> None:
     from techniques.models import Technique
 
     add_floor_view()
-    # As a server process that loads the app before serving (gunicorn --preload): the
+    # As make serve's gunicorn does before forking each worker (preload_app): the
     # objects of start-up move out of the collector's sight, so a garbage collection during
     # a request scans only that request's objects, not Django's whole start-up heap.
     gc.collect()

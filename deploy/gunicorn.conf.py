@@ -1,10 +1,17 @@
 """gunicorn settings for the portal's web process (`make serve` and deploy/tfmot-web.service).
 
 Read from the environment: HOST, PORT, WEB_CONCURRENCY (default 2 x CPUs - 1),
-GUNICORN_TIMEOUT, GUNICORN_GRACEFUL_TIMEOUT, GUNICORN_PIDFILE, FORWARDED_ALLOW_IPS,
-LOG_FORMAT, PROMETHEUS_MULTIPROC_DIR.
+GUNICORN_TIMEOUT, GUNICORN_GRACEFUL_TIMEOUT, GUNICORN_PIDFILE, GUNICORN_PRELOAD (default
+true), FORWARDED_ALLOW_IPS, LOG_FORMAT, PROMETHEUS_MULTIPROC_DIR.
+
+The app is loaded once, in the master, before the workers are forked (``preload_app``),
+and the start-up heap is frozen (``gc.freeze()``) before each fork: a worker's garbage
+collections then scan only the objects of its requests, never Django's start-up objects,
+and the workers share those pages with the master. The cost: SIGHUP starts new workers
+from the master's loaded code, so a new release needs a restart (docs/running/deploying.md).
 """
 
+import gc
 import multiprocessing
 import os
 
@@ -20,6 +27,8 @@ keepalive = 5
 max_requests = 1000
 max_requests_jitter = 100
 pidfile = os.environ.get("GUNICORN_PIDFILE") or None
+# Load the app before forking (GUNICORN_PRELOAD=false: each worker loads it itself).
+preload_app = os.environ.get("GUNICORN_PRELOAD", "true").lower() != "false"
 # The proxy in front sets X-Forwarded-Proto; trust it from these addresses only.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 if os.path.isdir("/dev/shm"):  # noqa: S108 - gunicorn's documented heartbeat folder
@@ -46,6 +55,30 @@ if os.environ.get("LOG_FORMAT") == "json":
             "gunicorn.error": {"handlers": ["error_console"], "level": "INFO", "propagate": False}
         },
     }
+
+
+def when_ready(server):
+    """Once the app is loaded: collect the garbage of start-up, so that only live objects
+    are frozen before the forks."""
+    gc.collect()
+
+
+def pre_fork(server, worker):
+    """In the master, before each fork: no connection opened while loading the app is
+    shared with a worker, and the loaded heap moves out of the collector's sight (every
+    worker inherits the frozen generation)."""
+    if server.cfg.preload_app:
+        from django.db import connections
+
+        connections.close_all()
+    gc.freeze()
+
+
+def post_worker_init(worker):
+    """Without preload, each worker freezes the heap it loaded itself."""
+    if not worker.cfg.preload_app:
+        gc.collect()
+        gc.freeze()
 
 
 def child_exit(server, worker):
