@@ -245,6 +245,8 @@ class GapEvent(models.Model):
 class Notification(models.Model):
     """What was sent, so that nothing is sent twice (unique on the event key)."""
 
+    page_data = False  # bookkeeping: no page shows it
+
     key = models.CharField(max_length=200, unique=True)
     sent_at = models.DateTimeField(default=timezone.now)
     recipients = models.TextField(blank=True)

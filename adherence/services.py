@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 
 import requests
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -160,13 +161,60 @@ def evaluation_request(
     request.add(ids)
 
 
+# Evaluations queued and not started yet, marked in the cache: a request for techniques
+# whose evaluation is waiting (or while an evaluation of every technique waits) queues no
+# second task, so ten webhooks a second make one evaluation at a time, not ten. A worker
+# clears the marks as it starts (evaluation_run), before it reads anything: what commits
+# after that asks again. A mark outlives a lost task by PENDING_SECONDS at most.
+PENDING_ALL = "adherence:evaluation-pending:all"
+PENDING_SECONDS = 600
+
+
+def _pending_key(technique_id: int) -> str:
+    return f"adherence:evaluation-pending:{technique_id}"
+
+
+def _not_pending(technique_ids: set[int] | None) -> set[int] | None:
+    """Mark the techniques as waiting; returns those that were not (None: every
+    technique, and it was not), or an empty set when nothing needs a new task."""
+    try:
+        if cache.get(PENDING_ALL):
+            return set()
+        if technique_ids is None:
+            return None if cache.add(PENDING_ALL, 1, PENDING_SECONDS) else set()
+        return {t for t in technique_ids if cache.add(_pending_key(t), 1, PENDING_SECONDS)}
+    except Exception as exc:  # the cache is down: queue the task anyway
+        logger.warning("evaluation requests not merged (cache: %s)", exc)
+        return technique_ids
+
+
+def _evaluation_started(technique_ids: Iterable[int] | None) -> None:
+    try:
+        if technique_ids is None:
+            cache.delete(PENDING_ALL)
+        else:
+            cache.delete_many([_pending_key(t) for t in technique_ids])
+    except Exception as exc:
+        logger.warning("evaluation marks not cleared (cache: %s)", exc)
+
+
+def evaluation_run(technique_ids: list[int] | None = None) -> EvaluationSummary:
+    """What a worker runs for a request: clear its marks, then evaluate."""
+    _evaluation_started(technique_ids)
+    return gaps_evaluate(technique_ids=technique_ids)
+
+
 def _evaluation_send(technique_ids: set[int] | None) -> bool:
     from adherence.tasks import evaluate_adherence
 
+    waiting = _not_pending(technique_ids)
+    if waiting is not None and not waiting:
+        return True  # an evaluation that covers them is queued already
     try:
-        evaluate_adherence.delay(sorted(technique_ids) if technique_ids is not None else None)
+        evaluate_adherence.delay(sorted(waiting) if waiting is not None else None)
         return True
     except Exception as exc:  # broker down: the next scheduled evaluation catches up
+        _evaluation_started(waiting)
         logger.warning("could not queue an adherence evaluation: %s", exc)
         return False
 

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from adherence.services import digest_send, gaps_evaluate
+from adherence.services import digest_send, evaluation_run
 from tfmot_portal.celery import RETRY_ON_CONNECTION_ERROR
 
 
@@ -13,7 +13,7 @@ from tfmot_portal.celery import RETRY_ON_CONNECTION_ERROR
 def evaluate_adherence(technique_ids: list[int] | None = None) -> dict:
     """Every technique's rules (the schedule), or those of ``technique_ids``
     (``adherence.services.evaluation_request``)."""
-    summary = gaps_evaluate(technique_ids=technique_ids)
+    summary = evaluation_run(technique_ids)
     return {
         "techniques": summary.techniques,
         "opened": len(summary.opened),

@@ -49,6 +49,8 @@ class Repository(models.Model):
 class SyncCursor(models.Model):
     """Where the last sync of one resource stopped: ETag of its first page, ``since``."""
 
+    page_data = False  # bookkeeping of the sync: no page shows it
+
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="cursors")
     resource = models.CharField(max_length=40)
     url = models.CharField(max_length=500, blank=True, help_text="First page's URL")
@@ -325,6 +327,20 @@ class SyncRun(models.Model):
 
     # A queued sync no worker has taken for this long is not waiting any more.
     QUEUE_PATIENCE = timedelta(minutes=30)
+    # The progress counters, saved every half second while a sync runs: only the sync
+    # status page (never cached) shows them, so saving only these bumps no data version.
+    bookkeeping_fields = frozenset(
+        {
+            "requests",
+            "not_modified",
+            "rows_written",
+            "rate_limit_remaining",
+            "rate_limit_reset",
+            "rate_limits",
+            "progress",
+            "per_resource",
+        }
+    )
 
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="sync_runs")
     resource = models.CharField(max_length=40, default="all")
@@ -418,6 +434,8 @@ class SyncRun(models.Model):
 
 class WebhookDelivery(models.Model):
     """Delivery ids already handled: a replayed delivery is ignored."""
+
+    page_data = False  # bookkeeping: what a delivery changed bumps the data version itself
 
     delivery_id = models.CharField(max_length=100, unique=True)
     event = models.CharField(max_length=40)

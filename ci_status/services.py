@@ -761,9 +761,10 @@ def community_figures_refresh(technique_ids=None, now=None) -> int:
     return len(stored)
 
 
-def community_refresh(repository: Repository, numbers=None, now=None) -> int:
+def community_refresh(repository: Repository, numbers=None, now=None) -> set[int]:
     """Bring the stored community figures up to date after these items changed (all
-    items when None, or when the registry changed since the last refresh)."""
+    items when None, or when the registry changed since the last refresh); returns the
+    ids of the techniques whose figures were refreshed."""
     registry = community_registry(repository)
     full = numbers is None or repository.community_fingerprint != registry.fingerprint
     if full:
@@ -782,4 +783,6 @@ def community_refresh(repository: Repository, numbers=None, now=None) -> int:
     if full:
         repository.community_fingerprint = registry.fingerprint
         repository.save(update_fields=["community_fingerprint"])
-    return community_figures_refresh(list(registry.techniques) if full else affected, now)
+    techniques = set(registry.techniques) if full else affected
+    community_figures_refresh(list(techniques), now)
+    return techniques

@@ -12,6 +12,7 @@ from django.db.models.functions import Lower
 
 from ci_status.models import CIRun, Comment, Issue, Label, Release, Repository
 from github import parse_timestamp
+from techniques.cache import bump_data_version
 from techniques.models import Maintainer
 from techniques.text import fit
 
@@ -70,10 +71,13 @@ RUN_UPDATE_FIELDS = [
 
 def _upsert(model: type[Model], rows: Iterable[Model], key: list[str], update: list[str]) -> None:
     """Insert ``rows``; a row whose natural ``key`` is stored already gets its ``update``
-    fields overwritten instead (one INSERT ... ON CONFLICT DO UPDATE)."""
-    model._default_manager.bulk_create(
+    fields overwritten instead (one INSERT ... ON CONFLICT DO UPDATE). Bulk writes send
+    no save signal: the data version is bumped here when a row was written."""
+    written = model._default_manager.bulk_create(
         rows, update_conflicts=True, unique_fields=key, update_fields=update
     )
+    if written:
+        bump_data_version()
 
 
 def is_bot(user: dict | None) -> bool:
@@ -229,7 +233,8 @@ def label_changed(repository: Repository, action: str, data: dict, old_name: str
             labels.append(name)
         issue.labels = labels
         changed.append(issue)
-    Issue.objects.bulk_update(changed, ["labels"], batch_size=500)
+    if Issue.objects.bulk_update(changed, ["labels"], batch_size=500):
+        bump_data_version()
     return {issue.number for issue in changed}
 
 

@@ -29,6 +29,8 @@ EVENTS = {
     "label",
     "ping",
 }
+# Events about one issue or PR: only the rules of that item's techniques can change.
+ITEM_EVENTS = {"issues", "pull_request", "issue_comment", "pull_request_review"}
 # The objects each event carries, and the fields the upserts read from them.
 OBJECTS = {
     "issues": ("issue",),
@@ -168,11 +170,16 @@ def webhook_handle(event: str, delivery_id: str, payload: dict) -> tuple[str, in
         if _stale(repository, event, payload):
             return "stale", 0
         rows = _apply(repository, event, payload)
-        services.community_refresh(repository, _numbers(payload))
+        techniques = services.community_refresh(repository, _numbers(payload))
         delivery.rows_written = rows
         delivery.save(update_fields=["rows_written"])
-        upserts.record_maintainer_activity(repository, only=_people(payload))
-        evaluation_request()  # sent once the delivery commits
+        active = upserts.record_maintainer_activity(repository, only=_people(payload))
+        # An item's event changes only its techniques' rules (before and after its links),
+        # unless a maintainer's activity moved or the item left the repository (its links
+        # went with it); runs and labels count for every technique.
+        gone = event == "issues" and payload.get("action") in {"deleted", "transferred"}
+        scoped = event in ITEM_EVENTS and not active and not gone
+        evaluation_request(techniques if scoped else None)  # sent once the delivery commits
     return "applied", rows
 
 

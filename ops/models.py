@@ -10,6 +10,8 @@ class Heartbeat(models.Model):
     so that the web process reads what a worker or beat in another process wrote, with
     any cache backend (a per-process memory cache included)."""
 
+    page_data = False  # read by /readyz and /metrics, which are never cached
+
     class Part(models.TextChoices):
         WORKER = "worker"
         BEAT = "beat"

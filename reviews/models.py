@@ -146,6 +146,8 @@ class ReviewTransition(models.Model):
 class ReminderSent(models.Model):
     """One row per reminder event: a reminder is never sent twice."""
 
+    page_data = False  # bookkeeping: no page shows it
+
     review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="reminders")
     kind = models.CharField(max_length=40)  # due-soon | due-today | overdue-2026-W02 | submitted-1
     sent_at = models.DateTimeField(default=timezone.now)

@@ -21,6 +21,7 @@ from convergence import selectors as convergence_selectors
 from reviews.markup import render_markdown  # noqa: F401 (the pages import it from here)
 from reviews.models import MAX_TEXT, ReminderSent, Review, ReviewCycle, ReviewTransition
 from reviews.permissions import ASSIGN_SHEPHERD, DECIDE, EDIT, SUBMIT
+from techniques.cache import bump_data_version
 from techniques.duties import duties_for
 from techniques.models import Stage, Technique, TOSLevel
 
@@ -50,9 +51,10 @@ def cycles_ensure(today: date | None = None) -> ReviewCycle:
     """The current cycle with one review per technique in a reviewed stage (idempotent)."""
     cycle = cycle_for(today or timezone.localdate())
     techniques = Technique.objects.filter(stage__in=REVIEWED_STAGES).exclude(reviews__cycle=cycle)
-    Review.objects.bulk_create(
+    if Review.objects.bulk_create(
         [Review(cycle=cycle, technique=t) for t in techniques], ignore_conflicts=True
-    )
+    ):
+        bump_data_version()  # a bulk insert sends no save signal
     return cycle
 
 

@@ -3,9 +3,12 @@
 Anonymous GET requests of the public pages are served from the cache under a key that
 includes the data version (``DataVersion``): one cheap query per request instead of the
 page's queries and rendering. Every ORM save or delete in the portal's apps bumps the
-version (signals below); code that writes with bulk operations or ``update()`` (the
-GitHub sync, rule evaluation, run ingestion) calls ``bump_data_version()`` when it
-commits. A signed-in user's read-only pages are cached per session and per rights
+version (signals below), except of bookkeeping that no page shows: a model with
+``page_data = False`` (webhook delivery ids, heartbeats, sent-notification keys), and a
+save of only a model's ``bookkeeping_fields`` (a sync's progress counters, saved every
+half second). Code that writes with bulk operations or ``update()`` (the GitHub sync's
+upserts, rule evaluation, run ingestion) calls ``bump_data_version()`` itself, never
+counting on a neighbouring save. A signed-in user's read-only pages are cached per session and per rights
 (``private_page``).
 Keys also hold the code version (``CODE_VERSION``), so a deploy starts with no page
 cached by the code before it.
@@ -83,8 +86,18 @@ def bump_data_version() -> None:
     transaction.on_commit(bump)
 
 
-def _on_change(sender, **kwargs):
-    if sender._meta.app_label in PROJECT_APPS and sender._meta.model_name != "dataversion":
+def changes_pages(model, update_fields=None) -> bool:
+    """Whether saving (or deleting) a row of ``model`` can change a page: a model of the
+    portal's apps, not bookkeeping (``page_data = False``), and not a save of only its
+    ``bookkeeping_fields``."""
+    if model._meta.app_label not in PROJECT_APPS or not getattr(model, "page_data", True):
+        return False
+    bookkeeping: frozenset[str] = getattr(model, "bookkeeping_fields", frozenset())
+    return not (update_fields and frozenset(update_fields) <= bookkeeping)
+
+
+def _on_change(sender, update_fields=None, **kwargs):
+    if changes_pages(sender, update_fields):
         bump_data_version()
 
 

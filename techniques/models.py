@@ -514,6 +514,7 @@ class DataVersion(models.Model):
     """
 
     value = models.BigIntegerField(default=1)
+    page_data = False  # its own saves bump nothing
 
     def __str__(self) -> str:
         return str(self.value)

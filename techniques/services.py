@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from techniques.cache import bump_data_version
 from techniques.models import Maintainer, OwnerGroup, Technique, TechniqueChange
 
 # Fields whose changes the history keeps (ownership and terms of service first).
@@ -77,6 +78,7 @@ def technique_save(
 @transaction.atomic
 def maintainers_record_change(group: OwnerGroup, description: str, *, user=None) -> None:
     """Record a change of a group's maintainers in the history of each of its techniques."""
+    bump_data_version()  # the technique pages' history (a bulk insert sends no save signal)
     TechniqueChange.objects.bulk_create(
         TechniqueChange(
             technique=technique,
