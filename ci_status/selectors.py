@@ -19,6 +19,7 @@ from ci_status.models import (
     CIRun,
     CommunityFigures,
     Issue,
+    ItemTechnique,
     Release,
     Repository,
     SyncCursor,
@@ -143,15 +144,53 @@ def sync_overview(watched_id: int | None = None) -> dict:
     }
 
 
-def release_tags_since(start: datetime) -> list[str] | None:
-    """Tags published since `start`, oldest first; None when no release was ever synced."""
+def releases_in_period(start: datetime, end: datetime) -> list[dict] | None:
+    """Releases published in [start, end), oldest first, as {tag, name, published, url};
+    None when no release was ever synced (the portal then cannot say there was none)."""
     if not Release.objects.exists():
         return None
-    return list(
-        Release.objects.filter(published_at__gte=start)
-        .order_by("published_at")
-        .values_list("tag", flat=True)
-    )
+    rows = Release.objects.filter(
+        published_at__gte=start, published_at__lt=end, draft=False
+    ).order_by("published_at", "id")
+    return [
+        {
+            "tag": r.tag,
+            "name": r.name,
+            "published": r.published_at.date().isoformat() if r.published_at else None,
+            "url": r.html_url,
+        }
+        for r in rows.only("tag", "name", "published_at", "html_url")
+    ]
+
+
+# Most merged PRs a review's evidence lists (the count says how many there were).
+MERGED_PRS_LISTED = 50
+
+
+def merged_prs(technique, start: datetime, end: datetime) -> dict:
+    """The technique's pull requests (by label or paths, not mere mentions) merged in
+    [start, end): the total and the first ``MERGED_PRS_LISTED``, oldest first, as
+    {number, title, merged, url}. Two queries."""
+    prs = Issue.objects.filter(
+        kind=Issue.Kind.PR,
+        merged_at__gte=start,
+        merged_at__lt=end,
+        technique_links__technique=technique,
+        technique_links__via__in=[ItemTechnique.Via.LABEL, ItemTechnique.Via.PATHS],
+    ).distinct()
+    listed = prs.order_by("merged_at", "number").only("number", "title", "merged_at", "html_url")
+    return {
+        "count": prs.count(),
+        "listed": [
+            {
+                "number": pr.number,
+                "title": pr.title,
+                "merged": pr.merged_at.date().isoformat() if pr.merged_at else None,
+                "url": pr.html_url,
+            }
+            for pr in listed[:MERGED_PRS_LISTED]
+        ],
+    }
 
 
 def releases_newest_first() -> QuerySet[Release]:

@@ -6,6 +6,9 @@ through ``CleanCharField``. Views run services through ``tfmot_portal.forms.run_
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django import forms
 from django.contrib.auth import get_user_model
 
@@ -24,8 +27,9 @@ def _max_length(name: str) -> int:
 class ReviewForm(forms.Form):
     """The owners' draft: texts, proposals and one rating and note per duty.
 
-    ``duties`` are the technique's duties; ``suggestions`` the ratings the portal
-    suggests from its results ({duty_id: rating}). Rating a duty better than the portal
+    ``duties`` are the duties the owners rate (``services.rated_duties``: the portal's
+    N/A ones have no rating); ``suggestions`` the ratings the portal suggests from its
+    results ({duty_id: rating}). Rating a duty better than the portal
     finds it needs a note: the override is the owners' to explain.
     """
 
@@ -80,13 +84,21 @@ class ReviewForm(forms.Form):
 
     def draft(self) -> dict:
         """The cleaned data in the shape ``review_save_draft`` takes."""
-        data = {name: self.cleaned_data.get(name, "") for name in TEXT_FIELDS}
-        data["proposal_tos"] = self.cleaned_data.get("proposal_tos", "")
-        data["proposal_deprecate"] = self.cleaned_data.get("proposal_deprecate", False)
+        return self._draft(self.cleaned_data)
+
+    def shown(self) -> dict:
+        """The draft as the form shows it: the cleaned data of a bound form, else its
+        initial values (what saving the form unchanged would store)."""
+        return self.draft() if self.is_bound else self._draft(self.initial)
+
+    def _draft(self, values: Mapping[str, Any]) -> dict:
+        data = {name: values.get(name) or "" for name in TEXT_FIELDS}
+        data["proposal_tos"] = values.get("proposal_tos") or ""
+        data["proposal_deprecate"] = bool(values.get("proposal_deprecate"))
         data["self_assessment"] = {
             duty.id: {
-                "rating": self.cleaned_data.get(f"rating-{duty.id}", ""),
-                "note": self.cleaned_data.get(f"note-{duty.id}", ""),
+                "rating": values.get(f"rating-{duty.id}") or "",
+                "note": values.get(f"note-{duty.id}") or "",
             }
             for duty in self.duties
         }

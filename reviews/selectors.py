@@ -54,6 +54,12 @@ class DutyEvidence:
     suggestion: str = ""
 
     @property
+    def not_applicable(self) -> bool:
+        """Every rule behind the duty finds it N/A (stage, TOS level, opt-in): the owners
+        have nothing to rate. A duty no rule checks is theirs to assess, never N/A."""
+        return bool(self.rules) and all(r.status == Shown.NA for r in self.rules)
+
+    @property
     def reason(self) -> str:
         failing = [r.title for r in self.rules if r.status == Shown.FAIL]
         if failing:

@@ -21,6 +21,7 @@ from convergence import selectors as convergence_selectors
 from reviews.markup import render_markdown  # noqa: F401 (the pages import it from here)
 from reviews.models import MAX_TEXT, ReminderSent, Review, ReviewCycle, ReviewTransition
 from reviews.permissions import ASSIGN_SHEPHERD, DECIDE, EDIT, SUBMIT
+from reviews.selectors import DutyEvidence, duty_evidence
 from techniques.cache import bump_data_version
 from techniques.duties import duties_for
 from techniques.models import Stage, Technique, TOSLevel
@@ -69,6 +70,9 @@ def evidence_collect(technique: Technique, cycle: ReviewCycle, now: datetime | N
     """The figures the portal holds for the period; missing data says so, never zero."""
     now = now or timezone.now()
     start = datetime.combine(cycle.starts_on, datetime.min.time(), tzinfo=now.tzinfo)
+    end = datetime.combine(
+        cycle.due_date + timedelta(days=1), datetime.min.time(), tzinfo=now.tzinfo
+    )
     evidence: dict[str, Any] = {
         "collected_at": now.isoformat(),
         "period": f"{cycle.starts_on} to {cycle.due_date}",
@@ -101,7 +105,8 @@ def evidence_collect(technique: Technique, cycle: ReviewCycle, now: datetime | N
 
     evidence["community"] = _community(technique, now)
     evidence["convergence"] = _convergence(technique)
-    evidence["releases"] = _releases(start)
+    evidence["releases"] = _releases(start, end)
+    evidence["merged_prs"] = {"available": True, **ci_selectors.merged_prs(technique, start, end)}
     maintainers = technique.owner_group.maintainers.all() if technique.owner_group else []
     evidence["maintainers"] = (
         {
@@ -163,6 +168,9 @@ def _convergence(technique) -> dict:
                 "targets": [
                     {
                         "metric": g.metric,
+                        "comparator": g.get_comparator_display(),
+                        "unit": g.unit,
+                        "tolerance": g.tolerance,
                         "documented": g.documented_value,
                         "latest": g.latest_value,
                         "regressed": g.regressed,
@@ -175,11 +183,11 @@ def _convergence(technique) -> dict:
     }
 
 
-def _releases(start) -> dict:
-    releases = ci_selectors.release_tags_since(start)
+def _releases(start, end) -> dict:
+    releases = ci_selectors.releases_in_period(start, end)
     if releases is None:
         return _no_data("no release synced from GitHub")
-    return {"available": True, "tags": releases}
+    return {"available": True, "tags": [r["tag"] for r in releases], "listed": releases}
 
 
 # --- drafts, submission, decisions -------------------------------------------------------
@@ -269,36 +277,55 @@ def override_problems(duties, assessment: dict, suggestions: dict[str, str]) -> 
     return problems
 
 
-def submission_problems(review: Review, suggestions: dict[str, str] | None = None) -> dict:
-    """What keeps a review from being submitted; ``suggestions`` are the ratings the
-    portal's results suggest per duty (a better rating then needs a note)."""
-    problems = override_problems(
-        duties_for(review.technique), review.self_assessment, suggestions or {}
-    )
-    if not review.benefits_usage.strip():
+def rated_duties(technique: Technique, evidence: dict[str, DutyEvidence]) -> list:
+    """The duties the owners rate: the technique's, less those the portal finds N/A."""
+    return [
+        duty
+        for duty in duties_for(technique)
+        if not (duty.id in evidence and evidence[duty.id].not_applicable)
+    ]
+
+
+def draft_problems(technique: Technique, draft: dict, evidence: dict[str, DutyEvidence]) -> dict:
+    """What keeps a draft ({benefits_usage, self_assessment}) from being submitted, one
+    entry per part to complete: the one list the form counts, the preview lists and
+    submission refuses. ``evidence`` is ``duty_evidence(technique)``: a rating better
+    than the portal's results needs a note, and a duty it finds N/A needs no rating."""
+    duties = rated_duties(technique, evidence)
+    assessment = draft.get("self_assessment") or {}
+    suggestions = {key: e.suggestion for key, e in evidence.items()}
+    problems = override_problems(duties, assessment, suggestions)
+    if not str(draft.get("benefits_usage") or "").strip():
         problems["benefits_usage"] = "Describe the benefits and usage."
-    for duty in duties_for(review.technique):
-        entry = review.self_assessment.get(duty.id, {})
+    for duty in duties:
+        entry = assessment.get(duty.id) or {}
         if f"assessment-{duty.id}" in problems:
             continue
         if entry.get("rating") not in Review.Rating.values:
             problems[f"assessment-{duty.id}"] = f"Assess '{duty.title}'."
-        elif entry["rating"] != Review.Rating.MET and not entry.get("note", "").strip():
+        elif entry["rating"] != Review.Rating.MET and not str(entry.get("note", "")).strip():
             problems[f"assessment-{duty.id}"] = f"Say why '{duty.title}' is not fully met."
     return problems
 
 
+def submission_problems(review: Review, evidence: dict[str, DutyEvidence] | None = None) -> dict:
+    """What keeps the stored review from being submitted (``draft_problems``);
+    ``evidence`` defaults to the portal's current results for its technique."""
+    if evidence is None:
+        evidence = duty_evidence(review.technique)
+    draft = {"benefits_usage": review.benefits_usage, "self_assessment": review.self_assessment}
+    return draft_problems(review.technique, draft, evidence)
+
+
 @transaction.atomic
-def review_submit(
-    review: Review, user, now: datetime | None = None, suggestions: dict | None = None
-) -> Review:
+def review_submit(review: Review, user, now: datetime | None = None) -> Review:
     review = (
         Review.objects.select_for_update(of=("self",))
         .select_related("technique__owner_group", "cycle")
         .get(pk=review.pk)
     )
     SUBMIT.check(user, review)
-    problems = submission_problems(review, suggestions)
+    problems = submission_problems(review)
     if problems:
         raise ValidationError(problems)
     now = now or timezone.now()

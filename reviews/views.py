@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -13,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from reviews.drafts import drafts
 from reviews.forms import (
     DecideForm,
     PreviewForm,
@@ -36,7 +39,9 @@ from reviews.services import (
     TEXT_FIELDS,
     Conflict,
     cycles_ensure,
+    draft_problems,
     evidence_collect,
+    rated_duties,
     render_markdown,
     review_assign_shepherd,
     review_decide,
@@ -149,7 +154,7 @@ def _review_context(review) -> dict:
         "benefits": render_markdown(review.benefits_usage),
         "updates": render_markdown(review.major_updates),
         "notes": render_markdown(review.proposal_notes),
-        "suggestions": {k: e.suggestion for k, e in evidence.items()},
+        "duty_evidence": evidence,
     }
 
 
@@ -180,14 +185,45 @@ def detail(request, pk):
     return render(request, "reviews/detail.html", context)
 
 
-def _initial(review, suggestions) -> dict:
-    initial = {field: getattr(review, field) for field in (*TEXT_FIELDS, "proposal_tos")}
+@dataclass
+class _EditState:
+    """What the edit page reads: each duty's evidence (with the suggested ratings), the
+    duties the owners rate, the period's evidence and the text drafts written from it."""
+
+    evidence: dict
+    suggestions: dict
+    duties: list
+    period: dict
+    drafts: dict
+
+    @classmethod
+    def of(cls, review) -> _EditState:
+        evidence = duty_evidence(review.technique)
+        period = evidence_collect(review.technique, review.cycle)
+        return cls(
+            evidence,
+            {k: e.suggestion for k, e in evidence.items()},
+            rated_duties(review.technique, evidence),
+            period,
+            drafts(period),
+        )
+
+    def form(self, *args, **kwargs) -> ReviewForm:
+        return ReviewForm(*args, duties=self.duties, suggestions=self.suggestions, **kwargs)
+
+
+def _initial(review, state: _EditState) -> dict:
+    # Empty text sections start from the draft the portal writes from its evidence.
+    initial = {
+        field: getattr(review, field) or state.drafts.get(field, "") for field in TEXT_FIELDS
+    }
+    initial["proposal_tos"] = review.proposal_tos
     initial["proposal_deprecate"] = review.proposal_deprecate
     initial["version"] = review.version
-    for duty in duties_for(review.technique):
+    for duty in state.duties:
         entry = review.self_assessment.get(duty.id) or {}
         # Pre-filled from the portal's results until the owners rate the duty.
-        initial[f"rating-{duty.id}"] = entry.get("rating") or suggestions.get(duty.id, "")
+        initial[f"rating-{duty.id}"] = entry.get("rating") or state.suggestions.get(duty.id, "")
         initial[f"note-{duty.id}"] = entry.get("note", "")
     return initial
 
@@ -196,22 +232,18 @@ def _initial(review, suggestions) -> dict:
 @require_http_methods(["GET", "HEAD", "POST"])
 def edit(request, pk):
     review = _permitted_review(request, EDIT, pk)
-    evidence = duty_evidence(review.technique)
-    suggestions = {k: e.suggestion for k, e in evidence.items()}
-    duties = duties_for(review.technique)
+    state = _EditState.of(review)
     if request.method != "POST":
-        form = ReviewForm(
-            initial=_initial(review, suggestions), duties=duties, suggestions=suggestions
-        )
-        return _edit_page(request, review, form, evidence)
-    form = ReviewForm(request.POST, duties=duties, suggestions=suggestions)
+        form = state.form(initial=_initial(review, state))
+        return _edit_page(request, review, form, state)
+    form = state.form(request.POST)
     if not form.is_valid():
         problems = {"__all__": form_errors(form)}
         messages.error(request, "Not saved: " + " ".join(problems["__all__"]))
-        return _edit_page(request, review, form, evidence, problems, status=400)
+        return _edit_page(request, review, form, state, problems, status=400)
     try:
         review = review_save_draft(review, request.user, form.draft(), form.loaded_version)
-        return _after_save(request, review, form, evidence)
+        return _after_save(request, review, form, state)
     except Conflict as error:
         messages.error(
             request,
@@ -220,12 +252,12 @@ def edit(request, pk):
         )
         mine = request.POST.copy()
         mine["version"] = str(error.theirs.version)
-        form = ReviewForm(mine, duties=duties, suggestions=suggestions)
+        form = state.form(mine)
         form.is_valid()
-        return _edit_page(request, error.theirs, form, evidence, conflict=error, status=409)
+        return _edit_page(request, error.theirs, form, state, conflict=error, status=409)
 
 
-def _after_save(request, review, form, evidence):
+def _after_save(request, review, form, state):
     """After the draft is saved: back to the form, or on to the preview (which submits)
     when no rating needs a note first."""
     if form.cleaned_data["action"] != "preview":
@@ -235,31 +267,41 @@ def _after_save(request, review, form, evidence):
     if not problems:
         return redirect("reviews:review_preview", pk=review.pk)
     messages.error(request, "Draft saved. Some ratings need a note first.")
-    return _edit_page(request, review, form, evidence, problems)
+    return _edit_page(request, review, form, state, problems)
 
 
-def _edit_page(request, review, form, evidence, problems=None, conflict=None, status=200):
+def _edit_page(request, review, form, state, problems=None, conflict=None, status=200):
     problems = problems or {}
-    suggestions = {k: e.suggestion for k, e in evidence.items()}
     rows = [
         {
             "duty": duty,
             "rating": form[f"rating-{duty.id}"],
             "note": form[f"note-{duty.id}"],
-            "evidence": evidence.get(duty.id),
+            "evidence": state.evidence.get(duty.id),
             "problem": problems.get(f"assessment-{duty.id}"),
         }
         for duty in form.duties
     ]
+    shown = form.shown()
     context = {
         "review": review,
         "form": form,
         "duties": rows,
+        "not_applicable": [
+            {"duty": duty, "evidence": state.evidence[duty.id]}
+            for duty in duties_for(review.technique)
+            if duty not in form.duties
+        ],
         "problems": problems,
         "general_problems": problems.get("__all__", []),
         "conflict": conflict,
-        "evidence": evidence_collect(review.technique, review.cycle),
-        "missing": submission_problems(review, suggestions) if not problems else {},
+        "evidence": state.period,
+        # A text section is marked as the portal's draft while it holds it word for word.
+        "drafted": {
+            field: bool(draft) and shown.get(field) == draft
+            for field, draft in state.drafts.items()
+        },
+        "missing": draft_problems(review.technique, shown, state.evidence) if not problems else {},
     }
     return render(request, "reviews/edit.html", context, status=status)
 
@@ -270,7 +312,7 @@ def review_preview(request, pk):
     """The whole review as the TFMOT team will read it, with the final Submit button."""
     review = _permitted_review(request, SUBMIT, pk)
     context = _review_context(review)
-    context["problems"] = submission_problems(review, context["suggestions"])
+    context["problems"] = submission_problems(review, context["duty_evidence"])
     context["submit_form"] = SubmitForm(initial={"version": review.version})
     return render(request, "reviews/preview.html", context)
 
@@ -286,10 +328,9 @@ def submit(request, pk):
             "The review changed since this preview. Check it again before submitting.",
         )
         return redirect("reviews:review_preview", pk=review.pk)
-    suggestions = {k: e.suggestion for k, e in duty_evidence(review.technique).items()}
     if run_service(
         request,
-        lambda: review_submit(review, request.user, suggestions=suggestions),
+        lambda: review_submit(review, request.user),
         "Review submitted to the TFMOT team. Thank you!",
     ):
         return redirect(review)
@@ -300,7 +341,8 @@ def submit(request, pk):
 @require_POST
 def autosave(request, pk):
     review = _review_or_404(pk)
-    form = ReviewForm(request.POST, duties=duties_for(review.technique))
+    evidence = duty_evidence(review.technique)
+    form = ReviewForm(request.POST, duties=rated_duties(review.technique, evidence))
     if not form.is_valid():
         return JsonResponse({"error": " ".join(form_errors(form))}, status=400)
     try:

@@ -111,7 +111,9 @@ def test_an_accepted_review_closes_its_overdue_gap_at_once(alice_client, alice, 
     data = {
         "benefits_usage": "Used widely.",
         "major_updates": "- 2:4 sparsity",
-        "self_assessment": {d.id: {"rating": "met", "note": ""} for d in duties_for(pruning)},
+        "self_assessment": {
+            d.id: {"rating": "met", "note": "As we see it."} for d in duties_for(pruning)
+        },
     }
     review = review_submit(review_save_draft(review, alice, data, review.version), alice)
     review_decide(review, carol, accept=True)

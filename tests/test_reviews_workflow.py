@@ -37,7 +37,8 @@ def complete(technique, rating="met"):
         "benefits_usage": "Used **widely**.",
         "major_updates": "- 2:4 sparsity",
         "self_assessment": {
-            d.id: {"rating": rating, "note": "" if rating == "met" else "why"}
+            # A note on every duty: rating "met" where the portal finds it not met needs one.
+            d.id: {"rating": rating, "note": "As we see it." if rating == "met" else "why"}
             for d in duties_for(technique)
         },
     }
