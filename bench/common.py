@@ -17,12 +17,14 @@ SERVER_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1
 PREFIX = os.environ.get("BENCH_DATABASE_PREFIX", "tfmot_bench_")
 
 
-def database_name(scale: float) -> str:
-    return PREFIX + f"{scale:g}".replace(".", "_")
+def database_name(scale: float | str) -> str:
+    """The database of a scale, or of a benchmark with data of its own (its name)."""
+    return PREFIX + (scale if isinstance(scale, str) else f"{scale:g}".replace(".", "_"))
 
 
-def setup_django(scale: float) -> None:
-    """Point Django at the scale's database (create it if needed) and set it up."""
+def setup_django(scale: float | str) -> None:
+    """Point Django at the scale's (or the named benchmark's) database, created if
+    needed, and set it up."""
     import psycopg
 
     name = database_name(scale)

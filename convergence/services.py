@@ -324,8 +324,12 @@ class IngestResult:
 
 
 def _resolve_tests(records: list[RunRecord]) -> dict[str, ConvergenceTest]:
-    """Map each record's test reference to a registered test, or refuse the whole file."""
-    tests = list(ConvergenceTest.objects.select_related("technique"))
+    """Map each record's test reference to a registered test, or refuse the whole file.
+    Only the tests whose name a record could mean are read ("<slug>/<name>" or a bare
+    name; a slug holds no "/"), so an ingestion's cost does not grow with the registry."""
+    refs = {record.test for record in records}
+    names = refs | {ref.split("/", 1)[-1] for ref in refs}
+    tests = list(ConvergenceTest.objects.filter(name__in=names).select_related("technique"))
     by_full = {f"{t.technique.slug}/{t.name}": t for t in tests}
     by_name: dict[str, list[ConvergenceTest]] = {}
     for t in tests:
