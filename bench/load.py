@@ -1,0 +1,498 @@
+#!/usr/bin/env python3
+"""Load benchmark: the production server (`make serve`: gunicorn, a Celery worker and beat)
+on its own PostgreSQL database and Redis database, under Locust users (bench/locustfile.py).
+
+Usage: .venv/bin/python bench/load.py [--duration 30] [--users 32 --users 128]
+       [--writes off --writes on] [--scale 1]
+Starts scripts/serve.sh on the scale's data (made by bench/make_data.py when the
+database is empty; its own database prefix, BENCH_DATABASE_PREFIX, default
+tfmot_bench_load_) and Redis database LOAD_REDIS_URL (default redis://127.0.0.1:6379/12,
+emptied first), times the pages cold in-process first (bench/run.py, for the per-page
+target), then runs Locust headless for each number of users, writes off then on: anonymous
+visitors (home, technique pages, /ci/, badges, API lists), signed-in owners and the staff
+member (landing, matrix, reviews), each asking for up to --user-rate pages a second, while
+(writes on) signed webhook deliveries arrive at 10 a second and a results upload every
+second. Prints requests/s, median, p95 and p99 per page group and the errors, and exits
+non-zero when a target is missed. Targets (32 users): writes on >= 300 requests/s, p99 <=
+150 ms, no error; writes off at least as fast; no page's p99 above 4x its cold median.
+Locust comes from requirements-dev.txt (LOCUST names another locust executable). Stops
+everything it started, also on Ctrl-C or a failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("BENCH_DATABASE_PREFIX", "tfmot_bench_load_")
+REDIS_URL = os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/12")
+
+TARGET_USERS = 32
+TARGET_RPS = 300
+TARGET_P99_MS = 150
+TARGET_COLD_FACTOR = 4
+# Locust's page names -> the bench/run.py page timed cold for the per-page target (the
+# owner's matrix and reviews are the staff member's pages timed for an owner).
+COLD_PAGE = {
+    "home": "home",
+    "technique page": "technique page",
+    "CI grid, public": "CI grid, public",
+    "badge": "badge",
+    "API techniques": "API techniques",
+    "API groups": "API groups",
+    "API gaps": "API gaps",
+    "landing, owner": "landing, owner",
+    "adherence, owner": "adherence",
+    "reviews, owner": "reviews",
+    "landing, staff": "landing, staff",
+    "adherence": "adherence",
+    "reviews": "reviews",
+}
+GROUP_ORDER = [
+    "home",
+    "technique pages",
+    "/ci/",
+    "badges",
+    "API lists",
+    "owners",
+    "staff",
+    "writes",
+]
+READERS = ["Visitor", "Owner", "Staff"]
+WRITERS = ["WebhookSender", "Uploader"]
+WRITER_USERS = 3  # bench/locustfile.py: two webhook senders and one uploader
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def python(*args: str, env: dict | None = None, timeout: float | None = None) -> str:
+    """Run this project's Python (the interpreter running this file) and return stdout."""
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    ).stdout
+
+
+def ensure_data(scale: float) -> None:
+    """The scale's data in its own database, made once (bench/make_data.py)."""
+    count = python(__file__, "--count-child", str(scale)).strip().splitlines()[-1]
+    if int(count) == 0:
+        print(f"Making the scale-{scale:g} data (bench/make_data.py) ...", flush=True)
+        subprocess.run(
+            [sys.executable, "bench/make_data.py", "--scale", str(scale)], cwd=ROOT, check=True
+        )
+
+
+def count_child(scale: float) -> None:
+    from bench.common import setup_django
+
+    setup_django(scale)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from techniques.models import Technique
+
+    print(Technique.objects.count())
+
+
+def fixture_child(scale: float, webhook_secret: str) -> None:
+    """What the Locust users ask for, as JSON: slugs, sessions, the CI token, issues."""
+    import random
+
+    from bench.common import setup_django
+
+    setup_django(scale)
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    from bench.run import owner_user
+    from ci_status.models import Issue, ItemTechnique
+    from convergence.models import CIToken, ConvergenceTest
+    from techniques.models import Maintainer, Technique
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+
+    def session(user) -> str:
+        s = store()
+        s[SESSION_KEY] = str(user.pk)
+        s[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        s[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        s.create()
+        return s.session_key
+
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    rng = random.Random(7)
+    logins = list(
+        Maintainer.objects.active()
+        .filter(group__techniques__isnull=False)
+        .order_by("github_login")
+        .values_list("github_login", flat=True)
+        .distinct()[:10]
+    )
+    owners = [User.objects.get_or_create(username=login)[0] for login in logins] or [owner_user()]
+    staff = User.objects.get(username="carol")
+    _, token = CIToken.issue("load benchmark", all_techniques=True)
+    linked = list(ItemTechnique.objects.values_list("issue__number", flat=True).distinct()[:2000])
+    numbers = rng.sample(linked, min(500, len(linked)))
+    issues = {
+        number: created.strftime("%Y-%m-%dT%H:%M:%SZ")
+        for number, created in Issue.objects.filter(number__in=numbers).values_list(
+            "number", "created_at"
+        )
+    }
+    tests = [
+        f"{slug}/{name}"
+        for slug, name in ConvergenceTest.objects.order_by("pk").values_list(
+            "technique__slug", "name"
+        )[:300]
+    ]
+    fixture = {
+        "slugs": list(Technique.objects.order_by("slug").values_list("slug", flat=True)),
+        "owner_sessions": [session(user) for user in owners],
+        "staff_sessions": [session(staff) for _ in range(3)],
+        "ci_token": token,
+        "webhook_secret": webhook_secret,
+        "repository": settings.GITHUB_REPOSITORY,
+        "issues": [[number, created] for number, created in issues.items()],
+        "tests": tests,
+    }
+    print(json.dumps(fixture))
+
+
+def cold_medians(scale: float, requests: int) -> dict[str, float]:
+    """Each page's cold median (ms) from bench/run.py, in its own process."""
+    pages = sorted(set(COLD_PAGE.values()))
+    args = ["bench/run.py", "--child", str(scale), "--cold", "--requests", str(requests)]
+    for page in pages:
+        args += ["--page", page]
+    results = json.loads(python(*args).strip().splitlines()[-1])
+    return {name: results[name]["median"] for name in pages if results.get(name, {}).get("median")}
+
+
+class Server:
+    """scripts/serve.sh (gunicorn, a Celery worker and beat) in production settings."""
+
+    def __init__(self, scale: float, port: int, work: Path, webhook_secret: str, workers: str):
+        from bench.common import SERVER_URL, database_name
+
+        self.work = work
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
+        self.env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CELERY", "PYTEST"))
+        }
+        self.env.update(
+            DJANGO_ENV="production",
+            SECRET_KEY="load-" + secrets.token_urlsafe(48),
+            DATABASE_URL=SERVER_URL.rsplit("/", 1)[0] + "/" + database_name(scale),
+            CELERY_BROKER_URL=REDIS_URL,
+            CACHE_URL=REDIS_URL,
+            ALLOWED_HOSTS="127.0.0.1",
+            SECURE_SSL_REDIRECT="false",
+            HOST="127.0.0.1",
+            PORT=str(port),
+            VENV_BIN=str(Path(sys.executable).parent),
+            RUN_DIR=str(work / "run"),
+            LOG_DIR=str(work / "log"),
+            STATIC_ROOT=str(work / "static"),
+            VAR_DIR=str(work / "var"),
+            LOG_LEVEL="WARNING",
+            GITHUB_WEBHOOK_SECRET=webhook_secret,
+            # Nothing reaches the real GitHub: a scheduled sync fails at once.
+            GITHUB_API_URL=f"http://127.0.0.1:{free_port()}",
+            GITHUB_TOKEN="",
+            METRICS_TOKEN=secrets.token_urlsafe(32),
+        )
+        if workers:
+            self.env["WEB_CONCURRENCY"] = workers
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL).flushdb()
+        log = open(self.work / "serve.log", "w")  # noqa: SIM115 - closed with the process
+        self.process = subprocess.Popen(
+            ["scripts/serve.sh"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches this script, which stops the server
+        )
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"make serve exited ({self.work / 'serve.log'})")
+            if self.status("/readyz") == 200:
+                return
+            time.sleep(0.5)
+        raise RuntimeError(f"make serve did not answer /readyz in 180 s ({self.work})")
+
+    def status(self, path: str, headers: dict | None = None) -> int:
+        request = urllib.request.Request(self.base + path, headers=headers or {})  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+                response.read()
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+        except OSError:
+            return 0
+
+    def counters(self) -> dict[str, float]:
+        """What the writes cost, whatever the machine's speed: the data and registry
+        versions (page-cache invalidations), rule evaluations run, tasks waiting."""
+        import psycopg
+
+        with psycopg.connect(self.env["DATABASE_URL"]) as conn:
+            rows = dict(conn.execute("SELECT id, value FROM techniques_dataversion").fetchall())
+        found = {"data version": rows.get(1, 0), "registry version": rows.get(2, 0)}
+        request = urllib.request.Request(  # noqa: S310 - loopback
+            self.base + "/metrics", headers={"Authorization": f"Bearer {self.env['METRICS_TOKEN']}"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+            text = response.read().decode()
+        wanted = {
+            "portal_rule_evaluation_seconds_count": "evaluations",
+            'portal_queue_length{queue="celery"}': "tasks waiting",
+        }
+        for line in text.splitlines():
+            name, _, value = line.rpartition(" ")
+            if name in wanted:
+                found[wanted[name]] = float(value)
+        return found
+
+    def stop(self) -> None:
+        """SIGTERM to serve.sh (which stops each process), then whatever is left."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(90)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        for name in ("web", "worker", "beat"):
+            pidfile = self.work / "run" / f"{name}.pid"
+            try:
+                pid = int(pidfile.read_text().strip())
+                os.kill(pid, signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+        self.process = None
+
+
+def warm_up(server: Server, fixture: dict) -> None:
+    """Every worker has loaded its templates and opened its connections."""
+    paths = ["/", f"/techniques/{fixture['slugs'][0]}/", "/ci/", "/api/techniques/"]
+    paths += [f"/badges/{fixture['slugs'][0]}.svg", "/api/groups/", "/api/gaps/"]
+    for _ in range(6):
+        for path in paths:
+            server.status(path)
+        for session in fixture["owner_sessions"][:1] + fixture["staff_sessions"][:1]:
+            for path in ("/me/", "/adherence/", "/reviews/"):
+                server.status(path, {"Cookie": f"sessionid={session}"})
+
+
+def run_locust(server: Server, fixture_path: Path, users: int, writes: bool, args) -> dict:
+    summary = server.work / f"summary-{users}-{'on' if writes else 'off'}.json"
+    locust = os.environ.get("LOCUST") or str(Path(sys.executable).with_name("locust"))
+    total = users + (WRITER_USERS if writes else 0)
+    command = [
+        locust,
+        "-f",
+        str(ROOT / "bench" / "locustfile.py"),
+        "--headless",
+        "--users",
+        str(total),
+        "--spawn-rate",
+        str(total),
+        "--run-time",
+        f"{args.duration}s",
+        "--host",
+        server.base,
+        "--reset-stats",
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+        *READERS,
+        *(WRITERS if writes else []),
+    ]
+    env = {
+        **os.environ,
+        "LOAD_FIXTURE": str(fixture_path),
+        "LOAD_SUMMARY": str(summary),
+        "LOAD_USER_RATE": str(args.user_rate),
+    }
+    with open(server.work / f"locust-{users}-{'on' if writes else 'off'}.log", "w") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            process.wait(args.duration + 120)
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(30)
+    return json.loads(summary.read_text())
+
+
+def print_table(results: dict) -> None:
+    header = f"{'users':>5} {'writes':>6}  {'group':<16}{'req/s':>8}{'median':>8}{'p95':>7}{'p99':>7}{'errors':>8}"
+    print(header)
+    print("-" * len(header))
+    for (users, writes), summary in results.items():
+        label = "on" if writes else "off"
+        groups = summary["groups"]
+        for group in [g for g in GROUP_ORDER if g in groups] + sorted(
+            set(groups) - set(GROUP_ORDER)
+        ):
+            row = groups[group]
+            print(
+                f"{users:>5} {label:>6}  {group:<16}{row['rps']:>8.1f}{row['median']:>8}"
+                f"{row['p95']:>7}{row['p99']:>7}{row['errors']:>8}"
+            )
+        total = summary["total"]
+        print(
+            f"{users:>5} {label:>6}  {'all':<16}{total['rps']:>8.1f}{total['median']:>8}"
+            f"{total['p95']:>7}{total['p99']:>7}{total['errors']:>8}"
+        )
+        counters = ", ".join(
+            f"{name} {value:g}" if name == "tasks waiting" else f"{name} +{value:g}"
+            for name, value in summary.get("counters", {}).items()
+        )
+        print(f"{'':>15}during the run: {counters}")
+        for error in summary["errors"][:5]:
+            print(f"{'':>15}error: {error['name']}: {error['error']} (x{error['count']})")
+    print("(ms; median, p95 and p99 of every request of the group; 'all' includes the writes)")
+
+
+def misses(results: dict, cold: dict[str, float]) -> list[str]:
+    failures = []
+    on, off = results.get((TARGET_USERS, True)), results.get((TARGET_USERS, False))
+    for summary, label in ((on, "writes on"), (off, "writes off")):
+        if summary is None:
+            continue
+        total = summary["total"]
+        if total["errors"]:
+            failures.append(f"{TARGET_USERS} users, {label}: {total['errors']} errors")
+        if total["p99"] > TARGET_P99_MS:
+            failures.append(
+                f"{TARGET_USERS} users, {label}: p99 {total['p99']} ms > {TARGET_P99_MS}"
+            )
+        for name, page in summary["pages"].items():
+            limit = TARGET_COLD_FACTOR * cold.get(COLD_PAGE.get(name, ""), float("inf"))
+            if page["p99"] > limit:
+                failures.append(
+                    f"{TARGET_USERS} users, {label}: {name} p99 {page['p99']} ms > "
+                    f"{TARGET_COLD_FACTOR} x its cold median ({limit:.1f} ms)"
+                )
+    if on is not None and on["total"]["rps"] < TARGET_RPS:
+        failures.append(
+            f"{TARGET_USERS} users, writes on: {on['total']['rps']:.1f} req/s < {TARGET_RPS}"
+        )
+    if on is not None and off is not None and off["total"]["rps"] < on["total"]["rps"]:
+        failures.append(
+            f"{TARGET_USERS} users: writes off {off['total']['rps']:.1f} req/s, "
+            f"slower than writes on ({on['total']['rps']:.1f})"
+        )
+    return failures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--duration", type=int, default=30, help="seconds per configuration")
+    parser.add_argument("--users", type=int, action="append", help="default: 32 and 128")
+    parser.add_argument("--writes", choices=["off", "on"], action="append", help="default: both")
+    parser.add_argument("--user-rate", type=float, default=10.0, help="pages/s per user at most")
+    parser.add_argument("--cold-requests", type=int, default=20)
+    parser.add_argument("--workers", default="", help="WEB_CONCURRENCY (default: make serve's)")
+    parser.add_argument("--count-child", type=float)
+    parser.add_argument("--fixture-child", type=float)
+    parser.add_argument("--secret", default="")
+    args = parser.parse_args()
+    if args.count_child is not None:
+        count_child(args.count_child)
+        return 0
+    if args.fixture_child is not None:
+        fixture_child(args.fixture_child, args.secret)
+        return 0
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop everything, as Ctrl-C does
+    users = args.users or [32, 128]
+    writes = [mode == "on" for mode in (args.writes or ["off", "on"])]
+    ensure_data(args.scale)
+    print(
+        f"Timing the pages cold (bench/run.py, {args.cold_requests} requests each) ...", flush=True
+    )
+    cold = cold_medians(args.scale, args.cold_requests)
+    secret = secrets.token_urlsafe(32)
+    work = Path(tempfile.mkdtemp(prefix="tfmot-load-"))
+    fixture_path = work / "fixture.json"
+    fixture = json.loads(
+        python(__file__, "--fixture-child", str(args.scale), "--secret", secret)
+        .strip()
+        .splitlines()[-1]
+    )
+    fixture_path.write_text(json.dumps(fixture))
+    server = Server(args.scale, free_port(), work, secret, args.workers)
+    results: dict = {}
+    try:
+        print(f"Starting make serve on {server.base} (logs in {work}) ...", flush=True)
+        server.start()
+        warm_up(server, fixture)
+        for write in writes:
+            for count in users:
+                print(
+                    f"{count} users, writes {'on' if write else 'off'}, {args.duration} s ...",
+                    flush=True,
+                )
+                before = server.counters()
+                results[(count, write)] = run_locust(server, fixture_path, count, write, args)
+                after = server.counters()
+                results[(count, write)]["counters"] = {
+                    name: after.get(name, 0) - before.get(name, 0)
+                    if name != "tasks waiting"
+                    else after.get(name, 0)
+                    for name in after
+                }
+    finally:
+        server.stop()
+    print()
+    print_table(results)
+    failures = misses(results, cold)
+    if failures:
+        print("\nTARGETS MISSED:\n  " + "\n  ".join(failures))
+        return 1
+    print("\nAll targets met.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
