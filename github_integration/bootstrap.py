@@ -25,8 +25,13 @@ from github import GitHubClient
 from github_integration.models import BootstrapProposal
 from github_integration.permissions import DECIDE_BOOTSTRAP
 from lifecycle.services import parse_codeowners
-from techniques.models import Maintainer, OwnerGroup, Stage, Technique, TOSLevel
-from techniques.services import technique_save
+from techniques.models import OwnerGroup, Stage, Technique, TOSLevel
+from techniques.services import (
+    group_create,
+    maintainer_add,
+    maintainers_record_change,
+    technique_save,
+)
 
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 LABELER_PATHS = (".github/labeler.yml", ".github/labeler.yaml")
@@ -261,22 +266,29 @@ def _proposals_store(
                 summary.unchanged.append(proposal)
 
 
-def _group_from(proposal: BootstrapProposal) -> OwnerGroup:
+def _group_from(proposal: BootstrapProposal, user) -> OwnerGroup:
     data = proposal.data
     group = None
     if data.get("github_team"):
         group = OwnerGroup.objects.filter(github_team__iexact=data["github_team"]).first()
     group = group or OwnerGroup.objects.filter(name=data["name"]).first()
     if group is None:
-        slug = slugify(data["name"])[:110] or "group"
-        while OwnerGroup.objects.filter(slug=slug).exists():
-            slug += "-x"
-        group = OwnerGroup(name=data["name"], slug=slug, github_team=data.get("github_team", ""))
-        group.full_clean()
-        group.save()
+        group = group_create(data["name"], github_team=data.get("github_team", ""))
+    listed = {login.lower() for login in group.maintainers.values_list("github_login", flat=True)}
+    added = []
     for login in data.get("maintainers", []):
-        if not group.maintainers.filter(github_login__iexact=login).exists():
-            Maintainer.objects.create(group=group, github_login=login)
+        if login.lower() not in listed:
+            maintainer_add(group, login)
+            listed.add(login.lower())
+            added.append(login)
+    if added:
+        maintainers_record_change(
+            group,
+            f"Bootstrapped from {proposal.repository}: added "
+            + ", ".join(f"@{login}" for login in added)
+            + ".",
+            user=user,
+        )
     return group
 
 
@@ -312,7 +324,7 @@ def _confirm(proposal: BootstrapProposal, user, groups: dict[str, OwnerGroup]):
     if proposal.kind == BootstrapProposal.Kind.GROUP:
         if proposal.state == BootstrapProposal.State.CONFIRMED:
             return OwnerGroup.objects.filter(slug=proposal.created_slug).first()
-        obj = _group_from(proposal)
+        obj = _group_from(proposal, user)
         groups[proposal.key] = obj
     else:
         obj = _technique_from(proposal, user, groups)

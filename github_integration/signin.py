@@ -37,7 +37,7 @@ from django.http import Http404
 from django.urls import reverse
 
 from techniques.models import Maintainer
-from techniques.services import maintainers_record_change
+from techniques.services import maintainer_update, maintainers_record_change
 
 logger = logging.getLogger(__name__)
 
@@ -175,15 +175,13 @@ def github_identity_link(user, github_id: int, login: str) -> list[Maintainer]:
     for maintainer in Maintainer.objects.filter(github_id=github_id).select_related("group"):
         if maintainer.github_login.lower() != login.lower():
             old = maintainer.github_login
-            maintainer.github_login = login
-            maintainer.save(update_fields=["github_login"])
+            maintainer_update(maintainer, github_login=login)
             renamed.append(old)
             maintainers_record_change(
                 maintainer.group, f"@{old} is now @{login} on GitHub (same GitHub user)."
             )
     for maintainer in Maintainer.objects.filter(github_login__iexact=login, github_id__isnull=True):
-        maintainer.github_id = github_id
-        maintainer.save(update_fields=["github_id"])
+        maintainer_update(maintainer, github_id=github_id)
     User = get_user_model()
     if (
         user.username.lower() != login.lower()

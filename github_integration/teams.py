@@ -3,8 +3,9 @@ team's members as its active maintainers.
 
 The team is authoritative: members missing from the group are added, maintainers no
 longer in the team become emeritus (their history stays), renamed logins follow the
-GitHub user id. Every change is recorded in the history of the group's techniques and
-in the audit trail; the ownership rules count the result at the next evaluation.
+GitHub user id. The writes are the registry's (``techniques.services``): every change is
+recorded in the history of the group's techniques and in the audit trail, and the group's
+techniques are evaluated again once the sync commits.
 A re-sync of an unchanged team is one conditional request answered 304.
 """
 
@@ -17,12 +18,11 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from adherence.services import evaluation_request
 from github import PER_PAGE, DictETagStore, GitHubClient, GitHubError
 from github_integration.models import TeamSync
 from github_integration.signin import accounts_follow_rename
 from techniques.models import Maintainer, OwnerGroup
-from techniques.services import maintainers_record_change
+from techniques.services import maintainer_add, maintainer_update, maintainers_record_change
 from techniques.text import fit
 
 logger = logging.getLogger(__name__)
@@ -98,36 +98,26 @@ def _apply(group: OwnerGroup, members: list[dict], result: TeamSyncResult) -> No
             login.lower()
         )
         if maintainer is None:
-            maintainer = Maintainer.objects.create(
-                group=group, github_login=login, github_id=github_id, from_github_team=True
-            )
+            maintainer = maintainer_add(group, login, github_id=github_id, from_team=True)
             result.added.append(login)
         else:
-            fields = []
             if maintainer.github_login != login:
                 result.renamed.append((maintainer.github_login, login))
                 if github_id is not None:
                     accounts_follow_rename(github_id, maintainer.github_login, login)
-                maintainer.github_login = login
-                fields.append("github_login")
-            if github_id is not None and maintainer.github_id != github_id:
-                maintainer.github_id = github_id
-                fields.append("github_id")
             if maintainer.status != Maintainer.Status.ACTIVE:
-                maintainer.status = Maintainer.Status.ACTIVE
-                fields.append("status")
                 result.added.append(login)
-            if not maintainer.from_github_team:
-                maintainer.from_github_team = True
-                fields.append("from_github_team")
-            if fields:
-                maintainer.save(update_fields=fields)
+            maintainer_update(
+                maintainer,
+                github_login=login,
+                github_id=maintainer.github_id if github_id is None else github_id,
+                status=Maintainer.Status.ACTIVE,
+                from_github_team=True,
+            )
         kept.add(maintainer.pk)
     for maintainer in current:
         if maintainer.pk not in kept and maintainer.status == Maintainer.Status.ACTIVE:
-            maintainer.status = Maintainer.Status.EMERITUS
-            maintainer.from_github_team = False
-            maintainer.save(update_fields=["status", "from_github_team"])
+            maintainer_update(maintainer, status=Maintainer.Status.EMERITUS, from_github_team=False)
             result.removed.append(maintainer.github_login)
     if result.changed:
         parts = []
@@ -137,12 +127,10 @@ def _apply(group: OwnerGroup, members: list[dict], result: TeamSyncResult) -> No
             parts.append("no longer in the team: " + ", ".join(f"@{x}" for x in result.removed))
         if result.renamed:
             parts.append("renamed " + ", ".join(f"@{a} → @{b}" for a, b in result.renamed))
+        # The history, and the ownership rules count the change at a re-evaluation.
         maintainers_record_change(
             group, f"GitHub team {group.github_team}: " + "; ".join(parts) + "."
         )
-        evaluation_request(
-            group.techniques.values_list("pk", flat=True)
-        )  # the ownership rules count the change
 
 
 def teams_sync_all(client: GitHubClient | None = None, now: datetime | None = None):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils.text import slugify
 
 from techniques.cache import bump_data_version
 from techniques.models import Maintainer, OwnerGroup, Technique, TechniqueChange
@@ -75,19 +76,72 @@ def technique_save(
     )
 
 
+# --- owner groups and maintainers ---------------------------------------------------
+# Every write of a group or its maintainers goes through these functions, whoever makes
+# it (the admin, the team sync, the bootstrap, sign-in): each save is audited
+# (techniques/audit.py) and bumps the page cache (techniques/cache.py), and
+# ``maintainers_record_change`` writes the history and tells the apps that judge
+# maintainers (adherence re-evaluates the group's techniques).
+
+# listener(technique_ids) for every change of a group's maintainers.
+MAINTAINER_LISTENERS: list = []
+
+
+def register_maintainers_listener(listener):
+    if listener not in MAINTAINER_LISTENERS:
+        MAINTAINER_LISTENERS.append(listener)
+    return listener
+
+
+def group_create(name: str, *, github_team: str = "") -> OwnerGroup:
+    """A new owner group, validated, under a free slug made from its name."""
+    slug = slugify(name)[:110] or "group"
+    while OwnerGroup.objects.filter(slug=slug).exists():
+        slug += "-x"
+    group = OwnerGroup(name=name, slug=slug, github_team=github_team)
+    group.full_clean()
+    group.save()
+    return group
+
+
+def maintainer_add(
+    group: OwnerGroup, github_login: str, *, github_id: int | None = None, from_team=False
+) -> Maintainer:
+    """A new active maintainer of ``group`` (record the change with
+    ``maintainers_record_change`` once the group's changes are made)."""
+    return Maintainer.objects.create(
+        group=group, github_login=github_login, github_id=github_id, from_github_team=from_team
+    )
+
+
+def maintainer_update(maintainer: Maintainer, **fields) -> list[str]:
+    """Set ``fields`` on ``maintainer`` and save those whose value changed; returns their
+    names (none: nothing is written)."""
+    changed = [name for name, value in fields.items() if getattr(maintainer, name) != value]
+    for name in changed:
+        setattr(maintainer, name, fields[name])
+    if changed:
+        maintainer.save(update_fields=changed)
+    return changed
+
+
 @transaction.atomic
 def maintainers_record_change(group: OwnerGroup, description: str, *, user=None) -> None:
-    """Record a change of a group's maintainers in the history of each of its techniques."""
+    """Record a change of a group's maintainers in the history of each of its techniques,
+    and ask the listeners to judge those techniques again."""
     bump_data_version()  # the technique pages' history (a bulk insert sends no save signal)
+    techniques = list(group.techniques.values_list("pk", flat=True))
     TechniqueChange.objects.bulk_create(
         TechniqueChange(
-            technique=technique,
+            technique_id=technique_id,
             field="maintainers",
             after=description,
             changed_by=user if user and user.is_authenticated else None,
         )
-        for technique in group.techniques.all()
+        for technique_id in techniques
     )
+    for listener in MAINTAINER_LISTENERS:
+        listener(techniques)
 
 
 # --- The OWNERS table (RFC "Ownership Attribution > Github") ------------------------

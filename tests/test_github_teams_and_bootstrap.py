@@ -5,13 +5,16 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+from auditlog.models import LogEntry
 from django.core.management import call_command
 
 from adherence.services import gaps_evaluate
+from github_integration.bootstrap import bootstrap_decide
 from github_integration.models import BootstrapProposal, TeamSync
 from github_integration.teams import team_sync
 from techniques.models import Maintainer, OwnerGroup, Technique, TechniqueChange
 from tests.factories import MaintainerFactory, OwnerGroupFactory, TechniqueFactory
+from tfmot_portal.celery import app as celery_app
 
 LABELS = json.loads((Path(__file__).resolve().parents[1] / "demo_data/labels.json").read_text())
 # The shape of the toolkit's CODEOWNERS, owners given as teams and people.
@@ -270,3 +273,49 @@ def test_a_bootstrap_decision_without_a_choice_says_what_is_missing(db, toolkit,
     assert "99999" in unknown.content.decode()
     assert not Technique.objects.exists()
     assert BootstrapProposal.objects.get(pk=pruning.pk).state == "pending"
+
+
+@pytest.fixture
+def eager():
+    """Tasks run in this process when sent, as a worker would run them."""
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+def test_members_leaving_the_team_are_history_audit_and_a_re_evaluation(
+    team_group, github_client, fake_github, eager, django_capture_on_commit_callbacks
+):
+    """The team sync writes through the registry: members who left become emeritus with
+    an audited update and a history line, and the ownership rules judge the group again
+    once the sync commits, without waiting for the nightly evaluation."""
+    with django_capture_on_commit_callbacks(execute=True):
+        team_sync(team_group, github_client)
+    pruning = team_group.techniques.get()
+    assert not pruning.gaps.unresolved().filter(rule_id="two-maintainers").exists()
+    fake_github.dataset.set_team("tensorflow/tf-mot", ["alice"])
+    with django_capture_on_commit_callbacks(execute=True):
+        result = team_sync(team_group, github_client)
+    assert sorted(result.removed) == ["dave", "erin"]
+    change = pruning.changes.filter(field="maintainers").first()
+    assert "no longer in the team: @dave, @erin" in change.after
+    dave = Maintainer.objects.get(github_login="dave")
+    update = LogEntry.objects.get_for_object(dave).filter(action=LogEntry.Action.UPDATE).get()
+    assert update.changes_dict["status"] == ["active", "emeritus"]
+    assert pruning.gaps.unresolved().filter(rule_id="two-maintainers").exists()
+
+
+def test_a_bootstrap_adding_maintainers_to_a_group_records_it(db, toolkit, carol):
+    """Confirming a group proposal for a group the registry has already adds its missing
+    maintainers through the registry, so the group's techniques' history says so."""
+    group = OwnerGroupFactory(name="TF MOT", slug="tf-mot", github_team="tensorflow/tf-mot")
+    technique = TechniqueFactory(slug="qat", owner_group=group)
+    bootstrap(toolkit)
+    proposal = BootstrapProposal.objects.get(key="team:tensorflow/tf-mot")
+    proposal.data = {**proposal.data, "maintainers": ["alice", "Alice", "dave"]}
+    proposal.save()
+    bootstrap_decide([proposal.pk], carol, confirm=True)
+    assert sorted(group.maintainers.values_list("github_login", flat=True)) == ["alice", "dave"]
+    change = technique.changes.get(field="maintainers")
+    assert change.after == "Bootstrapped from tensorflow/model-optimization: added @alice, @dave."
+    assert change.changed_by == carol
