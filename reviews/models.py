@@ -126,6 +126,23 @@ class Review(models.Model):
         return (today - self.cycle.due_date).days
 
 
+# How good a rating is: a rating above the portal's finding is the owners' to explain.
+RATING_RANK: dict[str, int] = {
+    Review.Rating.NOT_MET: 0,
+    Review.Rating.PARTLY: 1,
+    Review.Rating.MET: 2,
+}
+
+
+def rates_better(rating: str, finding: str) -> bool:
+    """The owners' ``rating`` is better than the portal's ``finding`` (both ratings)."""
+    return (
+        rating in RATING_RANK
+        and finding in RATING_RANK
+        and RATING_RANK[rating] > RATING_RANK[finding]
+    )
+
+
 class ReviewTransition(models.Model):
     review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="transitions")
     from_status = models.CharField(max_length=20)

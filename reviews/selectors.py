@@ -11,8 +11,8 @@ from django.utils import timezone
 from adherence import engine
 from adherence.models import Gap, RuleResult
 from adherence.selectors import Shown, shown
-from reviews.models import Review
-from techniques.duties import duties_for
+from reviews.models import Review, rates_better
+from techniques.duties import Duty, duties_for
 from techniques.models import Technique
 
 PENDING = (Review.Status.DRAFT, Review.Status.CHANGES_REQUESTED)
@@ -106,6 +106,37 @@ def duty_evidence(technique: Technique) -> dict[str, DutyEvidence]:
             )
         evidence[duty.id] = DutyEvidence(lines, _suggest([line.status for line in lines]))
     return evidence
+
+
+@dataclass
+class Disagreement:
+    """A duty the owners rate better than the portal finds it: their rating and note,
+    the portal's finding and the rules behind it that do not pass, with their links."""
+
+    duty: Duty
+    rating: str
+    finding: str
+    note: str
+    rules: list[RuleLine]
+
+
+def disagreements(review: Review, evidence: dict[str, DutyEvidence]) -> list[Disagreement]:
+    """The duties of the review the owners rate better than the portal's results find
+    them (met where the portal finds not met, say), in the duties' order; ``evidence``
+    is ``duty_evidence(review.technique)``."""
+    found = []
+    for duty in duties_for(review.technique):
+        entry = review.self_assessment.get(duty.id) or {}
+        duty_found = evidence.get(duty.id)
+        if duty_found is None or not rates_better(entry.get("rating", ""), duty_found.suggestion):
+            continue
+        lines = [r for r in duty_found.rules if r.status in (Shown.FAIL, Shown.WAIVED)]
+        found.append(
+            Disagreement(
+                duty, entry["rating"], duty_found.suggestion, str(entry.get("note", "")), lines
+            )
+        )
+    return found
 
 
 def queue_reviews(user, view: str, cycle=None, status: str = ""):

@@ -19,7 +19,14 @@ from adherence.services import evaluation_request
 from ci_status import selectors as ci_selectors
 from convergence import selectors as convergence_selectors
 from reviews.markup import render_markdown  # noqa: F401 (the pages import it from here)
-from reviews.models import MAX_TEXT, ReminderSent, Review, ReviewCycle, ReviewTransition
+from reviews.models import (
+    MAX_TEXT,
+    ReminderSent,
+    Review,
+    ReviewCycle,
+    ReviewTransition,
+    rates_better,
+)
 from reviews.permissions import ASSIGN_SHEPHERD, DECIDE, EDIT, SUBMIT
 from reviews.selectors import DutyEvidence, duty_evidence
 from techniques.cache import bump_data_version
@@ -251,25 +258,13 @@ def _transition(review: Review, to: str, user, note: str = "") -> None:
     review.status = to
 
 
-RATING_RANK: dict[str, int] = {
-    Review.Rating.NOT_MET: 0,
-    Review.Rating.PARTLY: 1,
-    Review.Rating.MET: 2,
-}
-
-
 def override_problems(duties, assessment: dict, suggestions: dict[str, str]) -> dict:
     """Duties rated better than the portal's results suggest, without a note saying why."""
     problems = {}
     for duty in duties:
         entry = assessment.get(duty.id) or {}
         rating, suggested = entry.get("rating", ""), suggestions.get(duty.id, "")
-        if (
-            rating in RATING_RANK
-            and suggested in RATING_RANK
-            and RATING_RANK[rating] > RATING_RANK[suggested]
-            and not str(entry.get("note", "")).strip()
-        ):
+        if rates_better(rating, suggested) and not str(entry.get("note", "")).strip():
             problems[f"assessment-{duty.id}"] = (
                 f"The portal finds '{duty.title}' {Review.Rating(suggested).label.lower()}: "
                 f"say in the note why you rate it {Review.Rating(rating).label.lower()}."

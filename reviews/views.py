@@ -34,7 +34,13 @@ from reviews.permissions import (
     can_decide,
     can_edit,
 )
-from reviews.selectors import VIEWS, duty_evidence, queue_ordered, queue_reviews
+from reviews.selectors import (
+    VIEWS,
+    disagreements,
+    duty_evidence,
+    queue_ordered,
+    queue_reviews,
+)
 from reviews.services import (
     TEXT_FIELDS,
     Conflict,
@@ -177,6 +183,7 @@ def detail(request, pk):
             "may_decide": can_decide(request.user, review)
             and review.status == Review.Status.SUBMITTED,
             "decide_form": DecideForm(),
+            "disagreements": disagreements(review, context["duty_evidence"]),
             "previous": previous,
             "diff": review_diff(review, previous),
             "history": Review.objects.filter(technique=review.technique).select_related("cycle"),

@@ -292,3 +292,35 @@ def test_the_team_decides_from_the_review_page(client, review, alice, carol):
     assert "Weight pruning (" in page and "): changes requested." in page
     assert Review.objects.get(pk=review.pk).status == "changes_requested"
     assert "Add download figures." in page
+
+
+def test_the_decision_names_the_duties_the_owners_rate_better_than_the_portal(
+    client, review, alice, carol
+):
+    """Accepting a review that rates a duty "met" where the portal finds it not met: the
+    disagreement stands beside the buttons, with the portal's finding and its evidence."""
+    from adherence.engine import Status
+    from tests.factories import GapFactory, RuleResultFactory
+
+    pruning = review.technique
+    RuleResultFactory(technique=pruning, rule_id="technique-label", status=Status.PASS)
+    RuleResultFactory(
+        technique=pruning,
+        rule_id="questions-answered",
+        summary="1 issue waited 20 days for a first response.",
+        links=[{"title": "#6 crash on shared layers", "url": "https://github.com/x/y/issues/6"}],
+    )
+    gap = GapFactory(technique=pruning, rule_id="questions-answered")
+    data = complete(pruning)
+    data["self_assessment"]["answer-questions"]["note"] = "We answered it on the mailing list."
+    review_submit(review_save_draft(review, alice, data, review.version), alice)
+    client.force_login(carol)
+    page = client.get(f"/reviews/{review.pk}/").content.decode()
+    decision = page.split('id="decide-h"')[1].split("</section>")[0]
+    assert decision.index('id="disagreements"') < decision.index('value="accept"')
+    box = decision.split('id="disagreements"')[1].split("</div>")[0]
+    assert "The owners rate 1 duty better than the portal finds" in box
+    assert "Answer questions in issues" in box and ">Met<" in box and ">Not met<" in box
+    assert "1 issue waited 20 days" in box and gap.get_absolute_url() in box
+    assert "https://github.com/x/y/issues/6" in box and "mailing list" in box
+    assert "Has its own GitHub label" not in box  # the owners and the portal agree
