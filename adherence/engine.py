@@ -9,8 +9,9 @@ Every app that owns data registers
   rule's entry in the catalog, ``adherence/rules.toml``.
 
 Apps register in ``<app>/rules.py``, imported by ``AppConfig.ready()``. Whether a rule
-applies under a technique's TOS level is decided here, once, so a rule never reports
-a pass where the policy does not ask for anything ("N/A by TOS" is its own status).
+applies under a technique's TOS level, and whether it binds yet in the technique's
+lifecycle stage, is decided here, once, so a rule never reports a pass or a gap where
+the policy does not ask for anything yet (N/A, with the reason).
 """
 
 from __future__ import annotations
@@ -81,6 +82,16 @@ class Result:
 
 
 Check = Callable[[Any, "Facts"], "Result"]
+# The lifecycle, in order; a rule binds from one of its stages on. The contribution
+# process runs while a technique is proposed or in development, and ends at launch.
+STAGE_ORDER: tuple[str, ...] = tuple(Stage.values)
+STAGE_WORDS: dict[str, str] = {
+    Stage.PROPOSED: "the proposal",
+    Stage.IN_DEVELOPMENT: "development",
+    Stage.LAUNCHED: "launch",
+    Stage.DEPRECATING: "deprecation",
+    Stage.DEPRECATED: "deprecated",
+}
 CATALOG_PATH = Path(__file__).with_name("rules.toml")
 with CATALOG_PATH.open("rb") as catalog_file:
     CATALOG: dict[str, dict[str, Any]] = tomllib.load(catalog_file)
@@ -99,8 +110,11 @@ class Rule:
     source: str  # the policy sentence
     fix: str  # what the owners do to meet the duty (health page, gap pages and issues)
     fails_when: str
-    # Stages in which the rule applies; empty = every stage.
-    stages: tuple[str, ...] = ()
+    # The lifecycle stage from which the rule binds (the policy's duties begin at launch;
+    # the contribution process's own rules from the proposal), and the stage at which it
+    # stops binding (empty: it binds in every later stage).
+    binds_from: str
+    binds_until: str = ""
     # Research TOS: the rule applies where the technique opted in (Technique field name).
     research_opt_in: str = ""
 
@@ -117,18 +131,26 @@ class Rule:
                 f"Rule {rule_id!r} in {CATALOG_PATH.name}: missing {sorted(missing)}, "
                 f"unknown {sorted(unknown)}."
             )
-        applies_to, stages = tuple(entry.pop("applies_to")), tuple(entry.pop("stages", ()))
-        if not set(applies_to) <= set(TOSLevel.values) or not set(stages) <= set(Stage.values):
+        applies_to = tuple(entry.pop("applies_to"))
+        stages = {entry["binds_from"], entry.get("binds_until") or entry["binds_from"]}
+        if not set(applies_to) <= set(TOSLevel.values) or not stages <= set(STAGE_ORDER):
             raise ImproperlyConfigured(f"Rule {rule_id!r}: unknown TOS level or stage.")
         severity = Severity(entry.pop("severity"))
-        return cls(
-            id=rule_id,
-            check=check,
-            applies_to=applies_to,
-            stages=stages,
-            severity=severity,
-            **entry,
-        )
+        return cls(id=rule_id, check=check, applies_to=applies_to, severity=severity, **entry)
+
+    def binds_in(self, stage: str) -> bool:
+        """Whether the rule binds a technique in ``stage``: from ``binds_from`` on, and
+        before ``binds_until``."""
+        position = STAGE_ORDER.index(stage)
+        end = STAGE_ORDER.index(self.binds_until) if self.binds_until else len(STAGE_ORDER)
+        return STAGE_ORDER.index(self.binds_from) <= position < end
+
+    @property
+    def binding_stages(self) -> str:
+        """When the rule binds, in words: "from launch", "from launch until deprecated"."""
+        words = f"from {STAGE_WORDS[self.binds_from]}"
+        until = Stage(self.binds_until).label.lower() if self.binds_until else ""
+        return words + (f" until {until}" if until else "")
 
     def applicability(self, technique: Any) -> Result | None:
         """None when the rule applies, else the N/A result saying why."""
@@ -140,9 +162,10 @@ class Rule:
         )
         if level not in self.applies_to and not opted_in:
             return Result.not_applicable(f"Not part of the {level} terms of service.")
-        if self.stages and technique.stage not in self.stages:
+        if not self.binds_in(technique.stage):
             return Result.not_applicable(
-                f"Applies in stage {', '.join(self.stages)}; the technique is {technique.stage}."
+                f"Binds {self.binding_stages}; the technique is "
+                f"{Stage(technique.stage).label.lower()}."
             )
         return None
 
@@ -259,11 +282,15 @@ def evaluate(
     for technique in techniques:
         facts = Facts(by_name, technique.pk, now)
         level_since = tos_since.get(technique.pk)
+        launch = day_start(technique.launch_date) if technique.launch_date else policy
         for rule in rules:
-            # A rule of one TOS level only starts counting when the technique took it.
+            # A rule of one TOS level only starts counting when the technique took it,
+            # and a rule that binds from launch when the technique launched.
             facts.duty_start = policy
             if len(rule.applies_to) == 1 and level_since is not None:
                 facts.duty_start = max(policy, level_since)
+            if rule.binds_from == Stage.LAUNCHED:
+                facts.duty_start = max(facts.duty_start, launch)
             result = rule.applicability(technique) or rule.check(technique, facts)
             if result.since is not None:  # no failure dates from before its duty
                 result.since = max(result.since, facts.duty_start)

@@ -26,6 +26,9 @@ class DutySummary:
     met: list
     failing: list
     not_checked: list
+    # Duties none of whose rules binds in the technique's stage (most, before launch),
+    # each with when it binds: [(duty, "from launch")].
+    not_binding: list = field(default_factory=list)
 
     @property
     def checked(self) -> int:
@@ -37,7 +40,8 @@ def duty_summary(technique) -> DutySummary:
 
     A duty is met when every rule behind it that applies passes (waived gaps count as
     met for the public summary, which never shows waiver reasons); duties no rule
-    checks, or whose rules are all N/A, are "not checked".
+    checks, or whose rules are all N/A, are "not checked", and duties none of whose rules
+    binds in the technique's stage (most of them, before launch) are "not binding".
     """
     statuses = dict(RuleResult.objects.filter(technique=technique).values_list("rule_id", "status"))
     waived = set(
@@ -45,9 +49,13 @@ def duty_summary(technique) -> DutySummary:
             "rule_id", flat=True
         )
     )
-    met, failing, not_checked = [], [], []
+    met, failing, not_checked, not_binding = [], [], [], []
     for duty in DUTIES:
         if not duty.applies(technique):
+            continue
+        rules = [engine.RULES[rule_id] for rule_id in duty.rules if rule_id in engine.RULES]
+        if rules and not any(rule.binds_in(technique.stage) for rule in rules):
+            not_binding.append((duty, rules[0].binding_stages))
             continue
         rule_statuses = [
             engine.Status.PASS if rule_id in waived else statuses.get(rule_id)
@@ -60,7 +68,7 @@ def duty_summary(technique) -> DutySummary:
             failing.append(duty)
         else:
             met.append(duty)
-    return DutySummary(met, failing, not_checked)
+    return DutySummary(met, failing, not_checked, not_binding)
 
 
 def gap_close_times(technique=None) -> dict:

@@ -1,7 +1,9 @@
-"""The deprecation banner (above the TOS header) with the call for owners."""
+"""The deprecation banner (above the TOS header) with the call for owners, and the
+contribution checklist of a technique not launched yet."""
 
 from lifecycle.forms import OfferHelpForm
 from lifecycle.models import Deprecation, OwnerInterest
+from lifecycle.selectors import checklist
 from techniques.models import Stage
 from techniques.panels import Panel, register_panel
 
@@ -33,3 +35,14 @@ def deprecation_banner(request, technique):
 
 
 register_panel(deprecation_banner, order=5)
+
+
+def contribution_panel(request, technique):
+    """Before launch the owners' duties do not bind yet: the technique's page shows how
+    far its contribution process is, just before the duties the portal checks."""
+    if not technique.may_launch:
+        return None
+    return Panel("lifecycle/_checklist.html", {"checklist": checklist(technique)})
+
+
+register_panel(contribution_panel, order=15)

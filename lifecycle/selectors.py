@@ -94,6 +94,29 @@ def pipeline_rows(techniques) -> list[dict]:
     return rows
 
 
+@dataclass
+class Checklist:
+    """A technique's contribution steps in their recommended order, and how far it is
+    (the technique page's checklist before launch)."""
+
+    steps: list[ContributionStep]
+
+    @property
+    def done(self) -> int:
+        return sum(1 for step in self.steps if step.is_closed)
+
+    @property
+    def blockers(self) -> list[ContributionStep]:
+        """The required steps still open: they keep the technique from launching."""
+        return [step for step in self.steps if step.required and not step.is_closed]
+
+
+def checklist(technique: Technique) -> Checklist:
+    """The technique's contribution checklist, with who confirmed each step."""
+    steps = technique.contribution_steps.select_related("confirmed_by")
+    return Checklist(sorted(steps.all(), key=lambda step: step.order))
+
+
 @dataclass(frozen=True)
 class TOSRow:
     """A TOS change request as a page shows it to one user."""

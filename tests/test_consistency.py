@@ -6,6 +6,7 @@ import io
 import re
 from collections import Counter
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -17,6 +18,7 @@ from reviews.models import Review
 from techniques.models import HealthLevel, Technique
 
 pytestmark = pytest.mark.django_db(transaction=True)
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -110,6 +112,24 @@ def test_demo_health_tells_techniques_apart(demo):
     assert levels[HealthLevel.MINOR] + levels[HealthLevel.ATTENTION] >= 3, levels
     assert 1 <= levels[HealthLevel.TROUBLE] <= 2, levels
     assert levels[HealthLevel.UNKNOWN] == 0, levels
+    # docs/contributing/demo-data.md states the spread: it is the demo's.
+    text = " ".join((ROOT / "docs" / "contributing" / "demo-data.md").read_text().split())
+    stated = re.search(
+        r"(\w+) techniques are healthy, (\w+) have minor gaps, (\w+) need attention and "
+        r"(\w+) are in trouble",
+        text,
+    )
+    assert stated, "demo-data.md states the demo's health spread"
+    numbers = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    assert [numbers.index(word) + 1 for word in stated.groups()] == [
+        levels[HealthLevel.HEALTHY],
+        levels[HealthLevel.MINOR],
+        levels[HealthLevel.ATTENTION],
+        levels[HealthLevel.TROUBLE],
+    ]
+    proposal = Technique.objects.get(stage="proposed")
+    assert proposal.health_level == HealthLevel.HEALTHY  # its duties bind from launch
+    assert not Gap.objects.open().filter(technique=proposal).exists()
 
 
 def _waived_at(gap_id: int, at, events: dict) -> bool:

@@ -1,6 +1,7 @@
 """The demo's technique pages agree with the rules: an issue shown waiting past the
 threshold for a maintainer's answer on a technique's page <=> questions-answered fails
-for it; a PR shown waiting past the threshold for review <=> prs-reviewed fails."""
+for it; a PR shown waiting past the threshold for review <=> prs-reviewed fails (where
+the rules bind: from launch)."""
 
 import os
 import re
@@ -8,6 +9,7 @@ import re
 import pytest
 from django.core.management import call_command
 
+from adherence import engine
 from adherence.models import RuleResult
 from techniques.models import Technique
 
@@ -34,6 +36,8 @@ def test_technique_pages_agree_with_the_community_rules(client, demo_github, set
         page = client.get(technique.get_absolute_url()).content.decode()
         for name, rule in (("issues", "questions-answered"), ("prs", "prs-reviewed")):
             result = results.get((technique.slug, rule))
+            if not engine.RULES[rule].binds_in(technique.stage):
+                continue  # before launch the page shows the figures; the duty binds later
             fails = bool(result and result.status == "fail")
             assert (shown(page, name) > 0) == fails, (technique.slug, rule, result)
             if fails:

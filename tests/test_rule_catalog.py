@@ -32,6 +32,7 @@ def test_the_documents_catalog_is_drawn_from_the_rules(monkeypatch):
     catalog = text[text.index(BEGIN) : text.index(END)]
     for rule in engine.RULES.values():
         assert f"| `{rule.id}` |" in catalog and rule.fix in catalog and rule.source in catalog
+        assert f"| {rule.binding_stages} |" in catalog  # the Binds column
     changed = dataclasses.replace(engine.RULES["ci-green"], fix="Something else.")
     monkeypatch.setitem(engine.RULES, "ci-green", changed)
     with pytest.raises(CommandError, match="out of date"):
