@@ -326,12 +326,54 @@ def _finish(bisection: Bisection, state: str, reason: str, now: datetime, **fiel
     bisection.save()
 
 
+def _unclaimed_runs(bisection: Bisection, client, workflow: str) -> list[dict]:
+    """Runs of the workflow, created since the bisection was last stored, whose title
+    names its test and that no step claims: asked for by a pass whose worker died
+    before it stored them (GitHub has the run, the database rolled the step back)."""
+    since = bisection.updated_at - CLOCK_SLACK
+    claimed = set(bisection_run_ids())
+    test = str(bisection.test)
+    return [
+        run
+        for run in client.workflow_dispatch_runs(workflow, since)
+        if run["id"] not in claimed and test in (run.get("display_title") or "")
+    ]
+
+
+def _adopt(bisection: Bisection, sha: str, purpose: str, attempt: int, runs: list[dict], now):
+    """The step of an unclaimed run at ``sha`` (removed from ``runs``), or None."""
+    run = next((r for r in runs if sha in (r.get("display_title") or "")), None)
+    if run is None:
+        return None
+    runs.remove(run)
+    created = run.get("created_at")
+    return BisectionStep.objects.create(
+        bisection=bisection,
+        sha=sha,
+        purpose=purpose,
+        attempt=attempt,
+        run_id=run["id"],
+        run_url=run.get("html_url", ""),
+        status=BisectionStep.Status.RUNNING,
+        dispatched_at=datetime.fromisoformat(created.replace("Z", "+00:00")) if created else now,
+    )
+
+
 def _dispatch(bisection: Bisection, shas, purpose: str, clients: Clients, now) -> str:
-    """Dispatch the test at each commit; returns why GitHub refused ("" when it did not)."""
+    """Dispatch the test at each commit, unless a run that a killed worker asked for is
+    there already (that run becomes the step); returns why GitHub refused ("" when it
+    did not)."""
     client = clients(bisection.repository)
     workflow, sha_input, test_input = bisection.test.dispatch_settings()
+    try:
+        unclaimed = _unclaimed_runs(bisection, client, workflow)
+    except GitHubError:  # no workflow, or GitHub away: the dispatch itself will say
+        unclaimed = []
     for sha in shas:
         attempt = 1 + bisection.steps.filter(sha=sha, purpose=purpose).count()
+        if _adopt(bisection, sha, purpose, attempt, unclaimed, now):
+            bisection.runs_dispatched += 1
+            continue
         try:
             client.dispatch_workflow(
                 workflow,

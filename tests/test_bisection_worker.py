@@ -1,9 +1,11 @@
 """A real Celery worker consuming from Redis bisects against the GitHub-shaped server;
-killed with SIGKILL while its runs are out and replaced by a new worker, the bisection
-ends with the right culprit, verified, within its budget, and no commit is dispatched
-again: the new worker picks up the runs the killed one started."""
+killed with SIGKILL (while its runs are out, or after GitHub accepted a dispatch and
+before the worker stored it) and replaced by a new worker, the bisection ends with the
+right culprit, verified, within its budget, and no commit is dispatched again: the new
+worker picks up the runs the killed one started."""
 
 import os
+import time
 from datetime import timedelta
 
 import pytest
@@ -147,3 +149,65 @@ def test_worker_killed_mid_bisection_is_replaced_and_the_bisection_finishes(
     verify = sorted(s.sha for s in steps if s.purpose == BisectionStep.Purpose.VERIFY)
     assert verify == sorted([culprit, commits[-8]])
     assert Bisection.objects.count() == 1
+
+
+class AnswersLate(dict):
+    """The server's record of dispatches (``Dataset.dispatched``) that, while ``armed``,
+    holds GitHub's answer to a dispatch for ``hold`` seconds once the run exists: the
+    window in which a worker has asked for a run and not yet stored that it did."""
+
+    def __init__(self, hold: float):
+        super().__init__()
+        self.hold, self.armed = hold, True
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        deadline = time.monotonic() + self.hold
+        while self.armed and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+def test_a_worker_killed_before_it_stored_a_dispatch_leaves_no_second_run(
+    worker_env, server, resnet, tmp_path
+):
+    ds = server.dataset
+    ds.dispatched = late = AnswersLate(hold=30)
+    commits = [c.sha for c in ds.commits]
+    culprit = commits[-7]
+    ds.behaviours[str(resnet)] = Behaviour(culprit=culprit)
+    red_streak(resnet, commits, good=-18, bad=-2)
+    beat = Beat(worker_env["CELERY_BROKER_URL"])
+    log = tmp_path / "worker.log"
+    worker = Worker(worker_env, log)
+    try:
+
+        def asked():
+            beat.tick()
+            return len(ds.dispatched) >= 1
+
+        wait_for(asked, 60, "the worker to ask GitHub for a run", log)
+        worker.kill()  # GitHub has the run; the worker's transaction never committed
+        assert not BisectionStep.objects.exists()
+        orphan = next(iter(ds.dispatched.values()))
+        late.armed = False
+
+        worker = Worker(worker_env, log)
+        bisection = Bisection.objects.get()
+
+        def finished():
+            beat.tick()
+            bisection.refresh_from_db()
+            return bisection.is_finished
+
+        wait_for(finished, 90, "the new worker to finish the bisection", log)
+    finally:
+        worker.stop()
+
+    assert bisection.state == Bisection.State.VERIFIED, bisection.reason
+    assert bisection.culprit_sha == culprit
+    # The run the killed worker asked for is the bisection's: not asked for twice.
+    assert bisection.runs_dispatched == len(ds.dispatched) <= budget(16)
+    steps = list(bisection.steps.order_by("pk"))
+    assert {s.run_id for s in steps} == set(ds.dispatched)
+    search = [s.sha for s in steps if s.purpose == BisectionStep.Purpose.SEARCH]
+    assert len(search) == len(set(search)) and search[0] == orphan["sha"]
