@@ -176,6 +176,35 @@ class Comment(models.Model):
         return f"{self.kind} by {self.author} on #{self.issue_number}"
 
 
+class Tombstone(models.Model):
+    """An issue or comment deleted on GitHub (or an issue transferred away): its row goes,
+    so every page and figure stays as it was, and its tombstone stays, so that an event
+    about it from before the deletion (a late "opened" or "created", or the same signed
+    body again under another delivery id) is refused instead of bringing it back. GitHub never reuses an
+    issue number or a comment id, so nothing new is ever refused."""
+
+    class Kind(models.TextChoices):
+        ISSUE = "issue"  # an issue or PR, by number
+        COMMENT = "comment"  # an issue comment, by its GitHub id
+
+    page_data = False  # no page shows it; the deletion itself bumps the data version
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="tombstones")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    key = models.BigIntegerField(help_text="The issue's number or the comment's GitHub id.")
+    deleted_at = models.DateTimeField(
+        help_text="When the portal learnt of the deletion (or the object's last update, if later)."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "kind", "key"], name="unique_tombstone")
+        ]
+
+    def __str__(self) -> str:
+        return f"deleted {self.kind} {self.key}"
+
+
 class ItemTechnique(models.Model):
     """An issue or PR and a technique it belongs to (``via`` label or paths), or that it
     may belong to (``via`` mention: an unlabeled item naming the technique)."""

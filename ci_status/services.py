@@ -45,6 +45,7 @@ from ci_status.models import (
     Repository,
     SyncCursor,
     SyncRun,
+    Tombstone,
 )
 from github import (
     GRAPHQL_BATCH,
@@ -500,7 +501,7 @@ def source_switch(repository: Repository, source: str, run: SyncRun) -> bool:
     if previous:
         with transaction.atomic():
             removed = Issue.objects.filter(repository=repository).count()
-            for model in (Issue, Comment, Label, Release, CIRun, SyncCursor):
+            for model in (Issue, Comment, Tombstone, Label, Release, CIRun, SyncCursor):
                 model.objects.filter(repository=repository).delete()
         old_base, new_base = previous.split("#")[0], source.split("#")[0]
         run.progress["switched"] = {

@@ -1,8 +1,9 @@
 """GitHub webhooks: verified by ``X-Hub-Signature-256`` (HMAC-SHA256 of the raw body
 with settings.GITHUB_WEBHOOK_SECRET, compared in constant time), replays ignored by
 delivery id, checked for shape (types, ranges, times: a ValueError naming the field),
-never moving data backwards (an event older than what is stored is "stale"), and fed
-through the same upsert code as the sync."""
+never moving data backwards (an event older than what is stored is "stale", and so is an
+event about a deleted issue or comment from before its deletion: its tombstone stays),
+and fed through the same upsert code as the sync."""
 
 from __future__ import annotations
 
@@ -13,10 +14,19 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from adherence.services import evaluation_request
 from ci_status import services, upserts
-from ci_status.models import CIRun, Comment, Issue, ItemTechnique, Repository, WebhookDelivery
+from ci_status.models import (
+    CIRun,
+    Comment,
+    Issue,
+    ItemTechnique,
+    Repository,
+    Tombstone,
+    WebhookDelivery,
+)
 from ci_status.services import repository_get_or_create
 from techniques.text import fit
 
@@ -194,9 +204,36 @@ def _issue_is_newer_than(repository: Repository, data: dict) -> bool:
     return bool(stored and incoming and stored > incoming)
 
 
+def _bury(repository: Repository, kind: str, key: int, data: dict) -> None:
+    """Keep the tombstone of a deleted issue or comment: deleted when the portal learnt
+    of it, or at the object's last update if GitHub's clock is ahead of the portal's."""
+    deleted_at = max(timezone.now(), _time(data.get("updated_at")) or timezone.now())
+    Tombstone.objects.update_or_create(
+        repository=repository, kind=kind, key=key, defaults={"deleted_at": deleted_at}
+    )
+
+
+def _buried(repository: Repository, kind: str, key, data: dict) -> bool:
+    """Whether this copy of an issue or comment is from before its deletion (or undated)."""
+    deleted_at = (
+        Tombstone.objects.filter(repository=repository, kind=kind, key=key)
+        .values_list("deleted_at", flat=True)
+        .first()
+    )
+    if deleted_at is None:
+        return False
+    incoming = _time(data.get("updated_at") or data.get("created_at"))
+    return incoming is None or incoming <= deleted_at
+
+
 def _stale(repository: Repository, event: str, payload: dict) -> bool:
     """An event whose main object is older than the stored one (GitHub does not deliver
-    in order, and redeliveries come with a new delivery id)."""
+    in order, and the signature does not cover the delivery id, so the same body can come
+    again under another), or than its deletion."""
+    item = payload.get("issue") or payload.get("pull_request") or {}
+    number = item.get("number")
+    if event in ITEM_EVENTS and _buried(repository, Tombstone.Kind.ISSUE, number, item):
+        return True
     if event in ("issues", "pull_request") and payload.get("action") not in {
         "deleted",
         "transferred",
@@ -204,6 +241,8 @@ def _stale(repository: Repository, event: str, payload: dict) -> bool:
         return _issue_is_newer_than(repository, payload[OBJECTS[event][0]])
     if event == "issue_comment":
         comment = payload["comment"]
+        if _buried(repository, Tombstone.Kind.COMMENT, comment.get("id"), comment):
+            return True
         stored = (
             Comment.objects.filter(
                 repository=repository, kind=Comment.Kind.COMMENT, github_id=comment.get("id")
@@ -255,6 +294,7 @@ def _apply(repository: Repository, event: str, payload: dict) -> int:
             )
             gone.delete()
             Comment.objects.filter(repository=repository, issue_number=number).delete()
+            _bury(repository, Tombstone.Kind.ISSUE, number, payload["issue"])
             services.community_figures_refresh(techniques)
             return 0
         return upserts.upsert_issues(repository, [payload["issue"]])
@@ -273,6 +313,7 @@ def _apply(repository: Repository, event: str, payload: dict) -> int:
             Comment.objects.filter(
                 repository=repository, kind=Comment.Kind.COMMENT, github_id=comment["id"]
             ).delete()
+            _bury(repository, Tombstone.Kind.COMMENT, int(comment["id"]), comment)
         else:
             upserts.upsert_comments(
                 repository, [upserts.comment_from_json(repository, comment, number)]

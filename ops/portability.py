@@ -52,6 +52,7 @@ LEFT_OUT = {
     "ci_status.label",
     "ci_status.release",
     "ci_status.synccursor",
+    "ci_status.tombstone",
     # Figures derived from the GitHub cache: the next sync recomputes them.
     "ci_status.itemtechnique",
     "ci_status.communityfigures",

@@ -30,6 +30,7 @@ from ci_status.models import (
     Repository,
     SyncCursor,
     SyncRun,
+    Tombstone,
     WebhookDelivery,
 )
 from convergence.models import (
@@ -348,6 +349,18 @@ class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
 
     delivery_id = factory.Sequence(lambda n: f"delivery-{n}")
     event = "issues"
+
+
+class TombstoneFactory(factory.django.DjangoModelFactory):
+    """A deleted issue's tombstone (``kind=Tombstone.Kind.COMMENT`` for a comment's)."""
+
+    class Meta:
+        model = Tombstone
+
+    repository = factory.SubFactory(RepositoryFactory)
+    kind = Tombstone.Kind.ISSUE
+    key = factory.Sequence(lambda n: n + 1)
+    deleted_at = factory.LazyFunction(timezone.now)
 
 
 class ItemTechniqueFactory(factory.django.DjangoModelFactory):
