@@ -18,6 +18,7 @@ from techniques.text import max_length
 from tfmot_portal.forms import CleanCharField
 
 MAX_PREVIEW = 20_000
+NOTE_PLACEHOLDER = "Note (required unless met and agreeing with the portal)"
 
 
 def _max_length(name: str) -> int:
@@ -39,12 +40,16 @@ class ReviewForm(forms.Form):
         choices=[("save", "Save draft"), ("preview", "Preview and submit")], required=False
     )
     benefits_usage = CleanCharField(
-        label="Benefits and usage", required=False, max_length=_max_length("benefits_usage")
+        label="Benefits and usage",
+        required=False,
+        max_length=_max_length("benefits_usage"),
+        widget=forms.Textarea(attrs={"rows": 8, "data-preview": "pv-benefits"}),
     )
     major_updates = CleanCharField(
         label="Major updates since the last review",
         required=False,
         max_length=_max_length("major_updates"),
+        widget=forms.Textarea(attrs={"rows": 8, "data-preview": "pv-updates"}),
     )
     proposal_tos = forms.ChoiceField(
         label="Terms of service",
@@ -55,12 +60,16 @@ class ReviewForm(forms.Form):
         label="Maintainers to add or retire",
         required=False,
         max_length=_max_length("proposal_maintainers"),
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
     proposal_deprecate = forms.BooleanField(
         label="Propose to deprecate this technique", required=False
     )
     proposal_notes = CleanCharField(
-        label="Other notes", required=False, max_length=_max_length("proposal_notes")
+        label="Other notes",
+        required=False,
+        max_length=_max_length("proposal_notes"),
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
     def __init__(self, *args, duties=(), suggestions=None, **kwargs):
@@ -75,7 +84,10 @@ class ReviewForm(forms.Form):
                 widget=forms.RadioSelect,
             )
             self.fields[f"note-{duty.id}"] = CleanCharField(
-                label=f"Note on {duty.title}", required=False, max_length=MAX_TEXT
+                label=f"Note on {duty.title}",
+                required=False,
+                max_length=MAX_TEXT,
+                widget=forms.TextInput(attrs={"placeholder": NOTE_PLACEHOLDER}),
             )
 
     def overrides(self) -> dict[str, str]:

@@ -351,7 +351,7 @@ def autosave(request, pk):
     evidence = duty_evidence(review.technique)
     form = ReviewForm(request.POST, duties=rated_duties(review.technique, evidence))
     if not form.is_valid():
-        return JsonResponse({"error": " ".join(form_errors(form))}, status=400)
+        return JsonResponse({"error": "Not saved: " + " ".join(form_errors(form))}, status=400)
     try:
         review = review_save_draft(review, request.user, form.draft(), form.loaded_version)
     except PermissionDenied as error:

@@ -282,7 +282,7 @@ def test_a_refused_offer_to_help_comes_back_to_correct(client, pruning, bob, car
     deprecation_start(pruning, carol, "lack_of_people", date(2027, 6, 1), call_for_owners=True)
     client.force_login(bob)
     page = client.get("/techniques/pruning/").content.decode()
-    assert 'name="message"' in page and 'maxlength="2000"' in page  # the form's own length
+    assert 'name="message"' in page and 'data-limit="2000"' in page  # the form's own length
     message = "I maintain a fork used in production and can review PRs weekly. " * 40
     response = client.post("/lifecycle/pruning/help", {"message": message})
     assert response.status_code == 400

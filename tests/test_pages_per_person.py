@@ -212,7 +212,9 @@ def test_review_form_lengths_come_from_the_model(alice_client, pruning):
         {"version": review.version, "benefits_usage": too_long, "action": "save"},
     )
     assert response.status_code == 400
-    assert "Benefits and usage: Ensure this value has at most" in response.content.decode()
+    assert "Benefits and usage: 20,001 characters, 1 over the limit of 20,000" in (
+        response.content.decode()
+    )
     review.refresh_from_db()
     assert review.benefits_usage == ""
 

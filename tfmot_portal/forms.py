@@ -10,7 +10,9 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.core import validators
 from django.core.exceptions import ValidationError
+from django.utils.html import format_html
 
 # C0 controls except tab, line feed and carriage return; DEL and the C1 controls; lone
 # surrogates (JSON's "\ud800" escapes), which no database can store.
@@ -18,13 +20,103 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def clean_text(value: object) -> str:
-    """Text without control characters, stripped: text that was only control characters
-    (or blanks) becomes empty, so a required field refuses it."""
-    return _CONTROL.sub("", str(value or "")).strip()
+    """Text without control characters, stripped, its line breaks one character each (as
+    the browser counts them: a form posts them as CR LF): text that was only control
+    characters (or blanks) becomes empty, so a required field refuses it."""
+    text = str(value or "").replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub("", text).strip()
+
+
+def limit_text(length: int, limit: int) -> str:
+    """What a limited field says beside it ("120 of 2,000 characters"); static/js/limits.js
+    writes the same words as the text changes."""
+    text = f"{length:,} of {limit:,} characters"
+    return text + (f": {length - limit:,} over the limit" if length > limit else "")
+
+
+class LimitValidator(validators.MaxLengthValidator):
+    """Refuses text over the limit, saying by how much: the portal never cuts it."""
+
+    def __call__(self, value):
+        length, limit = len(value), self.limit_value
+        if length > limit:
+            raise ValidationError(
+                "%(length)s characters, %(over)s over the limit of %(limit)s: shorten it "
+                "(nothing was cut; your text is kept as you typed it).",
+                code="max_length",
+                params={
+                    "length": f"{length:,}",
+                    "limit": f"{limit:,}",
+                    "over": f"{length - limit:,}",
+                },
+            )
+
+
+class LimitedWidget:
+    """Draws its field's limit beside it as a count of the text's characters
+    (``limit_text``), which static/js/limits.js keeps live as one types. The browser gets
+    ``data-limit`` instead of ``maxlength``, which would cut pasted or typed text without a
+    word; the field refuses what is over the limit (``LimitValidator``)."""
+
+    attrs: dict
+
+    def render(self, name, value, attrs=None, renderer=None):
+        attrs = dict(attrs or {})
+        field_id = attrs.get("id") or self.attrs.get("id") or f"id_{name}"
+        attrs["id"] = field_id
+        count_id = f"{field_id}-limit"
+        described = (
+            attrs.get("aria-describedby") or self.attrs.get("aria-describedby") or ""
+        ).split()
+        attrs["aria-describedby"] = " ".join([*described, count_id])
+        html = super().render(name, value, attrs, renderer)  # type: ignore[misc]
+        limit = int(self.attrs["data-limit"])
+        length = len(clean_text(value))
+        return html + format_html(
+            '<span class="limit{}" id="{}" data-limit-for="{}">{}</span>',
+            " over" if length > limit else "",
+            count_id,
+            field_id,
+            limit_text(length, limit),
+        )
+
+
+class LimitedTextarea(LimitedWidget, forms.Textarea):
+    pass
+
+
+class LimitedTextInput(LimitedWidget, forms.TextInput):
+    pass
+
+
+_LIMITED: dict[type, type] = {forms.Textarea: LimitedTextarea, forms.TextInput: LimitedTextInput}
 
 
 class CleanCharField(forms.CharField):
-    """A CharField whose value goes through ``clean_text`` before validation."""
+    """A CharField whose value goes through ``clean_text`` before validation. With a
+    ``max_length``, its text box shows the limit and a live count (``LimitedWidget``)
+    and the field refuses longer text with a message saying by how much
+    (``LimitValidator``): every limited text box of the portal is drawn by this field."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.max_length is None:
+            return
+        self.validators = [
+            LimitValidator(self.max_length) if isinstance(v, validators.MaxLengthValidator) else v
+            for v in self.validators
+        ]
+        limited = _LIMITED.get(type(self.widget))
+        if limited is not None:
+            widget = limited(attrs=self.widget.attrs)
+            widget.is_required = self.widget.is_required
+            self.widget = widget
+
+    def widget_attrs(self, widget):
+        attrs = super().widget_attrs(widget)
+        if "maxlength" in attrs:
+            attrs["data-limit"] = attrs.pop("maxlength")
+        return attrs
 
     def to_python(self, value):
         return clean_text(super().to_python(value))

@@ -88,3 +88,33 @@ def test_staff_waives_a_gap_and_sees_the_ci_grid(page):
     assert page.locator("form[action*='culprit']").count() >= 1  # staff may look it up
     shot(page, "ci-grid")
     assert serious_violations(page) == []
+
+
+def test_text_over_its_limit_is_counted_refused_and_kept_as_typed(page):
+    """A 50,000-character answer is not cut at 20,000 by the browser: the count beside
+    the box says it is over, saving refuses it with a message, and the form comes back
+    with every character typed."""
+    sign_in(page, "alice")
+    page.locator("#your-reviews li a").first.click()
+    page.wait_for_url(re.compile(r".*/reviews/\d+/edit$"))
+    count = page.locator("#id_benefits_usage-limit")
+    assert count.inner_text().endswith("of 20,000 characters")
+    answer = "Used for int8 deployment on Pixel phones. " * 1200  # 50,400 characters
+    page.fill("#id_benefits_usage", answer)
+    assert page.input_value("#id_benefits_usage") == answer
+    assert count.inner_text() == "50,399 of 20,000 characters: 30,399 over the limit"
+    assert "over" in count.get_attribute("class")
+    page.get_by_role("button", name="Save draft").click()
+    page.wait_for_load_state()
+    main = page.locator("main").inner_text()
+    assert "Not saved: Benefits and usage: 50,399 characters, 30,399 over the limit" in main
+    assert "Draft saved." not in main
+    assert page.input_value("#id_benefits_usage") == answer  # as typed, to the last space
+    assert "30,399 over the limit" in count.inner_text()
+    # Shortened to fit, it saves.
+    page.fill("#id_benefits_usage", answer[:19_000])
+    assert "over" not in count.inner_text()
+    page.get_by_role("button", name="Save draft").click()
+    page.wait_for_load_state()
+    assert "Draft saved." in page.locator("main").inner_text()
+    assert serious_violations(page) == []
