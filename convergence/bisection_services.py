@@ -33,7 +33,12 @@ from convergence.models import (
 )
 from convergence.parsers import ResultsError
 from convergence.permissions import OPEN_REVERT
-from convergence.services import actions_run_records, culprit_range_between, culprit_range_fetch
+from convergence.services import (
+    actions_run_records,
+    bisection_run_ids,
+    culprit_range_between,
+    culprit_range_fetch,
+)
 from github import GitHubClient, GitHubError
 from techniques.cache import bump_data_version
 from techniques.text import fit, inert
@@ -65,12 +70,6 @@ class Clients:
         if repo not in self.refs:
             self.refs[repo] = self(repo).repository().get("default_branch") or "main"
         return self.refs[repo]
-
-
-def bisection_run_ids() -> list[int]:
-    """Workflow runs that a bisection dispatched (the nightly ingestion leaves them)."""
-    found = BisectionStep.objects.filter(run_id__isnull=False).values_list("run_id", flat=True)
-    return [run_id for run_id in found if run_id is not None]
 
 
 # --- start -----------------------------------------------------------------------------
@@ -146,6 +145,8 @@ def bisection_start_for_change_point(point: ChangePoint, clients: Clients) -> Bi
     if before is None or not point.sha or before.tfmot_sha == point.sha:
         return None
     test = point.test
+    if _red_streak_covers(test, point.sha):
+        return None  # the red streak's bisection is the search for this commit already
     culprit = culprit_range_between(
         test, before.tfmot_sha, point.sha, clients(test.technique.repository_name)
     )
@@ -171,15 +172,23 @@ def bisection_start_for_change_point(point: ChangePoint, clients: Clients) -> Bi
         return Bisection.objects.filter(change_point=point).first()
 
 
+def _red_streak_covers(test: ConvergenceTest, sha: str) -> bool:
+    """Whether a red streak's bisection of ``test`` searches a range holding ``sha``: a
+    break that fails the test and shifts its metric at once is one alert, one search."""
+    ranges = Bisection.objects.filter(test=test, trigger=Bisection.Trigger.RED_STREAK)
+    return any(c["sha"] == sha for b in ranges.only("commits") for c in b.commits)
+
+
 def bisections_start(clients: Clients) -> int:
-    """A bisection for each open alert and regression change point that has none."""
-    started = 0
+    """A bisection for each open alert and regression change point that has none; returns
+    how many started."""
+    before = Bisection.objects.count()
     alerts = ConvergenceTest.objects.filter(alert_open=True).select_related(
         "technique", "last_good_run", "first_bad_run"
     )
     for test in alerts:
         try:
-            started += bisection_start_for_alert(test, clients) is not None
+            bisection_start_for_alert(test, clients)
         except GitHubError as error:
             logger.warning("Bisection of %s not started: %s", test, error)
     points = ChangePoint.objects.filter(regression=True, bisection__isnull=True).select_related(
@@ -187,10 +196,10 @@ def bisections_start(clients: Clients) -> int:
     )
     for point in points:
         try:
-            started += bisection_start_for_change_point(point, clients) is not None
+            bisection_start_for_change_point(point, clients)
         except GitHubError as error:
             logger.warning("Bisection of %s not started: %s", point, error)
-    return started
+    return Bisection.objects.count() - before
 
 
 # --- results -----------------------------------------------------------------------------

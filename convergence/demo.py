@@ -2,21 +2,28 @@
 
 Targets come from the TF Model Garden figures in demo_data/official_models.json
 (official/projects/pruning and official/projects/qat). Run SHAs are commits of the
-configured GitHub repository, fetched through the real client, so the failing test's
-culprit range is real compare data: with `make run` the "Refresh culprit range" button
-asks the same server.
-"""
+configured GitHub repository, fetched through the real client, each run at the newest
+commit when it started (one date per commit). QAT's two tests run in the repository's
+nightly workflow: their runs are read from its artifacts by the real ingestion, and the
+worker then bisects the red test and the metric shift by dispatching that workflow
+(docs/bisection.md) -- nothing of the bisection is written here."""
 
 from __future__ import annotations
 
+import bisect
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from convergence.models import BenefitTarget, ConvergenceRun, ConvergenceTest
-from convergence.services import convergence_state_update, culprit_range_fetch
+from convergence.services import (
+    actions_results_ingest,
+    convergence_state_update,
+    culprit_range_fetch,
+)
 from github import GitHubClient, GitHubError
 from techniques.models import Technique
 
@@ -65,7 +72,7 @@ TESTS = [
         "official/projects/qat/vision/configs/experiments/image_classification/imagenet_mobilenetv2_qat_gpu.yaml",
         24,
         [("top1_accuracy", 72.792, 0.3)],
-        "failing",
+        "nightly:failing",
     ),
     (
         "qat",
@@ -76,7 +83,7 @@ TESTS = [
         "official/projects/qat/vision/configs/experiments/image_classification/imagenet_resnet50_qat_gpu.yaml",
         24,
         [("top1_accuracy", 77.2, 0.3)],
-        "regressed",
+        "nightly:regressed",
     ),
     (
         "weight-clustering",
@@ -188,13 +195,26 @@ def _outcomes(pattern: str, count: int, rng: random.Random) -> list[ConvergenceR
     return [passed] * count
 
 
-def _commits() -> list[str]:
-    """SHAs of the repository's default branch, oldest first ([] when GitHub does not
+def _commits() -> list[tuple[str, datetime]]:
+    """The default branch's commits (SHA and date), oldest first ([] when GitHub does not
     answer: the runs then carry no SHA)."""
     try:
-        return [c["sha"] for c in reversed(GitHubClient(backoff=0.05).commits())]
+        listed = GitHubClient(backoff=0.05).commits()
     except GitHubError:
         return []
+    commits = []
+    for commit in reversed(listed):
+        when = parse_datetime((commit.get("commit") or {}).get("committer", {}).get("date") or "")
+        if when:
+            commits.append((commit["sha"], when))
+    return commits
+
+
+def _head_at(commits: list[tuple[str, datetime]], when: datetime) -> str:
+    """The newest commit at ``when``: what a nightly run then checks out."""
+    dates = [date for _sha, date in commits]
+    index = bisect.bisect_right(dates, when) - 1
+    return commits[max(index, 0)][0] if commits else ""
 
 
 def _test_with_targets(technique, name, kind, family, task, config, cadence, targets):
@@ -228,18 +248,15 @@ def _test_with_targets(technique, name, kind, family, task, config, cadence, tar
 
 def _demo_runs(test, name, kind, targets, pattern, commits, rng, now) -> list[ConvergenceRun]:
     """Thirty nightly runs of the demo test following ``pattern`` (failing, flaky,
-    regressed, stale), spread over the commits, newest two hours (stale: five days) ago."""
+    regressed, stale), at 02:00 UTC like the repository's nightly workflow, each at the
+    commit that was the newest then; the newest last night (stale: five nights ago)."""
     count = 30
     outcomes = _outcomes(pattern, count, rng)
-    end = now - timedelta(days=5) if pattern == "stale" else now - timedelta(hours=2)
+    last_night = now.replace(hour=2) - timedelta(days=0 if now.hour >= 2 else 1)
+    end = last_night - timedelta(days=5) if pattern == "stale" else last_night
     runs = []
     for i, outcome in enumerate(outcomes):
         started = end - timedelta(days=count - 1 - i)
-        commit = (
-            commits[min(len(commits) - 1, int((i + 1) / count * len(commits)) - 1)]
-            if commits
-            else None
-        )
         metrics = {}
         for metric, value, _tolerance in targets:
             drift = -0.9 if (pattern == "regressed" and i >= count - 3) else 0
@@ -255,7 +272,7 @@ def _demo_runs(test, name, kind, targets, pattern, commits, rng, now) -> list[Co
                 started_at=started,
                 outcome=outcome,
                 metrics=metrics,
-                tfmot_sha=commit or "",
+                tfmot_sha=_head_at(commits, started),
                 source=ConvergenceRun.Source.DEMO,
                 external_id=f"demo-{name}-{i}",
                 tf_version=f"tf-nightly 2.21.0.dev{started:%Y%m%d}",
@@ -272,28 +289,46 @@ def load(stdout=None) -> dict:
     rng = random.Random(7)
     now = timezone.now().replace(minute=0, second=0, microsecond=0)
     techniques = {t.slug: t for t in Technique.objects.filter(slug__in={row[0] for row in TESTS})}
-    created = 0
+    created, nightly = 0, []
     for slug, name, kind, family, task, config, cadence, targets, pattern in TESTS:
         if slug not in techniques:
             continue
         test = _test_with_targets(
             techniques[slug], name, kind, family, task, config, cadence, targets
         )
-        runs = _demo_runs(test, name, kind, targets, pattern, commits, rng, now)
-        before = ConvergenceRun.objects.filter(test=test).count()
-        ConvergenceRun.objects.bulk_create(runs, ignore_conflicts=True)
-        created += ConvergenceRun.objects.filter(test=test).count() - before
-        convergence_state_update(test)
-    failing = ConvergenceTest.objects.filter(alert_open=True).select_related(
-        "last_good_run", "first_bad_run"
-    )
+        if pattern.startswith("nightly:"):
+            nightly.append((test, name, kind, targets, pattern.split(":", 1)[1]))
+            continue
+        created += _store(test, _demo_runs(test, name, kind, targets, pattern, commits, rng, now))
+    # QAT's tests run in the repository's nightly workflow: their runs are the results in
+    # its artifacts, ingested as the worker does. Without such a workflow (a repository
+    # that has none), made-up runs of the same story instead.
+    client = GitHubClient(backoff=0.05)
+    ingested = actions_results_ingest(client)
+    for test, name, kind, targets, pattern in nightly:
+        if not test.runs.exists():
+            created += _store(
+                test, _demo_runs(test, name, kind, targets, pattern, commits, rng, now)
+            )
     ranges = 0
-    if failing:
-        client = GitHubClient(backoff=0.05)
-        for test in failing:
-            culprit = culprit_range_fetch(test, client=client)
-            ranges += bool(culprit and not culprit.error)
-    counts = {"tests": len(TESTS), "runs created": created, "culprit ranges": ranges}
+    for test in ConvergenceTest.objects.filter(alert_open=True).select_related(
+        "last_good_run", "first_bad_run"
+    ):
+        culprit = culprit_range_fetch(test, client=client)
+        ranges += bool(culprit and not culprit.error)
+    counts = {
+        "tests": len(TESTS),
+        "runs created": created + ingested["stored"],
+        "nightly workflow runs read": ingested["runs"],
+        "culprit ranges": ranges,
+    }
     if stdout:
         stdout.write(f"convergence: {counts}")
     return counts
+
+
+def _store(test: ConvergenceTest, runs: list[ConvergenceRun]) -> int:
+    before = ConvergenceRun.objects.filter(test=test).count()
+    ConvergenceRun.objects.bulk_create(runs, ignore_conflicts=True)
+    convergence_state_update(test)
+    return ConvergenceRun.objects.filter(test=test).count() - before

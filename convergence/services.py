@@ -17,12 +17,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from adherence.services import evaluation_request
+from ci_status import selectors as ci_selectors
 from ci_status.community import path_matches
 from convergence.changepoints import change_points_detect
 from convergence.models import (
     FLAKY_RATE,
     FLAKY_WINDOW,
     BenefitTarget,
+    BisectionStep,
     CIToken,
     ConvergenceRun,
     ConvergenceTest,
@@ -450,6 +452,8 @@ def results_ingest(
 
 # --- results in a workflow run's artifacts -------------------------------------------------
 ARTIFACT_PREFIX = "convergence"
+# The workflows whose runs carry results (by name; the ci-green rule leaves them out).
+CONVERGENCE_WORKFLOWS = ("convergence", "Convergence tests", "convergence-tests")
 
 
 def actions_run_records(client, run_id: int, head_sha: str, html_url: str) -> list[RunRecord]:
@@ -470,6 +474,38 @@ def actions_run_records(client, run_id: int, head_sha: str, html_url: str) -> li
                 record.log_url = record.log_url or html_url
                 records.append(record)
     return records
+
+
+def bisection_run_ids() -> list[int]:
+    """Workflow runs that a bisection dispatched (the nightly ingestion leaves them)."""
+    found = BisectionStep.objects.filter(run_id__isnull=False).values_list("run_id", flat=True)
+    return [run_id for run_id in found if run_id is not None]
+
+
+def actions_results_ingest(client: GitHubClient | None = None, limit: int = 50) -> dict:
+    """Store the results in the artifacts of the latest synced convergence workflow runs
+    (each run once; ingestion is idempotent on its key anyway). Runs that a bisection
+    dispatched report to their bisection, not to the test's history."""
+    done = ConvergenceRun.objects.filter(source=ConvergenceRun.Source.ACTIONS).values_list(
+        "external_id", flat=True
+    )
+    done_runs = {key.split(":", 1)[0] for key in done}
+    done_runs |= {str(run_id) for run_id in bisection_run_ids()}
+    client = client or GitHubClient()
+    summary = {"runs": 0, "stored": 0, "rejected": 0}
+    for ci_run in ci_selectors.completed_runs(CONVERGENCE_WORKFLOWS, limit):
+        if str(ci_run.run_id) in done_runs:
+            continue
+        try:
+            records = actions_run_records(client, ci_run.run_id, ci_run.head_sha, ci_run.html_url)
+            if records:
+                summary["stored"] += results_ingest(records, ConvergenceRun.Source.ACTIONS).created
+        except (GitHubError, ResultsError) as error:
+            logger.warning("Workflow run %s: results not ingested: %s", ci_run.run_id, error)
+            summary["rejected"] += 1
+            continue
+        summary["runs"] += 1
+    return summary
 
 
 # --- culprit range -----------------------------------------------------------------------

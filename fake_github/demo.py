@@ -14,12 +14,15 @@ the ownership story: without one every technique's paths drift).
 
 from __future__ import annotations
 
+import io
 import json
 import random
+import zipfile
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
-from fake_github.dataset import Dataset
+from fake_github.actions import ARTIFACT, Behaviour, Workflow, outcome_at
+from fake_github.dataset import CommitRecord, Dataset
 
 DEMO_DATA = Path(__file__).resolve().parents[1] / "demo_data"
 PREFIX = "tensorflow_model_optimization/python/core/"
@@ -137,6 +140,7 @@ def demo_dataset(now: datetime | None = None, *, with_codeowners: bool = True) -
     _unlabeled(ds, now)
     _merged_history(ds, now, rng)
     _ci_runs(ds, now)
+    _convergence_nightly(ds, now)
     ds.set_file(".github/labeler.yml", LABELER)
     if with_codeowners:
         ds.set_file(".github/CODEOWNERS", CODEOWNERS)
@@ -283,11 +287,26 @@ def _unlabeled(ds, now) -> None:
     ds.add_issue("pip install fails on Windows ARM", "jdoe42", _at(now, 12), body="No wheel.")
 
 
+# The commit history: a year of commits, two a day over the last RECENT_DAYS days (so
+# each nightly convergence run tests a commit of its own).
+HISTORY, RECENT_DAYS = 240, 36
+
+
+def _commit_dates(now: datetime) -> list[datetime]:
+    recent = 2 * RECENT_DAYS
+    older = HISTORY - recent
+    start, split = now - timedelta(days=365), now - timedelta(days=RECENT_DAYS)
+    step = (split - start) / older
+    dates = [start + step * index + timedelta(hours=3) for index in range(older)]
+    for day in range(RECENT_DAYS, 0, -1):
+        dates += [_at(now, day, 10), _at(now, day, 16)]
+    return dates
+
+
 def _merged_history(ds, now, rng) -> None:
     """A year of commits on master, half of them merges of labeled, reviewed PRs."""
     labels = list(AREAS)
-    for index in range(240):
-        date = now - timedelta(days=365) + timedelta(hours=36 * index + 3)
+    for index, date in enumerate(_commit_dates(now)):
         if index % 2:
             ds.add_commit(f"Internal change {index}", "tensorflower-gardener", date)
             continue
@@ -338,7 +357,7 @@ def _ci_runs(ds, now) -> None:
             "CI",
             "failure" if red else "success",
             created_at=created,
-            head_sha=ds.commits[-1 - (40 - step) % len(ds.commits)].sha,
+            head_sha=_head_at(ds, created).sha,
             workflow_path=".github/workflows/ci.yml",
         )
     ds.add_workflow_run(
@@ -349,3 +368,90 @@ def _ci_runs(ds, now) -> None:
         branch="kmlee/per-channel",
         workflow_path=".github/workflows/ci.yml",
     )
+
+
+def _head_at(ds: Dataset, when: datetime) -> CommitRecord:
+    """The newest commit of the default branch at ``when`` (what a run there checks out)."""
+    before = [commit for commit in ds.commits if commit.date <= when]
+    return before[-1] if before else ds.commits[0]
+
+
+# The nightly convergence workflow: QAT's two tests run in it, and their outcomes come
+# from the commits each run tests (fake_github.actions.Behaviour), so that the portal's
+# bisection finds the culprits by running the workflow again, as on GitHub.
+NIGHTLY = Workflow(
+    ".github/workflows/convergence.yml", "Convergence tests", {"sha": True, "test": True}
+)
+PYTHONS = ("3.10", "3.11", "3.12")  # the nightly's matrix, one Python a night
+NIGHTS, OUTAGE = 30, 3  # nightly runs, and nights without one just before the first red
+RED_TEST = "qat/mobilenetv2-imagenet-qat-int8"
+SHIFTED_TEST = "qat/resnet50-imagenet-qat-int8"
+
+
+def _qat_merge(ds: Dataset, now: datetime, days: int) -> CommitRecord:
+    """The newest merge of a QAT pull request at least ``days`` days old."""
+    for commit in reversed(ds.commits):
+        pull = ds.issue(commit.pr_number) if commit.pr_number else None
+        if pull and "technique:qat" in pull.labels and commit.date <= now - timedelta(days=days):
+            return commit
+    raise LookupError("the demo history has no QAT merge")
+
+
+def _convergence_nightly(ds: Dataset, now: datetime) -> None:
+    """The workflow, how QAT's tests behave, and thirty nights of its scheduled runs, each
+    with a ``convergence-results`` artifact; the runner was down for three nights before
+    the first red one, so the red test's culprit range holds several commits."""
+    ds.workflows[NIGHTLY.file] = NIGHTLY
+    culprit = _qat_merge(ds, now, 6)
+    # The break fails the test and costs 0.8 points of top-1 (below the target's tolerance).
+    ds.behaviours[RED_TEST] = Behaviour(
+        culprit=culprit.sha,
+        metric="top1_accuracy",
+        value=72.85,
+        shift=-0.8,
+        shift_at=culprit.sha,
+        noise=0.1,
+    )
+    # A shift of -0.2 points: inside the target's 0.3 tolerance, a change point all the same.
+    shift = _qat_merge(ds, now, 13)
+    ds.behaviours[SHIFTED_TEST] = Behaviour(
+        metric="top1_accuracy", value=77.3, shift=-0.2, shift_at=shift.sha, noise=0.04
+    )
+    first_red = next(n for n in range(NIGHTS, 0, -1) if _night(now, n) > culprit.date)
+    for night in range(NIGHTS, 0, -1):
+        if first_red < night <= first_red + OUTAGE:
+            continue
+        started = _night(now, night)
+        head = _head_at(ds, started)
+        runs = []
+        for test in (RED_TEST, SHIFTED_TEST):
+            outcome, metrics = outcome_at(ds, test, head.sha, 1)
+            runs.append({"test": test, "outcome": outcome, "metrics": metrics})
+        document = {
+            "tfmot_sha": head.sha,
+            "started_at": started.isoformat(),
+            "tf_version": f"tf-nightly 2.21.0.dev{started:%Y%m%d}",
+            "python_version": PYTHONS[night % len(PYTHONS)],
+            "runs": runs,
+        }
+        ds.add_workflow_run(
+            NIGHTLY.name,
+            "failure" if any(r["outcome"] != "passed" for r in runs) else "success",
+            created_at=started,
+            head_sha=head.sha,
+            event="schedule",
+            workflow_path=NIGHTLY.path,
+            duration=timedelta(hours=5),
+            artifacts={ARTIFACT: _zip("results.json", json.dumps(document))},
+        )
+
+
+def _night(now: datetime, nights_ago: int) -> datetime:
+    return (now - timedelta(days=nights_ago)).replace(hour=2, minute=0, second=0)
+
+
+def _zip(name: str, text: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(name, text)
+    return buffer.getvalue()

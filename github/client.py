@@ -558,7 +558,10 @@ class GitHubClient:
     def items(
         self, path: str, params: Params | None = None, *, item_key: str | None = None
     ) -> Iterator[JSONObject]:
-        for page in self.pages(path, params, item_key=item_key):
+        """Every item of a listing. Never conditional: a 304 carries no body, and a caller
+        that asks for the items holds none to reuse (two reads of one URL, e.g. two
+        bisections polling the same runs, would otherwise see the second read empty)."""
+        for page in self.pages(path, params, item_key=item_key, conditional=False):
             yield from page.items
 
     # -- resources used by the sync -----------------------------------------------------

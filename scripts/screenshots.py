@@ -2,6 +2,7 @@
 """Take README screenshots of a running portal in headless Chromium, desktop and phone.
 
 Usage: .venv/bin/python scripts/screenshots.py [--base http://127.0.0.1:8000] [--out docs/screenshots]
+       [--only bisections,bisection]
 Signs in as carol (demo staff) and alice (demo owner) for their pages. Pages that do not
 exist are skipped.
 """
@@ -22,7 +23,11 @@ CHROMIUM_ARGS = [
 DESKTOP = {"width": 1366, "height": 900}
 # Shots of a page reached by a link (ids differ between demo loads), taken whole.
 # The gap: QAT's failing convergence test, whose page shows the culprit range.
-FOLLOW = {"gap": "td.cell-fail[title*='Failing: qat/'] a"}
+# The bisection: QAT's red test, verified and reverted by the worker (docs/bisection.md).
+FOLLOW = {
+    "gap": "td.cell-fail[title*='Failing: qat/'] a",
+    "bisection": "th[data-label=Test] a:text('qat/mobilenetv2')",
+}
 PHONE = {"width": 390, "height": 844}
 # (file name, path, who: None for a visitor, or a demo user name, viewport)
 SHOTS = [
@@ -45,6 +50,8 @@ SHOTS = [
     ("sync", "/sync/", "carol", DESKTOP),
     ("landing-owner", "/me/", "alice", DESKTOP),
     ("gap", "/adherence/?technique=qat", "carol", DESKTOP),
+    ("bisections", "/ci/bisections/", "carol", DESKTOP),
+    ("bisection", "/ci/bisections/", "carol", DESKTOP),
     ("phone-landing-owner", "/me/", "alice", PHONE),
 ]
 
@@ -61,13 +68,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--base", default="http://127.0.0.1:8000")
     parser.add_argument("--out", default="docs/screenshots")
+    parser.add_argument("--only", default="", help="comma-separated shot names (default: all)")
     args = parser.parse_args()
+    only = {name for name in args.only.split(",") if name}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         pages = {}
         for name, path, who, viewport in SHOTS:
+            if only and name not in only:
+                continue
             key = (who, viewport["width"])
             if key not in pages:
                 pages[key] = browser.new_page(

@@ -163,6 +163,8 @@ def _technique_values(entry: dict) -> dict:
         "overview_url": f"https://www.tensorflow.org/model_optimization/{guide}" if guide else "",
         "support_scope": SUPPORT_SCOPE["research"] if research else "",
         "provides_release_notes": research and entry["slug"] in {"pcqat", "cqat"},
+        # QAT's owners let the portal open the revert of a verified culprit themselves.
+        "auto_revert": True if entry["slug"] == "qat" else None,
         "api_tests_confirmed_on": launch_date
         if entry["slug"]
         in {

@@ -184,6 +184,28 @@ def test_a_regression_change_point_is_bisected_by_its_metric(world):
     assert "nearer 76.1" in bisection.culprit_why
 
 
+def test_a_change_point_inside_the_red_streaks_range_is_one_search(world):
+    """A break that fails the test and shifts its metric at once: the red streak's
+    bisection answers for both; the change point starts no second one."""
+    test, first_bad = world["test"], world["test"].first_bad_run
+    ChangePoint.objects.create(
+        test=test,
+        metric="top1",
+        run=first_bad,
+        sha=first_bad.tfmot_sha,
+        run_started_at=first_bad.started_at,
+        before_mean=76.6,
+        after_mean=75.8,
+        change_percent=-1.04,
+        significance=0.001,
+        regression=True,
+    )
+    made = clients()
+    assert bisections_advance(made)["started"] == 1
+    assert bisections_advance(made)["started"] == 0
+    assert Bisection.objects.get().trigger == Bisection.Trigger.RED_STREAK
+
+
 # --- the revert ---------------------------------------------------------------------------
 @pytest.fixture
 def verified(world):

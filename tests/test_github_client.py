@@ -86,6 +86,18 @@ def test_a_second_request_for_an_unchanged_listing_is_a_304():
         assert len(next(client.issues()).items) == 31
 
 
+def test_reading_a_listings_items_twice_gives_them_twice():
+    """``items()`` holds no body to reuse, so it never asks conditionally: the second read
+    of an unchanged listing (two bisections polling the same runs) is not empty."""
+    ds = small_dataset(3)
+    for n in range(3):
+        ds.add_commit(f"Change {n}", "someone", datetime(2026, 2, 1 + n, tzinfo=UTC))
+    with FakeGitHub(ds) as server:
+        client = client_for(server)
+        assert len(client.commits()) == len(client.commits()) == 3
+        assert server.counters["not_modified"] == 0
+
+
 def test_304_costs_no_rate_limit_and_the_limit_is_recorded(fake_github, github_client):
     list(github_client.labels())
     remaining = github_client.stats.rate_limit.remaining
