@@ -176,15 +176,20 @@ def rights_fingerprint(request) -> str:
     user = request.user
     Maintainer = apps.get_model("techniques", "Maintainer")
     text = CharField()
+    # Each part unordered: SQLite refuses ORDER BY inside a compound statement (and
+    # Permission has a default ordering); the parts are sorted below.
     rows = (
         Group.objects.filter(user=user)
+        .order_by()
         .values_list(Value("group", output_field=text), Cast("pk", text))
         .union(
-            Permission.objects.filter(user=user).values_list(
-                Value("permission", output_field=text), Cast("pk", text)
-            ),
-            SocialAccount.objects.filter(user=user).values_list("provider", "uid"),
-            Maintainer.objects.for_user(user).values_list(
+            Permission.objects.filter(user=user)
+            .order_by()
+            .values_list(Value("permission", output_field=text), Cast("pk", text)),
+            SocialAccount.objects.filter(user=user).order_by().values_list("provider", "uid"),
+            Maintainer.objects.for_user(user)
+            .order_by()
+            .values_list(
                 Value("maintainer", output_field=text),
                 Concat(Cast("pk", text), Value(":"), "status", output_field=text),
             ),
