@@ -96,8 +96,10 @@ def gaps_evaluate(
     _results_store(results, now)
     changes = _gaps_apply(results, unresolved, now)
     _gaps_save(changes, now)
-    _health_store(techniques, changes.unresolved, now)
-    bump_data_version()
+    health_changed = _health_store(techniques, changes.unresolved, now)
+    # Results and gaps are the adherence pages'; the registry's pages (home, badges, the
+    # registry API) show each technique's health, so they go stale only when it changed.
+    bump_data_version(registry=health_changed)
     by_id = {t.pk: t for t in techniques}
     for gap in changes.new + changes.expired:
         gap.technique = by_id[gap.technique_id]
@@ -301,8 +303,9 @@ def _gaps_save(changes: _GapChanges, now: datetime) -> None:
     GapEvent.objects.bulk_create(changes.events)
 
 
-def _health_store(techniques: list, unresolved: list[Gap], now: datetime) -> None:
-    """Each technique's health level from its unresolved gaps (adherence/health.py)."""
+def _health_store(techniques: list, unresolved: list[Gap], now: datetime) -> bool:
+    """Each technique's health level from its unresolved gaps (adherence/health.py);
+    whether any technique's health changed."""
     by_technique: dict[int, list[Gap]] = {}
     for gap in unresolved:
         by_technique.setdefault(gap.technique_id, []).append(gap)
@@ -312,7 +315,7 @@ def _health_store(techniques: list, unresolved: list[Gap], now: datetime) -> Non
         if (technique.health_level, technique.health_points) != (level, points):
             technique.health_level, technique.health_points = level, points
             changed.append(technique)
-    Technique.objects.bulk_update(changed, ["health_level", "health_points"])
+    return bool(Technique.objects.bulk_update(changed, ["health_level", "health_points"]))
 
 
 def gap_lock(gap: Gap) -> Gap:

@@ -383,13 +383,13 @@ BADGE_COLOURS = {
 
 
 @require_safe
-@public_page
+@public_page(registry_only=True)  # a technique's TOS level and stored health only
 def badge(request, slug):
     technique = get_object_or_404(
         Technique.objects.only("pk", "slug", "tos_level", "health_level", "health_points"),
         slug=slug,
     )
-    etag = f'"{slug}-{data_version(request)}"'
+    etag = f'"{slug}-{data_version(request, registry_only=True)}"'
     if request.headers.get("If-None-Match") == etag:
         return HttpResponseNotModified()
     left = f"{technique.get_tos_level_display().lower()} TOS"

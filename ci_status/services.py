@@ -674,7 +674,7 @@ def community_items_refresh(repository: Repository, numbers, registry: Registry)
     )
     _issues_set(changed)
     if stale or changed or new_links != set(old_links):
-        bump_data_version()
+        bump_data_version(registry=False)
     # The items changed (state, labels, title...): all their techniques, before and after.
     return {key[1] for key in new_links | set(old_links)}
 
@@ -758,7 +758,7 @@ def community_figures_refresh(technique_ids=None, now=None) -> int:
             if f.name not in {"id", "technique"}
         ],
     )
-    bump_data_version()
+    bump_data_version(registry=False)
     return len(stored)
 
 

@@ -77,7 +77,7 @@ def _upsert(model: type[Model], rows: Iterable[Model], key: list[str], update: l
         rows, update_conflicts=True, unique_fields=key, update_fields=update
     )
     if written:
-        bump_data_version()
+        bump_data_version(registry=False)
 
 
 def is_bot(user: dict | None) -> bool:
@@ -234,7 +234,7 @@ def label_changed(repository: Repository, action: str, data: dict, old_name: str
         issue.labels = labels
         changed.append(issue)
     if Issue.objects.bulk_update(changed, ["labels"], batch_size=500):
-        bump_data_version()
+        bump_data_version(registry=False)
     return {issue.number for issue in changed}
 
 

@@ -311,7 +311,7 @@ def convergence_states_refresh(now: datetime | None = None, batch: int = 300) ->
         with transaction.atomic():
             ConvergenceTest.objects.bulk_update(tests, TEST_FIELDS)
             BenefitTarget.objects.bulk_update(targets, TARGET_FIELDS)
-    bump_data_version()
+    bump_data_version(registry=False)
     return len(ids)
 
 
@@ -445,7 +445,7 @@ def results_ingest(
         for test in touched:
             convergence_state_update(test, now)
         change_points_detect(created, now)  # only the series that received new runs
-        bump_data_version()
+        bump_data_version(registry=False)
         evaluation_request({test.technique_id for test in touched})  # gaps follow the runs
     return IngestResult(len(created), len(runs) - len(created), sorted(str(t) for t in touched))
 

@@ -1,4 +1,5 @@
-"""Read-only API of the registry: techniques, owner groups, maintainers."""
+"""Read-only API of the registry: techniques, owner groups, maintainers (cached on the
+registry version: they show only registry rows)."""
 
 import django_filters
 from django.utils.decorators import method_decorator
@@ -26,7 +27,7 @@ class TechniqueFilter(django_filters.FilterSet):
         return queryset.filter(pk__in=ids)
 
 
-@method_decorator(public_page, name="dispatch")
+@method_decorator(public_page(registry_only=True), name="dispatch")
 class TechniqueViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Technique.objects.select_related("owner_group").order_by("slug")
     serializer_class = TechniqueSerializer
@@ -36,7 +37,7 @@ class TechniqueViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["slug", "name", "launch_date", "stage", "health_points"]
 
 
-@method_decorator(public_page, name="dispatch")
+@method_decorator(public_page(registry_only=True), name="dispatch")
 class OwnerGroupViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = OwnerGroup.objects.order_by("name")
     serializer_class = OwnerGroupSerializer
@@ -62,7 +63,7 @@ class OwnerGroupViewSet(viewsets.ReadOnlyModelViewSet):
         return group
 
 
-@method_decorator(public_page, name="dispatch")
+@method_decorator(public_page(registry_only=True), name="dispatch")
 class MaintainerViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Maintainer.objects.select_related("group").order_by("github_login", "group__name")
     serializer_class = MaintainerSerializer

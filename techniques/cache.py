@@ -10,6 +10,13 @@ half second). Code that writes with bulk operations or ``update()`` (the GitHub 
 upserts, rule evaluation, run ingestion) calls ``bump_data_version()`` itself, never
 counting on a neighbouring save. A signed-in user's read-only pages are cached per session and per rights
 (``private_page``).
+Pages of the registry alone (the home page, owners, groups, search, the registry API,
+the badges, the navigation) key on a second counter, the registry version, which only
+writes of the registry's models (techniques, groups, maintainers, their history, the
+health stored on each technique) bump: a webhook, an upload or a rule evaluation that
+changes no technique's health leaves them cached. The techniques app imports no other
+app, so its pages cannot read what the other apps write; its technique page (panels of
+every app) and landing page (sections of every app) key on the data version.
 Keys also hold the code version (``CODE_VERSION``), so a deploy starts with no page
 cached by the code before it.
 """
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import threading
 
 from django.apps import apps
 from django.conf import settings
@@ -54,20 +62,29 @@ def code_version() -> str:
 CODE_VERSION = code_version()
 
 
-def data_version(request=None) -> int:
-    """The current version; read once per request when the request is given."""
-    if request is not None and hasattr(request, "_data_version"):
-        return request._data_version
-    DataVersion = apps.get_model("techniques", "DataVersion")
-    value = DataVersion.objects.filter(pk=1).values_list("value", flat=True).first() or 0
-    if request is not None:
-        request._data_version = value
-    return value
+# The counters (rows of DataVersion): every write of page data bumps the data version;
+# writes of the registry's models bump the registry version too.
+DATA, REGISTRY = 1, 2
 
 
-def cached(key: str, request, compute, timeout: int = TIMEOUT_SECONDS):
-    """``compute()`` cached under ``key`` for the current data version."""
-    full_key = f"{key}:{CODE_VERSION}:{data_version(request)}"
+def data_version(request=None, registry_only: bool = False) -> int:
+    """The current data version (``registry_only``: the registry version); both are read
+    in one query, once per request when the request is given."""
+    versions = getattr(request, "_data_versions", None)
+    if versions is None:
+        DataVersion = apps.get_model("techniques", "DataVersion")
+        versions = dict(
+            DataVersion.objects.filter(pk__in=(DATA, REGISTRY)).values_list("pk", "value")
+        )
+        if request is not None:
+            request._data_versions = versions
+    return versions.get(REGISTRY if registry_only else DATA, 0)
+
+
+def cached(key: str, request, compute, timeout: int = TIMEOUT_SECONDS, registry_only: bool = False):
+    """``compute()`` cached under ``key`` for the current data version (the registry
+    version when it reads only the registry)."""
+    full_key = f"{key}:{CODE_VERSION}:{data_version(request, registry_only)}"
     value = cache.get(full_key)
     if value is None:
         value = compute()
@@ -75,15 +92,44 @@ def cached(key: str, request, compute, timeout: int = TIMEOUT_SECONDS):
     return value
 
 
-def bump_data_version() -> None:
-    """Make every cached public page stale (after the current transaction commits)."""
+def _bump_now(registry: bool) -> None:
     DataVersion = apps.get_model("techniques", "DataVersion")
+    counters = (DATA, REGISTRY) if registry else (DATA,)
+    if DataVersion.objects.filter(pk__in=counters).update(value=F("value") + 1) < len(counters):
+        for pk in counters:
+            DataVersion.objects.get_or_create(pk=pk, defaults={"value": 2})
 
-    def bump():
-        if not DataVersion.objects.filter(pk=1).update(value=F("value") + 1):
-            DataVersion.objects.get_or_create(pk=1, defaults={"value": 2})
 
-    transaction.on_commit(bump)
+class _Bump:
+    """What one transaction bumps, in one UPDATE when it commits, however many of its
+    writes asked (a webhook's upserts, figures and saves ask several times)."""
+
+    def __init__(self) -> None:
+        self.registry = False
+
+    def __call__(self) -> None:
+        if getattr(_pending, "bump", None) is self:
+            _pending.bump = None
+        _bump_now(self.registry)
+
+
+_pending = threading.local()
+
+
+def bump_data_version(registry: bool = True) -> None:
+    """Make the cached pages stale (after the current transaction commits): every page,
+    or with ``registry=False`` (a write that changed no registry row) every page but
+    those of the registry alone."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        _bump_now(registry)
+        return
+    pending = getattr(_pending, "bump", None)
+    # A bump whose transaction (or savepoint) rolled back is no longer waiting.
+    if pending is None or not any(entry[1] is pending for entry in connection.run_on_commit):
+        pending = _pending.bump = _Bump()
+        transaction.on_commit(pending)
+    pending.registry = pending.registry or registry
 
 
 def changes_pages(model, update_fields=None) -> bool:
@@ -98,7 +144,7 @@ def changes_pages(model, update_fields=None) -> bool:
 
 def _on_change(sender, update_fields=None, **kwargs):
     if changes_pages(sender, update_fields):
-        bump_data_version()
+        bump_data_version(registry=sender._meta.app_label == "techniques")
 
 
 post_save.connect(_on_change, dispatch_uid="techniques.cache.save")
@@ -149,14 +195,20 @@ def _cached_response(key: str, view, request, *args, **kwargs):
     return response
 
 
-def public_page(view):
-    """Cache a public view's response for anonymous visitors, keyed on the data version."""
+def public_page(view=None, *, registry_only: bool = False):
+    """Cache a public view's response for anonymous visitors, keyed on the data version;
+    ``@public_page(registry_only=True)`` for a page that shows only registry rows (keyed
+    on the registry version: writes elsewhere leave it cached)."""
+    if view is None:
+        return functools.partial(public_page, registry_only=registry_only)
 
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
         if not _cacheable(request):
             return view(request, *args, **kwargs)
-        key = f"page:{CODE_VERSION}:{data_version(request)}:{_digest(request)}"
+        version = data_version(request, registry_only)
+        scope = "registry" if registry_only else "data"
+        key = f"page:{CODE_VERSION}:{scope}:{version}:{_digest(request)}"
         return _cached_response(key, view, request, *args, **kwargs)
 
     return wrapper

@@ -62,7 +62,9 @@ def navigation(request):
         "search_max_length": SEARCH_MAX_LENGTH,
         # A callable: the template calls it where it draws the sidebar, so pages that
         # hide the sidebar never read the technique list.
-        "nav_tos_groups": lambda: cached("nav-techniques-html", request, _techniques_by_level),
+        "nav_tos_groups": lambda: cached(
+            "nav-techniques-html", request, _techniques_by_level, registry_only=True
+        ),
     }
 
 

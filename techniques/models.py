@@ -507,7 +507,9 @@ class TechniqueChange(models.Model):
 
 
 class DataVersion(models.Model):
-    """A counter bumped by every write that can change a public page (see cache.py).
+    """The counters the page cache keys on (see cache.py): row 1, the data version, bumped
+    by every write that can change a page; row 2, the registry version, bumped by the
+    writes of the registry's rows only.
 
     Kept in the database, not in the cache, so that every web process sees a change at
     once even with a per-process cache: a cached page is never served after an edit.

@@ -30,7 +30,7 @@ from techniques.services import (
 OWNERS_PAGE_SIZE = 30
 
 
-@public_page
+@public_page(registry_only=True)
 @require_safe
 def home(request):
     # Health is stored on each technique by the adherence evaluation: read, never computed.
@@ -50,7 +50,7 @@ def technique_detail(request, slug):
     return render(request, "techniques/detail.html", context)
 
 
-@public_page
+@public_page(registry_only=True)
 @require_safe
 def technique_docstring(request, slug):
     technique = get_object_or_404(Technique.objects.select_related("owner_group"), slug=slug)
@@ -59,7 +59,7 @@ def technique_docstring(request, slug):
     )
 
 
-@public_page
+@public_page(registry_only=True)
 @require_safe
 def owners(request):
     # Paginated in the database: a page builds only its rows (the downloads have all).
@@ -69,7 +69,7 @@ def owners(request):
     )
 
 
-@public_page
+@public_page(registry_only=True)
 @require_safe
 def owners_md(request):
     response = HttpResponse(
@@ -79,7 +79,7 @@ def owners_md(request):
     return response
 
 
-@public_page
+@public_page(registry_only=True)
 @require_safe
 def codeowners(request):
     response = HttpResponse(codeowners_text(), content_type="text/plain; charset=utf-8")
@@ -87,14 +87,14 @@ def codeowners(request):
     return response
 
 
-@public_page
+@public_page(registry_only=True)
 @require_safe
 def groups(request):
     page = groups_page(request.GET.get("page"))
     return render(request, "techniques/groups.html", {"groups": page.object_list, "page": page})
 
 
-@public_page
+@public_page(registry_only=True)
 @require_safe
 def group_detail(request, slug):
     context = group_page(slug)
@@ -103,7 +103,7 @@ def group_detail(request, slug):
     return render(request, "techniques/group.html", context)
 
 
-@public_page
+@public_page(registry_only=True)
 @require_safe
 def search_page(request):
     return render(request, "techniques/search.html", {"results": search(request.GET.get("q", ""))})

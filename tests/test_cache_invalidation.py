@@ -1,11 +1,15 @@
 """What empties the page cache: a write of what pages show bumps the data version, bulk
-writes included; bookkeeping (a sync's progress, delivery ids, heartbeats) bumps nothing.
-And what a webhook asks the workers for: its item's techniques only, one evaluation at a
-time however many deliveries arrive while it waits."""
+writes included; bookkeeping (a sync's progress, delivery ids, heartbeats) bumps nothing;
+the registry's pages (home, badges, the registry API) stay cached through writes that
+leave the registry and every technique's health as they were. And what a webhook asks
+the workers for: its item's techniques only, one evaluation at a time however many
+deliveries arrive while it waits."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from adherence.services import evaluation_request, evaluation_run
+from adherence.services import evaluation_request, evaluation_run, gaps_evaluate
 from adherence.tasks import evaluate_adherence
 from ci_status import upserts
 from ci_status.models import SyncRun
@@ -135,3 +139,57 @@ def test_a_request_queues_again_once_its_evaluation_started(pruning, clustering,
     evaluation_run(None)
     evaluation_request(None)
     assert sent[-1] is None and len(sent) == 5
+
+
+REGISTRY_PAGES = ["/", "/owners/", "/groups/", "/badges/pruning.svg", "/api/techniques/"]
+
+
+def _cached(client, path) -> bool:
+    """Whether ``path`` is served from the cache (the versions' query only)."""
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path).status_code == 200
+    return len(queries) == 1
+
+
+@pytest.mark.usefixtures("locmem_cache")
+def test_a_webhook_renews_the_technique_page_and_leaves_the_registry_pages(
+    client, pruning, github_webhook, sent
+):
+    github_webhook("issues", issue_payload(7), delivery="d-1")
+    for path in [*REGISTRY_PAGES, "/techniques/pruning/"]:
+        client.get(path)
+    github_webhook("issue_comment", _comment(7, 1), delivery="d-2")
+    assert all(_cached(client, path) for path in REGISTRY_PAGES)
+    assert not _cached(client, "/techniques/pruning/")
+
+
+@pytest.mark.usefixtures("locmem_cache")
+def test_an_evaluation_renews_the_registry_pages_only_when_a_health_changed(client, pruning):
+    for path in REGISTRY_PAGES:
+        client.get(path)
+    gaps_evaluate()  # the first evaluation gives pruning its health
+    pruning.refresh_from_db()
+    health = pruning.get_health_level_display().lower()
+    assert not any(_cached(client, path) for path in REGISTRY_PAGES)
+    assert health in client.get("/badges/pruning.svg").content.decode()
+    gaps_evaluate()  # the same results: every health as it was
+    assert all(_cached(client, path) for path in REGISTRY_PAGES)
+    assert not _cached(client, "/api/gaps/")
+
+
+@pytest.mark.usefixtures("locmem_cache")
+def test_a_registry_edit_renews_the_registry_pages(client, pruning):
+    for path in REGISTRY_PAGES:
+        client.get(path)
+    pruning.name = "Magnitude pruning"
+    pruning.save()
+    assert not any(_cached(client, path) for path in REGISTRY_PAGES)
+    assert b"Magnitude pruning" in client.get("/").content
+
+
+def test_a_webhook_delivery_bumps_the_versions_in_one_update(pruning, github_webhook, sent):
+    github_webhook("issues", issue_payload(7), delivery="d-1")
+    with CaptureQueriesContext(connection) as queries:
+        github_webhook("issue_comment", _comment(7, 1), delivery="d-2")
+    bumps = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "techniques_dataversion"')]
+    assert len(bumps) == 1  # the issue, the comment and the figures: one transaction
