@@ -27,6 +27,11 @@ DESKTOP = {"width": 1366, "height": 900}
 FOLLOW = {
     "gap": "td.cell-fail[title*='Failing: qat/'] a",
     "bisection": "th[data-label=Test] a:text('qat/mobilenetv2')",
+    # An owner's review form (her first review to fill in) and a campaign's burn-down.
+    "review-form": "td[data-label=Action] a.button:text('Fill in')",
+    "campaign": "td[data-label=Campaign] a",
+    # A review waiting for the team's decision.
+    "review-decide": "td[data-label=Action] a.button:text('Decide')",
 }
 PHONE = {"width": 390, "height": 844}
 # (file name, path, who: None for a visitor, or a demo user name, viewport)
@@ -49,8 +54,17 @@ SHOTS = [
     ("audit", "/audit/", "carol", DESKTOP),
     ("sync", "/sync/", "carol", DESKTOP),
     ("landing-owner", "/me/", "alice", DESKTOP),
+    ("review-form", "/reviews/", "alice", DESKTOP),
     ("gap", "/adherence/?technique=qat", "carol", DESKTOP),
     ("bisections", "/ci/bisections/", "carol", DESKTOP),
+    ("review-decide", "/reviews/", "carol", DESKTOP),
+    ("campaigns", "/adherence/campaigns/", "carol", DESKTOP),
+    ("campaign", "/adherence/campaigns/", "carol", DESKTOP),
+    ("waiver-requests", "/adherence/waiver-requests/", "carol", DESKTOP),
+    ("tos-requests", "/lifecycle/tos-requests/", "carol", DESKTOP),
+    ("lifecycle", "/lifecycle/weight-sharing-llm/", "carol", DESKTOP),
+    ("ownership", "/lifecycle/ownership/", "carol", DESKTOP),
+    ("rule", "/adherence/rules/convergence-green/", None, DESKTOP),
     ("bisection", "/ci/bisections/", "carol", DESKTOP),
     ("phone-landing-owner", "/me/", "alice", PHONE),
 ]
