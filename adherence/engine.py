@@ -19,7 +19,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import MISSING, dataclass, field, fields
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -201,11 +201,6 @@ class Facts:
 def day_start(day: date) -> datetime:
     """Midnight UTC at the start of a day."""
     return datetime.combine(day, time.min, tzinfo=UTC)
-
-
-def day_after(day: date) -> datetime:
-    """Midnight UTC after a day: a duty due on a day is missed from then on."""
-    return day_start(day + timedelta(days=1))
 
 
 def policy_start() -> datetime:

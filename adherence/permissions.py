@@ -3,10 +3,6 @@
 from tfmot_portal.permissions import Permission, is_team, is_team_or_owner
 
 
-def can_view_dashboard(user) -> bool:
-    return user.is_authenticated
-
-
 def can_acknowledge(user, gap) -> bool:
     return is_team_or_owner(user, gap.technique)
 

@@ -359,13 +359,3 @@ def bisection_page(user, page_number, state: str = ""):
     if state:
         found = found.filter(state=state)
     return Paginator(found.order_by("-created_at", "-id"), 25).get_page(page_number)
-
-
-def latest_bisections(test_ids, user) -> dict:
-    """The newest visible bisection of each test (for the grid, technique and gap pages)."""
-    latest: dict = {}
-    for bisection in (
-        bisections_visible(user).filter(test_id__in=list(test_ids)).order_by("created_at", "id")
-    ):
-        latest[bisection.test_id] = bisection
-    return latest

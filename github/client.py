@@ -871,20 +871,6 @@ class GitHubClient:
             raise ValueError(f"A team is written org/team-slug, got {team!r}")
         return self.pages(f"/orgs/{org}/teams/{slug}/members")
 
-    def authenticated_user(self, token: str | None = None) -> JSONObject:
-        """GET /user: who the token (by default the client's) belongs to."""
-        url = self.url("/user")
-        if token is None:
-            response = self.request(url)
-        else:
-            response = self.session.get(
-                url, headers={"Authorization": f"token {token}"}, timeout=self.timeout
-            )
-            if response.status_code >= 300:
-                raise self._error_for(response, url)
-        data: JSONObject = _json_of(response, url)
-        return data
-
     def search_issues(self, query: str, limit: int = 100) -> list[JSONObject]:
         """GET /search/issues?q=: up to ``limit`` issues (search may lag behind writes)."""
         found: list[JSONObject] = []

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import BigIntegerField, Count, Exists, Prefetch, Q, Subquery
+from django.db.models import BigIntegerField, Exists, Prefetch, Q, Subquery
 from django.db.models.functions import Cast, Lower
 from django.urls import reverse
 from django.utils import timezone
@@ -273,14 +273,6 @@ class TechniqueQuerySet(models.QuerySet):
             identity_q(user, "owner_group__maintainers__"),
             owner_group__maintainers__status=Maintainer.Status.ACTIVE,
         ).distinct()
-
-    def with_active_maintainer_count(self):
-        return self.annotate(
-            active_maintainer_count=Count(
-                "owner_group__maintainers",
-                filter=Q(owner_group__maintainers__status=Maintainer.Status.ACTIVE),
-            )
-        )
 
 
 class Technique(models.Model):

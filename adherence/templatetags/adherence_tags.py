@@ -31,11 +31,6 @@ def cell_text(cell) -> str:
     return glyph
 
 
-@register.filter
-def cell_title(cell) -> str:
-    return cell_title_at(cell)
-
-
 def cell_title_at(cell, now=None) -> str:
     if cell.status == Shown.WAIVED and cell.gap and cell.gap.waived_until:
         return f"Waived until {cell.gap.waived_until:%Y-%m-%d}. {cell.summary}"

@@ -36,9 +36,3 @@ def section_label(value: str) -> str:
 def rule_title(rule_id: str) -> str:
     rule = engine.RULES.get(rule_id)
     return rule.title if rule else rule_id
-
-
-@register.filter
-def field_value(form, name: str):
-    """The bound field ``name`` of a form (for fields named per duty)."""
-    return form[name]
