@@ -5,7 +5,6 @@ from django.urls import include, path
 from django.views.decorators.http import require_safe
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from convergence.api import UploadView
 from tfmot_portal.api_router import router
 
 
@@ -23,7 +22,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/convergence/upload/", UploadView.as_view(), name="convergence-upload"),
+    path("", include("convergence.api_urls")),
     path("api/", include(router.urls)),
     path("", include("ci_status.urls")),
     path("", include("adherence.urls")),
