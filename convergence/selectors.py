@@ -87,7 +87,7 @@ def grid_page(filters: dict, user, number, per_page: int = 25):
                 .only("group_id", "github_login"),
                 to_attr="assignees",
             ),
-            "culprit_ranges__bisections",
+            "culprit_ranges__bisections__reverts",
         )
         .in_bulk(ids)
     )
@@ -243,7 +243,7 @@ def alert_rows(technique: Technique, user, kind: str) -> list[GridRow]:
         ConvergenceTest.objects.filter(technique=technique, kind=kind, alert_open=True)
         .select_related("technique__owner_group", "last_good_run", "first_bad_run")
         .only(*GRID_FIELDS)
-        .prefetch_related("culprit_ranges__bisections")
+        .prefetch_related("culprit_ranges__bisections__reverts")
         .order_by("name")
     )
     return grid_rows(tests, user)[1]

@@ -8,12 +8,17 @@ import time_machine
 
 from adherence.models import Gap
 from adherence.services import gaps_evaluate
-from convergence.models import ConvergenceTest
+from convergence.models import Bisection, ConvergenceTest
 from convergence.services import convergence_state_update, culprit_range_fetch, culprit_rank
 from fake_github.dataset import Dataset
 from fake_github.server import FakeGitHub
 from github import GitHubClient
-from tests.factories import ConvergenceRunFactory, ConvergenceTestFactory
+from tests.factories import (
+    BisectionFactory,
+    ConvergenceRunFactory,
+    ConvergenceTestFactory,
+    RevertFactory,
+)
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 11, 10, 9, tzinfo=UTC)
@@ -125,3 +130,23 @@ def test_ranking_by_overlap_then_recency():
     assert [p["number"] for p in ranked] == [1, 2, 3]
     assert [p["overlap"] for p in ranked] == [2, 1, 0]
     assert [p["number"] for p in culprit_rank(pulls, {}, ["a/"])] == [3, 2, 1]
+
+
+def test_once_the_bisection_names_the_culprit_the_grid_shows_it_and_its_revert(qat, alice_client):
+    """The ranking's guess and its manual revert hint give way to what the bisection found
+    by running, and to the revert it opened: never a second revert offered."""
+    dataset, good, bad = repository([("Speed up quantize_apply", [QUANTIZE])])
+    culprit = fetch(failing_test(qat, good, bad), dataset)
+    bisection = BisectionFactory(
+        test=culprit.test,
+        culprit_range=culprit,
+        state=Bisection.State.VERIFIED,
+        culprit_sha=bad,
+        culprit_pr=1,
+    )
+    page = alice_client.get("/ci/").content.decode()
+    assert "Bisection: verified, culprit #1" in page
+    assert "Open the PR to revert it on GitHub" not in page
+    RevertFactory(bisection=bisection, culprit_pr=1, number=7, url="https://github.com/o/r/pull/7")
+    page = alice_client.get("/ci/").content.decode()
+    assert 'revert <a href="https://github.com/o/r/pull/7">#7</a> (draft, opening)' in page

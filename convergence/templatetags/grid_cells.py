@@ -129,6 +129,22 @@ def alert_row(context, row, width: int) -> SafeString:
     )
 
 
+def _bisection_line(context, bisection) -> str:
+    """The alert's bisection: its state, its culprit and the revert it opened."""
+    link = escape(url_once(context, "convergence:bisection", bisection.pk))
+    text = f"Bisection: {escape(bisection.get_state_display().lower())}"
+    if bisection.culprit_pr:
+        text += f", culprit #{int(bisection.culprit_pr)}"
+    line = f'<p class="bisection-link"><a href="{link}">{text}</a>'
+    revert = next((r for r in bisection.reverts.all() if r.url), None)
+    if revert:
+        state = "draft, " * revert.draft + revert.get_state_display().lower()
+        line += (
+            f'; revert <a href="{escape(revert.url)}">#{int(revert.number)}</a> ({escape(state)})'
+        )
+    return line + "</p>"
+
+
 @register.simple_tag(takes_context=True)
 def alert_detail(context, row) -> SafeString:
     """Since when the test fails, its last good and first bad runs, the culprit range
@@ -151,25 +167,19 @@ def alert_detail(context, row) -> SafeString:
         else:
             html += "Failing since its first runs: no good run to compare with."
         culprit = row.culprit
-        if culprit and not culprit.error:
-            html += context.template.engine.get_template("convergence/_culprit.html").render(
-                context.new({"culprit": culprit})
-            )
-        elif culprit:
-            html += f'<p class="error">Compare failed: {escape(culprit.error)}</p>'
         bisection = (
             max(culprit.bisections.all(), key=lambda b: (b.created_at, b.pk), default=None)
             if culprit
             else None
         )
-        if bisection:
-            link = escape(url_once(context, "convergence:bisection", bisection.pk))
-            html += (
-                f'<p class="bisection-link"><a href="{link}">Bisection: '
-                f"{escape(bisection.get_state_display().lower())}"
-                + (f", culprit #{int(bisection.culprit_pr)}" if bisection.culprit_pr else "")
-                + "</a></p>"
+        if culprit and not culprit.error:
+            html += context.template.engine.get_template("convergence/_culprit.html").render(
+                context.new({"culprit": culprit, "bisection": bisection})
             )
+        elif culprit:
+            html += f'<p class="error">Compare failed: {escape(culprit.error)}</p>'
+        if bisection:
+            html += _bisection_line(context, bisection)
         if context.get("may_refresh") and good:
             action = escape(url_once(context, "convergence:culprit_refresh", test.pk))
             html += (
