@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import F
+from django.db.models import F, Prefetch
 from django.urls import reverse
 
 from convergence.models import Bisection, ConvergenceTest, State
@@ -67,15 +67,39 @@ def _your_grid_entry(test, detail: str, tone: Tone) -> Entry:
     )
 
 
+def _search_progress(search: Bisection) -> str:
+    """Where the portal's search for the culprit of a red test stands, for its owners."""
+    revert = next((r for r in search.reverts.all() if r.url), None)
+    if revert:
+        return (
+            f"culprit #{search.culprit_pr} verified; its revert #{revert.number} is open: review it"
+        )
+    if search.state == Bisection.State.VERIFIED:
+        return f"culprit #{search.culprit_pr or search.culprit_sha[:7]} verified; the TFMOT team opens its revert"
+    if search.state == Bisection.State.INCONCLUSIVE:
+        return "the bisection was inconclusive: find the PR responsible and revert it"
+    return f"the portal is bisecting: {search.runs_dispatched} run(s) so far"
+
+
 def your_red_tests(user, owned) -> Section | None:
     """The owner's failing tests, the policy's most urgent duty (find the PR responsible and
     revert it): the first card of the landing, and none when no test of theirs is red."""
     if not owned:
         return None
+    searches = Bisection.objects.filter(trigger=Bisection.Trigger.RED_STREAK).order_by(
+        "-created_at", "-id"
+    )
     tests = (
         ConvergenceTest.objects.failing()
         .filter(technique__in=owned)
         .select_related("technique")
+        .prefetch_related(
+            Prefetch(
+                "bisections",
+                searches.defer("commits").prefetch_related("reverts"),
+                to_attr="red_searches",
+            )
+        )
         .order_by(F("failing_since").asc(nulls_last=True), "technique__name", "name")
     )
 
@@ -85,8 +109,18 @@ def your_red_tests(user, owned) -> Section | None:
         detail = (f"red since {since:%-d %b %Y}" if since else "red") + "".join(
             f" · {word}" for word in also
         )
-        return _your_grid_entry(
-            test, f"{detail} · find the PR responsible and revert it", Tone.FAIL
+        search = next(
+            (b for b in test.red_searches if since is None or b.created_at >= since), None
+        )
+        if search is None:
+            return _your_grid_entry(
+                test, f"{detail} · find the PR responsible and revert it", Tone.FAIL
+            )
+        return Entry(
+            f"{test.technique.name}: {test.name}",
+            search.get_absolute_url(),
+            f"{detail} · {_search_progress(search)}",
+            Tone.FAIL,
         )
 
     section = listed_section(

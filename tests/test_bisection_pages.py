@@ -116,3 +116,28 @@ def test_staff_landing_lists_a_verified_culprit_without_revert(client, carol, ve
 def test_the_technique_page_links_its_tests_bisection(client, verified):
     page = client.get(verified.test.technique.get_absolute_url()).content.decode()
     assert verified.get_absolute_url() in page
+
+
+def test_the_owners_red_test_card_says_where_the_search_stands(client, alice, verified):
+    """alice owns pruning: her red test's card follows its bisection, to the revert."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    test = verified.test
+    test.alert_open, test.failing_since = True, verified.created_at - timedelta(hours=1)
+    test.save()
+    client.force_login(alice)
+    page = client.get(reverse("techniques:landing")).content.decode()
+    assert "culprit #12 verified; the TFMOT team opens its revert" in page
+    assert verified.get_absolute_url() in page
+    RevertFactory(
+        bisection=verified, culprit_pr=12, number=99, url="https://github.com/o/r/pull/99"
+    )
+    page = client.get(reverse("techniques:landing")).content.decode()
+    assert "culprit #12 verified; its revert #99 is open: review it" in page
+    # A search from an earlier red streak says nothing of this one.
+    test.failing_since = timezone.now()
+    test.save()
+    page = client.get(reverse("techniques:landing")).content.decode()
+    assert "find the PR responsible and revert it" in page
