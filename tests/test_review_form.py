@@ -43,7 +43,9 @@ class FormValues(HTMLParser):
             return
         if tag == "input" and a.get("name"):
             kind = a.get("type", "text")
-            if kind in ("text", "hidden") or (kind in ("radio", "checkbox") and "checked" in a):
+            if kind in ("text", "hidden"):
+                self.data[a["name"]] = a.get("value", "")  # no value: the browser sends ""
+            elif kind in ("radio", "checkbox") and "checked" in a:
                 self.data[a["name"]] = a.get("value", "on")
         elif tag == "textarea":
             self._textarea = a["name"]
