@@ -5,11 +5,10 @@ comments, commits and CI runs are made up, deterministically for a given ``now``
 show every figure and rule: answered and unanswered questions, PRs waiting for review,
 unlabeled items that belong to a technique, API changes with and without TFMOT approval,
 a release whose notes forget a technique, a CI workflow that was red for a while, a
-maintainer with read access only, and a CODEOWNERS file that drifted from the registry.
-Like the real repository it has a ``.github/labeler.yml`` (actions/labeler's format:
-which paths carry which technique label); the real repository has no CODEOWNERS, which
-``demo_dataset(with_codeowners=False)`` reproduces (the demo keeps its CODEOWNERS for
-the ownership story: without one every technique's paths drift).
+maintainer with read access only. Like the real repository it has a
+``.github/labeler.yml`` (actions/labeler's format: which paths carry which technique
+label) and no CODEOWNERS; ``demo_dataset(with_codeowners=True)`` adds a CODEOWNERS file
+that drifted from the registry, for the tests of the CODEOWNERS drift check.
 """
 
 from __future__ import annotations
@@ -124,10 +123,10 @@ def _at(now: datetime, days: float, hour: int = 9) -> datetime:
     return (now - timedelta(days=days)).replace(hour=hour, minute=17, second=0)
 
 
-def demo_dataset(now: datetime | None = None, *, with_codeowners: bool = True) -> Dataset:
+def demo_dataset(now: datetime | None = None, *, with_codeowners: bool = False) -> Dataset:
     """The demo repository; the same ``now`` (default: today 00:00 UTC) gives the same
-    data, ids and ETags. ``with_codeowners=False``: the files as the real repository has
-    them, a labeler.yml and no CODEOWNERS."""
+    data, ids and ETags. Its files are the real repository's kind, a labeler.yml and no
+    CODEOWNERS; ``with_codeowners=True`` adds a CODEOWNERS that drifts from the registry."""
     now = now or datetime.combine(datetime.now(UTC).date(), time(), tzinfo=UTC)
     rng = random.Random(20190507)  # the first release's date: any fixed seed will do
     ds = Dataset(owner="tensorflow", name="model-optimization", default_branch="master")

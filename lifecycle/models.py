@@ -165,6 +165,9 @@ class OwnershipCheck(models.Model):
     permissions = models.JSONField(default=dict)  # {login: "triage" | "read" | None}
     missing_in_codeowners = models.JSONField(default=list)  # [{"pattern", "owners"}]
     extra_in_codeowners = models.JSONField(default=list)  # [{"pattern", "owners"}]
+    # Whether the repository has a CODEOWNERS file at all (tensorflow/model-optimization
+    # has none: its paths are attributed by labels, through .github/labeler.yml).
+    has_codeowners = models.BooleanField(default=True)
     error = models.CharField(max_length=500, blank=True)
     # When a check first found what the current one finds (kept while it persists, cleared
     # when it is gone): neither GitHub nor the registry says when access or CODEOWNERS

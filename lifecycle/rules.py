@@ -15,6 +15,13 @@ from lifecycle.models import Deprecation, OwnerInterest, OwnershipCheck
 from techniques.models import TechniqueChange
 
 NO_CHECK = "No GitHub ownership check has run yet."
+# The policy asks that attribution happen on GitHub per subpackage; a repository without
+# CODEOWNERS attributes by labels (.github/labeler.yml puts them on PRs by path), which
+# technique-label checks, so there is no file to drift from the registry.
+NO_CODEOWNERS = (
+    "The repository has no CODEOWNERS file: attribution is by labels "
+    "(.github/labeler.yml), which technique-label checks."
+)
 
 
 @register_facts("tos_since")
@@ -88,6 +95,8 @@ def codeowners_drift_rule(technique, facts):
     if not technique.path_globs:
         return Result.not_applicable("The technique lists no paths.")
     check = facts["ownership_check"]
+    if not check.has_codeowners:
+        return Result.not_applicable(NO_CODEOWNERS)
     if check.drifts:
         parts = [
             f"missing {', '.join(e['owners'])} on {e['pattern']}"

@@ -289,7 +289,8 @@ def ownership_check(client=None, now: datetime | None = None) -> int:
     techniques = list(Technique.objects.for_pages())
     registry = codeowners_entries(techniques)
     repository, permissions, error = _ownership_on_github(client or GitHubClient(), techniques)
-    unread_codeowners = error.startswith("CODEOWNERS")
+    # Nothing to compare when the file could not be read or is not there.
+    unread_codeowners = error.startswith("CODEOWNERS") or repository is None
     teams = _team_members(techniques)
     earlier = {c.technique_id: c for c in OwnershipCheck.objects.filter(technique__in=techniques)}
     for technique in techniques:
@@ -300,16 +301,19 @@ def ownership_check(client=None, now: datetime | None = None) -> int:
         )
         check = earlier.get(technique.pk) or OwnershipCheck(technique=technique)
         check.checked_at, check.error = now, fit(OwnershipCheck, "error", error)
+        check.has_codeowners = repository is not None
         check.permissions = {login: permissions.get(login) for login in logins}
         check.triage_lacking_since = _first_seen(
             bool(check.lacking_triage), check.triage_lacking_since, now
         )
-        if unread_codeowners:  # nothing to compare: no drift found, none cleared
+        if unread_codeowners:  # no drift found; none cleared unless there is no file
             check.missing_in_codeowners, check.extra_in_codeowners = [], []
+            if repository is None:
+                check.codeowners_drift_since = None
         else:
             patterns = [g if g.startswith("/") else "/" + g for g in technique.path_globs]
             check.missing_in_codeowners, check.extra_in_codeowners = codeowners_drift(
-                registry, repository, patterns, teams
+                registry, repository or {}, patterns, teams
             )
             check.codeowners_drift_since = _first_seen(
                 check.drifts, check.codeowners_drift_since, now
@@ -319,12 +323,14 @@ def ownership_check(client=None, now: datetime | None = None) -> int:
     return len(techniques)
 
 
-def _ownership_on_github(client, techniques) -> tuple[dict, dict[str, str | None], str]:
-    """The repository's CODEOWNERS entries, each active maintainer's permission, and the
-    first error (prefixed "CODEOWNERS:" when the file could not be read)."""
+def _ownership_on_github(client, techniques) -> tuple[dict | None, dict[str, str | None], str]:
+    """The repository's CODEOWNERS entries (None: the repository has no CODEOWNERS), each
+    active maintainer's permission, and the first error (prefixed "CODEOWNERS:" when the
+    file could not be read)."""
+    repository: dict | None
     try:
-        repository = parse_codeowners(client.file_contents(".github/CODEOWNERS") or "")
-        error = ""
+        text = client.file_contents(".github/CODEOWNERS")
+        repository, error = (None if text is None else parse_codeowners(text)), ""
     except GitHubError as failure:
         repository, error = {}, f"CODEOWNERS: {failure}"
     permissions: dict[str, str | None] = {}

@@ -288,10 +288,11 @@ def test_collaborator_permission(github_client):
 
 
 def test_file_contents_decodes_base64(github_client):
-    text = github_client.file_contents(".github/CODEOWNERS")
-    assert "@oldowner" in text
-    assert github_client.file_contents(".github/CODEOWNERS", ref="master") == text
+    text = github_client.file_contents(".github/labeler.yml")
+    assert "technique:pruning:" in text
+    assert github_client.file_contents(".github/labeler.yml", ref="master") == text
     assert github_client.file_contents("no/such/file") is None
+    assert github_client.file_contents(".github/CODEOWNERS") is None  # as the real repository
 
 
 def test_parse_link_header():

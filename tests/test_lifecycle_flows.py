@@ -220,7 +220,7 @@ def test_access_and_codeowners_problems_date_from_the_first_check_that_found_the
     from techniques.demo import load as load_registry
 
     load_registry()
-    dataset = demo_dataset()
+    dataset = demo_dataset(with_codeowners=True)  # a CODEOWNERS that drifts
     first, second = datetime(2026, 11, 2, 9, tzinfo=UTC), datetime(2026, 11, 9, 9, tzinfo=UTC)
     with FakeGitHub(dataset) as server:
         client = GitHubClient(dataset.full_name, base_url=server.url, token="", backoff=0.05)
@@ -244,6 +244,26 @@ def test_access_and_codeowners_problems_date_from_the_first_check_that_found_the
         ownership_check(client, now=second + timedelta(days=7))
     check.refresh_from_db()
     assert check.codeowners_drift_since is None and not check.missing_in_codeowners
+
+
+def test_without_codeowners_no_technique_drifts_and_the_check_says_why(client, carol):
+    """tensorflow/model-optimization has no CODEOWNERS (its labeler.yml attributes paths
+    by label): the drift rule is N/A for every technique, not a gap for each."""
+    from techniques.demo import load as load_registry
+
+    load_registry()
+    dataset = demo_dataset()  # the real repository's files: labeler.yml, no CODEOWNERS
+    assert ".github/CODEOWNERS" not in dataset.files
+    with FakeGitHub(dataset) as server:
+        ownership_check(GitHubClient(dataset.full_name, base_url=server.url, token=""))
+    techniques = list(Technique.objects.filter(stage="launched").exclude(path_globs=[]))
+    results = engine.evaluate(techniques, rule_ids=["codeowners-drift"])
+    assert techniques and {r.status for r in results.values()} == {Status.NA}
+    assert all("no CODEOWNERS file" in r.summary for r in results.values())
+    assert not OwnershipCheck.objects.filter(has_codeowners=True).exists()
+    client.force_login(carol)
+    page = client.get("/lifecycle/ownership/").content.decode()
+    assert "no CODEOWNERS file: attribution by labels" in page and "missing @" not in page
 
 
 def test_a_refused_lifecycle_form_comes_back_as_it_was_filled_in(
