@@ -31,7 +31,8 @@ def _row(rule: Rule) -> str:
         rule.severity,
         f'"{rule.source}"',
         rule.fails_when,
-        rule.fix,
+        rule.fix
+        + "".join(f" When the evidence names `{k}`: {fix}" for k, fix in rule.fix_when.items()),
     ]
     return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 

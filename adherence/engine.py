@@ -117,13 +117,18 @@ class Rule:
     binds_until: str = ""
     # Research TOS: the rule applies where the technique opted in (Technique field name).
     research_opt_in: str = ""
+    # A fix for some failures: {evidence key: fix}; the first key the failure's evidence
+    # holds gives its fix, else ``fix`` (``fix_for``).
+    fix_when: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_catalog(cls, rule_id: str, check: Check) -> Rule:
         """The rule ``rule_id`` as the catalog describes it, judged by ``check``."""
         entry = dict(CATALOG.get(rule_id) or {})
         described = [f for f in fields(cls) if f.name not in ("id", "check")]
-        required = {f.name for f in described if f.default is MISSING}
+        required = {
+            f.name for f in described if f.default is MISSING and f.default_factory is MISSING
+        }
         missing = required - set(entry)
         unknown = set(entry) - {f.name for f in described}
         if missing or unknown:
@@ -151,6 +156,14 @@ class Rule:
         words = f"from {STAGE_WORDS[self.binds_from]}"
         until = Stage(self.binds_until).label.lower() if self.binds_until else ""
         return words + (f" until {until}" if until else "")
+
+    def fix_for(self, evidence: dict[str, Any] | None) -> str:
+        """What the owners do about one failure, following its evidence: a technique with
+        a failing test is told to mend it, one with no test to register one."""
+        for key, fix in self.fix_when.items():
+            if (evidence or {}).get(key):
+                return fix
+        return self.fix
 
     def applicability(self, technique: Any) -> Result | None:
         """None when the rule applies, else the N/A result saying why."""

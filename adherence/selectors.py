@@ -184,6 +184,7 @@ def adherence_matrix(
             "since",
             "opened_at",
             "resolved_at",
+            "acknowledged_at",
             "waived_until",
         )
         .with_due()

@@ -128,6 +128,7 @@ def _gap_page(request, pk, status: int = 200, **forms):
     context = {
         "gap": gap,
         "rule": rule,
+        "fix": rule.fix_for(gap.evidence) if rule else "",
         "duty": duty_of(gap.rule_id),
         "evidence_pages": evidence_pages(gap),
         "panels": gap_panels(request, gap),

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.timesince import timesince
 
 
 class RepositoryQuerySet(models.QuerySet):
@@ -454,11 +455,19 @@ class SyncRun(models.Model):
 
     @property
     def waiting_too_long(self) -> bool:
-        """Queued for longer than QUEUE_PATIENCE: no worker is taking it."""
+        """Queued for longer than QUEUE_PATIENCE: no worker is taking it; the task is lost
+        (the next "sync now" marks it not run and queues a new one)."""
         return (
             self.status == self.Status.QUEUED
             and self.queued_at < timezone.now() - self.QUEUE_PATIENCE
         )
+
+    @property
+    def status_words(self) -> str:
+        """The status as the pages say it: a queued run no worker took is lost, not queued."""
+        if self.waiting_too_long:
+            return f"Lost: queued {timesince(self.queued_at)} ago, no worker took it"
+        return str(self.get_status_display())
 
 
 class WebhookDelivery(models.Model):

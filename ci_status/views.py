@@ -67,7 +67,7 @@ def sync_run_json(request, pk: int):
         {
             "id": run.pk,
             "status": run.status,
-            "status_display": run.get_status_display(),
+            "status_display": run.status_words,
             "active": run.is_active,
             "resource": run.progress.get("resource", ""),
             "pages": run.progress.get("pages", 0),

@@ -111,7 +111,7 @@ def issue_body(gap: Gap, marker: str) -> str:
     if duty:
         lines += [f"**Duty:** {duty.title}", ""]
     if rule:
-        lines += [f"> {rule.source}", "", f"**How to fix it:** {rule.fix}", ""]
+        lines += [f"> {rule.source}", "", f"**How to fix it:** {rule.fix_for(gap.evidence)}", ""]
     since = gap.since or gap.opened_at
     lines.append(
         f"Failing since {since:%Y-%m-%d}; noticed by the portal on {gap.opened_at:%Y-%m-%d}."

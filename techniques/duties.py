@@ -169,7 +169,7 @@ DUTIES: tuple[Duty, ...] = (
     ),
     Duty(
         "training-speed-test",
-        "Keep the training speed test passing",
+        "Has a training speed test that keeps passing",
         PRODUCTION,
         "Whenever a convergence or training speed test fails (potentially days after "
         "integrations): TFMOT will isolate the problematic CL and do a rollback.",

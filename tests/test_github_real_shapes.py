@@ -267,8 +267,31 @@ def test_a_reset_in_the_past_reads_as_a_full_budget(carol_client, repository):
     )
     page = carol_client.get("/sync/").content.decode()
     assert "full again (5000)" in page
-    assert f"resets at {past:%H:%M}" not in page and f"resets {past:%H:%M}" not in page
-    assert f"reset at {past:%H:%M}" in page
+    assert f"resets at {past:%H:%M}" not in page and "resets in" not in page
+    # Said relative to now, the moment itself on hover.
+    assert f'title="{past:%Y-%m-%d %H:%M} UTC">3\xa0hours ago</time>' in page
+    assert "its window reset <time" in page
+
+
+def test_a_reset_to_come_reads_as_a_wait(carol_client, repository):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import SyncRunFactory
+
+    soon = timezone.now() + timedelta(minutes=12, seconds=30)
+    SyncRunFactory(
+        repository=repository,
+        status=SyncRun.Status.OK,
+        rate_limit_remaining=120,
+        rate_limit_reset=soon,
+        rate_limits={"core": {"limit": 5000, "remaining": 120, "reset": soon.isoformat()}},
+    )
+    page = carol_client.get("/sync/").content.decode()
+    assert "120 of 5000 left, resets <time" in page
+    assert f'title="{soon:%Y-%m-%d %H:%M} UTC">in 12\xa0minutes</time>' in page
+    assert "full again" not in page
 
 
 def test_syncs_left_queued_say_so_and_a_later_sync_closes_them(
@@ -288,14 +311,21 @@ def test_syncs_left_queued_say_so_and_a_later_sync_closes_them(
         finished_at=None,
     )
     page = carol_client.get("/sync/").content.decode()
-    assert "no worker has taken it" in page
+    assert "Lost: queued 2\xa0hours ago, no worker took it" in page
+    assert "Queued</span>" not in page
+    # A retry beside it: the sync-now form for its repository.
+    row = page.split('class="sync-runs"')[1].split("Lost: queued")[1].split("</tr>")[0]
+    assert 'action="/sync/now/"' in row and f'name="repository" value="{repository.pk}"' in row
+    assert ">Retry</button>" in row
+    progress = carol_client.get(f"/sync/runs/{lost.pk}.json").json()
+    assert progress["status_display"].startswith("Lost: queued 2")
 
     sync(repository, github_client)
     lost.refresh_from_db()
     assert lost.status == SyncRun.Status.SKIPPED
     assert lost.finished_at is not None
     page = carol_client.get("/sync/").content.decode()
-    assert "no worker has taken it" not in page
+    assert "no worker took it" not in page
     assert "Not run" in page
 
 

@@ -142,4 +142,4 @@ def test_sync_page_shows_the_budget_spent_and_its_reset(carol_client, synced):
     assert f"GitHub budget: {run.requests} requests spent by the last sync" in page
     core = run.rate_limits["core"]
     assert f"{core['remaining']} of {core['limit']} left" in page
-    assert f"resets at {run.rate_limit_reset:%H:%M} UTC" in page
+    assert f'title="{run.rate_limit_reset:%Y-%m-%d %H:%M} UTC">in ' in page

@@ -8,6 +8,7 @@ from django import template
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
+from adherence.models import Gap
 from adherence.selectors import Shown
 from techniques.templatetags.navigation import cut, health_badge, url_once
 
@@ -35,8 +36,21 @@ def cell_title_at(cell, now=None) -> str:
     if cell.status == Shown.WAIVED and cell.gap and cell.gap.waived_until:
         return f"Waived until {cell.gap.waived_until:%Y-%m-%d}. {cell.summary}"
     if cell.status == Shown.FAIL and cell.gap:
-        return f"{failing_for(cell.gap, now).capitalize()}.{due_words(cell, now)} {cell.summary}"
+        failing = f"{failing_for(cell.gap, now).capitalize()}.{due_words(cell, now)} {cell.summary}"
+        return _acknowledged_words(cell.gap) + failing
     return cell.summary
+
+
+def _acknowledged(gap) -> bool:
+    return gap is not None and gap.state == Gap.State.ACKNOWLEDGED
+
+
+def _acknowledged_words(gap) -> str:
+    """ "Acknowledged on 2026-12-01: the owners are on it. " for an acknowledged gap."""
+    if not _acknowledged(gap):
+        return ""
+    when = f" on {gap.acknowledged_at:%Y-%m-%d}" if gap.acknowledged_at else ""
+    return f"Acknowledged{when}: the owners are on it. "
 
 
 def due_words(cell, now=None) -> str:
@@ -96,9 +110,13 @@ _CAUTION = (
     '<span class="visually-hidden"> {rule} met, {caution}</span></td>'
 )
 _FAIL_LINKED = (
-    '<td class="cell cell-fail" title="{title}"><a href="{url}">{text}'
+    '<td class="cell cell-fail{ack_class}" title="{title}"><a href="{url}">{text}{ack}'
     '<span class="visually-hidden"> {rule} failing: {title}</span></a>{due}</td>'
 )
+# An acknowledged gap still fails and counts, but the owners have answered it: the matrix
+# tells it from an unanswered one (the legend says so).
+_ACK_MARK = '<span class="ack-mark" aria-hidden="true"> ack</span>'
+
 _FAIL = (
     '<td class="cell cell-fail" title="{title}">{text}'
     '<span class="visually-hidden"> {rule} failing</span></td>'
@@ -126,6 +144,8 @@ def matrix_cells(context, cells) -> SafeString:
                     text=escape(cell_text(cell)),
                     rule=rule,
                     due=_due_mark(cell, today),
+                    ack_class=" cell-acknowledged" if _acknowledged(cell.gap) else "",
+                    ack=_ACK_MARK if _acknowledged(cell.gap) else "",
                 )
             )
         elif cell.status == Shown.WAIVED:
