@@ -198,7 +198,15 @@ def cold_medians(scale: float, requests: int) -> dict[str, float]:
 class Server:
     """scripts/serve.sh (gunicorn, a Celery worker and beat) in production settings."""
 
-    def __init__(self, scale: float, port: int, work: Path, webhook_secret: str, workers: str):
+    def __init__(
+        self,
+        scale: float,
+        port: int,
+        work: Path,
+        webhook_secret: str,
+        workers: str,
+        preload: bool = True,
+    ):
         from bench.common import SERVER_URL, database_name
 
         self.work = work
@@ -231,6 +239,7 @@ class Server:
         )
         if workers:
             self.env["WEB_CONCURRENCY"] = workers
+        self.env["GUNICORN_PRELOAD"] = "true" if preload else "false"
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -288,6 +297,18 @@ class Server:
             if name in wanted:
                 found[wanted[name]] = float(value)
         return found
+
+    def web_memory(self) -> tuple[int, float]:
+        """gunicorn's master and workers: how many, and their proportional set size in MB
+        (pages shared by several processes counted once in all)."""
+        master = int((self.work / "run" / "web.pid").read_text().strip())
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        total_kb = 0
+        for pid in [master, *map(int, children)]:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total_kb += int(line.split()[1])
+        return len(children), total_kb / 1024
 
     def stop(self) -> None:
         """SIGTERM to serve.sh (which stops each process), then whatever is left."""
@@ -434,6 +455,9 @@ def main() -> int:
     parser.add_argument("--user-rate", type=float, default=10.0, help="pages/s per user at most")
     parser.add_argument("--cold-requests", type=int, default=20)
     parser.add_argument("--workers", default="", help="WEB_CONCURRENCY (default: make serve's)")
+    parser.add_argument(
+        "--preload", choices=["on", "off"], default="on", help="GUNICORN_PRELOAD (make serve: on)"
+    )
     parser.add_argument("--count-child", type=float)
     parser.add_argument("--fixture-child", type=float)
     parser.add_argument("--secret", default="")
@@ -461,12 +485,19 @@ def main() -> int:
         .splitlines()[-1]
     )
     fixture_path.write_text(json.dumps(fixture))
-    server = Server(args.scale, free_port(), work, secret, args.workers)
+    server = Server(args.scale, free_port(), work, secret, args.workers, args.preload == "on")
     results: dict = {}
+    memory_line = ""
     try:
         print(f"Starting make serve on {server.base} (logs in {work}) ...", flush=True)
         server.start()
         warm_up(server, fixture)
+        workers, memory = server.web_memory()
+        memory_line = (
+            f"gunicorn, preload {args.preload}: master and {workers} workers, "
+            f"{memory:.0f} MB proportional set size after the warm-up"
+        )
+        print(memory_line, flush=True)
         for write in writes:
             for count in users:
                 print(
@@ -485,6 +516,7 @@ def main() -> int:
     finally:
         server.stop()
     print()
+    print(memory_line)
     print_table(results)
     failures = misses(results, cold)
     if failures:
