@@ -104,6 +104,13 @@ def test_a_proposed_techniques_page_shows_its_checklist_not_gaps(client, proposa
     assert "✗ not met</span> Answer questions in issues" in page
 
 
+def test_a_rules_page_says_from_when_it_binds(client):
+    page = client.get("/adherence/rules/questions-answered/").content.decode()
+    assert "<strong>Binds</strong> from launch (N/A before" in page
+    page = client.get("/adherence/rules/owner-group/").content.decode()
+    assert "<strong>Binds</strong> from the proposal" in page
+
+
 def test_a_rule_binds_from_its_stage_until_the_one_it_stops_at():
     rule = engine.RULES["convergence-test-exists"]
     assert [stage for stage in Stage.values if rule.binds_in(stage)] == [
