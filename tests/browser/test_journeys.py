@@ -192,3 +192,51 @@ def test_alice_lands_first_on_her_red_convergence_test(page):
     assert first.bounding_box()["y"] < page.locator("#your-gaps").bounding_box()["y"] < table["y"]
     assert serious_violations(page) == []
     shot(page, "journey-alice-landing")
+
+
+def _boxes_overlap(a, b) -> bool:
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
+
+
+def test_the_adherence_pages_fit_a_phone_and_the_matrix_headers_stay_apart(
+    browser, live_server, demo
+):
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, base_url=live_server.url, bypass_csp=True
+    )
+    phone = context.new_page()
+    sign_in(phone, "carol")
+    fits = "document.documentElement.scrollWidth <= window.innerWidth"
+    for path in ("/adherence/", "/adherence/trend/"):
+        phone.goto(path)
+        assert phone.evaluate(fits), f"{path} is {overflow(phone)} px wider than the phone"
+        for select in phone.locator("main select").all():
+            box = select.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390, path
+        shot(phone, "phone" + path.rstrip("/").replace("/", "-"))
+    phone.goto("/adherence/")
+    # The group headers, and each one's text, print clear of one another.
+    headers = phone.locator("table.matrix thead th.area")
+    assert headers.count() >= 3
+    texts = phone.evaluate(
+        """() => [...document.querySelectorAll('table.matrix thead th.area')].map(th => {
+            const range = document.createRange(); range.selectNodeContents(th);
+            const r = range.getBoundingClientRect();
+            return {x: r.x, y: r.y, width: r.width, height: r.height};
+        })"""
+    )
+    cells = [headers.nth(i).bounding_box() for i in range(headers.count())]
+    for i in range(len(texts) - 1):
+        assert not _boxes_overlap(cells[i], cells[i + 1])
+        assert not _boxes_overlap(texts[i], texts[i + 1]), (i, texts[i], texts[i + 1])
+    for text, cell in zip(texts, cells, strict=True):
+        assert (
+            text["x"] >= cell["x"] - 1
+            and text["x"] + text["width"] <= cell["x"] + cell["width"] + 1
+        )
+    context.close()
