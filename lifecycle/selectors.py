@@ -87,10 +87,15 @@ def pipeline_rows(techniques) -> list[dict]:
     how many are closed and the required ones still open."""
     rows = []
     for technique in techniques:
-        steps = sorted(technique.contribution_steps.all(), key=lambda s: s.order)
-        done = sum(1 for s in steps if s.is_closed)
-        blockers = [s for s in steps if s.required and not s.is_closed]
-        rows.append({"technique": technique, "steps": steps, "done": done, "blockers": blockers})
+        steps = Checklist(sorted(technique.contribution_steps.all(), key=lambda s: s.order))
+        rows.append(
+            {
+                "technique": technique,
+                "steps": steps.steps,
+                "done": steps.done,
+                "blockers": steps.blockers,
+            }
+        )
     return rows
 
 
