@@ -295,6 +295,9 @@ SPECTACULAR_SETTINGS = {
     # Only the CI token is a documented scheme: reading is public, so the docs show no
     # lock on the read operations (the session cookie is the pages' business).
     "AUTHENTICATION_WHITELIST": ["convergence.api.CITokenAuthentication"],
+    # Deep links put a link inside each operation's toggle button (a control nested in a
+    # control, which screen readers and keyboards cannot tell apart).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False},
 }
 
 # --- Celery ---------------------------------------------------------------------------

@@ -118,3 +118,22 @@ def test_text_over_its_limit_is_counted_refused_and_kept_as_typed(page):
     page.wait_for_load_state()
     assert "Draft saved." in page.locator("main").inner_text()
     assert serious_violations(page) == []
+
+
+def test_api_docs_badges_are_readable_and_api_docs_and_sync_pass_axe(page):
+    page.goto("/api/docs/")
+    page.wait_for_selector(".opblock", timeout=20000)
+    badges = page.locator(".info .title small")
+    assert badges.count() == 2  # the API's version and the OpenAPI version
+    for i in range(badges.count()):
+        colours = badges.nth(i).evaluate(
+            """small => [getComputedStyle(small.querySelector('pre')).color,
+                         getComputedStyle(small.querySelector('pre')).backgroundColor,
+                         getComputedStyle(small).backgroundColor]"""
+        )
+        text, behind, badge = colours
+        assert behind == "rgba(0, 0, 0, 0)" and text != badge, colours  # no panel over it
+    assert serious_violations(page) == []
+    sign_in(page, "carol")
+    page.goto("/sync/")
+    assert serious_violations(page) == []
