@@ -7,12 +7,15 @@ trail at /audit/ and in the admin (Log entries).
 
 from auditlog.registry import auditlog
 from django.apps import apps
+from django.db.models import Model
 
+# (app, model, auditlog options, the path from the model to its technique: "" for the
+# technique itself, None for records of no single technique). The trail filters by it.
 AUDITED = [
-    ("techniques", "Technique", {}),
-    ("techniques", "OwnerGroup", {}),
-    ("techniques", "Maintainer", {}),
-    ("reviews", "Review", {"exclude_fields": ["evidence", "updated_at", "version"]}),
+    ("techniques", "Technique", {}, ""),
+    ("techniques", "OwnerGroup", {}, "techniques"),
+    ("techniques", "Maintainer", {}, "group__techniques"),
+    ("reviews", "Review", {"exclude_fields": ["evidence", "updated_at", "version"]}, "technique"),
     (
         "adherence",
         "Gap",
@@ -26,15 +29,25 @@ AUDITED = [
                 "waived_until",
             ]
         },
+        "technique",
     ),
-    ("convergence", "CIToken", {"exclude_fields": ["token_hash", "last_used_at"]}),
-    ("adherence", "Campaign", {}),
-    ("adherence", "Remediation", {}),
-    ("adherence", "WaiverRequest", {}),
-    ("lifecycle", "TOSChangeRequest", {}),
-    ("lifecycle", "Deprecation", {}),
+    ("convergence", "CIToken", {"exclude_fields": ["token_hash", "last_used_at"]}, "techniques"),
+    ("adherence", "Campaign", {}, None),
+    ("adherence", "Remediation", {}, "gap__technique"),
+    ("adherence", "WaiverRequest", {}, "gap__technique"),
+    ("lifecycle", "TOSChangeRequest", {}, "technique"),
+    ("lifecycle", "Deprecation", {}, "technique"),
 ]
 
-for app_label, model_name, options in AUDITED:
+for app_label, model_name, options, _path in AUDITED:
     if apps.is_installed(app_label):
         auditlog.register(apps.get_model(app_label, model_name), **options)
+
+
+def technique_paths() -> list[tuple[type[Model], str]]:
+    """The audited models that belong to a technique, with the path to it."""
+    return [
+        (apps.get_model(app_label, model_name), path)
+        for app_label, model_name, _options, path in AUDITED
+        if path is not None and apps.is_installed(app_label)
+    ]

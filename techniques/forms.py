@@ -1,6 +1,7 @@
 from django import forms
 
 from techniques.models import Technique
+from techniques.selectors import AUDIT_KINDS, audit_actors
 
 
 class LinesField(forms.CharField):
@@ -31,3 +32,25 @@ class TechniqueAdminForm(forms.ModelForm):
     class Meta:
         model = Technique
         fields = "__all__"  # noqa: DJ007 - the admin's fieldsets choose what is shown
+
+
+class AuditFilterForm(forms.Form):
+    """The audit trail's filters: a kind of record, a person, a technique."""
+
+    model = forms.ChoiceField(
+        label="Kind", required=False, choices=[("", "Everything"), *AUDIT_KINDS.items()]
+    )
+    actor = forms.ModelChoiceField(
+        label="By",
+        queryset=audit_actors(),
+        to_field_name="username",
+        required=False,
+        empty_label="Anyone",
+    )
+    technique = forms.ModelChoiceField(
+        label="Technique",
+        queryset=Technique.objects.order_by("name"),
+        to_field_name="slug",
+        required=False,
+        empty_label="Every technique",
+    )

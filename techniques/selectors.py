@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from auditlog.models import LogEntry
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Page, Paginator
 from django.db.models import (
     Case,
     Count,
+    DateTimeField,
     IntegerField,
     Model,
     OuterRef,
@@ -19,7 +23,9 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
+from techniques.audit import technique_paths
 from techniques.duties import duties_for, duties_not_applicable
 from techniques.models import Maintainer, OwnerGroup, Technique, TOSLevel
 
@@ -215,10 +221,61 @@ def _readable(value) -> str:
     return text if len(text) <= 160 else text[:157] + "…"
 
 
-def audit_entries(model: str = ""):
-    """The audit log, newest first; only the changes of one model (its name) if given."""
+def _moment(value) -> str:
+    """A stored time as the pages show one (Y-m-d H:i, local time; no seconds)."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return _readable(value)
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, UTC)  # the database's times are UTC
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+# The trail's kinds of record: {content type model: label}.
+AUDIT_KINDS = {
+    "technique": "Techniques",
+    "ownergroup": "Owner groups",
+    "maintainer": "Maintainers",
+    "review": "Reviews",
+    "gap": "Gaps (waivers)",
+    "citoken": "CI tokens",
+    "toschangerequest": "TOS changes",
+    "waiverrequest": "Waiver requests",
+    "remediation": "Remediation",
+    "campaign": "Campaigns",
+    "deprecation": "Deprecations",
+}
+
+
+def audit_actors():
+    """The people who appear in the audit trail, by login."""
+    return (
+        get_user_model()
+        .objects.filter(pk__in=LogEntry.objects.filter(actor__isnull=False).values("actor_id"))
+        .order_by("username")
+    )
+
+
+def audit_entries(model: str = "", actor=None, technique: Technique | None = None):
+    """The audit log, newest first: only one kind of record (its model's name), one
+    person's changes, the records of one technique (itself, its group and maintainers,
+    reviews, gaps, waivers, remediation, tokens, TOS changes, deprecation) if given."""
     entries = LogEntry.objects.select_related("actor", "content_type").order_by("-timestamp")
-    return entries.filter(content_type__model=model) if model else entries
+    if model:
+        entries = entries.filter(content_type__model=model)
+    if actor is not None:
+        entries = entries.filter(actor=actor)
+    if technique is not None:
+        belongs = Q(pk__in=[])
+        for audited, path in technique_paths():
+            rows = audited._default_manager.filter(**{path or "pk": technique.pk})
+            belongs |= Q(
+                content_type=ContentType.objects.get_for_model(audited),
+                object_id__in=rows.values("pk"),
+            )
+        entries = entries.filter(belongs)
+    return entries
 
 
 def audit_changes(entries) -> list[tuple[object, list[AuditChange]]]:
@@ -240,7 +297,7 @@ def audit_changes(entries) -> list[tuple[object, list[AuditChange]]]:
                     field = None
             if field is not None and not getattr(field, "concrete", False):
                 field = None
-            if field is not None and field.many_to_one:
+            if field is not None and (field.many_to_one or field.one_to_one):
                 ids = wanted.setdefault(field.related_model, set())
                 ids.update(str(v) for v in (before, after) if v not in (None, "None", ""))
             fields.append((name, field, before, after))
@@ -258,9 +315,13 @@ def audit_changes(entries) -> list[tuple[object, list[AuditChange]]]:
             label = FIELD_LABELS.get(name) or (
                 str(field.verbose_name).capitalize() if field is not None else name
             )
-            if field is not None and field.many_to_one:
+            if field is not None and (field.many_to_one or field.one_to_one):
                 before = names.get((field.related_model, str(before)), before)
                 after = names.get((field.related_model, str(after)), after)
+            elif isinstance(field, DateTimeField):
+                before, after = (
+                    _moment(v) if v not in (None, "None", "") else v for v in (before, after)
+                )
             elif field is not None and field.choices:
                 choices = {str(k): v for k, v in field.flatchoices}
                 before, after = choices.get(str(before), before), choices.get(str(after), after)

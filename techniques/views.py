@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_safe
 
 from techniques.cache import private_page, public_page
+from techniques.forms import AuditFilterForm
 from techniques.landing import landing_sections
 from techniques.models import Technique
 from techniques.panels import technique_panels
@@ -26,6 +27,7 @@ from techniques.services import (
     owners_rows,
     owners_techniques,
 )
+from tfmot_portal.forms import read_filters
 
 OWNERS_PAGE_SIZE = 30
 
@@ -136,7 +138,7 @@ def my_techniques(request):
 def audit_trail(request):
     """Staff: the latest audited changes (who, when, before, after), in words."""
     SEE_AUDIT.check(request.user)
-    model = request.GET.get("model", "")
-    page = Paginator(audit_entries(model), 25).get_page(request.GET.get("page"))
-    context = {"page": page, "rows": audit_changes(page.object_list), "model": model}
+    form, filters = read_filters(AuditFilterForm, request.GET)
+    page = Paginator(audit_entries(**filters), 25).get_page(request.GET.get("page"))
+    context = {"page": page, "rows": audit_changes(page.object_list), "form": form}
     return render(request, "techniques/audit.html", context)

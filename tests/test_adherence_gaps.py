@@ -240,3 +240,32 @@ def test_trend_counts_open_gaps_and_median_time_to_close(alice_client, lonely):
     gaps_evaluate()
     page = alice_client.get("/adherence/trend/").content.decode()
     assert "Median time to close a gap" in page and "14.0 days" in page
+
+
+def test_a_gaps_figures_read_as_a_labelled_list_not_a_python_dict(carol_client, pruning):
+    from tests.factories import GapFactory
+
+    gap = GapFactory(
+        technique=pruning,
+        rule_id="questions-answered",
+        evidence={
+            "issues": [
+                {
+                    "url": "https://github.com/x/y/issues/6",
+                    "title": "Crash on <shared> layers",
+                    "number": 6,
+                    "created_at": "2026-11-17T09:17:00+00:00",
+                    "waiting_days": 20,
+                }
+            ],
+            "threshold_days": 14,
+        },
+    )
+    page = carol_client.get(gap.get_absolute_url()).content.decode()
+    figures = page.split("<summary>Figures</summary>")[1].split("</details>")[0]
+    assert "{'" not in figures and "[{" not in figures
+    assert "<dt>Threshold days</dt><dd>14</dd>" in figures
+    assert '<th scope="col">Waiting days</th>' in figures
+    assert '<a href="https://github.com/x/y/issues/6">Crash on &lt;shared&gt; layers</a>' in figures
+    created = timezone.localtime(datetime.fromisoformat("2026-11-17T09:17:00+00:00"))
+    assert f"<td>{created:%Y-%m-%d %H:%M}</td>" in figures

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from html import escape
 
 from django import template
@@ -193,3 +194,94 @@ def matrix_row_head(context, row) -> SafeString:
         )
     html += f"<br>{health_badge(context, technique)}"
     return SafeString(f'<th scope="row" class="tech">{html}</th>')  # nosec B703 - escaped above
+
+
+# --- a gap's figures --------------------------------------------------------------------
+
+
+def _label(key: object) -> str:
+    return str(key).replace("_", " ").capitalize()
+
+
+def _is_web_link(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(("https://", "http://"))
+
+
+def _scalar(value: object) -> str:
+    """One figure as read on the portal's pages: times as Y-m-d H:i (local), links as
+    links, nothing as a dash; escaped."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        if _is_web_link(value):
+            return f'<a href="{escape(value)}">{escape(value)}</a>'
+        if len(value) > 10 and value[:4].isdigit() and value[10:11] == "T":
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                return escape(value)
+            if moment.tzinfo is not None:
+                moment = timezone.localtime(moment)
+            return escape(moment.strftime("%Y-%m-%d %H:%M"))
+    return escape(str(value))
+
+
+def _item_table(rows: list[dict], depth: int) -> str:
+    """Rows of one shape (waiting issues, CODEOWNERS lines) as a table; a row's url
+    links its title (or number) instead of a column of its own."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    linked = (
+        next((c for c in ("title", "number") if c in columns), None) if "url" in columns else None
+    )
+    if linked:
+        columns.remove("url")
+    head = "".join(f'<th scope="col">{escape(_label(c))}</th>' for c in columns)
+    body = []
+    for row in rows:
+        cells = []
+        for column in columns:
+            value = row.get(column)
+            if column == linked and _is_web_link(row.get("url")):
+                cells.append(
+                    f'<td><a href="{escape(str(row["url"]))}">{escape(str(value))}</a></td>'
+                )
+            else:
+                cells.append(f"<td>{_figures_html(value, depth + 1)}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    return (
+        f'<div class="table-scroll"><table class="figures"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
+
+
+def _figures_html(value: object, depth: int = 0) -> str:
+    if depth > 4:
+        return escape(str(value))
+    if isinstance(value, dict):
+        if not value:
+            return "—"
+        pairs = "".join(
+            # The rule's own keys read as words; deeper keys are names (tests, logins).
+            f"<dt>{escape(_label(k) if depth == 0 else str(k))}</dt>"
+            f"<dd>{_figures_html(v, depth + 1)}</dd>"
+            for k, v in value.items()
+        )
+        return f'<dl class="figures">{pairs}</dl>'
+    if isinstance(value, list):
+        if not value:
+            return "none"
+        if all(isinstance(v, dict) for v in value):
+            return _item_table(value, depth)
+        if all(not isinstance(v, dict | list) for v in value):
+            return ", ".join(_scalar(v) for v in value)
+        return "<ul>" + "".join(f"<li>{_figures_html(v, depth + 1)}</li>" for v in value) + "</ul>"
+    return _scalar(value)
+
+
+@register.filter
+def figures(evidence: object) -> SafeString:
+    """A rule's evidence (a gap's stored figures) as a labelled list: keys as words,
+    lists of items as tables, times and links as the pages show them."""
+    return SafeString(_figures_html(evidence))  # nosec B703 - each value escaped as built

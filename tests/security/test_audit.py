@@ -59,3 +59,34 @@ def test_waivers_and_token_revocations_are_audited(carol, pruning):
     token.save()
     changes = LogEntry.objects.get_for_object(token).latest("timestamp").changes_dict
     assert "revoked_at" in changes and "token_hash" not in changes
+
+
+def test_the_trail_filters_by_person_and_technique_and_shows_times_to_the_minute(
+    carol_client, carol, alice, pruning, clustering
+):
+    from auditlog.context import set_actor
+    from django.utils import timezone
+
+    from adherence.services import gap_acknowledge, gap_waive
+    from tests.factories import WaiverRequestFactory
+
+    pruning_gap, clustering_gap = GapFactory(technique=pruning), GapFactory(technique=clustering)
+    with set_actor(carol):
+        gap_waive(
+            clustering_gap, carol, "Agreed at the sync.", timezone.now().date() + timedelta(days=9)
+        )
+    with set_actor(alice):
+        gap_acknowledge(pruning_gap, alice, "On it.")
+        request = WaiverRequestFactory(gap=pruning_gap, requested_by=alice)
+    by_alice = carol_client.get("/audit/?actor=alice").content.decode()
+    assert "On it." in by_alice and "Agreed at the sync." not in by_alice
+    of_clustering = carol_client.get("/audit/?technique=clustering").content.decode()
+    assert "Agreed at the sync." in of_clustering and "On it." not in of_clustering
+    of_pruning = carol_client.get("/audit/?technique=pruning&actor=alice").content.decode()
+    assert "On it." in of_pruning and "waiver request" in of_pruning
+    # Times read as the pages show them: to the minute, never microseconds.
+    stamp = timezone.localtime(request.requested_at).strftime("%Y-%m-%d %H:%M")
+    assert stamp in of_pruning and f"{request.requested_at:%S.%f}" not in of_pruning
+    # An unknown filter value shows everything and says why.
+    page = carol_client.get("/audit/?actor=nobody").content.decode()
+    assert "Showing everything" in page and "Agreed at the sync." in page and "On it." in page
