@@ -127,6 +127,9 @@ def test_demo_health_tells_techniques_apart(demo):
         levels[HealthLevel.ATTENTION],
         levels[HealthLevel.TROUBLE],
     ]
+    # ... and how many techniques it has.
+    total = re.search(r"(\d+) techniques in all", text)
+    assert total and int(total[1]) == sum(levels.values()), "demo-data.md states the count"
     proposal = Technique.objects.get(stage="proposed")
     assert proposal.health_level == HealthLevel.HEALTHY  # its duties bind from launch
     assert not Gap.objects.open().filter(technique=proposal).exists()
