@@ -117,70 +117,74 @@ def count_child(scale: float) -> None:
     print(Technique.objects.count())
 
 
-def fixture_child(scale: float, webhook_secret: str) -> None:
-    """What the Locust users ask for, as JSON: slugs, sessions, the CI token, issues."""
-    import random
-
-    from bench.common import setup_django
-
-    setup_django(scale)
+def _session(user) -> str:
+    """A session signed in as ``user``, as the sign-in view would store it."""
     from importlib import import_module
 
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 
-    from bench.run import owner_user
-    from ci_status.models import Issue, ItemTechnique
-    from convergence.models import CIToken, ConvergenceTest
-    from techniques.models import Maintainer, Technique
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return session.session_key
 
-    store = import_module(settings.SESSION_ENGINE).SessionStore
 
-    def session(user) -> str:
-        s = store()
-        s[SESSION_KEY] = str(user.pk)
-        s[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-        s[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        s.create()
-        return s.session_key
-
+def _signed_in(count: int) -> tuple[list, object]:
+    """Users for ``count`` maintainers of groups that own techniques, and the staff member."""
     from django.contrib.auth import get_user_model
 
+    from bench.run import owner_user
+    from techniques.models import Maintainer
+
     User = get_user_model()
-    rng = random.Random(7)
     logins = list(
         Maintainer.objects.active()
         .filter(group__techniques__isnull=False)
         .order_by("github_login")
         .values_list("github_login", flat=True)
-        .distinct()[:10]
+        .distinct()[:count]
     )
     owners = [User.objects.get_or_create(username=login)[0] for login in logins] or [owner_user()]
-    staff = User.objects.get(username="carol")
-    _, token = CIToken.issue("load benchmark", all_techniques=True)
+    return owners, User.objects.get(username="carol")
+
+
+def _issues(count: int) -> list[list]:
+    """``count`` stored issues that belong to a technique: [number, created_at]."""
+    import random
+
+    from ci_status.models import Issue, ItemTechnique
+
     linked = list(ItemTechnique.objects.values_list("issue__number", flat=True).distinct()[:2000])
-    numbers = rng.sample(linked, min(500, len(linked)))
-    issues = {
-        number: created.strftime("%Y-%m-%dT%H:%M:%SZ")
-        for number, created in Issue.objects.filter(number__in=numbers).values_list(
-            "number", "created_at"
-        )
-    }
-    tests = [
-        f"{slug}/{name}"
-        for slug, name in ConvergenceTest.objects.order_by("pk").values_list(
-            "technique__slug", "name"
-        )[:300]
-    ]
+    numbers = random.Random(7).sample(linked, min(count, len(linked)))
+    rows = Issue.objects.filter(number__in=numbers).values_list("number", "created_at")
+    return [[number, created.strftime("%Y-%m-%dT%H:%M:%SZ")] for number, created in rows]
+
+
+def fixture_child(scale: float, webhook_secret: str) -> None:
+    """What the Locust users ask for, as JSON: slugs, sessions, the CI token, issues."""
+    from bench.common import setup_django
+
+    setup_django(scale)
+    from django.conf import settings
+
+    from convergence.models import CIToken, ConvergenceTest
+    from techniques.models import Technique
+
+    owners, staff = _signed_in(10)
+    _, token = CIToken.issue("load benchmark", all_techniques=True)
+    tests = ConvergenceTest.objects.order_by("pk").values_list("technique__slug", "name")[:300]
     fixture = {
         "slugs": list(Technique.objects.order_by("slug").values_list("slug", flat=True)),
-        "owner_sessions": [session(user) for user in owners],
-        "staff_sessions": [session(staff) for _ in range(3)],
+        "owner_sessions": [_session(user) for user in owners],
+        "staff_sessions": [_session(staff) for _ in range(3)],
         "ci_token": token,
         "webhook_secret": webhook_secret,
         "repository": settings.GITHUB_REPOSITORY,
-        "issues": [[number, created] for number, created in issues.items()],
-        "tests": tests,
+        "issues": _issues(500),
+        "tests": [f"{slug}/{name}" for slug, name in tests],
     }
     print(json.dumps(fixture))
 
@@ -446,7 +450,7 @@ def misses(results: dict, cold: dict[str, float]) -> list[str]:
     return failures
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--duration", type=int, default=30, help="seconds per configuration")
@@ -461,16 +465,45 @@ def main() -> int:
     parser.add_argument("--count-child", type=float)
     parser.add_argument("--fixture-child", type=float)
     parser.add_argument("--secret", default="")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def run_configurations(server: Server, fixture: dict, fixture_path: Path, args) -> tuple:
+    """The warm-up, the web processes' memory, then each configuration with its counters."""
+    warm_up(server, fixture)
+    workers, memory = server.web_memory()
+    memory_line = (
+        f"gunicorn, preload {args.preload}: master and {workers} workers, "
+        f"{memory:.0f} MB proportional set size after the warm-up"
+    )
+    print(memory_line, flush=True)
+    results: dict = {}
+    for write in [mode == "on" for mode in (args.writes or ["off", "on"])]:
+        for count in args.users or [32, 128]:
+            label = "on" if write else "off"
+            print(f"{count} users, writes {label}, {args.duration} s ...", flush=True)
+            before = server.counters()
+            results[(count, write)] = run_locust(server, fixture_path, count, write, args)
+            after = server.counters()
+            results[(count, write)]["counters"] = {
+                name: after.get(name, 0) - (0 if name == "tasks waiting" else before.get(name, 0))
+                for name in after
+            }
+    return results, memory_line
+
+
+def main() -> int:
+    args = parse_args()
     if args.count_child is not None:
         count_child(args.count_child)
         return 0
     if args.fixture_child is not None:
         fixture_child(args.fixture_child, args.secret)
         return 0
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop everything, as Ctrl-C does
-    users = args.users or [32, 128]
-    writes = [mode == "on" for mode in (args.writes or ["off", "on"])]
+    # Ctrl-C and SIGTERM stop everything, even when started with SIGINT ignored (in the
+    # background of a shell without job control).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ensure_data(args.scale)
     print(
         f"Timing the pages cold (bench/run.py, {args.cold_requests} requests each) ...", flush=True
@@ -479,41 +512,16 @@ def main() -> int:
     secret = secrets.token_urlsafe(32)
     work = Path(tempfile.mkdtemp(prefix="tfmot-load-"))
     fixture_path = work / "fixture.json"
-    fixture = json.loads(
-        python(__file__, "--fixture-child", str(args.scale), "--secret", secret)
-        .strip()
-        .splitlines()[-1]
-    )
+    output = python(__file__, "--fixture-child", str(args.scale), "--secret", secret)
+    fixture = json.loads(output.strip().splitlines()[-1])
     fixture_path.write_text(json.dumps(fixture))
     server = Server(args.scale, free_port(), work, secret, args.workers, args.preload == "on")
-    results: dict = {}
-    memory_line = ""
     try:
         print(f"Starting make serve on {server.base} (logs in {work}) ...", flush=True)
         server.start()
-        warm_up(server, fixture)
-        workers, memory = server.web_memory()
-        memory_line = (
-            f"gunicorn, preload {args.preload}: master and {workers} workers, "
-            f"{memory:.0f} MB proportional set size after the warm-up"
-        )
-        print(memory_line, flush=True)
-        for write in writes:
-            for count in users:
-                print(
-                    f"{count} users, writes {'on' if write else 'off'}, {args.duration} s ...",
-                    flush=True,
-                )
-                before = server.counters()
-                results[(count, write)] = run_locust(server, fixture_path, count, write, args)
-                after = server.counters()
-                results[(count, write)]["counters"] = {
-                    name: after.get(name, 0) - before.get(name, 0)
-                    if name != "tasks waiting"
-                    else after.get(name, 0)
-                    for name in after
-                }
+        results, memory_line = run_configurations(server, fixture, fixture_path, args)
     finally:
+        print("Stopping make serve ...", flush=True)
         server.stop()
     print()
     print(memory_line)
