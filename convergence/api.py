@@ -19,7 +19,6 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.parsers import BaseParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
 from convergence.models import Bisection, ChangePoint, CIToken, ConvergenceRun, ConvergenceTest
@@ -30,6 +29,8 @@ from convergence.selectors import bisections_visible
 from convergence.services import results_ingest
 from techniques.cache import public_page
 from techniques.serializers import BelongsToTechniqueSerializer
+from tfmot_portal.client_address import client_address
+from tfmot_portal.throttling import ScopedRateThrottle
 
 CI_TOKEN_FAILURES = Counter(
     "portal_ci_token_failures_total",
@@ -41,8 +42,8 @@ FAILURE_WINDOW_SECONDS = 600
 
 
 def _failures_key(request) -> str:
-    # The client's address as DRF's throttles see it (REST_FRAMEWORK's NUM_PROXIES).
-    ident = BaseThrottle().get_ident(request) or ""
+    # The client's address as the throttles see it (never an X-Forwarded-For it wrote).
+    ident = client_address(request)
     return "ci-token-failures:" + hashlib.sha256(ident.encode()).hexdigest()[:32]
 
 

@@ -20,6 +20,7 @@ from adherence.forms import MatrixFilterForm
 from ops import health, metrics, reports
 from reviews.models import ReviewCycle
 from reviews.permissions import EXPORT_ANSWERS
+from tfmot_portal.client_address import client_address
 from tfmot_portal.forms import read_filters
 
 
@@ -50,7 +51,7 @@ def metrics_allowed(request) -> bool:
         and hmac.compare_digest(_digest(given[len("Bearer ") :]), _digest(token))
     ):
         return True
-    address = request.META.get("REMOTE_ADDR", "")
+    address = client_address(request)  # behind the proxy: the address it forwarded
     if settings.METRICS_ALLOWED_IPS and address:
         try:
             ip = ipaddress.ip_address(address)

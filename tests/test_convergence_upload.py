@@ -86,6 +86,25 @@ def test_wrong_tokens_are_throttled_per_address_and_counted(
     assert other.status_code == 201, other.content
 
 
+def test_a_client_writing_its_own_forwarded_for_is_still_one_address(
+    client, resnet, token, settings, locmem_cache
+):
+    """A new X-Forwarded-For on each guess is no new client: wrong tokens and the upload
+    throttle count against the address the portal believes (no proxy here: the peer)."""
+    settings.CI_TOKEN_FAILURE_LIMIT = 3
+    statuses = [
+        client.post(
+            "/api/convergence/upload/",
+            data=json.dumps({"runs": [run()]}),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer wrong-{i}",
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{i}",
+        ).status_code
+        for i in range(5)
+    ]
+    assert statuses == [401, 401, 401, 429, 429]
+
+
 def test_revoked_token_is_refused(client, resnet):
     token, clear = CIToken.issue("old")
     token.revoked_at = timezone.now()

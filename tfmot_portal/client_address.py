@@ -1,8 +1,8 @@
 """The address of the client behind the portal's trusted proxies.
 
 Behind ``make serve``'s proxy every request arrives from the proxy's address, so a
-limit keyed on ``REMOTE_ADDR`` (the sign-in lockout) would put every client in one
-bucket. A request from a trusted proxy (``FORWARDED_ALLOW_IPS``, the list gunicorn reads)
+limit keyed on ``REMOTE_ADDR`` (the sign-in lockout, the API's throttles) would put
+every client in one bucket, and an allow-list of addresses would let every client in. A request from a trusted proxy (``FORWARDED_ALLOW_IPS``, the list gunicorn reads)
 is attributed to the right-most address of its ``X-Forwarded-For`` that is not itself a
 trusted proxy: the address the outermost trusted proxy saw, which a client cannot choose
 (addresses it writes itself stand to the left). A request from anywhere else is its
@@ -52,5 +52,10 @@ def forwarded_client_address(request: HttpRequest, proxies: list[str]) -> str:
 
 
 def client_address(request: HttpRequest) -> str:
-    """django-axes' ``AXES_CLIENT_IP_CALLABLE`` in production."""
-    return forwarded_client_address(request, settings.TRUSTED_PROXIES)
+    """The one client address of every decision keyed on it: the sign-in lockout
+    (django-axes' ``AXES_CLIENT_IP_CALLABLE``), the API's throttles, the wrong-CI-token
+    lockout and ``METRICS_ALLOWED_IPS``. In production, behind the trusted proxies, the
+    address they forwarded; elsewhere (``make run``: no proxy) ``REMOTE_ADDR``."""
+    if settings.PRODUCTION:
+        return forwarded_client_address(request, settings.TRUSTED_PROXIES)
+    return request.META.get("REMOTE_ADDR", "")

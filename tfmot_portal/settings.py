@@ -208,8 +208,7 @@ for _proxy in TRUSTED_PROXIES:
         raise ImproperlyConfigured(
             f"FORWARDED_ALLOW_IPS holds addresses or networks (or *), got {_proxy!r}"
         ) from None
-if PRODUCTION:
-    AXES_CLIENT_IP_CALLABLE = "tfmot_portal.client_address.client_address"
+AXES_CLIENT_IP_CALLABLE = "tfmot_portal.client_address.client_address"
 
 # --- Internationalisation -------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -120,3 +120,15 @@ def test_a_strangers_failures_behind_the_proxy_do_not_lock_frank_out(gunicorn):
 def test_the_client_address_is_the_proxys_hop(remote, forwarded, seen):
     request = RequestFactory().get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
     assert forwarded_client_address(request, ["127.0.0.1", "10.0.0.0/8"]) == seen
+
+
+def test_behind_the_proxy_metrics_allow_the_forwarded_address_not_the_proxys(
+    client, settings, db
+):
+    """Every client reaches gunicorn from the proxy's address: allowing 127.0.0.1 must not
+    let them all read /metrics; the scraper's own forwarded address decides."""
+    settings.PRODUCTION, settings.TRUSTED_PROXIES = True, ["127.0.0.1"]
+    settings.METRICS_TOKEN, settings.METRICS_ALLOWED_IPS = "", ["127.0.0.1", "10.0.0.0/8"]
+    stranger = client.get("/metrics", HTTP_X_FORWARDED_FOR="203.0.113.9")
+    scraper = client.get("/metrics", HTTP_X_FORWARDED_FOR="10.1.2.3")
+    assert (stranger.status_code, scraper.status_code) == (401, 200)
