@@ -36,7 +36,7 @@ from adherence.permissions import ACKNOWLEDGE, DECIDE_WAIVER, PLAN, REQUEST_WAIV
 from techniques.cache import bump_data_version
 from techniques.models import Technique, TOSLevel
 from techniques.text import fit
-from tfmot_portal.forms import clean_text
+from tfmot_portal.forms import clean_text, within_limit
 
 logger = logging.getLogger(__name__)
 MAX_NOTE = 2000
@@ -575,7 +575,7 @@ def campaign_create(
     if errors or due_on is None:
         raise ValidationError(errors)
     return Campaign.objects.create(
-        title=fit(Campaign, "title", title),
+        title=within_limit(Campaign, "title", title),
         rule_id=rule_id,
         tos_level=tos_level,
         due_on=due_on,

@@ -32,6 +32,7 @@ from lifecycle.selectors import open_required_steps
 from techniques.models import Stage, Technique, TOSLevel
 from techniques.services import codeowners_entries, register_save_guard, technique_save
 from techniques.text import fit
+from tfmot_portal.forms import within_limit
 
 # --- contribution process and the launch guard ---------------------------------------
 
@@ -210,7 +211,7 @@ def tos_change_request(
     return TOSChangeRequest.objects.create(
         technique=technique,
         to_level=to_level,
-        justification=fit(TOSChangeRequest, "justification", justification.strip()),
+        justification=within_limit(TOSChangeRequest, "justification", justification.strip()),
         requested_by=user,
     )
 
@@ -231,7 +232,7 @@ def tos_change_decide(
     request.decided_by, request.decided_at, request.decision_note = (
         user,
         now,
-        fit(TOSChangeRequest, "decision_note", note),
+        within_limit(TOSChangeRequest, "decision_note", note),
     )
     request.save()
     if approve:

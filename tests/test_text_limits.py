@@ -101,3 +101,27 @@ def test_line_breaks_count_once_as_the_browser_counts_them(alice_client, pruning
     assert response.status_code == 302
     gap.refresh_from_db()
     assert gap.acknowledge_note == note.replace("\r\n", "\n")
+
+
+def test_services_refuse_text_over_a_fields_limit_instead_of_cutting_it(alice, carol, pruning):
+    """Whatever calls them (a form, the admin, a script), the services never store a cut
+    version of what a person wrote: they refuse it, saying by how much it is over."""
+    from datetime import timedelta
+
+    from django.core.exceptions import ValidationError
+    from django.utils import timezone
+
+    from adherence.models import Campaign
+    from adherence.services import campaign_create
+    from lifecycle.models import TOSChangeRequest
+    from lifecycle.services import tos_change_request
+
+    limit = TOSChangeRequest._meta.get_field("justification").max_length
+    with pytest.raises(ValidationError) as refused:
+        tos_change_request(pruning, alice, "research", "x" * (limit + 5))
+    assert "5 over the limit" in str(refused.value.message_dict["justification"])
+    assert not TOSChangeRequest.objects.exists()
+    title = "y" * (Campaign._meta.get_field("title").max_length + 1)
+    with pytest.raises(ValidationError) as refused:
+        campaign_create(carol, title, "ci-green", timezone.localdate() + timedelta(days=30))
+    assert "1 over the limit" in str(refused.value.message_dict["title"])

@@ -52,6 +52,18 @@ class LimitValidator(validators.MaxLengthValidator):
             )
 
 
+def within_limit(model, field: str, value: str) -> str:
+    """``value`` for ``model.field`` when it fits; else a ValidationError on ``field``
+    saying by how much it is over (a service never cuts what a person wrote)."""
+    limit = model._meta.get_field(field).max_length
+    if limit:
+        try:
+            LimitValidator(limit)(value)
+        except ValidationError as error:
+            raise ValidationError({field: error.messages}) from None
+    return value
+
+
 class LimitedWidget:
     """Draws its field's limit beside it as a count of the text's characters
     (``limit_text``), which static/js/limits.js keeps live as one types. The browser gets
