@@ -38,8 +38,7 @@ def test_the_loader_stores_the_nightly_results_and_starts_no_bisection(demo):
     )
     assert base < demo.commit_index(culprit) <= head and head - base == 8
 
-
-def test_demo_runs_follow_the_commit_history_one_date_per_commit(demo):
+    # Every demo run follows the commit history: one date per commit.
     dates = {c.sha: c.date for c in demo.commits}
     days = defaultdict(set)
     for sha, started in ConvergenceRun.objects.values_list("tfmot_sha", "started_at"):
