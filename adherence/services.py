@@ -37,6 +37,7 @@ from techniques.cache import bump_data_version
 from techniques.models import Technique, TOSLevel
 from techniques.text import fit
 from tfmot_portal.forms import clean_text, within_limit
+from tfmot_portal.oncommit import waiting_on_commit
 
 logger = logging.getLogger(__name__)
 MAX_NOTE = 2000
@@ -151,15 +152,10 @@ def evaluation_request(
     if at_once:
         gaps_evaluate(technique_ids=ids)
         return
-    connection = transaction.get_connection()
-    if not connection.in_atomic_block:
+    request = waiting_on_commit(_pending, "request", _Request)
+    if request is None:
         _evaluation_send(ids)
         return
-    request = getattr(_pending, "request", None)
-    # A request whose transaction (or savepoint) rolled back is no longer waiting.
-    if request is None or not any(entry[1] is request for entry in connection.run_on_commit):
-        request = _pending.request = _Request()
-        transaction.on_commit(request)
     request.add(ids)
 
 

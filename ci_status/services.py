@@ -135,18 +135,7 @@ class _Sync:
             }
             for name, budget in sorted(stats.rate_limits.items())
         }
-        run.save(
-            update_fields=[
-                "requests",
-                "not_modified",
-                "rows_written",
-                "rate_limit_remaining",
-                "rate_limit_reset",
-                "rate_limits",
-                "progress",
-                "per_resource",
-            ]
-        )
+        run.save(update_fields=sorted(SyncRun.bookkeeping_fields))
         # A long sync under DEBUG must not keep every query's SQL in memory.
         reset_queries()
         if self.lock:

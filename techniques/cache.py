@@ -30,9 +30,10 @@ import threading
 from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models import F
 from django.db.models.signals import post_delete, post_save
+
+from tfmot_portal.oncommit import waiting_on_commit
 
 PROJECT_APPS = frozenset(settings.PORTAL_APPS)
 TIMEOUT_SECONDS = 600
@@ -120,15 +121,10 @@ def bump_data_version(registry: bool = True) -> None:
     """Make the cached pages stale (after the current transaction commits): every page,
     or with ``registry=False`` (a write that changed no registry row) every page but
     those of the registry alone."""
-    connection = transaction.get_connection()
-    if not connection.in_atomic_block:
+    pending = waiting_on_commit(_pending, "bump", _Bump)
+    if pending is None:
         _bump_now(registry)
         return
-    pending = getattr(_pending, "bump", None)
-    # A bump whose transaction (or savepoint) rolled back is no longer waiting.
-    if pending is None or not any(entry[1] is pending for entry in connection.run_on_commit):
-        pending = _pending.bump = _Bump()
-        transaction.on_commit(pending)
     pending.registry = pending.registry or registry
 
 
