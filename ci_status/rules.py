@@ -74,6 +74,24 @@ class CIState:
     workflows: int = 0
 
 
+# The runs the CI rule judges: completed runs of the default branch started by these events.
+CI_EVENTS = ("push", "schedule", "workflow_dispatch")
+
+
+def run_is_judged(repository, run: Mapping[str, Any]) -> bool:
+    """Whether the CI rule reads this workflow run (as a webhook carries it): completed,
+    on the repository's default branch, started by a push, a schedule or a dispatch, with
+    a conclusion that counts, and not a convergence workflow (those have their own rules).
+    Any other run changes no rule result."""
+    return (
+        run.get("status") == CIRun.Status.COMPLETED
+        and run.get("head_branch") == repository.default_branch
+        and run.get("event") in CI_EVENTS
+        and run.get("conclusion") not in CIRun.SILENT_CONCLUSIONS
+        and "convergence" not in str(run.get("name") or "").lower()
+    )
+
+
 @register_facts("ci_default_branch")
 def load_ci(techniques, now):
     repository = primary_repository()
@@ -86,7 +104,7 @@ def load_ci(techniques, now):
             provider="github-actions",
             branch=repository.default_branch,
             status=CIRun.Status.COMPLETED,
-            event__in=["push", "schedule", "workflow_dispatch"],
+            event__in=CI_EVENTS,
             created_at__gte=now - timedelta(days=CI_LOOKBACK_DAYS),
         )
         .exclude(conclusion__in=CIRun.SILENT_CONCLUSIONS)

@@ -27,6 +27,7 @@ from ci_status.models import (
     Tombstone,
     WebhookDelivery,
 )
+from ci_status.rules import run_is_judged
 from ci_status.services import repository_get_or_create
 from techniques.text import fit
 
@@ -184,13 +185,21 @@ def webhook_handle(event: str, delivery_id: str, payload: dict) -> tuple[str, in
         delivery.rows_written = rows
         delivery.save(update_fields=["rows_written"])
         active = upserts.record_maintainer_activity(repository, only=_people(payload))
-        # An item's event changes only its techniques' rules (before and after its links),
-        # unless a maintainer's activity moved or the item left the repository (its links
-        # went with it); runs and labels count for every technique.
-        gone = event == "issues" and payload.get("action") in {"deleted", "transferred"}
-        scoped = event in ITEM_EVENTS and not active and not gone
-        evaluation_request(techniques if scoped else None)  # sent once the delivery commits
+        # Sent once the delivery commits.
+        evaluation_request(_to_evaluate(repository, event, payload, techniques, active))
     return "applied", rows
+
+
+def _to_evaluate(repository, event: str, payload: dict, techniques: set[int], active: int):
+    """The techniques whose rules a delivery can change (None: every technique). An
+    item's event changes only its techniques' rules (before and after its links), unless
+    a maintainer's activity moved or the item left the repository (its links went with
+    it); a workflow run, only when the CI rule reads it (then every technique's); labels
+    count for every technique."""
+    if event == "workflow_run":
+        return None if run_is_judged(repository, payload["workflow_run"]) else set()
+    gone = event == "issues" and payload.get("action") in {"deleted", "transferred"}
+    return techniques if event in ITEM_EVENTS and not active and not gone else None
 
 
 def _issue_is_newer_than(repository: Repository, data: dict) -> bool:

@@ -109,10 +109,20 @@ def test_a_comment_webhook_asks_to_evaluate_only_its_items_techniques(
     assert sent == [every, [pruning.pk]]  # the issue is labelled technique:pruning
 
 
-def test_a_workflow_run_webhook_asks_for_every_technique(pruning, github_webhook, sent):
-    run = {"id": 9, "run_attempt": 1, "name": "CI", "head_sha": "b" * 40, "status": "queued"}
-    github_webhook("workflow_run", {"action": "requested", "workflow_run": run, "repository": REPO})
-    assert sent == [None]
+def test_only_a_workflow_run_the_ci_rule_reads_asks_for_every_technique(
+    pruning, github_webhook, sent
+):
+    run = {"id": 9, "run_attempt": 1, "name": "CI", "head_sha": "b" * 40, "event": "push"}
+    deliveries = [
+        {**run, "status": "queued", "head_branch": "master"},
+        {**run, "status": "completed", "conclusion": "failure", "head_branch": "fix-tests"},
+        {**run, "status": "completed", "conclusion": "cancelled", "head_branch": "master"},
+        {**run, "status": "completed", "conclusion": "failure", "head_branch": "master"},
+    ]
+    for n, data in enumerate(deliveries):
+        payload = {"action": data["status"], "workflow_run": data, "repository": REPO}
+        assert github_webhook("workflow_run", payload, delivery=f"r-{n}").status_code == 200
+    assert sent == [None]  # the failed run of the default branch only
 
 
 @pytest.mark.usefixtures("locmem_cache")
