@@ -143,7 +143,9 @@ def _now() -> str:
 
 def webhook_delivery() -> tuple[str, dict]:
     """A delivery as GitHub sends them: mostly new comments on stored issues, some
-    issues edited, some workflow runs completing."""
+    issues edited, one in ten a workflow run's event (requested, in progress or completed,
+    as GitHub sends three per run; one run in five on the default branch, the others on
+    pull requests' branches)."""
     n = next(_numbers)
     number, created_at = random.choice(FIXTURE["issues"])
     repository = {"full_name": FIXTURE["repository"]}
@@ -159,20 +161,23 @@ def webhook_delivery() -> tuple[str, dict]:
         "updated_at": _now(),
     }
     if n % 10 == 9:
+        number, stage = divmod(n // 10, 3)  # each run: requested, in progress, completed
+        on_default = number % 5 == 0
+        status = ("requested", "in_progress", "completed")[stage]
         run = {
-            "id": 800_000_000 + n,
+            "id": 800_000_000 + number,
             "run_attempt": 1,
             "name": "CI",
-            "head_branch": "master",
-            "event": "push",
-            "head_sha": f"{n:040x}",
-            "status": "completed",
-            "conclusion": "success",
+            "head_branch": "master" if on_default else f"pr-{number}",
+            "event": "push" if on_default else "pull_request",
+            "head_sha": f"{number:040x}",
+            "status": "queued" if status == "requested" else status,
+            "conclusion": "success" if status == "completed" else None,
             "created_at": _now(),
             "run_started_at": _now(),
             "updated_at": _now(),
         }
-        payload = {"action": "completed", "workflow_run": run}
+        payload = {"action": status, "workflow_run": run}
         return "workflow_run", {**payload, "repository": repository, "sender": sender}
     if n % 10 == 8:
         payload = {"action": "edited", "issue": issue}
