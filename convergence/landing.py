@@ -30,7 +30,7 @@ def failing_production(user, owned) -> Section:
         ConvergenceTest.objects.failing()
         .filter(technique__tos_level=TOSLevel.PRODUCTION)
         .select_related("technique__owner_group")
-        .prefetch_related("technique__owner_group__maintainers")
+        .prefetch_related("technique__owner_group__maintainers", _red_searches())
         .order_by("technique__name", "name")
     )
     grid = reverse("convergence:grid")
@@ -38,11 +38,15 @@ def failing_production(user, owned) -> Section:
     def entry(test) -> Entry:
         since = test.failing_since
         also = [str(c.label).lower() for c in test.conditions if c != State.FAILING]
+        search = _current_search(test)
         return Entry(
             f"{test.technique.name}: {test.name}",
-            grid + f"?technique={test.technique.slug}#test-{test.pk}",
+            search.get_absolute_url()
+            if search
+            else grid + f"?technique={test.technique.slug}#test-{test.pk}",
             (f"failing since {since:%-d %b %Y}" if since else "failing")
-            + "".join(f" · {word}" for word in also),
+            + "".join(f" · {word}" for word in also)
+            + (f" · {_search_progress(search)}" if search else ""),
             Tone.FAIL,
             responsible(test.technique),
         )
@@ -67,6 +71,24 @@ def _your_grid_entry(test, detail: str, tone: Tone) -> Entry:
     )
 
 
+def _red_searches() -> Prefetch:
+    """A failing test's bisections of red streaks, newest first, with their reverts."""
+    return Prefetch(
+        "bisections",
+        Bisection.objects.filter(trigger=Bisection.Trigger.RED_STREAK)
+        .order_by("-created_at", "-id")
+        .defer("commits")
+        .prefetch_related("reverts"),
+        to_attr="red_searches",
+    )
+
+
+def _current_search(test) -> Bisection | None:
+    """The bisection of the test's current red streak (one started since it turned red)."""
+    since = test.failing_since
+    return next((b for b in test.red_searches if since is None or b.created_at >= since), None)
+
+
 def _search_progress(search: Bisection) -> str:
     """Where the portal's search for the culprit of a red test stands, for its owners."""
     revert = next((r for r in search.reverts.all() if r.url), None)
@@ -86,20 +108,11 @@ def your_red_tests(user, owned) -> Section | None:
     revert it): the first card of the landing, and none when no test of theirs is red."""
     if not owned:
         return None
-    searches = Bisection.objects.filter(trigger=Bisection.Trigger.RED_STREAK).order_by(
-        "-created_at", "-id"
-    )
     tests = (
         ConvergenceTest.objects.failing()
         .filter(technique__in=owned)
         .select_related("technique")
-        .prefetch_related(
-            Prefetch(
-                "bisections",
-                searches.defer("commits").prefetch_related("reverts"),
-                to_attr="red_searches",
-            )
-        )
+        .prefetch_related(_red_searches())
         .order_by(F("failing_since").asc(nulls_last=True), "technique__name", "name")
     )
 
@@ -109,9 +122,7 @@ def your_red_tests(user, owned) -> Section | None:
         detail = (f"red since {since:%-d %b %Y}" if since else "red") + "".join(
             f" · {word}" for word in also
         )
-        search = next(
-            (b for b in test.red_searches if since is None or b.created_at >= since), None
-        )
+        search = _current_search(test)
         if search is None:
             return _your_grid_entry(
                 test, f"{detail} · find the PR responsible and revert it", Tone.FAIL

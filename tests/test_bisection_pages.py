@@ -118,7 +118,7 @@ def test_the_technique_page_links_its_tests_bisection(client, verified):
     assert verified.get_absolute_url() in page
 
 
-def test_the_owners_red_test_card_says_where_the_search_stands(client, alice, verified):
+def test_the_owners_red_test_card_says_where_the_search_stands(client, alice, carol, verified):
     """alice owns pruning: her red test's card follows its bisection, to the revert."""
     from datetime import timedelta
 
