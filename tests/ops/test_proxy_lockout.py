@@ -122,9 +122,7 @@ def test_the_client_address_is_the_proxys_hop(remote, forwarded, seen):
     assert forwarded_client_address(request, ["127.0.0.1", "10.0.0.0/8"]) == seen
 
 
-def test_behind_the_proxy_metrics_allow_the_forwarded_address_not_the_proxys(
-    client, settings, db
-):
+def test_behind_the_proxy_metrics_allow_the_forwarded_address_not_the_proxys(client, settings, db):
     """Every client reaches gunicorn from the proxy's address: allowing 127.0.0.1 must not
     let them all read /metrics; the scraper's own forwarded address decides."""
     settings.PRODUCTION, settings.TRUSTED_PROXIES = True, ["127.0.0.1"]
