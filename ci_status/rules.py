@@ -14,13 +14,15 @@ With no GitHub data yet, every rule here answers N/A "no GitHub data yet", never
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db.models import Q
+from django.core.cache import cache
+from django.db.models import Count, Max, Min, Q
 
 from adherence.engine import Result, register_fact_rule, register_facts
 from adherence.rules import NO_GITHUB_DATA
@@ -92,13 +94,8 @@ def run_is_judged(repository, run: Mapping[str, Any]) -> bool:
     )
 
 
-@register_facts("ci_default_branch")
-def load_ci(techniques, now):
-    repository = primary_repository()
-    if not repository or not repository.last_synced_at:
-        return _same(techniques, CIState(synced=False))
-    state = CIState(synced=True, branch=repository.default_branch)
-    runs = (
+def _judged_runs(repository, now):
+    return (
         CIRun.objects.filter(
             repository=repository,
             provider="github-actions",
@@ -110,8 +107,38 @@ def load_ci(techniques, now):
         .exclude(conclusion__in=CIRun.SILENT_CONCLUSIONS)
         # Convergence workflows have their own rules (convergence-green, -fresh).
         .exclude(workflow__icontains="convergence")
-        .order_by("workflow", "-created_at", "-attempt")
-        .values("workflow", "conclusion", "created_at", "html_url", "run_id")
+    )
+
+
+@register_facts("ci_default_branch")
+def load_ci(techniques, now):
+    """The default branch's red workflows, the same for every technique. Read from the
+    runs of the last CI_LOOKBACK_DAYS (21,575 at scale 1), kept in the cache under their
+    fingerprint (how many, the newest row, the oldest and newest times): an evaluation
+    of one technique after a webhook pays one aggregate query, not the whole history,
+    and any run that arrives, completes or leaves the window makes a new fingerprint."""
+    repository = primary_repository()
+    if not repository or not repository.last_synced_at:
+        return _same(techniques, CIState(synced=False))
+    runs = _judged_runs(repository, now)
+    fingerprint = runs.aggregate(
+        n=Count("pk"), last=Max("pk"), new=Max("created_at"), old=Min("created_at")
+    )
+    text = "{}:{}:{n}:{last}:{new}:{old}".format(
+        repository.pk, repository.default_branch, **fingerprint
+    )
+    key = "ci-state:" + hashlib.sha256(text.encode()).hexdigest()
+    state = cache.get(key)
+    if state is None:
+        state = _ci_state(repository, runs)
+        cache.set(key, state, 3600)
+    return _same(techniques, state)
+
+
+def _ci_state(repository, judged) -> CIState:
+    state = CIState(synced=True, branch=repository.default_branch)
+    runs = judged.order_by("workflow", "-created_at", "-attempt").values(
+        "workflow", "conclusion", "created_at", "html_url", "run_id"
     )
     by_workflow: dict[str, list[Mapping[str, Any]]] = {}
     seen_runs = set()
@@ -136,7 +163,7 @@ def load_ci(techniques, now):
                     "url": streak[0]["html_url"],
                 }
             )
-    return _same(techniques, state)
+    return state
 
 
 @dataclass

@@ -4,6 +4,8 @@ threshold edges, and "no GitHub data yet"."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from adherence.engine import Status, evaluate
 from ci_status import selectors, services
@@ -309,6 +311,18 @@ def test_ci_green_leaves_convergence_workflows_to_their_own_rules(repo, pruning)
         created_at=NOW - timedelta(hours=40), conclusion="failure", workflow="Convergence tests"
     )
     assert result(pruning, "ci-green").status == Status.PASS
+
+
+@pytest.mark.usefixtures("locmem_cache")
+def test_ci_green_follows_the_runs_once_its_state_is_cached(repo, pruning):
+    CIRunFactory(created_at=NOW - timedelta(hours=50), conclusion="success")
+    assert result(pruning, "ci-green").status == Status.PASS  # the state is cached now
+    with CaptureQueriesContext(connection) as queries:
+        assert result(pruning, "ci-green").status == Status.PASS
+    runs_read = [q["sql"] for q in queries if 'FROM "ci_status_cirun"' in q["sql"]]
+    assert len(runs_read) == 1 and "COUNT(" in runs_read[0]  # their fingerprint, not the runs
+    CIRunFactory(created_at=NOW - timedelta(hours=30), conclusion="failure")
+    assert result(pruning, "ci-green").status == Status.FAIL  # a new run: a new fingerprint
 
 
 def test_ci_green_without_data(pruning):
