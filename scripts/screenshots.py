@@ -30,8 +30,9 @@ FOLLOW = {
     # An owner's review form (her first review to fill in) and a campaign's burn-down.
     "review-form": "td[data-label=Action] a.button:text('Fill in')",
     "campaign": "td[data-label=Campaign] a",
-    # A review waiting for the team's decision.
+    # A review waiting for the team's decision; a run of the CI grid.
     "review-decide": "td[data-label=Action] a.button:text('Decide')",
+    "run": "a[href^='/ci/runs/']",
 }
 PHONE = {"width": 390, "height": 844}
 # (file name, path, who: None for a visitor, or a demo user name, viewport)
@@ -65,6 +66,13 @@ SHOTS = [
     ("lifecycle", "/lifecycle/weight-sharing-llm/", "carol", DESKTOP),
     ("ownership", "/lifecycle/ownership/", "carol", DESKTOP),
     ("rule", "/adherence/rules/convergence-green/", None, DESKTOP),
+    ("search", "/search/?q=quantization", None, DESKTOP),
+    ("health", "/health/", None, DESKTOP),
+    ("run", "/ci/", None, DESKTOP),
+    ("api-docs", "/api/docs/", None, DESKTOP),
+    ("triage", "/sync/triage/", "carol", DESKTOP),
+    ("bootstrap", "/github/bootstrap/", "carol", DESKTOP),
+    ("account", "/me/github/", "alice", DESKTOP),
     ("bisection", "/ci/bisections/", "carol", DESKTOP),
     ("phone-landing-owner", "/me/", "alice", PHONE),
 ]
