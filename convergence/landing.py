@@ -33,41 +33,42 @@ def failing_production(user, owned) -> Section:
         .prefetch_related("technique__owner_group__maintainers", _red_searches())
         .order_by("technique__name", "name")
     )
-    grid = reverse("convergence:grid")
 
     def entry(test) -> Entry:
-        since = test.failing_since
-        also = [str(c.label).lower() for c in test.conditions if c != State.FAILING]
         search = _current_search(test)
-        return Entry(
-            f"{test.technique.name}: {test.name}",
-            search.get_absolute_url()
-            if search
-            else grid + f"?technique={test.technique.slug}#test-{test.pk}",
-            (f"failing since {since:%-d %b %Y}" if since else "failing")
-            + "".join(f" · {word}" for word in also)
-            + (f" · {_search_progress(search)}" if search else ""),
-            Tone.FAIL,
-            responsible(test.technique),
-        )
+        detail = _red_detail(test, "failing")
+        if search:
+            detail += f" · {_search_progress(search)}"
+        return _test_entry(test, detail, Tone.FAIL, search, responsible(test.technique))
 
     return listed_section(
         "failing-tests",
         "Failing production convergence tests",
         tests.defer("recent"),
         entry,
-        grid + "?tos=production&state=failing",
+        reverse("convergence:grid") + "?tos=production&state=failing",
         "Every production convergence test passes.",
         SHOWN,
     )
 
 
-def _your_grid_entry(test, detail: str, tone: Tone) -> Entry:
-    return Entry(
-        f"{test.technique.name}: {test.name}",
-        reverse("convergence:grid") + f"?technique={test.technique.slug}#test-{test.pk}",
-        detail,
-        tone,
+def _test_entry(test, detail: str, tone: Tone, search=None, people=()) -> Entry:
+    """A test's landing line: to its bisection when one searches its red streak, else to
+    its row of the CI grid."""
+    url = (
+        search.get_absolute_url()
+        if search
+        else reverse("convergence:grid") + f"?technique={test.technique.slug}#test-{test.pk}"
+    )
+    return Entry(f"{test.technique.name}: {test.name}", url, detail, tone, list(people))
+
+
+def _red_detail(test, word: str) -> str:
+    """ "failing since 2 Dec 2026 · flaky": since when, and its other conditions."""
+    since = test.failing_since
+    also = [str(c.label).lower() for c in test.conditions if c != State.FAILING]
+    return (f"{word} since {since:%-d %b %Y}" if since else word) + "".join(
+        f" · {other}" for other in also
     )
 
 
@@ -117,22 +118,9 @@ def your_red_tests(user, owned) -> Section | None:
     )
 
     def entry(test) -> Entry:
-        since = test.failing_since
-        also = [str(c.label).lower() for c in test.conditions if c != State.FAILING]
-        detail = (f"red since {since:%-d %b %Y}" if since else "red") + "".join(
-            f" · {word}" for word in also
-        )
         search = _current_search(test)
-        if search is None:
-            return _your_grid_entry(
-                test, f"{detail} · find the PR responsible and revert it", Tone.FAIL
-            )
-        return Entry(
-            f"{test.technique.name}: {test.name}",
-            search.get_absolute_url(),
-            f"{detail} · {_search_progress(search)}",
-            Tone.FAIL,
-        )
+        progress = _search_progress(search) if search else "find the PR responsible and revert it"
+        return _test_entry(test, f"{_red_detail(test, 'red')} · {progress}", Tone.FAIL, search)
 
     section = listed_section(
         "your-red-tests",
@@ -158,7 +146,7 @@ def your_tests(user, owned) -> Section | None:
         .select_related("technique")
         .order_by("technique__name", "name")
     )
-    entries = [_your_grid_entry(t, t.conditions_text, Tone.WARN) for t in tests.defer("recent")]
+    entries = [_test_entry(t, t.conditions_text, Tone.WARN) for t in tests.defer("recent")]
     return Section(
         "your-tests",
         "Your convergence tests needing attention",

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from adherence.services import evaluation_request
@@ -486,14 +487,17 @@ def actions_results_ingest(client: GitHubClient | None = None, limit: int = 50) 
     """Store the results in the artifacts of the latest synced convergence workflow runs
     (each run once; ingestion is idempotent on its key anyway). Runs that a bisection
     dispatched report to their bisection, not to the test's history."""
-    done = ConvergenceRun.objects.filter(source=ConvergenceRun.Source.ACTIONS).values_list(
-        "external_id", flat=True
-    )
-    done_runs = {key.split(":", 1)[0] for key in done}
+    candidates = ci_selectors.completed_runs(CONVERGENCE_WORKFLOWS, limit)
+    # Read only the stored keys of these runs ("<run id>:<test>"), never every run's.
+    prefixes = Q(pk__in=[])
+    for ci_run in candidates:
+        prefixes |= Q(external_id__startswith=f"{ci_run.run_id}:")
+    done = ConvergenceRun.objects.filter(prefixes, source=ConvergenceRun.Source.ACTIONS)
+    done_runs = {key.split(":", 1)[0] for key in done.values_list("external_id", flat=True)}
     done_runs |= {str(run_id) for run_id in bisection_run_ids()}
     client = client or GitHubClient()
     summary = {"runs": 0, "stored": 0, "rejected": 0}
-    for ci_run in ci_selectors.completed_runs(CONVERGENCE_WORKFLOWS, limit):
+    for ci_run in candidates:
         if str(ci_run.run_id) in done_runs:
             continue
         try:

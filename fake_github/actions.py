@@ -120,6 +120,11 @@ def _artifact(ds: Dataset, test: str, sha: str, attempt: int, run: RunRecord) ->
         "started_at": iso(run.created_at),
         "runs": [{"test": test, "outcome": outcome, "metrics": metrics}],
     }
+    return results_zip(document)
+
+
+def results_zip(document: dict) -> bytes:
+    """A ``convergence-results`` artifact: a zip of ``results.json``."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("results.json", json.dumps(document))
@@ -411,4 +416,4 @@ def _revert(handler, ds: Dataset, data: dict) -> dict:
     }
 
 
-__all__ = ["ARTIFACT", "Behaviour", "Workflow", "advance", "outcome_at"]
+__all__ = ["ARTIFACT", "Behaviour", "Workflow", "advance", "outcome_at", "results_zip"]

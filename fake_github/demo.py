@@ -13,14 +13,12 @@ that drifted from the registry, for the tests of the CODEOWNERS drift check.
 
 from __future__ import annotations
 
-import io
 import json
 import random
-import zipfile
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
-from fake_github.actions import ARTIFACT, Behaviour, Workflow, outcome_at
+from fake_github.actions import ARTIFACT, Behaviour, Workflow, outcome_at, results_zip
 from fake_github.dataset import CommitRecord, Dataset
 
 DEMO_DATA = Path(__file__).resolve().parents[1] / "demo_data"
@@ -441,16 +439,9 @@ def _convergence_nightly(ds: Dataset, now: datetime) -> None:
             event="schedule",
             workflow_path=NIGHTLY.path,
             duration=timedelta(hours=5),
-            artifacts={ARTIFACT: _zip("results.json", json.dumps(document))},
+            artifacts={ARTIFACT: results_zip(document)},
         )
 
 
 def _night(now: datetime, nights_ago: int) -> datetime:
     return (now - timedelta(days=nights_ago)).replace(hour=2, minute=0, second=0)
-
-
-def _zip(name: str, text: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr(name, text)
-    return buffer.getvalue()
