@@ -23,9 +23,10 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # On SIGTERM: stop accepting, let requests in flight finish for up to this long.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = 5
-# Recycle workers now and then (bounded memory), not all at once.
-max_requests = 1000
-max_requests_jitter = 100
+# Recycle workers now and then (bounded memory), not all at once: at 100 requests a second
+# a worker is replaced every few minutes, not every ten seconds.
+max_requests = 20000
+max_requests_jitter = 2000
 pidfile = os.environ.get("GUNICORN_PIDFILE") or None
 # Load the app before forking (GUNICORN_PRELOAD=false: each worker loads it itself).
 preload_app = os.environ.get("GUNICORN_PRELOAD", "true").lower() != "false"
