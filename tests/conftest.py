@@ -1,6 +1,7 @@
 import json
 import os
 import shutil
+import socketserver
 import subprocess
 
 import pytest
@@ -16,6 +17,12 @@ from tests.factories import (
 )
 from tests.processes import free_port, wait_for
 from tfmot_portal.celery import app as celery_app
+
+# The test servers (pytest-django's live server, the GitHub-shaped server) answer HTTP/1.1
+# with keep-alive in several writes; with Nagle's algorithm on, each answer to a client
+# that reuses its connection (schemathesis, Chromium, GitHubClient's session) waits
+# ~40 ms for the client's delayed ACK. Send at once, as gunicorn does.
+socketserver.StreamRequestHandler.disable_nagle_algorithm = True
 
 
 @pytest.fixture(autouse=True)
