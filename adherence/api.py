@@ -72,7 +72,7 @@ class ByAudienceMixin(viewsets.GenericViewSet):
         return self.staff_serializer if self.request.user.is_staff else self.public_serializer
 
 
-@method_decorator(public_page, name="dispatch")
+@method_decorator(public_page(reads=("adherence",)), name="dispatch")
 class GapViewSet(ByAudienceMixin, viewsets.ReadOnlyModelViewSet):
     queryset = Gap.objects.select_related("technique", "acknowledged_by", "waived_by").order_by(
         "-opened_at", "-id"
@@ -82,7 +82,7 @@ class GapViewSet(ByAudienceMixin, viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["opened_at", "resolved_at", "severity"]
 
 
-@method_decorator(public_page, name="dispatch")
+@method_decorator(public_page(reads=("adherence",)), name="dispatch")
 class RuleResultViewSet(ByAudienceMixin, viewsets.ReadOnlyModelViewSet):
     queryset = RuleResult.objects.select_related("technique").order_by("technique__slug", "rule_id")
     public_serializer, staff_serializer = PublicRuleResultSerializer, StaffRuleResultSerializer

@@ -16,6 +16,8 @@ from techniques.models import Maintainer, Technique, TOSLevel
 class RuleResult(models.Model):
     """The latest result of one rule for one technique: pages read it, never evaluate."""
 
+    technique_pages = "technique"  # only its technique's page
+
     technique = models.ForeignKey(Technique, on_delete=models.CASCADE, related_name="rule_results")
     rule_id = models.CharField(max_length=40)
     status = models.CharField(max_length=4)  # pass | fail | na
@@ -84,6 +86,8 @@ class GapQuerySet(models.QuerySet):
 
 class Gap(models.Model):
     """One record per (technique, rule) while the rule fails; reopening makes a new one."""
+
+    technique_pages = "technique"  # only its technique's page
 
     class State(models.TextChoices):
         OPEN = "open"

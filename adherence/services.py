@@ -100,7 +100,11 @@ def gaps_evaluate(
     health_changed = _health_store(techniques, changes.unresolved, now)
     # Results and gaps are the adherence pages'; the registry's pages (home, badges, the
     # registry API) show each technique's health, so they go stale only when it changed.
-    bump_data_version(registry=health_changed)
+    bump_data_version(
+        registry=health_changed,
+        app="adherence",
+        techniques=None if technique_ids is None else [t.pk for t in techniques],
+    )
     by_id = {t.pk: t for t in techniques}
     for gap in changes.new + changes.expired:
         gap.technique = by_id[gap.technique_id]

@@ -75,7 +75,7 @@ ITEMS_PAGE_SIZE = 25
 
 @login_required
 @require_safe
-@private_page
+@private_page(reads=("adherence",))
 def dashboard(request):
     form, filters = read_filters(MatrixFilterForm, request.GET)
     techniques = matrix_techniques(filters, request.user)
@@ -315,7 +315,7 @@ def campaign_detail(request, pk):
 
 
 @require_safe
-@public_page
+@public_page(reads=("adherence",))
 def rule_detail(request, rule_id):
     """Public: one rule, its policy sentence and fix, and how many techniques met it over
     time; signed-in people also see the failing techniques with due dates."""
@@ -352,7 +352,7 @@ def rule_detail(request, rule_id):
 
 @login_required
 @require_safe
-@private_page
+@private_page(reads=("adherence",))
 def trend(request):
     technique = None
     if request.GET.get("technique"):

@@ -297,13 +297,25 @@ class Server:
             return 0
 
     def counters(self) -> dict[str, float]:
-        """What the writes cost, whatever the machine's speed: the data and registry
-        versions (page-cache invalidations), rule evaluations run, tasks waiting."""
+        """What the writes cost, whatever the machine's speed: the page-cache counters
+        (the data and registry versions, the bumps of every technique's pages and of one
+        technique's), rule evaluations run, tasks waiting."""
         import psycopg
 
         with psycopg.connect(self.env["DATABASE_URL"]) as conn:
-            rows = dict(conn.execute("SELECT id, value FROM techniques_dataversion").fetchall())
-        found = {"data version": rows.get(1, 0), "registry version": rows.get(2, 0)}
+            rows = dict(conn.execute("SELECT name, value FROM techniques_dataversion").fetchall())
+        found = {
+            "data version": rows.get("data", 0),
+            "registry version": rows.get("registry", 0),
+            # Writes that said nothing of which technique: every technique page renewed.
+            "any technique": rows.get("technique:*", 0),
+            # Writes about some techniques: only their pages renewed.
+            "one technique": sum(
+                value
+                for name, value in rows.items()
+                if name.startswith("technique:") and name != "technique:*"
+            ),
+        }
         request = urllib.request.Request(  # noqa: S310 - loopback
             self.base + "/metrics", headers={"Authorization": f"Bearer {self.env['METRICS_TOKEN']}"}
         )
@@ -318,6 +330,32 @@ class Server:
             if name in wanted:
                 found[wanted[name]] = float(value)
         return found
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds used so far by the web server (gunicorn's master and workers, the
+        recycled ones included) and by the Celery worker: what the load cost, whatever
+        else the machine ran meanwhile."""
+        ticks = os.sysconf("SC_CLK_TCK")
+
+        def used(pid: int, children: bool) -> float:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                return 0.0
+            # utime, stime, then the reaped children's cutime, cstime (fields 14 to 17)
+            parts = fields[11:15] if children else fields[11:13]
+            return sum(int(value) for value in parts) / ticks
+
+        def tree(pidfile: str) -> float:
+            try:
+                master = int((self.work / "run" / pidfile).read_text().strip())
+            except (OSError, ValueError):
+                return 0.0
+            path = Path(f"/proc/{master}/task/{master}/children")
+            children = path.read_text().split() if path.exists() else []
+            return used(master, True) + sum(used(int(pid), False) for pid in children)
+
+        return {"web CPU s": tree("web.pid"), "worker CPU s": tree("worker.pid")}
 
     def web_memory(self) -> tuple[int, float]:
         """gunicorn's master and workers: how many, and their proportional set size in MB
@@ -426,7 +464,9 @@ def print_table(results: dict) -> None:
             f"{total['p95']:>7}{total['p99']:>7}{total['errors']:>8}"
         )
         counters = ", ".join(
-            f"{name} {value:g}" if name == "tasks waiting" else f"{name} +{value:g}"
+            f"{name} {value:.3g}"
+            if name in ("tasks waiting", "web CPU ms a request")
+            else f"{name} +{value:.4g}"
             for name, value in summary.get("counters", {}).items()
         )
         print(f"{'':>15}during the run: {counters}")
@@ -499,13 +539,18 @@ def run_configurations(server: Server, fixture: dict, fixture_path: Path, args) 
         for count in args.users or [32, 128]:
             label = "on" if write else "off"
             print(f"{count} users, writes {label}, {args.duration} s ...", flush=True)
-            before = server.counters()
+            before = {**server.counters(), **server.cpu_seconds()}
             results[(count, write)] = run_locust(server, fixture_path, count, write, args)
-            after = server.counters()
-            results[(count, write)]["counters"] = {
+            after = {**server.counters(), **server.cpu_seconds()}
+            counters = {
                 name: after.get(name, 0) - (0 if name == "tasks waiting" else before.get(name, 0))
                 for name in after
             }
+            served = results[(count, write)]["total"]["requests"]
+            counters["web CPU ms a request"] = (
+                1000 * counters["web CPU s"] / served if served else 0.0
+            )
+            results[(count, write)]["counters"] = counters
     return results, memory_line
 
 

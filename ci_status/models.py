@@ -19,6 +19,7 @@ class RepositoryQuerySet(models.QuerySet):
 
 
 class Repository(models.Model):
+    technique_pages = False  # no technique's own page reads it (the figures do)
     full_name = models.CharField(max_length=140, unique=True, help_text="owner/name")
     default_branch = models.CharField(max_length=100, default="master")
     html_url = models.URLField(blank=True)
@@ -72,6 +73,7 @@ class SyncCursor(models.Model):
 
 
 class Label(models.Model):
+    technique_pages = False  # no technique's own page reads it (the figures do)
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="labels")
     name = models.CharField(max_length=100)
     color = models.CharField(max_length=10, blank=True)
@@ -87,6 +89,8 @@ class Label(models.Model):
 
 class Issue(models.Model):
     """An issue or a pull request (GitHub numbers them in one sequence)."""
+
+    technique_pages = False  # no technique's own page reads it (the figures do)
 
     class Kind(models.TextChoices):
         ISSUE = "issue"
@@ -147,6 +151,8 @@ class Issue(models.Model):
 
 class Comment(models.Model):
     """A comment or a review on an issue/PR: what "first response" is computed from."""
+
+    technique_pages = False  # no technique's own page reads it (the figures do)
 
     class Kind(models.TextChoices):
         COMMENT = "comment"
@@ -210,6 +216,8 @@ class ItemTechnique(models.Model):
     """An issue or PR and a technique it belongs to (``via`` label or paths), or that it
     may belong to (``via`` mention: an unlabeled item naming the technique)."""
 
+    technique_pages = False  # no technique's own page reads it (the figures do)
+
     class Via(models.TextChoices):
         LABEL = "label"
         PATHS = "paths"
@@ -239,6 +247,8 @@ class CommunityFigures(models.Model):
     overdue depends on the clock, so readers derive it (``selectors.community_figures``).
     """
 
+    technique_pages = "technique"  # only its technique's page
+
     technique = models.OneToOneField(
         "techniques.Technique", on_delete=models.CASCADE, related_name="community"
     )
@@ -264,6 +274,7 @@ class CommunityFigures(models.Model):
 
 
 class Release(models.Model):
+    technique_pages = False  # no technique's own page reads it (the figures do)
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="releases")
     github_id = models.BigIntegerField(null=True, blank=True)
     tag = models.CharField(max_length=100)
@@ -295,6 +306,8 @@ class Release(models.Model):
 
 class CIRun(models.Model):
     """One attempt of a CI run (GitHub Actions workflow run, or another provider's)."""
+
+    technique_pages = False  # no technique's own page reads it (the figures do)
 
     class Status(models.TextChoices):
         """The statuses the portal tells apart; GitHub has more (queued, waiting, ...),
@@ -343,6 +356,8 @@ class CIRun(models.Model):
 
 class SyncRun(models.Model):
     """What one sync did, for the sync status page."""
+
+    technique_pages = False  # no technique's own page reads it (the figures do)
 
     class Status(models.TextChoices):
         QUEUED = "queued"

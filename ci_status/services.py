@@ -663,7 +663,8 @@ def community_items_refresh(repository: Repository, numbers, registry: Registry)
     )
     _issues_set(changed)
     if stale or changed or new_links != set(old_links):
-        bump_data_version(registry=False)
+        # Items and their links: no technique's own page shows them (its figures do).
+        bump_data_version(registry=False, app="ci_status", techniques=())
     # The items changed (state, labels, title...): all their techniques, before and after.
     return {key[1] for key in new_links | set(old_links)}
 
@@ -747,7 +748,11 @@ def community_figures_refresh(technique_ids=None, now=None) -> int:
             if f.name not in {"id", "technique"}
         ],
     )
-    bump_data_version(registry=False)
+    bump_data_version(
+        registry=False,
+        app="ci_status",
+        techniques=None if technique_ids is None else [t.pk for t in techniques],
+    )
     return len(stored)
 
 

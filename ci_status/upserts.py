@@ -77,7 +77,11 @@ def _upsert(model: type[Model], rows: Iterable[Model], key: list[str], update: l
         rows, update_conflicts=True, unique_fields=key, update_fields=update
     )
     if written:
-        bump_data_version(registry=False)
+        bump_data_version(
+            registry=False,
+            app=model._meta.app_label,
+            techniques=None if getattr(model, "technique_pages", True) else (),
+        )
 
 
 def is_bot(user: dict | None) -> bool:
@@ -234,7 +238,7 @@ def label_changed(repository: Repository, action: str, data: dict, old_name: str
         issue.labels = labels
         changed.append(issue)
     if Issue.objects.bulk_update(changed, ["labels"], batch_size=500):
-        bump_data_version(registry=False)
+        bump_data_version(registry=False, app="ci_status", techniques=())
     return {issue.number for issue in changed}
 
 

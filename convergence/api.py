@@ -234,7 +234,7 @@ class ConvergenceRunSerializer(serializers.ModelSerializer):
         ]
 
 
-@method_decorator(public_page, name="dispatch")
+@method_decorator(public_page(reads=("convergence",)), name="dispatch")
 class ConvergenceTestViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = ConvergenceTest.objects.select_related("technique").order_by(
         "technique__slug", "name"
@@ -250,7 +250,7 @@ class RunPagination(pagination.CursorPagination):
     page_size = 50
 
 
-@method_decorator(public_page, name="dispatch")
+@method_decorator(public_page(reads=("convergence",)), name="dispatch")
 class ConvergenceRunViewSet(viewsets.ReadOnlyModelViewSet):
     """Convergence runs, newest first: ``?outcome=failure``, ``?test=<id>``. The list is
     cursor-paginated (follow ``next`` and ``previous``; there is no ``count``)."""
@@ -309,7 +309,7 @@ class ChangePointPagination(pagination.CursorPagination):
     page_size = 50
 
 
-@method_decorator(public_page, name="dispatch")
+@method_decorator(public_page(reads=("convergence",)), name="dispatch")
 class ChangePointViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Change points of the metric series, newest first:
     ``?test=<technique>/<test>&metric=<name>``, ``?regression=true``. A change point names
@@ -371,7 +371,7 @@ class BisectionSerializer(serializers.ModelSerializer):
         return revert.state if revert else ""
 
 
-@method_decorator(public_page, name="dispatch")
+@method_decorator(public_page(reads=("convergence",)), name="dispatch")
 class BisectionViewSet(viewsets.ReadOnlyModelViewSet):
     """Bisections of red tests and regression change points, newest first:
     ``?state=verified``, ``?test=<id>``. Internal ones only for staff and the owners."""

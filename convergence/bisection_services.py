@@ -462,7 +462,7 @@ def bisection_advance(bisection: Bisection, clients: Clients, now: datetime | No
             _finish(bisection, Bisection.State.INCONCLUSIVE, plan.reason, now, verified=False)
         elif plan.action == algo.Action.INCONCLUSIVE:
             _finish(bisection, Bisection.State.INCONCLUSIVE, plan.reason, now)
-    bump_data_version(registry=False)
+    bump_data_version(registry=False, app="convergence")
     if bisection.state == Bisection.State.VERIFIED:
         _after_verified(bisection, clients)
     return bisection.state
@@ -590,11 +590,11 @@ def revert_open(
     except GitHubError as error:
         revert.state, revert.error = Revert.State.FAILED, fit(Revert, "error", error)
         revert.save(update_fields=["state", "error"])
-        bump_data_version(registry=False)
+        bump_data_version(registry=False, app="convergence")
         raise ValidationError(f"GitHub did not open the revert: {error}") from error
     revert.state, revert.number, revert.url = Revert.State.OPEN, opened["number"], opened["url"]
     revert.save(update_fields=["state", "number", "url"])
-    bump_data_version(registry=False)
+    bump_data_version(registry=False, app="convergence")
     _announce(bisection, revert, client)
     return revert
 
@@ -683,5 +683,5 @@ def reverts_follow(clients: Clients, now: datetime | None = None) -> int:
         revert.save()
         changed += 1
     if changed:
-        bump_data_version(registry=False)
+        bump_data_version(registry=False, app="convergence")
     return changed

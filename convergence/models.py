@@ -63,6 +63,8 @@ class ConvergenceTestQuerySet(models.QuerySet):
 
 
 class ConvergenceTest(models.Model):
+    technique_pages = "technique"  # only its technique's page
+
     class Kind(models.TextChoices):
         CONVERGENCE = "convergence"
         TRAINING_SPEED = "training_speed", "Training speed"

@@ -312,7 +312,7 @@ def convergence_states_refresh(now: datetime | None = None, batch: int = 300) ->
         with transaction.atomic():
             ConvergenceTest.objects.bulk_update(tests, TEST_FIELDS)
             BenefitTarget.objects.bulk_update(targets, TARGET_FIELDS)
-    bump_data_version(registry=False)
+    bump_data_version(registry=False, app="convergence")
     return len(ids)
 
 
@@ -446,8 +446,9 @@ def results_ingest(
         for test in touched:
             convergence_state_update(test, now)
         change_points_detect(created, now)  # only the series that received new runs
-        bump_data_version(registry=False)
-        evaluation_request({test.technique_id for test in touched})  # gaps follow the runs
+        technique_ids = {test.technique_id for test in touched}
+        bump_data_version(registry=False, app="convergence", techniques=technique_ids)
+        evaluation_request(technique_ids)  # gaps follow the runs
     return IngestResult(len(created), len(runs) - len(created), sorted(str(t) for t in touched))
 
 

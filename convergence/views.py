@@ -34,8 +34,8 @@ SHA_CHARS = set("0123456789abcdef")
 
 
 @require_safe
-@public_page
-@private_page
+@public_page(reads=("convergence",))
+@private_page(reads=("convergence",))
 def grid(request):
     """Public: every test's runs aligned by date and commit; internal results per viewer."""
     form, filters = read_filters(GridFilterForm, request.GET)
@@ -68,8 +68,8 @@ def grid(request):
 
 
 @require_safe
-@public_page
-@private_page
+@public_page(reads=("convergence",))
+@private_page(reads=("convergence",))
 def run_detail(request, pk):
     """Public: one run, as far as the viewer may see it (an internal run is a 404 to
     those who may not see internal results): outcome, commit, versions, its log and
@@ -108,8 +108,8 @@ def _sha_from(request) -> tuple[str, str]:
 
 
 @require_safe
-@public_page
-@private_page
+@public_page(reads=("convergence", "ci_status"))
+@private_page(reads=("convergence", "ci_status"))
 def releases(request):
     """Releases, and whether a commit is releasable: the one asked for, else the head of
     the default branch as the sync knows it."""
@@ -156,8 +156,8 @@ def readiness_json(request):
 
 
 @require_safe
-@public_page
-@private_page
+@public_page(reads=("convergence",))
+@private_page(reads=("convergence",))
 def bisections(request):
     """Every bisection, newest first: the test, its range, its state and its revert."""
     form, filters = read_filters(BisectionFilterForm, request.GET)

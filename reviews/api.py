@@ -45,7 +45,7 @@ class FullReviewSerializer(PublicReviewSerializer):
         ]
 
 
-@method_decorator(public_page, name="dispatch")
+@method_decorator(public_page(reads=("reviews",)), name="dispatch")
 class ReviewViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_fields = ["status"]
 

@@ -62,7 +62,7 @@ def cycles_ensure(today: date | None = None) -> ReviewCycle:
     if Review.objects.bulk_create(
         [Review(cycle=cycle, technique=t) for t in techniques], ignore_conflicts=True
     ):
-        bump_data_version(registry=False)  # a bulk insert sends no save signal
+        bump_data_version(registry=False, app="reviews")  # a bulk insert sends no save signal
     return cycle
 
 

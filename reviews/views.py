@@ -83,7 +83,7 @@ def _permitted_review(request, permission: Permission, pk) -> Review:
 
 @login_required
 @require_safe
-@private_page
+@private_page(reads=("reviews", "adherence"))
 def queue(request):
     current = cycles_ensure()
     cycles = list(ReviewCycle.objects.all())

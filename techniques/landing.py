@@ -9,7 +9,7 @@ a fixed number of queries.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -69,6 +69,15 @@ def register_landing(function: LandingFunction, *, audience: str, order: int = 5
         _SECTIONS.append((order, audience, function))
         _SECTIONS.sort(key=lambda item: item[0])
     return function
+
+
+def landing_reads(audiences: Iterable[str]) -> tuple[str, ...]:
+    """The apps whose rows the sections for these audiences read (each section is its
+    app's): the landing page keys its cache on their counters."""
+    wanted = set(audiences)
+    return tuple(
+        sorted({f.__module__.split(".")[0] for _, who, f in _SECTIONS if who in wanted})
+    )
 
 
 def landing_sections(user, owned: list, audience: str) -> list[Section]:

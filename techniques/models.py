@@ -499,16 +499,20 @@ class TechniqueChange(models.Model):
 
 
 class DataVersion(models.Model):
-    """The counters the page cache keys on (see cache.py): row 1, the data version, bumped
-    by every write that can change a page; row 2, the registry version, bumped by the
-    writes of the registry's rows only.
+    """The counters the page cache keys on (see cache.py), one row per scope: ``data``
+    (bumped by every write that can change a page), ``registry`` (writes of the registry's
+    rows), ``app:<label>`` (writes of one app's rows; ``app:*`` when the writer did not
+    say), ``technique:<id>`` (writes that change only that technique's own pages;
+    ``technique:*`` when the writer did not say which). A page keys on the counters of
+    what it reads; a missing row reads as 0.
 
     Kept in the database, not in the cache, so that every web process sees a change at
     once even with a per-process cache: a cached page is never served after an edit.
     """
 
+    name = models.CharField(max_length=40, unique=True)
     value = models.BigIntegerField(default=1)
     page_data = False  # its own saves bump nothing
 
     def __str__(self) -> str:
-        return str(self.value)
+        return f"{self.name}={self.value}"

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_safe
 
 from techniques.cache import private_page, public_page
 from techniques.forms import AuditFilterForm
-from techniques.landing import landing_sections
+from techniques.landing import landing_reads, landing_sections
 from techniques.models import Technique
 from techniques.panels import technique_panels
 from techniques.permissions import SEE_AUDIT
@@ -42,7 +42,7 @@ def home(request):
     return render(request, "techniques/home.html", {**page, "sort": sort})
 
 
-@public_page
+@public_page(technique="slug")  # its own panels: writes about other techniques leave it
 @require_safe
 def technique_detail(request, slug):
     context = technique_page(slug, request.user)
@@ -111,9 +111,13 @@ def search_page(request):
     return render(request, "techniques/search.html", {"results": search(request.GET.get("q", ""))})
 
 
+def _landing_reads(request) -> tuple[str, ...]:
+    return landing_reads(["owner", "staff"] if request.user.is_staff else ["owner"])
+
+
 @login_required
 @require_safe
-@private_page
+@private_page(reads=_landing_reads)  # the apps of its sections: a GitHub comment leaves it
 def landing(request):
     """A signed-in person's start: what needs their action, then their techniques."""
     owned = list(Technique.objects.owned_by(request.user).for_pages().order_by("name"))

@@ -132,6 +132,8 @@ class DataVersionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = DataVersion
 
+    name = factory.Sequence(lambda n: f"test:{n}")
+
 
 # --- adherence ----------------------------------------------------------------------------
 class RuleResultFactory(factory.django.DjangoModelFactory):
