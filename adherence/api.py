@@ -6,6 +6,7 @@ from django.utils.decorators import method_decorator
 from rest_framework import serializers, viewsets
 
 from adherence.models import Gap, RuleResult
+from adherence.services import EVALUATED
 from techniques.cache import public_page
 from techniques.serializers import BelongsToTechniqueSerializer
 
@@ -82,7 +83,8 @@ class GapViewSet(ByAudienceMixin, viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["opened_at", "resolved_at", "severity"]
 
 
-@method_decorator(public_page(reads=("adherence",)), name="dispatch")
+# The results show their evaluation time: renewed by an evaluation that changed nothing else.
+@method_decorator(public_page(reads=("adherence", EVALUATED)), name="dispatch")
 class RuleResultViewSet(ByAudienceMixin, viewsets.ReadOnlyModelViewSet):
     queryset = RuleResult.objects.select_related("technique").order_by("technique__slug", "rule_id")
     public_serializer, staff_serializer = PublicRuleResultSerializer, StaffRuleResultSerializer

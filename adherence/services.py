@@ -6,6 +6,7 @@ Reads for pages live in ``adherence/selectors.py``; gap state changes are method
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Iterable
@@ -94,17 +95,19 @@ def gaps_evaluate(
         gaps = gaps.filter(technique__in=[t.pk for t in techniques])
     unresolved = {(g.technique_id, g.rule_id): g for g in gaps}
     _date_first_seen(results, unresolved, now)
-    _results_store(results, now)
+    changed = _results_store(results, now)
     changes = _gaps_apply(results, unresolved, now)
     _gaps_save(changes, now)
+    changed |= {gap.technique_id for gap in changes.new + changes.changed}
     health_changed = _health_store(techniques, changes.unresolved, now)
-    # Results and gaps are the adherence pages'; the registry's pages (home, badges, the
-    # registry API) show each technique's health, so they go stale only when it changed.
-    bump_data_version(
-        registry=health_changed,
-        app="adherence",
-        techniques=None if technique_ids is None else [t.pk for t in techniques],
-    )
+    # Results and gaps are the adherence pages', each technique's its own page's; the
+    # registry's pages (home, badges, the registry API) show each technique's health, so
+    # they go stale only when it changed. An evaluation that changed nothing moves only
+    # the results' evaluation time, which the rule-results API alone shows.
+    if changed or health_changed:
+        bump_data_version(registry=health_changed, app="adherence", techniques=changed)
+    else:
+        bump_data_version(registry=False, app=EVALUATED, techniques=())
     by_id = {t.pk: t for t in techniques}
     for gap in changes.new + changes.expired:
         gap.technique = by_id[gap.technique_id]
@@ -230,7 +233,39 @@ def _date_first_seen(results: dict, unresolved: dict, now: datetime) -> None:
             result.since = gap.opened_at if gap is not None else now
 
 
-def _results_store(results: dict, now: datetime) -> None:
+# The page-cache counter of the evaluation times alone (the rule-results API shows them).
+EVALUATED = "adherence.evaluated"
+
+
+def _comparable(value):
+    """A result's value as it reads back from its JSON column."""
+    try:
+        return json.loads(json.dumps(value))
+    except (TypeError, ValueError):
+        return object()  # never equal: counts as changed
+
+
+def _results_store(results: dict, now: datetime) -> set[int]:
+    """Upsert the results; returns the ids of the techniques whose stored results changed
+    (status, summary, evidence, links or since; not only the evaluation time)."""
+    stored = {
+        (row[0], row[1]): row[2:]
+        for row in RuleResult.objects.filter(
+            technique_id__in={technique_id for technique_id, _ in results}
+        ).values_list("technique_id", "rule_id", "status", "summary", "evidence", "links", "since")
+    }
+    changed = {
+        technique_id
+        for (technique_id, rule_id), result in results.items()
+        if stored.get((technique_id, rule_id))
+        != (
+            str(result.status),
+            fit(RuleResult, "summary", result.summary),
+            _comparable(result.evidence),
+            _comparable(result.links),
+            result.since,
+        )
+    }
     RuleResult.objects.bulk_create(
         [
             RuleResult(
@@ -249,6 +284,7 @@ def _results_store(results: dict, now: datetime) -> None:
         unique_fields=["technique", "rule_id"],
         update_fields=["status", "summary", "evidence", "links", "since", "evaluated_at"],
     )
+    return changed
 
 
 def _gaps_apply(results: dict, unresolved: dict, now: datetime) -> _GapChanges:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.urls import reverse
 from django.utils import timezone
 
-from ci_status.models import SyncRun
+from ci_status.models import SYNCS, SyncRun
 from techniques.landing import Entry, Section, Tone, listed_section, register_landing
 
 SHOWN = 5
@@ -40,4 +40,5 @@ def failed_syncs(user, owned) -> Section:
     )
 
 
-register_landing(failed_syncs, audience="staff", order=60)
+# Only the syncs' records: webhooks and item upserts leave the staff landing cached.
+register_landing(failed_syncs, audience="staff", order=60, reads=(SYNCS,))

@@ -354,10 +354,15 @@ class CIRun(models.Model):
         return f"{self.workflow} #{self.run_id}.{self.attempt} {self.conclusion or self.status}"
 
 
+# The page-cache counter of the syncs' records (SyncRun), apart from the items'.
+SYNCS = "ci_status.sync"
+
+
 class SyncRun(models.Model):
     """What one sync did, for the sync status page."""
 
     technique_pages = False  # no technique's own page reads it (the figures do)
+    page_scope = SYNCS  # its own page-cache counter: item writes leave the staff landing
 
     class Status(models.TextChoices):
         QUEUED = "queued"

@@ -225,7 +225,7 @@ def _on_change(sender, instance=None, update_fields=None, **kwargs):
         label = sender._meta.app_label
         bump_data_version(
             registry=label == "techniques",
-            app=label,
+            app=getattr(sender, "page_scope", label),
             techniques=_techniques_changed(sender, instance),
         )
 

@@ -64,7 +64,21 @@ LandingFunction = Callable[..., Section | None]
 _SECTIONS: list[tuple[int, str, LandingFunction]] = []
 
 
-def register_landing(function: LandingFunction, *, audience: str, order: int = 50):
+# What each section reads, when it is not its app's rows (the page cache's counters).
+_READS: dict[LandingFunction, tuple[str, ...]] = {}
+
+
+def register_landing(
+    function: LandingFunction,
+    *,
+    audience: str,
+    order: int = 50,
+    reads: tuple[str, ...] | None = None,
+):
+    """Add a section; ``reads`` names the page-cache scopes of the rows it reads (default:
+    its app's)."""
+    if reads is not None:
+        _READS[function] = reads
     if function not in [f for _, _, f in _SECTIONS]:
         _SECTIONS.append((order, audience, function))
         _SECTIONS.sort(key=lambda item: item[0])
@@ -72,12 +86,14 @@ def register_landing(function: LandingFunction, *, audience: str, order: int = 5
 
 
 def landing_reads(audiences: Iterable[str]) -> tuple[str, ...]:
-    """The apps whose rows the sections for these audiences read (each section is its
-    app's): the landing page keys its cache on their counters."""
+    """The scopes whose rows the sections for these audiences read (a section's app's,
+    unless it says): the landing page keys its cache on their counters."""
     wanted = set(audiences)
-    return tuple(
-        sorted({f.__module__.split(".")[0] for _, who, f in _SECTIONS if who in wanted})
-    )
+    scopes: set[str] = set()
+    for _, who, function in _SECTIONS:
+        if who in wanted:
+            scopes.update(_READS.get(function, (function.__module__.split(".")[0],)))
+    return tuple(sorted(scopes))
 
 
 def landing_sections(user, owned: list, audience: str) -> list[Section]:

@@ -17,7 +17,7 @@ from convergence.parsers import RunRecord
 from convergence.services import results_ingest
 from techniques import cache as page_cache
 from techniques.cache import bump_data_version
-from techniques.models import DataVersion
+from techniques.models import DataVersion, Maintainer
 from tests.factories import ConvergenceTestFactory, RepositoryFactory, ReviewFactory
 from tests.test_cache_invalidation import _comment
 from tests.test_webhooks import issue_payload
@@ -72,10 +72,13 @@ def test_an_upload_renews_its_techniques_page_and_the_ci_grid(client, pruning, c
     assert _cached(client, "/")  # the registry's page: no health changed
 
 
-def test_an_evaluation_renews_the_matrix_and_leaves_the_ci_grid(client, alice, pruning):
+def test_an_evaluation_that_changes_a_result_renews_the_matrix_and_its_technique(
+    client, alice, pruning
+):
     client.force_login(alice)
     gaps_evaluate()
-    _look(client, "/adherence/", "/ci/", signed_in=True)
+    _look(client, "/adherence/", signed_in=True)
+    Maintainer.objects.filter(github_login="dave").update(status="emeritus")  # one left
     before = _counters()
     gaps_evaluate(technique_ids=[pruning.pk])
     after = _counters()
@@ -83,7 +86,6 @@ def test_an_evaluation_renews_the_matrix_and_leaves_the_ci_grid(client, alice, p
     assert after[f"technique:{pruning.pk}"] == before.get(f"technique:{pruning.pk}", 0) + 1
     assert after.get("technique:*", 0) == before.get("technique:*", 0)  # only its page
     assert not _cached(client, "/adherence/", signed_in=True)
-    assert _cached(client, "/ci/", signed_in=True)
 
 
 def test_saves_of_rows_no_technique_page_reads_leave_every_technique_page(client, pruning):
@@ -173,3 +175,48 @@ def test_missing_counters_read_as_zero_and_are_made_on_the_first_bump(pruning):
         "app:reviews": 1,
         f"technique:{pruning.pk}": 1,
     }
+
+
+def test_an_evaluation_that_changes_nothing_renews_only_the_rule_results_api(
+    client, alice, pruning
+):
+    gaps_evaluate()
+    client.get("/api/rule-results/")
+    client.force_login(alice)
+    _look(client, "/adherence/", "/me/", signed_in=True)
+    before = _counters()
+    gaps_evaluate()  # the same data: the same results, gaps and health
+    after = _counters()
+    assert after["app:adherence.evaluated"] == before.get("app:adherence.evaluated", 0) + 1
+    assert after["app:adherence"] == before["app:adherence"]
+    assert _cached(client, "/adherence/", signed_in=True)
+    assert _cached(client, "/me/", signed_in=True)
+    client.logout()
+    assert not _cached(client, "/api/rule-results/")  # it shows the evaluation time
+
+
+def test_a_github_comment_leaves_an_owners_landing_page_cached(
+    client, alice, pruning, github_webhook
+):
+    github_webhook("issues", issue_payload(7), delivery="d-1")
+    client.force_login(alice)
+    _look(client, "/me/", signed_in=True)
+    github_webhook("issue_comment", _comment(7, 1), delivery="d-2")
+    assert _cached(client, "/me/", signed_in=True)  # no owner section reads GitHub items
+
+
+def test_the_staff_landing_follows_failed_syncs_not_github_comments(
+    client, carol, pruning, github_webhook
+):
+    from ci_status.models import SyncRun
+    from tests.factories import SyncRunFactory
+
+    github_webhook("issues", issue_payload(7), delivery="d-1")
+    run = SyncRunFactory(status=SyncRun.Status.RUNNING)
+    client.force_login(carol)
+    _look(client, "/me/", signed_in=True)
+    github_webhook("issue_comment", _comment(7, 1), delivery="d-2")
+    assert _cached(client, "/me/", signed_in=True)
+    run.status, run.error = SyncRun.Status.FAILED, "issues: 502"
+    run.save()
+    assert b"issues: 502" in client.get("/me/").content
