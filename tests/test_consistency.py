@@ -9,22 +9,22 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
 from adherence.models import Gap, GapEvent, RuleResult
 from convergence.models import ConvergenceTest
 from reviews.models import Review
 from techniques.models import HealthLevel, Technique
+from tests.demo_snapshot import load_demo
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def demo(settings, demo_github):
+def demo(request, settings, demo_github):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    call_command("load_demo")
+    load_demo(request.module.__name__)
     return list(Technique.objects.order_by("slug"))
 
 

@@ -40,11 +40,11 @@ def browser():
 
 
 @pytest.fixture
-def demo(transactional_db, settings, demo_github):
-    from django.core.management import call_command
+def demo(request, transactional_db, settings, demo_github):
+    from tests.demo_snapshot import load_demo
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    call_command("load_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    load_demo(request.module.__name__)
 
 
 @pytest.fixture
