@@ -350,3 +350,19 @@ class WaiverRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Waiver of {self.gap} until {self.until:%Y-%m-%d} ({self.status})"
+
+
+class EvaluationRequest(models.Model):
+    """A technique waiting for its rules to be evaluated again (no technique: every
+    technique), written in the transaction of the change that asks for it and deleted
+    by the evaluation that takes it (``adherence.services.evaluation_request``)."""
+
+    page_data = False  # bookkeeping: no page shows it
+
+    # Not a foreign key: a request never blocks a technique's deletion, and an id that is
+    # gone is evaluated as nothing.
+    technique_id = models.IntegerField(null=True, blank=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Evaluate {self.technique_id or 'every technique'}"

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from adherence import engine
@@ -26,6 +26,7 @@ from adherence.chat import webhook_payload
 from adherence.health import health_compute
 from adherence.models import (
     Campaign,
+    EvaluationRequest,
     Gap,
     GapEvent,
     Notification,
@@ -117,24 +118,50 @@ def gaps_evaluate(
 
 
 # --- evaluation requests ------------------------------------------------------------
+#
+# What waits to be evaluated is a row per technique (EvaluationRequest, no technique:
+# every technique), written in the transaction of the change that asks for it: a
+# rolled-back change asks for nothing, and a committed one is never lost, whatever
+# happens to the cache, the broker or a worker after it (the rows wait for the next
+# task). A table rather than the cache: the cache has no atomic set to add ids to and
+# take them from but Redis's own calls (the tests and `make run` use LocMemCache), and a
+# mark dropped by a cache restart would drop the request with it.
+#
+# One task at a time waits in the queue: its mark in the cache (PENDING, added when a
+# request commits) makes every request committed while it waits send nothing, and the
+# task evaluates the union of the rows it finds, so ten webhooks a second about ten
+# techniques make one evaluation of ten techniques, not ten tasks. The worker clears the
+# mark as it starts, before it takes the rows: a request committed after that sends a
+# task again, and takes its row with this task or with the next. The rows are taken
+# (DELETE ... RETURNING) in the evaluation's transaction: an evaluation that fails
+# leaves them for the next. The mark of a lost task expires after PENDING_SECONDS; a
+# cache that is down merges nothing (each request sends its task, which finds its rows
+# taken or takes them); the nightly evaluation of every technique takes every row.
 
 
 class _Request:
-    """The techniques one transaction asked to evaluate, sent once when it commits."""
+    """The techniques one transaction asked to evaluate: their rows are written as they
+    are asked for (once each), the task is sent once when the transaction commits."""
 
     def __init__(self) -> None:
         self.technique_ids: set[int] | None = set()  # None: every technique
 
     def add(self, technique_ids: set[int] | None) -> None:
-        if self.technique_ids is None or technique_ids is None:
+        if self.technique_ids is None:
+            return
+        if technique_ids is None:
             self.technique_ids = None
-        else:
-            self.technique_ids |= technique_ids
+            _requests_write(None)
+            return
+        new = technique_ids - self.technique_ids
+        self.technique_ids |= new
+        if new:
+            _requests_write(new)
 
     def __call__(self) -> None:
         if _pending.request is self:
             _pending.request = None
-        _evaluation_send(self.technique_ids)
+        _evaluation_send()
 
 
 _pending = threading.local()
@@ -147,11 +174,12 @@ def evaluation_request(
     to be evaluated again by a worker, once the current transaction commits.
 
     Every writer whose data a rule reads calls this (upload, webhook, sync, team sync,
-    ownership check, waiver, review decision). Requests within one transaction become one
-    task for the union of their techniques; outside a transaction the task is sent at
-    once; a rolled-back transaction sends nothing. ``at_once`` evaluates here, in the
-    caller's transaction, for a person's action whose page must show the outcome next
-    (a review decision): the page after it never shows the old result.
+    ownership check, waiver, review decision). The request is written in the caller's
+    transaction (a rolled-back transaction asks for nothing) and a task is sent when it
+    commits, unless one waits already: every request committed while a task waits is
+    evaluated by that task, for the union of their techniques. ``at_once`` evaluates
+    here, in the caller's transaction, for a person's action whose page must show the
+    outcome next (a review decision): the page after it never shows the old result.
     """
     ids = None if techniques is None else {t if isinstance(t, int) else t.pk for t in techniques}
     if ids is not None and not ids:
@@ -160,66 +188,77 @@ def evaluation_request(
         gaps_evaluate(technique_ids=ids)
         return
     request = waiting_on_commit(_pending, "request", _Request)
-    if request is None:
-        _evaluation_send(ids)
+    if request is None:  # autocommit: the rows are committed as they are written
+        _requests_write(ids)
+        _evaluation_send()
         return
     request.add(ids)
 
 
-# Evaluations queued and not started yet, marked in the cache: a request for techniques
-# whose evaluation is waiting (or while an evaluation of every technique waits) queues no
-# second task, so ten webhooks a second make one evaluation at a time, not ten. A worker
-# clears the marks as it starts (evaluation_run), before it reads anything: what commits
-# after that asks again. A mark outlives a lost task by PENDING_SECONDS at most.
-PENDING_ALL = "adherence:evaluation-pending:all"
-PENDING_SECONDS = 600
+PENDING = "adherence:evaluation-pending"
+PENDING_SECONDS = 120
+# A batch of more techniques than a third of all is an evaluation of every technique:
+# one query per fact either way, and every technique costs little more than a third.
+BATCH_SHARE = 3
 
 
-def _pending_key(technique_id: int) -> str:
-    return f"adherence:evaluation-pending:{technique_id}"
+def _requests_write(technique_ids: set[int] | None) -> None:
+    EvaluationRequest.objects.bulk_create(
+        [EvaluationRequest(technique_id=t) for t in sorted(technique_ids)]
+        if technique_ids is not None
+        else [EvaluationRequest(technique_id=None)]
+    )
 
 
-def _not_pending(technique_ids: set[int] | None) -> set[int] | None:
-    """Mark the techniques as waiting; returns those that were not (None: every
-    technique, and it was not), or an empty set when nothing needs a new task."""
+def _requests_take() -> set[int] | None:
+    """Delete the committed requests and return their techniques (None: every
+    technique). A request committed after the DELETE's snapshot stays for the next task;
+    one being deleted by another worker is skipped once that worker commits."""
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM adherence_evaluationrequest RETURNING technique_id")
+        ids = {row[0] for row in cursor.fetchall()}
+    return None if None in ids else ids
+
+
+def _evaluation_started() -> None:
     try:
-        if cache.get(PENDING_ALL):
-            return set()
-        if technique_ids is None:
-            return None if cache.add(PENDING_ALL, 1, PENDING_SECONDS) else set()
-        return {t for t in technique_ids if cache.add(_pending_key(t), 1, PENDING_SECONDS)}
-    except Exception as exc:  # the cache is down: queue the task anyway
-        logger.warning("evaluation requests not merged (cache: %s)", exc)
-        return technique_ids
-
-
-def _evaluation_started(technique_ids: Iterable[int] | None) -> None:
-    try:
-        if technique_ids is None:
-            cache.delete(PENDING_ALL)
-        else:
-            cache.delete_many([_pending_key(t) for t in technique_ids])
+        cache.delete(PENDING)
     except Exception as exc:
-        logger.warning("evaluation marks not cleared (cache: %s)", exc)
+        logger.warning("evaluation mark not cleared (cache: %s)", exc)
 
 
 def evaluation_run(technique_ids: list[int] | None = None) -> EvaluationSummary:
-    """What a worker runs for a request: clear its marks, then evaluate."""
-    _evaluation_started(technique_ids)
-    return gaps_evaluate(technique_ids=technique_ids)
+    """What a worker runs: clear the waiting mark, then evaluate ``technique_ids`` (None:
+    every technique; a list: a task queued before requests were rows) and every waiting
+    request, which it takes in the same transaction."""
+    _evaluation_started()
+    with transaction.atomic():
+        taken = _requests_take()
+        if technique_ids is None or taken is None:
+            ids = None
+        else:
+            ids = taken | set(technique_ids)
+            if not ids:
+                return EvaluationSummary(0, 0, [], 0, [])
+            if len(ids) * BATCH_SHARE > Technique.objects.count():
+                ids = None
+        return gaps_evaluate(technique_ids=ids)
 
 
-def _evaluation_send(technique_ids: set[int] | None) -> bool:
+def _evaluation_send() -> bool:
+    """Queue a task for the waiting requests unless one waits already."""
     from adherence.tasks import evaluate_adherence
 
-    waiting = _not_pending(technique_ids)
-    if waiting is not None and not waiting:
-        return True  # an evaluation that covers them is queued already
     try:
-        evaluate_adherence.delay(sorted(waiting) if waiting is not None else None)
+        if not cache.add(PENDING, 1, PENDING_SECONDS):
+            return True  # the waiting task will take the request
+    except Exception as exc:  # the cache is down: queue the task anyway
+        logger.warning("evaluation requests not merged (cache: %s)", exc)
+    try:
+        evaluate_adherence.delay([])  # []: the waiting requests only
         return True
-    except Exception as exc:  # broker down: the next scheduled evaluation catches up
-        _evaluation_started(waiting)
+    except Exception as exc:  # broker down: the rows wait for the next request or schedule
+        _evaluation_started()
         logger.warning("could not queue an adherence evaluation: %s", exc)
         return False
 

@@ -11,8 +11,9 @@ from tfmot_portal.celery import RETRY_ON_CONNECTION_ERROR
     **RETRY_ON_CONNECTION_ERROR,
 )
 def evaluate_adherence(technique_ids: list[int] | None = None) -> dict:
-    """Every technique's rules (the schedule), or those of ``technique_ids``
-    (``adherence.services.evaluation_request``)."""
+    """Every technique's rules (None: the schedule), or those of the waiting evaluation
+    requests (``[]``: ``adherence.services.evaluation_request``) and of ``technique_ids``
+    (tasks queued before requests were rows)."""
     summary = evaluation_run(technique_ids)
     return {
         "techniques": summary.techniques,

@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from adherence.models import EvaluationRequest
 from adherence.services import evaluation_request, evaluation_run, gaps_evaluate
 from adherence.tasks import evaluate_adherence
 from ci_status import upserts
@@ -32,6 +33,13 @@ def sent(monkeypatch):
     calls: list = []
     monkeypatch.setattr(evaluate_adherence, "delay", lambda ids=None: calls.append(ids))
     return calls
+
+
+def _taken() -> set[int | None] | None:
+    """The techniques the waiting requests ask for (None: every technique), taken."""
+    ids = set(EvaluationRequest.objects.values_list("technique_id", flat=True))
+    EvaluationRequest.objects.all().delete()
+    return None if None in ids else ids
 
 
 def _comment(number: int, n: int) -> dict:
@@ -102,11 +110,11 @@ def test_a_bulk_upsert_of_runs_bumps_the_version_without_any_save():
 def test_a_comment_webhook_asks_to_evaluate_only_its_items_techniques(
     pruning, clustering, github_webhook, sent
 ):
-    every = sorted([pruning.pk, clustering.pk])
     github_webhook("issues", issue_payload(7), delivery="d-1")
-    assert sent == [every]  # the first delivery reads the registry: every technique
+    assert _taken() == {pruning.pk, clustering.pk}  # the first delivery reads the registry
     github_webhook("issue_comment", _comment(7, 1), delivery="d-2")
-    assert sent == [every, [pruning.pk]]  # the issue is labelled technique:pruning
+    assert _taken() == {pruning.pk}  # the issue is labelled technique:pruning
+    assert sent == [[], []]  # no cache: nothing merged, each asks for what waits
 
 
 def test_only_a_workflow_run_the_ci_rule_reads_asks_for_every_technique(
@@ -122,7 +130,7 @@ def test_only_a_workflow_run_the_ci_rule_reads_asks_for_every_technique(
     for n, data in enumerate(deliveries):
         payload = {"action": data["status"], "workflow_run": data, "repository": REPO}
         assert github_webhook("workflow_run", payload, delivery=f"r-{n}").status_code == 200
-    assert sent == [None]  # the failed run of the default branch only
+    assert len(sent) == 1 and _taken() is None  # the failed run of the default branch only
 
 
 @pytest.mark.usefixtures("locmem_cache")
@@ -130,25 +138,21 @@ def test_deliveries_while_an_evaluation_waits_queue_no_other(pruning, github_web
     github_webhook("issues", issue_payload(7), delivery="d-0")
     for n in range(1, 10):
         github_webhook("issue_comment", _comment(7, n), delivery=f"d-{n}")
-    assert sent == [[pruning.pk]]  # ten deliveries, one evaluation waiting
+    assert sent == [[]]  # ten deliveries, one evaluation waiting
+    assert _taken() == {pruning.pk}
 
 
 @pytest.mark.usefixtures("locmem_cache")
 def test_a_request_queues_again_once_its_evaluation_started(pruning, clustering, sent):
     evaluation_request([pruning])
-    evaluation_request([pruning])
-    assert sent == [[pruning.pk]]
     evaluation_request([pruning, clustering])
-    assert sent == [[pruning.pk], [clustering.pk]]  # only what no waiting task covers
-    evaluation_run([pruning.pk])  # a worker takes the first task
+    assert len(sent) == 1  # one task for both
+    assert evaluation_run([]).techniques == 2  # a worker takes it: the union
     evaluation_request([pruning])
-    assert sent[-1] == [pruning.pk]
+    assert len(sent) == 2
     evaluation_request(None)
-    evaluation_request([pruning])  # covered by the evaluation of every technique
-    assert sent[-2:] == [[pruning.pk], None]
-    evaluation_run(None)
-    evaluation_request(None)
-    assert sent[-1] is None and len(sent) == 5
+    assert len(sent) == 2 and evaluation_run([]).techniques == 2  # every technique
+    assert evaluation_run([]).techniques == 0  # nothing waits: nothing evaluated
 
 
 REGISTRY_PAGES = ["/", "/owners/", "/groups/", "/badges/pruning.svg", "/api/techniques/"]
