@@ -141,22 +141,20 @@ def gaps_evaluate(
 
 class _Request:
     """The techniques one transaction asked to evaluate: their rows are written as they
-    are asked for (once each), the task is sent once when the transaction commits."""
+    are asked for, the task is sent once when the transaction commits. Every request
+    writes its rows, also for techniques asked for before in the transaction: a rolled-
+    back savepoint takes its rows with it, and the request after it must not count on
+    them."""
 
     def __init__(self) -> None:
         self.technique_ids: set[int] | None = set()  # None: every technique
 
     def add(self, technique_ids: set[int] | None) -> None:
-        if self.technique_ids is None:
-            return
-        if technique_ids is None:
+        _requests_write(technique_ids)
+        if self.technique_ids is None or technique_ids is None:
             self.technique_ids = None
-            _requests_write(None)
-            return
-        new = technique_ids - self.technique_ids
-        self.technique_ids |= new
-        if new:
-            _requests_write(new)
+        else:
+            self.technique_ids |= technique_ids
 
     def __call__(self) -> None:
         if _pending.request is self:

@@ -127,6 +127,21 @@ def test_a_rolled_back_change_asks_for_nothing(sent, evaluated, pruning):
     assert evaluation_run([]).techniques == 0 and evaluated == []
 
 
+def test_a_request_after_a_rolled_back_savepoint_asks_again(sent, evaluated, pruning, clustering):
+    with transaction.atomic():
+        evaluation_request([clustering])  # the transaction's request waits for its commit
+        try:
+            with transaction.atomic():
+                evaluation_request([pruning])
+                raise RuntimeError("the write failed")
+        except RuntimeError:
+            pass
+        evaluation_request([pruning])
+    assert len(sent) == 1
+    waiting = set(EvaluationRequest.objects.values_list("technique_id", flat=True))
+    assert waiting == {clustering.pk, pruning.pk}
+
+
 def test_a_failed_evaluation_leaves_its_requests_for_the_next(sent, evaluated, monkeypatch):
     first, *_ = TechniqueFactory.create_batch(6)
     _request([first])
