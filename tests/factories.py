@@ -12,6 +12,7 @@ from django.utils import timezone
 from adherence.engine import Severity, Status
 from adherence.models import (
     Campaign,
+    EvaluationRequest,
     Gap,
     GapEvent,
     Notification,
@@ -210,6 +211,13 @@ class NotificationFactory(factory.django.DjangoModelFactory):
         model = Notification
 
     key = factory.Sequence(lambda n: f"gap-opened-{n}")
+
+
+class EvaluationRequestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EvaluationRequest
+
+    technique_id = factory.LazyAttribute(lambda _: TechniqueFactory().pk)
 
 
 # --- GitHub and CI ------------------------------------------------------------------------
