@@ -168,6 +168,10 @@ if CACHE_URL:
             "TIMEOUT": 300,
         }
     }
+    # A session is read from the shared cache (written through to the database): a
+    # signed-in request costs no session query. Never with a per-process cache, where a
+    # sign-out in one process would leave the session alive in the others' caches.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
