@@ -403,12 +403,14 @@ def private_page(view=None, *, reads: Iterable[str] | Callable | None = None):
     """Cache a signed-in user's read-only page, keyed on their session, their rights
     (:func:`rights_fingerprint`) and the counters of what it shows (every write by
     default; ``reads=(app labels)`` as for :func:`public_page`, or a function of the
-    request that returns them): a second look costs two queries until that changes. Never stale: a person sees their own write at once.
-    Pages with pending messages are never cached or served from the cache (the messages
-    must show)."""
+    request that returns them): a second look costs two queries until that changes.
+    Never stale: a person sees their own write at once. Pages with pending messages are
+    never cached or served from the cache (the messages must show)."""
     if view is None:
         return functools.partial(private_page, reads=reads)
-    names = None if callable(reads) else _scopes(False, reads, False)
+
+    def names(request) -> tuple:
+        return _scopes(False, reads(request) if callable(reads) else reads, False)
 
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
@@ -424,8 +426,7 @@ def private_page(view=None, *, reads: Iterable[str] | Callable | None = None):
             return view(request, *args, **kwargs)
         key = (
             f"private:{session.session_key}:{rights_fingerprint(request)}:{CODE_VERSION}:"
-            f"{_tag(request, names or _scopes(False, reads(request), False), None)}:"
-            f"{_digest(request)}"
+            f"{_tag(request, names(request), None)}:{_digest(request)}"
         )
         return _cached_response(key, view, request, *args, **kwargs)
 

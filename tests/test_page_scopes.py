@@ -149,7 +149,7 @@ def test_a_stale_page_is_served_while_another_request_renews_it(client, pruning,
 
 def _page_keys() -> list[str]:
     """The page cache's keys (the local-memory cache's, without their prefix)."""
-    return [k.split(":", 2)[2] for k in cache._cache if ":page:" in k]  # type: ignore[attr-defined]
+    return [k.split(":", 2)[2] for k in cache._cache if ":page:" in k]
 
 
 def test_a_renewal_that_fails_releases_its_mark(client, pruning, monkeypatch):

@@ -9,6 +9,7 @@ thousandth, and the workers share those objects with the master.
 """
 
 import os
+from pathlib import Path
 
 from django.core.wsgi import get_wsgi_application
 
@@ -20,14 +21,14 @@ application = get_wsgi_application()
 def warm_up() -> int:
     """Import every view and compile every template; returns the templates compiled."""
     from django.template import TemplateDoesNotExist, TemplateSyntaxError, engines
-    from django.template.loaders.app_directories import get_app_template_dirs
+    from django.template.utils import get_app_template_dirs
     from django.urls import get_resolver
 
     get_resolver().url_patterns  # noqa: B018 - imports the URL conf and every view module
     compiled = 0
     for engine in engines.all():
         dirs = [*engine.dirs, *(get_app_template_dirs("templates") if engine.app_dirs else ())]
-        for root in dirs:
+        for root in (Path(str(folder)) for folder in dirs):
             for path in sorted(root.rglob("*.html")):
                 try:
                     engine.get_template(str(path.relative_to(root)))
