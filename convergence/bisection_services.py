@@ -462,7 +462,7 @@ def bisection_advance(bisection: Bisection, clients: Clients, now: datetime | No
             _finish(bisection, Bisection.State.INCONCLUSIVE, plan.reason, now, verified=False)
         elif plan.action == algo.Action.INCONCLUSIVE:
             _finish(bisection, Bisection.State.INCONCLUSIVE, plan.reason, now)
-    bump_data_version(registry=False, app="convergence")
+    bump_data_version(registry=False, app="convergence", techniques=[bisection.test.technique_id])
     if bisection.state == Bisection.State.VERIFIED:
         _after_verified(bisection, clients)
     return bisection.state

@@ -522,6 +522,8 @@ class ChangePoint(models.Model):
     ``internal`` ones are shifts that only the series with internal runs shows.
     """
 
+    technique_pages = "test.technique"  # only its test's technique's page
+
     test = models.ForeignKey(
         ConvergenceTest, on_delete=models.CASCADE, related_name="change_points"
     )
@@ -578,6 +580,8 @@ class Bisection(models.Model):
     Everything the search knows is stored here and in its steps, so a worker restart
     loses nothing; ``convergence.bisection_services`` advances it.
     """
+
+    technique_pages = "test.technique"  # only its test's technique's page
 
     class Trigger(models.TextChoices):
         RED_STREAK = "red_streak", "Red streak"
@@ -656,6 +660,8 @@ class Bisection(models.Model):
 
 class BisectionStep(models.Model):
     """One run of the test at one commit, dispatched through GitHub Actions."""
+
+    technique_pages = "bisection.test.technique"  # only its test's technique's page
 
     class Purpose(models.TextChoices):
         SEARCH = "search"

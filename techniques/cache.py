@@ -210,13 +210,17 @@ def changes_pages(model, update_fields=None) -> bool:
 def _techniques_changed(model, instance) -> tuple[int, ...] | None:
     """Whose technique pages a saved or deleted row changes, by its model's
     ``technique_pages``: True (the default), any technique's; False (GitHub items, runs,
-    the sync's records), none; a field's name, only that of the technique it names."""
+    the sync's records), none; a field's name, only that of the technique it names
+    (through related rows: ``"test.technique"``)."""
     scope = getattr(model, "technique_pages", True)
     if scope is True:
         return None
     if scope is False:
         return ()
-    pk = getattr(instance, f"{scope}_id", None)
+    *path, field = scope.split(".")
+    for name in path:
+        instance = getattr(instance, name, None)
+    pk = getattr(instance, f"{field}_id", None)
     return None if pk is None else (pk,)
 
 

@@ -220,3 +220,13 @@ def test_the_staff_landing_follows_failed_syncs_not_github_comments(
     run.status, run.error = SyncRun.Status.FAILED, "issues: 502"
     run.save()
     assert b"issues: 502" in client.get("/me/").content
+
+
+def test_a_bisections_progress_renews_its_tests_technique_page_only(client, pruning, clustering):
+    from tests.factories import BisectionFactory, BisectionStepFactory
+
+    bisection = BisectionFactory(test=ConvergenceTestFactory(technique=pruning))
+    _look(client, "/techniques/pruning/", "/techniques/clustering/")
+    BisectionStepFactory(bisection=bisection)
+    assert not _cached(client, "/techniques/pruning/")
+    assert _cached(client, "/techniques/clustering/")
