@@ -194,6 +194,9 @@ def fixture_child(scale: float, webhook_secret: str) -> None:
     # change what they change, not the health the data was made with.
     gaps_evaluate()
     _periodic_jobs_just_run()
+    issues = _issues(500)
+    if not issues:
+        raise SystemExit("no stored issue linked to a technique: the webhooks would send nothing")
     owners, staff = _signed_in(10)
     _, token = CIToken.issue("load benchmark", all_techniques=True)
     tests = ConvergenceTest.objects.order_by("pk").values_list("technique__slug", "name")[:300]
@@ -204,7 +207,7 @@ def fixture_child(scale: float, webhook_secret: str) -> None:
         "ci_token": token,
         "webhook_secret": webhook_secret,
         "repository": settings.GITHUB_REPOSITORY,
-        "issues": _issues(500),
+        "issues": issues,
         "tests": [f"{slug}/{name}" for slug, name in tests],
     }
     print(json.dumps(fixture))
@@ -257,8 +260,10 @@ class Server:
             VAR_DIR=str(work / "var"),
             LOG_LEVEL="WARNING",
             GITHUB_WEBHOOK_SECRET=webhook_secret,
-            # Nothing reaches the real GitHub: a scheduled sync fails at once.
-            GITHUB_API_URL=f"http://127.0.0.1:{free_port()}",
+            # Nothing reaches the real GitHub: a scheduled sync fails at once. The same
+            # address every run: a sync from another source would first delete the
+            # stored items (ci_status.services.source_switch), the webhooks' targets.
+            GITHUB_API_URL="http://127.0.0.1:9",
             GITHUB_TOKEN="",
             METRICS_TOKEN=secrets.token_urlsafe(32),
         )
