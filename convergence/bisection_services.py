@@ -11,7 +11,9 @@ never dispatch the same run.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import requests
 from django.conf import settings
@@ -99,7 +101,9 @@ def _range_commits(culprit: CulpritRange) -> list[dict]:
 def bisection_start_for_alert(test: ConvergenceTest, clients: Clients) -> Bisection | None:
     """The bisection of the test's open alert (one per alert), started once its culprit
     range is known; None when there is nothing to bisect."""
-    culprit = culprit_range_fetch(test, client=clients(test.technique.repository_name))
+    culprit = culprit_range_fetch(
+        test, client=clients(test.technique.repository_name), raise_transient=True
+    )
     if culprit is None or culprit.error or not culprit.commits:
         return None
     existing = Bisection.objects.filter(
@@ -148,7 +152,7 @@ def bisection_start_for_change_point(point: ChangePoint, clients: Clients) -> Bi
     if _red_streak_covers(test, point.sha):
         return None  # the red streak's bisection is the search for this commit already
     culprit = culprit_range_between(
-        test, before.tfmot_sha, point.sha, clients(test.technique.repository_name)
+        test, before.tfmot_sha, point.sha, clients(test.technique.repository_name), True
     )
     if culprit.error or not culprit.commits:
         return None
@@ -181,24 +185,26 @@ def _red_streak_covers(test: ConvergenceTest, sha: str) -> bool:
 
 def bisections_start(clients: Clients) -> int:
     """A bisection for each open alert and regression change point that has none; returns
-    how many started."""
+    how many started. When GitHub is not answering (unreachable, 5xx, rate limit), the
+    pass starts no other: each range would wait through the client's retries, holding a
+    worker process for minutes; the next pass tries again."""
     before = Bisection.objects.count()
     alerts = ConvergenceTest.objects.filter(alert_open=True).select_related(
         "technique", "last_good_run", "first_bad_run"
     )
-    for test in alerts:
-        try:
-            bisection_start_for_alert(test, clients)
-        except GitHubError as error:
-            logger.warning("Bisection of %s not started: %s", test, error)
     points = ChangePoint.objects.filter(regression=True, bisection__isnull=True).select_related(
         "test__technique"
     )
-    for point in points:
+    starts: list[tuple[Any, Callable[[Any, Clients], Bisection | None]]]
+    starts = [(test, bisection_start_for_alert) for test in alerts]
+    starts += [(point, bisection_start_for_change_point) for point in points]
+    for subject, start in starts:
         try:
-            bisection_start_for_change_point(point, clients)
+            start(subject, clients)
         except GitHubError as error:
-            logger.warning("Bisection of %s not started: %s", point, error)
+            logger.warning("Bisection of %s not started: %s", subject, error)
+            if error.transient:
+                break
     return Bisection.objects.count() - before
 
 

@@ -545,19 +545,25 @@ def culprit_rank(pulls: list[dict], files: dict[int, list[str]], globs: list[str
     return ranked
 
 
-def culprit_range_fetch(test: ConvergenceTest, client=None) -> CulpritRange | None:
+def culprit_range_fetch(
+    test: ConvergenceTest, client=None, raise_transient: bool = False
+) -> CulpritRange | None:
     """Commits and merged PRs between the alert's last good and first bad run."""
     if not (test.alert_open and test.last_good_run and test.first_bad_run):
         return None
     base, head = test.last_good_run.tfmot_sha, test.first_bad_run.tfmot_sha
     if not base or not head:
         return None
-    return culprit_range_between(test, base, head, client)
+    return culprit_range_between(test, base, head, client, raise_transient)
 
 
-def culprit_range_between(test: ConvergenceTest, base: str, head: str, client=None) -> CulpritRange:
+def culprit_range_between(
+    test: ConvergenceTest, base: str, head: str, client=None, raise_transient: bool = False
+) -> CulpritRange:
     """The range ``base..head`` of ``test`` (stored once; fetched again after an error):
-    its commits, each with the merged PR that brought it, and the PRs ranked."""
+    its commits, each with the merged PR that brought it, and the PRs ranked. With
+    ``raise_transient``, an error that says GitHub is not answering now (unreachable,
+    5xx, rate limit) is stored and raised, for a caller with more ranges to fetch."""
     culprit, _ = CulpritRange.objects.get_or_create(test=test, base_sha=base, head_sha=head)
     if culprit.fetched_at and not culprit.error:
         return culprit
@@ -567,6 +573,8 @@ def culprit_range_between(test: ConvergenceTest, base: str, head: str, client=No
     except GitHubError as error:  # the page shows the error, keeps the SHAs
         culprit.error = fit(CulpritRange, "error", error)
         culprit.save(update_fields=["error"])
+        if raise_transient and error.transient:
+            raise
         return culprit
     culprit.commits = [
         {

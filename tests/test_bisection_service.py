@@ -324,3 +324,26 @@ def test_the_revert_is_followed_until_the_test_passes_again(verified, carol, wor
     bisections_advance(clients())
     revert.refresh_from_db()
     assert revert.state == Revert.State.MERGED and revert.closed_alert_at
+
+
+def test_a_pass_starts_no_other_search_once_github_does_not_answer(world):
+    """Unreachable GitHub: the first range's fetch fails (after the client's retries) and
+    the pass stops there, instead of holding a worker through every range's retries."""
+    from convergence.bisection_services import bisections_start
+    from convergence.models import CulpritRange
+    from tests.factories import ConvergenceTestFactory
+
+    resnet, commits = world["test"], world["commits"]
+    other = ConvergenceTestFactory(technique=resnet.technique, name="mobilenet_v2")
+    now = timezone.now()
+    runs = [(commits[-12], "passed"), (commits[-6], "failed"), (commits[-5], "failed")]
+    for i, (sha, outcome) in enumerate(runs):
+        ConvergenceRunFactory(
+            test=other, tfmot_sha=sha, outcome=outcome, started_at=now - timedelta(days=3 - i)
+        )
+    convergence_state_update(other)
+    assert other.alert_open
+    down = Clients(lambda repo: GitHubClient(repo, base_url="http://127.0.0.1:9", backoff=0.01))
+    assert bisections_start(down) == 0
+    assert CulpritRange.objects.exclude(error="").count() == 1  # one fetch, then it stopped
+    assert bisections_start(clients()) == 2  # GitHub back: the next pass starts both
