@@ -213,7 +213,9 @@ def _requests_take() -> set[int] | None:
     technique). A request committed after the DELETE's snapshot stays for the next task;
     one being deleted by another worker is skipped once that worker commits."""
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM adherence_evaluationrequest RETURNING technique_id")
+        table = connection.ops.quote_name(EvaluationRequest._meta.db_table)
+        # The table's name comes from the model; nothing else is in the statement.
+        cursor.execute(f"DELETE FROM {table} RETURNING technique_id")  # noqa: S608  # nosec B608
         ids = {row[0] for row in cursor.fetchall()}
     return None if None in ids else ids
 
@@ -291,32 +293,27 @@ def _results_store(results: dict, now: datetime) -> set[int]:
             technique_id__in={technique_id for technique_id, _ in results}
         ).values_list("technique_id", "rule_id", "status", "summary", "evidence", "links", "since")
     }
-    changed = {
-        technique_id
-        for (technique_id, rule_id), result in results.items()
-        if stored.get((technique_id, rule_id))
-        != (
-            str(result.status),
-            fit(RuleResult, "summary", result.summary),
-            _comparable(result.evidence),
-            _comparable(result.links),
-            result.since,
+    rows = [
+        RuleResult(
+            technique_id=technique_id,
+            rule_id=rule_id,
+            status=str(result.status),
+            summary=fit(RuleResult, "summary", result.summary),
+            evidence=result.evidence,
+            links=result.links,
+            since=result.since,
+            evaluated_at=now,
         )
+        for (technique_id, rule_id), result in results.items()
+    ]
+    changed = {
+        row.technique_id
+        for row in rows
+        if stored.get((row.technique_id, row.rule_id))
+        != (row.status, row.summary, _comparable(row.evidence), _comparable(row.links), row.since)
     }
     RuleResult.objects.bulk_create(
-        [
-            RuleResult(
-                technique_id=technique_id,
-                rule_id=rule_id,
-                status=str(result.status),
-                summary=fit(RuleResult, "summary", result.summary),
-                evidence=result.evidence,
-                links=result.links,
-                since=result.since,
-                evaluated_at=now,
-            )
-            for (technique_id, rule_id), result in results.items()
-        ],
+        rows,
         update_conflicts=True,
         unique_fields=["technique", "rule_id"],
         update_fields=["status", "summary", "evidence", "links", "since", "evaluated_at"],
